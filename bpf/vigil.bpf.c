@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vigil's kernel side: syscall capture (per-syscall tracepoints or the
+ * raw_syscalls dispatcher) and process lifecycle (sched tracepoints).
+ * Records go to one BPF ring buffer; see vigil_event.h for the layout. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "vigil_event.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by user space before load, so the verifier sees constants. */
+const volatile __u32 sensor_tgid = 0;
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this fill */
+const volatile __u32 id_sched_process_exec = 0;
+const volatile __u32 id_sched_process_fork = 0;
+const volatile __u32 id_sched_process_exit = 0;
+const volatile __u64 policies_sched_process_exec = 0;
+const volatile __u64 policies_sched_process_fork = 0;
+const volatile __u64 policies_sched_process_exit = 0;
+
+struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 16 << 20); /* resized by user space */
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, VG_MAX_SYSCALLS);
+  __type(key, __u32);
+  __type(value, struct vg_syscall_spec);
+} syscall_specs SEC(".maps");
+
+struct vg_scratch {
+  __u8 data[VG_SCRATCH_SIZE];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_scratch);
+} scratch SEC(".maps");
+
+/* A second per-CPU buffer for path building (names are written backwards). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_scratch);
+} path_scratch SEC(".maps");
+
+struct vg_pending {
+  __s32 nr;
+  __u32 pad;
+  __u64 args[6];
+};
+
+/* Syscall arguments stashed at entry, keyed by thread id, emitted at exit. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32);
+  __type(value, struct vg_pending);
+} pending SEC(".maps");
+
+static __always_inline struct vg_cpu_counters *my_counters(void) {
+  return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
+}
+
+static __always_inline bool is_sensor(void) {
+  return (bpf_get_current_pid_tgid() >> 32) == sensor_tgid;
+}
+
+static __always_inline __u32 task_ns_pid(struct task_struct *task) {
+  struct pid *pid = BPF_CORE_READ(task, thread_pid);
+  unsigned int level = BPF_CORE_READ(pid, level);
+  return BPF_CORE_READ(pid, numbers[level].nr);
+}
+
+static __always_inline __u32 task_ns_tgid(struct task_struct *task) {
+  return task_ns_pid(BPF_CORE_READ(task, group_leader));
+}
+
+static __always_inline void fill_header(struct vg_event_header *h, struct task_struct *task,
+                                        __u32 event_id, __s32 nr, __u64 policies) {
+  struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+  h->ts_boot_ns = bpf_ktime_get_boot_ns();
+  h->cgroup_id = bpf_get_current_cgroup_id();
+  h->policies = policies;
+  h->retval = 0;
+  h->event_id = event_id;
+  h->syscall_nr = nr;
+  h->cpu = bpf_get_smp_processor_id();
+  h->host_tid = BPF_CORE_READ(task, pid);
+  h->host_pid = BPF_CORE_READ(task, tgid);
+  h->host_ppid = BPF_CORE_READ(parent, tgid);
+  h->tid = task_ns_pid(task);
+  h->pid = task_ns_tgid(task);
+  h->ppid = task_ns_tgid(parent);
+  h->uid = BPF_CORE_READ(task, cred, uid.val);
+  h->gid = BPF_CORE_READ(task, cred, gid.val);
+  h->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+  h->pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+  h->uts_ns = BPF_CORE_READ(task, nsproxy, uts_ns, ns.inum);
+  h->start_time_ns = BPF_CORE_READ(task, group_leader, start_time);
+  bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+  h->args_size = 0;
+  h->argc = 0;
+  h->flags = 0;
+  h->reserved = 0;
+}
+
+/* The record being built lives in the per-CPU scratch buffer; `off` is the
+ * write position. Every write masks its offset so the verifier can prove it
+ * stays inside the buffer, and refuses to start past VG_MAX_RECORD. */
+struct vg_rec {
+  __u8 *buf;
+  __u32 off;
+};
+
+static __always_inline bool rec_room(struct vg_rec *r, __u32 need) {
+  if (r->off + need > VG_MAX_RECORD) {
+    ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
+    return false;
+  }
+  return true;
+}
+
+static __always_inline void put_arg_head(struct vg_rec *r, __u8 index, __u8 kind) {
+  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  r->buf[off] = index;
+  r->buf[(off + 1) & (VG_SCRATCH_SIZE - 1)] = kind;
+  r->off += 2;
+  ((struct vg_event_header *)r->buf)->argc++;
+}
+
+static __always_inline void put_u64(struct vg_rec *r, __u8 index, __u64 value) {
+  if (!rec_room(r, 10)) return;
+  put_arg_head(r, index, VG_KIND_U64);
+  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  __builtin_memcpy(&r->buf[off], &value, sizeof(value));
+  r->off += 8;
+}
+
+/* Reads a user (or kernel) string into the record as VG_KIND_STR. */
+static __always_inline void put_str(struct vg_rec *r, __u8 index, const void *ptr, __u32 max,
+                                    bool user) {
+  if (!rec_room(r, 4)) return;
+  put_arg_head(r, index, VG_KIND_STR);
+  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  long n = user ? bpf_probe_read_user_str(&r->buf[off + 2], max & (VG_MAX_STR * 2 - 1), ptr)
+                : bpf_probe_read_kernel_str(&r->buf[off + 2], max & (VG_MAX_STR * 2 - 1), ptr);
+  __u16 len = n > 0 ? n - 1 : 0; /* drop the NUL */
+  __builtin_memcpy(&r->buf[off], &len, sizeof(len));
+  r->off += 2 + len;
+}
+
+static __always_inline void put_bytes(struct vg_rec *r, __u8 index, __u8 kind, const void *ptr,
+                                      __u32 len, bool user) {
+  if (!rec_room(r, 4 + len)) return;
+  put_arg_head(r, index, kind);
+  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  len &= (VG_MAX_STR - 1);
+  long err = user ? bpf_probe_read_user(&r->buf[off + 2], len, ptr)
+                  : bpf_probe_read_kernel(&r->buf[off + 2], len, ptr);
+  __u16 l16 = err ? 0 : len;
+  __builtin_memcpy(&r->buf[off], &l16, sizeof(l16));
+  r->off += 2 + l16;
+}
+
+/* argv-style array of user string pointers. */
+static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char *const *arr) {
+  if (!rec_room(r, 3)) return;
+  put_arg_head(r, index, VG_KIND_STRARR);
+  __u32 count_off = r->off & (VG_SCRATCH_HALF - 1);
+  r->off += 1;
+  __u8 count = 0;
+  for (int i = 0; i < VG_MAX_ARGV; i++) {
+    const char *s = NULL;
+    if (bpf_probe_read_user(&s, sizeof(s), &arr[i]) || !s) break;
+    if (r->off + 2 + VG_MAX_ARGV_STR > VG_MAX_RECORD) {
+      ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
+      break;
+    }
+    __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+    long n = bpf_probe_read_user_str(&r->buf[off + 2], VG_MAX_ARGV_STR, s);
+    __u16 len = n > 0 ? n - 1 : 0;
+    __builtin_memcpy(&r->buf[off], &len, sizeof(len));
+    r->off += 2 + len;
+    count++;
+  }
+  r->buf[count_off] = count;
+}
+
+/* argv of the new image, from the mm's argument area (NUL-separated). */
+static __always_inline void put_mm_args(struct vg_rec *r, __u8 index, struct task_struct *task) {
+  if (!rec_room(r, 3)) return;
+  unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+  unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+  __u32 len = end > start ? end - start : 0;
+  if (len > VG_MAX_STR - 1) {
+    len = VG_MAX_STR - 1;
+    ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
+  }
+  put_bytes(r, index, VG_KIND_BYTES, (const void *)start, len, true);
+}
+
+/* Builds the path of a dentry in `mnt` by walking to the root, writing names
+ * backwards into path_scratch; then copies it into the record. */
+#define VG_PATH_DEPTH 48
+static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
+  __u32 zero = 0;
+  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  if (!ps || !rec_room(r, 4)) return;
+
+  struct dentry *dentry = BPF_CORE_READ(path, dentry);
+  struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+  struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+  struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+  __u32 pos = VG_MAX_STR; /* path is written in [pos, VG_MAX_STR) */
+
+  for (int i = 0; i < VG_PATH_DEPTH; i++) {
+    struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+    if (dentry == mnt_root || dentry == parent) {
+      if (dentry != mnt_root) break;          /* reached a filesystem root */
+      if (mnt == mnt_parent) break;           /* global root */
+      dentry = BPF_CORE_READ(mnt, mnt_mountpoint); /* cross the mount point */
+      mnt = mnt_parent;
+      mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+      vfsmnt = &mnt->mnt;
+      continue;
+    }
+    struct qstr name = BPF_CORE_READ(dentry, d_name);
+    __u32 len = name.len & (VG_MAX_STR - 1);
+    if (len + 1 > pos) break;
+    pos -= len;
+    bpf_probe_read_kernel(&ps->data[pos & (VG_MAX_STR - 1)], len, name.name);
+    pos -= 1;
+    ps->data[pos & (VG_MAX_STR - 1)] = '/';
+    dentry = parent;
+  }
+  if (pos == VG_MAX_STR) { /* the root itself */
+    pos -= 1;
+    ps->data[pos & (VG_MAX_STR - 1)] = '/';
+  }
+  __u32 len = VG_MAX_STR - pos;
+  put_bytes(r, index, VG_KIND_STR, &ps->data[pos & (VG_MAX_STR - 1)], len, false);
+}
+
+static __always_inline struct vg_rec rec_begin(struct task_struct *task, __u32 event_id, __s32 nr,
+                                               __u64 policies) {
+  struct vg_rec r = {};
+  __u32 zero = 0;
+  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s) return r;
+  r.buf = s->data;
+  fill_header((struct vg_event_header *)r.buf, task, event_id, nr, policies);
+  r.off = sizeof(struct vg_event_header);
+  return r;
+}
+
+/* Submits without waking the reader unless the buffer is filling up: the
+ * reader polls on a short timer, so waking it per event only costs. */
+static __always_inline void rec_submit(struct vg_rec *r) {
+  struct vg_event_header *h = (struct vg_event_header *)r->buf;
+  __u32 size = r->off;
+  h->args_size = size - sizeof(*h);
+  struct vg_cpu_counters *c = my_counters();
+  if (h->flags & VG_HDR_TRUNCATED) c->truncated++;
+  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+                    ? BPF_RB_FORCE_WAKEUP
+                    : BPF_RB_NO_WAKEUP;
+  if (size > VG_MAX_RECORD) size = VG_MAX_RECORD;
+  if (bpf_ringbuf_output(&events, r->buf, size, flags))
+    __sync_fetch_and_add(&c->lost_reserve, 1);
+  else
+    c->emitted++;
+}
+
+/* ---------------------------------------------------------------- syscalls */
+
+static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_syscall_spec *spec,
+                                             const __u64 *args) {
+#pragma unroll
+  for (int i = 0; i < 6; i++) {
+    if (i >= spec->argc) break;
+    switch (spec->capture[i]) {
+      case VG_CAP_VALUE:
+        put_u64(r, i, args[i]);
+        break;
+      case VG_CAP_STR:
+        put_str(r, i, (const void *)args[i], VG_MAX_STR, true);
+        break;
+      case VG_CAP_STRARR:
+        put_strarr(r, i, (const char *const *)args[i]);
+        break;
+      case VG_CAP_SOCKADDR: {
+        __u64 len = i < 5 ? args[i + 1] : 0;
+        if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
+        put_bytes(r, i, VG_KIND_SOCKADDR, (const void *)args[i], len, true);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+static __always_inline void emit_syscall(const struct vg_syscall_spec *spec, __s32 nr,
+                                         const __u64 *args, __s64 ret) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct vg_rec r = rec_begin(task, nr, nr, spec->policies);
+  if (!r.buf) return;
+  ((struct vg_event_header *)r.buf)->retval = ret;
+  put_syscall_args(&r, spec, args);
+  rec_submit(&r);
+}
+
+static __always_inline void on_sys_enter(__s32 nr, const __u64 *args) {
+  __u32 key = nr;
+  if (key >= VG_MAX_SYSCALLS) return;
+  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
+  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED) || is_sensor()) return;
+  if (spec->flags & VG_SYSCALL_AT_ENTRY) {
+    emit_syscall(spec, nr, args, 0);
+    return;
+  }
+  struct vg_pending p = {.nr = nr};
+  __builtin_memcpy(p.args, args, sizeof(p.args));
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY)) my_counters()->stash_full++;
+}
+
+static __always_inline void on_sys_exit(__s64 ret) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vg_pending *p = bpf_map_lookup_elem(&pending, &tid);
+  if (!p) return;
+  __u32 key = p->nr;
+  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
+  if (spec && key < VG_MAX_SYSCALLS) emit_syscall(spec, p->nr, p->args, ret);
+  bpf_map_delete_elem(&pending, &tid);
+}
+
+/* Per-syscall tracepoints (syscalls/sys_enter_X): one program attached to
+ * each selected syscall; unselected syscalls never run BPF code. */
+struct vg_tp_sys_enter {
+  __u64 common;
+  __s32 nr;
+  __u32 pad;
+  __u64 args[6];
+};
+struct vg_tp_sys_exit {
+  __u64 common;
+  __s32 nr;
+  __u32 pad;
+  __s64 ret;
+};
+
+SEC("tracepoint")
+int vg_tp_sys_enter(struct vg_tp_sys_enter *ctx) {
+  __u64 args[6];
+  __builtin_memcpy(args, ctx->args, sizeof(args));
+  on_sys_enter(ctx->nr, args);
+  return 0;
+}
+
+SEC("tracepoint")
+int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
+  on_sys_exit(ctx->ret);
+  return 0;
+}
+
+/* The raw_syscalls dispatcher: runs on every syscall, filtered by the
+ * syscall_specs map. Cheaper than hundreds of tracepoints when many
+ * syscalls are selected, and needs no tracefs. */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
+  __u32 key = id;
+  if (key >= VG_MAX_SYSCALLS) return 0;
+  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
+  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED)) return 0;
+  __u64 args[6];
+  args[0] = BPF_CORE_READ(regs, di);
+  args[1] = BPF_CORE_READ(regs, si);
+  args[2] = BPF_CORE_READ(regs, dx);
+  args[3] = BPF_CORE_READ(regs, r10);
+  args[4] = BPF_CORE_READ(regs, r8);
+  args[5] = BPF_CORE_READ(regs, r9);
+  on_sys_enter(id, args);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
+  on_sys_exit(ret);
+  return 0;
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+/* Argument indexes match the registry definitions in events/. */
+static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
+  if (!policies_sched_process_exec || is_sensor()) return;
+  struct vg_rec r = rec_begin(p, id_sched_process_exec, -1, policies_sched_process_exec);
+  if (!r.buf) return;
+  struct file *file = BPF_CORE_READ(bprm, file);
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  put_str(&r, 0, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false); /* cmdpath */
+  put_path(&r, 1, &file->f_path);                                    /* pathname */
+  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev));                  /* dev */
+  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                        /* inode */
+  __u64 ctime = 0;
+  if (bpf_core_field_exists(inode->i_ctime_sec))
+    ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(inode, i_ctime_nsec);
+  put_u64(&r, 4, ctime);                                              /* ctime */
+  put_u64(&r, 5, BPF_CORE_READ(inode, i_mode));                       /* inode_mode */
+  const char *interp = BPF_CORE_READ(bprm, interp);
+  const char *filename = BPF_CORE_READ(bprm, filename);
+  if (interp != filename) put_str(&r, 6, interp, VG_MAX_STR, false); /* interpreter_pathname */
+  put_mm_args(&r, 7, p);                                              /* argv */
+  put_u64(&r, 8, BPF_CORE_READ(bprm, argc));                          /* argc */
+  rec_submit(&r);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vg_btf_sched_process_exec, struct task_struct *p, pid_t old_pid,
+             struct linux_binprm *bprm) {
+  emit_exec(p, bprm);
+  return 0;
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
+             struct linux_binprm *bprm) {
+  emit_exec(p, bprm);
+  return 0;
+}
+
+static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
+  if (!policies_sched_process_fork || is_sensor()) return;
+  struct vg_rec r = rec_begin(parent, id_sched_process_fork, -1, policies_sched_process_fork);
+  if (!r.buf) return;
+  put_u64(&r, 0, BPF_CORE_READ(parent, pid));  /* parent_tid (host) */
+  put_u64(&r, 1, BPF_CORE_READ(parent, tgid)); /* parent_pid (host) */
+  put_u64(&r, 2, BPF_CORE_READ(child, pid));   /* child_tid (host) */
+  put_u64(&r, 3, BPF_CORE_READ(child, tgid));  /* child_pid (host) */
+  put_u64(&r, 4, task_ns_pid(child));          /* child_ns_tid */
+  put_u64(&r, 5, task_ns_tgid(child));         /* child_ns_pid */
+  put_u64(&r, 6, BPF_CORE_READ(child, start_time)); /* start_time */
+  rec_submit(&r);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(vg_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
+  emit_fork(parent, child);
+  return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(vg_raw_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
+  emit_fork(parent, child);
+  return 0;
+}
+
+static __always_inline void emit_exit(struct task_struct *p) {
+  if (!policies_sched_process_exit || is_sensor()) return;
+  struct vg_rec r = rec_begin(p, id_sched_process_exit, -1, policies_sched_process_exit);
+  if (!r.buf) return;
+  int code = BPF_CORE_READ(p, exit_code);
+  int live = BPF_CORE_READ(p, signal, live.counter);
+  put_u64(&r, 0, (code >> 8) & 0xff);  /* exit_code */
+  put_u64(&r, 1, code & 0x7f);         /* signal */
+  put_u64(&r, 2, live == 0);           /* process_group_exit */
+  rec_submit(&r);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(vg_btf_sched_process_exit, struct task_struct *p) {
+  emit_exit(p);
+  return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(vg_raw_sched_process_exit, struct task_struct *p) {
+  emit_exit(p);
+  return 0;
+}

@@ -1,0 +1,100 @@
+/* Record layout shared by the kernel side (the bpf programs) and user space
+ * (events/ decoders). Plain C, fixed-width types only: both compilers must
+ * agree on every offset. */
+#ifndef VIGIL_BPF_VIGIL_EVENT_H
+#define VIGIL_BPF_VIGIL_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define VG_TASK_COMM_LEN 16
+#define VG_MAX_CPUS 256          /* counters are indexed by cpu & (VG_MAX_CPUS-1) */
+#define VG_MAX_SYSCALLS 512      /* x86-64 syscall numbers are below this */
+#define VG_MAX_EVENTS 2048       /* registry ids are below this */
+#define VG_SCRATCH_SIZE 65536    /* per-CPU record buffer */
+#define VG_SCRATCH_HALF (VG_SCRATCH_SIZE / 2)
+#define VG_MAX_RECORD VG_SCRATCH_HALF /* no record is larger than this */
+#define VG_MAX_STR 4096          /* one string (path) read from memory */
+#define VG_MAX_ARGV 64           /* argv/envp entries captured */
+#define VG_MAX_ARGV_STR 1024     /* bytes of one argv entry */
+#define VG_MAX_ARGS 8            /* arguments of one event */
+#define VG_SOCKADDR_MAX 128      /* sizeof(struct sockaddr_storage) */
+
+/* How one argument is encoded after the header. Each argument starts with
+ * a u8 index (position in the registry definition) and a u8 kind:
+ *   VG_KIND_U64      8 bytes, little endian (ints, pointers, flags)
+ *   VG_KIND_STR      u16 length, then that many bytes (no NUL)
+ *   VG_KIND_BYTES    u16 length, then that many bytes (raw memory)
+ *   VG_KIND_STRARR   u8 count, then count x (u16 length, bytes)
+ *   VG_KIND_SOCKADDR u16 length, then a struct sockaddr of that length */
+enum vg_arg_kind {
+  VG_KIND_NONE = 0,
+  VG_KIND_U64 = 1,
+  VG_KIND_STR = 2,
+  VG_KIND_BYTES = 3,
+  VG_KIND_STRARR = 4,
+  VG_KIND_SOCKADDR = 5,
+};
+
+/* What the kernel side captures for one syscall argument; set per syscall
+ * by user space from the registry before the programs run. */
+enum vg_capture {
+  VG_CAP_NONE = 0,
+  VG_CAP_VALUE = 1,    /* the register value */
+  VG_CAP_STR = 2,      /* NUL-terminated user string */
+  VG_CAP_STRARR = 3,   /* NULL-terminated array of user strings */
+  VG_CAP_SOCKADDR = 4, /* user sockaddr, length in the next argument */
+};
+
+#define VG_SYSCALL_SELECTED 0x1   /* capture this syscall */
+#define VG_SYSCALL_AT_ENTRY 0x2   /* emit at entry (execve: no return on success) */
+
+struct vg_syscall_spec {
+  __u8 capture[6]; /* enum vg_capture per argument */
+  __u8 flags;      /* VG_SYSCALL_* */
+  __u8 argc;
+  __u64 policies;  /* policies that selected the syscall's event */
+};
+
+#define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
+
+struct vg_event_header {
+  __u64 ts_boot_ns;      /* bpf_ktime_get_boot_ns() */
+  __u64 cgroup_id;
+  __u64 policies;        /* bit i: policy i matched */
+  __s64 retval;
+  __u32 event_id;        /* registry id */
+  __s32 syscall_nr;      /* -1 for events that are not syscalls */
+  __u32 cpu;
+  __u32 host_tid;
+  __u32 host_pid;
+  __u32 host_ppid;
+  __u32 tid;             /* in the task's own pid namespace */
+  __u32 pid;
+  __u32 ppid;
+  __u32 uid;
+  __u32 gid;
+  __u32 mnt_ns;
+  __u32 pid_ns;
+  __u32 uts_ns;
+  __u64 start_time_ns;   /* task start (boot-based), identifies the process */
+  char comm[VG_TASK_COMM_LEN];
+  __u32 args_size;       /* bytes of argument data after the header */
+  __u8 argc;             /* arguments encoded */
+  __u8 flags;            /* VG_HDR_* */
+  __u16 reserved;
+};
+
+/* Per-CPU counters, in .bss so user space reads them through the mmap'd
+ * map without a bpf() call. One cache line each. */
+struct vg_cpu_counters {
+  __u64 emitted;         /* records written to the ring buffer */
+  __u64 lost_reserve;    /* ring buffer full: record dropped */
+  __u64 filtered_kernel; /* matched by no policy's in-kernel filters */
+  __u64 truncated;       /* records with a cut argument */
+  __u64 stash_full;      /* syscall entry not stashed (map full) */
+  __u64 pad[3];
+};
+
+#endif /* VIGIL_BPF_VIGIL_EVENT_H */

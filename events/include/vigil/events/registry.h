@@ -1,0 +1,126 @@
+// The event registry: every event vigil can emit, with its arguments, the
+// probes it needs, the events it depends on and the capabilities it needs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "vigil/caps/cap_set.h"
+
+namespace vigil::events {
+
+// How user space renders an argument value (SPEC §2.1 decoding).
+enum class ArgFormat : uint8_t {
+  kInt,          // signed decimal
+  kUint,         // unsigned decimal
+  kHex,          // pointers, addresses: "0x7ffd..."
+  kBool,
+  kString,
+  kStringArray,  // argv/envp as captured from a user array
+  kArgvBlob,     // NUL-separated argument area of a process
+  kSockaddr,     // {"sa_family":"AF_INET","sin_addr":...}
+  kOpenFlags,    // "O_RDONLY|O_CLOEXEC"
+  kMode,         // "S_IFREG|0644" style (mode_t)
+  kSignal,       // "SIGKILL"
+  kCapability,   // "CAP_SYS_ADMIN"
+  kProt,         // "PROT_READ|PROT_EXEC"
+  kCloneFlags,
+  kDirfd,        // AT_FDCWD shown as -100 (kept numeric, as Tracee does)
+  kAccessMode,   // "F_OK|R_OK"
+  kBytes,        // raw memory, hex
+};
+
+// What the kernel side captures for a syscall argument (vigil_event.h VG_CAP_*).
+enum class Capture : uint8_t { kNone = 0, kValue = 1, kString = 2, kStringArray = 3, kSockaddr = 4 };
+
+struct ArgDef {
+  std::string name;  // Tracee's name where it has one ("pathname")
+  std::string type;  // C type shown in JSON "type" ("const char*")
+  ArgFormat format = ArgFormat::kInt;
+  Capture capture = Capture::kValue;
+};
+
+// One way of attaching a probe. Alternatives are tried in order.
+enum class AttachKind : uint8_t {
+  kTpBtf,               // program SEC("tp_btf/...")
+  kRawTracepoint,       // program SEC("raw_tp/...")
+  kTracepoint,          // program SEC("tracepoint"), target "category/name"
+  kSyscallTracepoints,  // generic enter/exit programs on syscalls/sys_{enter,exit}_<target>
+  kRawSyscalls,         // the raw_syscalls:sys_enter/sys_exit dispatcher
+};
+std::string_view AttachKindName(AttachKind kind);
+
+struct ProbeAlternative {
+  AttachKind kind;
+  std::vector<std::string> programs;  // BPF program names in the skeleton
+  std::string target;                 // tracepoint name or syscall name
+};
+
+struct ProbeDef {
+  std::string name;  // e.g. "sched_process_exec" or "syscall:openat"
+  bool required = true;
+  std::vector<ProbeAlternative> alternatives;  // in order of preference
+};
+
+struct EventCaps {
+  caps::CapSet base;  // needed for the whole run
+  caps::CapSet ebpf;  // needed only while its programs are set up
+};
+
+struct EventDef {
+  uint32_t id = 0;
+  std::string name;
+  std::string description;
+  std::vector<std::string> sets;
+  std::vector<ArgDef> args;
+  std::vector<ProbeDef> probes;
+  std::vector<std::string> dependencies;  // event names
+  EventCaps caps;
+  int syscall_nr = -1;        // >= 0 for syscall events
+  bool emit_at_entry = false; // execve, execveat, exit: no useful return
+  bool internal = false;      // not selectable by users
+
+  bool is_syscall() const { return syscall_nr >= 0; }
+  const ArgDef* FindArg(std::string_view arg_name) const;
+  int ArgIndex(std::string_view arg_name) const;  // -1 when absent
+};
+
+class Registry {
+ public:
+  explicit Registry(std::vector<EventDef> defs);
+
+  // The events this build of vigil ships (syscalls, lifecycle, ...).
+  static const Registry& Builtin();
+
+  const EventDef* Find(std::string_view name) const;
+  const EventDef* FindId(uint32_t id) const;
+  const std::vector<EventDef>& all() const { return defs_; }
+  bool IsSet(std::string_view set) const { return sets_.contains(std::string(set)); }
+  const std::set<std::string>& sets() const { return sets_; }
+
+  // Expands -e items: names, "tag=SET", "prefix*", "-name" (exclusion, applied
+  // last). Unknown names and sets are errors that name them.
+  absl::StatusOr<std::set<uint32_t>> Expand(const std::vector<std::string>& items) const;
+
+  // The selection plus every event it depends on, transitively.
+  std::set<uint32_t> WithDependencies(const std::set<uint32_t>& ids) const;
+
+  // Events that depend (transitively) on `id`, not including `id` itself.
+  std::set<uint32_t> Dependents(uint32_t id, const std::set<uint32_t>& among) const;
+
+  // The event's own capabilities merged with those of its dependencies.
+  EventCaps CapsClosure(uint32_t id) const;
+
+ private:
+  std::vector<EventDef> defs_;
+  std::map<std::string, size_t, std::less<>> by_name_;
+  std::map<uint32_t, size_t> by_id_;
+  std::set<std::string> sets_;
+};
+
+}  // namespace vigil::events
