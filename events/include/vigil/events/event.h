@@ -1,0 +1,54 @@
+// A decoded event: the record header's context plus typed, readable arguments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "vigil/events/registry.h"
+
+namespace vigil::events {
+
+// A decoded argument value, already rendered to what JSON shows:
+// numbers stay numbers; flags, modes, signals... become strings; argv is a
+// list; a socket address is an ordered list of key/value strings.
+using Fields = std::vector<std::pair<std::string, std::string>>;
+using Value = std::variant<std::monostate, int64_t, uint64_t, std::string,
+                           std::vector<std::string>, Fields>;
+
+struct Arg {
+  const ArgDef* def = nullptr;
+  Value value;
+  int64_t raw = 0;  // the captured integer before rendering (flags, modes...)
+};
+
+struct Event {
+  uint64_t timestamp_ns = 0;  // since the Unix epoch
+  uint32_t processor_id = 0;
+  uint32_t pid = 0, tid = 0, ppid = 0;                 // in the task's pid namespace
+  uint32_t host_pid = 0, host_tid = 0, host_ppid = 0;  // in the initial pid namespace
+  uint32_t uid = 0, gid = 0;
+  uint32_t mnt_ns = 0, pid_ns = 0, uts_ns = 0;
+  uint64_t cgroup_id = 0;
+  uint64_t start_time_ns = 0;
+  std::string comm;
+  std::string executable;    // enrichment: path of the process's executable
+  std::string host_name;     // enrichment: UTS nodename
+  std::string container_id;  // enrichment: from the cgroup path
+  const EventDef* def = nullptr;
+  int64_t retval = 0;
+  int syscall_nr = -1;
+  bool truncated = false;
+  uint64_t policies = 0;     // bit i: policy i matched
+  std::vector<Arg> args;
+
+  const Arg* FindArg(std::string_view name) const {
+    for (const Arg& a : args)
+      if (a.def && a.def->name == name) return &a;
+    return nullptr;
+  }
+};
+
+}  // namespace vigil::events
