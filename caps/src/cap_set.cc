@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "string_views.h"
 
 namespace vigil::caps {
 namespace {
@@ -27,25 +28,25 @@ constexpr std::array<std::string_view, kMaxCap + 1> kNames = {
 }  // namespace
 
 std::string CapName(int cap) {
-  if (cap >= 0 && cap <= kMaxCap) return absl::StrCat("cap_", kNames[cap]);
+  if (cap >= 0 && cap <= kMaxCap) return absl::StrCat("cap_", AbslView(kNames[cap]));
   return absl::StrCat("cap_", cap);
 }
 
 absl::StatusOr<Cap> ParseCap(std::string_view name) {
-  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
+  std::string lower = absl::AsciiStrToLower(absl::StripAsciiWhitespace(AbslView(name)));
   std::string_view bare = lower;
   if (bare.starts_with("cap_")) bare.remove_prefix(4);
   for (int i = 0; i <= kMaxCap; ++i) {
     if (kNames[i] == bare) return static_cast<Cap>(i);
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown capability '", name, "' (expected a name such as cap_sys_admin, CAP_BPF or perfmon)"));
+      "unknown capability '", AbslView(name), "' (expected a name such as cap_sys_admin, CAP_BPF or perfmon)"));
 }
 
 absl::StatusOr<CapSet> CapSet::Parse(std::string_view list) {
   CapSet set;
-  for (std::string_view item : absl::StrSplit(list, ',', absl::SkipWhitespace())) {
-    absl::StatusOr<Cap> cap = ParseCap(item);
+  for (absl::string_view item : absl::StrSplit(AbslView(list), ',', absl::SkipWhitespace())) {
+    absl::StatusOr<Cap> cap = ParseCap(StdView(item));
     if (!cap.ok()) return cap.status();
     set.Add(*cap);
   }
@@ -71,7 +72,9 @@ std::string CapSet::ToUpperList(std::string_view sep, bool strip_prefix) const {
     std::string name = absl::AsciiStrToUpper(CapName(n));
     names.push_back(strip_prefix ? name.substr(4) : name);
   }
-  return absl::StrJoin(names, sep);
+  return absl::StrJoin(names, AbslView(sep));
 }
+
+std::string DescribeCaps(CapSet set) { return set.empty() ? "none" : set.ToString(); }
 
 }  // namespace vigil::caps

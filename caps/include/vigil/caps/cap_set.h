@@ -55,6 +55,7 @@ class CapSet {
   CapSet operator&(CapSet o) const { return CapSet(bits_ & o.bits_); }
   CapSet operator-(CapSet o) const { return CapSet(bits_ & ~o.bits_); }
   CapSet& operator|=(CapSet o) { bits_ |= o.bits_; return *this; }
+  CapSet& operator&=(CapSet o) { bits_ &= o.bits_; return *this; }
   CapSet& operator-=(CapSet o) { bits_ &= ~o.bits_; return *this; }
   bool operator==(const CapSet&) const = default;
   bool Contains(CapSet o) const { return (o.bits_ & ~bits_) == 0; }
@@ -67,5 +68,8 @@ class CapSet {
  private:
   uint64_t bits_ = 0;
 };
+
+// ToString(), or "none" for the empty set: for messages, where "" reads as a bug.
+std::string DescribeCaps(CapSet set);
 
 }  // namespace vigil::caps
