@@ -115,142 +115,156 @@ static __always_inline void fill_header(struct vg_event_header *h, struct task_s
   h->reserved = 0;
 }
 
-/* The record being built lives in the per-CPU scratch buffer; `off` is the
- * write position. Every write masks its offset so the verifier can prove it
- * stays inside the buffer, and refuses to start past VG_MAX_RECORD. */
+/* The record being built lives in the per-CPU scratch buffer. Its write
+ * position is kept in the header's args_size field (in map memory, read
+ * with volatile loads) rather than in a register: the verifier then treats
+ * it as an unknown bounded scalar after every append, so the paths through
+ * the different argument kinds collapse into one state instead of
+ * multiplying. Offsets are masked so every access is provably in bounds. */
 struct vg_rec {
   __u8 *buf;
-  __u32 off;
 };
 
-static __always_inline bool rec_room(struct vg_rec *r, __u32 need) {
-  if (r->off + need > VG_MAX_RECORD) {
-    ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
-    return false;
-  }
-  return true;
+#define REC_HDR(r) ((struct vg_event_header *)(r)->buf)
+
+static __always_inline __u32 rec_off(struct vg_rec *r) {
+  return *(volatile __u32 *)&REC_HDR(r)->args_size;
 }
 
-static __always_inline void put_arg_head(struct vg_rec *r, __u8 index, __u8 kind) {
-  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+static __always_inline void rec_set_off(struct vg_rec *r, __u32 off) {
+  *(volatile __u32 *)&REC_HDR(r)->args_size = off;
+}
+
+/* Reserves the argument header (index, kind) if `need` more bytes fit;
+ * returns the masked offset where the payload goes, or -1. */
+static __always_inline long arg_begin(struct vg_rec *r, __u8 index, __u8 kind, __u32 need) {
+  __u32 off = rec_off(r);
+  if (off > VG_MAX_RECORD - 2 - need) {
+    REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+    return -1;
+  }
+  off &= (VG_SCRATCH_HALF - 1);
   r->buf[off] = index;
   r->buf[(off + 1) & (VG_SCRATCH_SIZE - 1)] = kind;
-  r->off += 2;
-  ((struct vg_event_header *)r->buf)->argc++;
+  REC_HDR(r)->argc++;
+  return (off + 2) & (VG_SCRATCH_HALF - 1);
 }
 
 static __always_inline void put_u64(struct vg_rec *r, __u8 index, __u64 value) {
-  if (!rec_room(r, 10)) return;
-  put_arg_head(r, index, VG_KIND_U64);
-  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  long off = arg_begin(r, index, VG_KIND_U64, 8);
+  if (off < 0) return;
   __builtin_memcpy(&r->buf[off], &value, sizeof(value));
-  r->off += 8;
+  rec_set_off(r, off + 8);
 }
 
-/* Reads a user (or kernel) string into the record as VG_KIND_STR. */
+/* A NUL-terminated string, user or kernel memory, as VG_KIND_STR. */
 static __always_inline void put_str(struct vg_rec *r, __u8 index, const void *ptr, __u32 max,
                                     bool user) {
-  if (!rec_room(r, 4)) return;
-  put_arg_head(r, index, VG_KIND_STR);
-  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
-  long n = user ? bpf_probe_read_user_str(&r->buf[off + 2], max & (VG_MAX_STR * 2 - 1), ptr)
-                : bpf_probe_read_kernel_str(&r->buf[off + 2], max & (VG_MAX_STR * 2 - 1), ptr);
-  __u16 len = n > 0 ? n - 1 : 0; /* drop the NUL */
+  long off = arg_begin(r, index, VG_KIND_STR, 2 + VG_MAX_STR);
+  if (off < 0) return;
+  max &= (VG_MAX_STR * 2 - 1);
+  if (max > VG_MAX_STR) max = VG_MAX_STR;
+  long n = user ? bpf_probe_read_user_str(&r->buf[off + 2], max, ptr)
+                : bpf_probe_read_kernel_str(&r->buf[off + 2], max, ptr);
+  __u16 len = n > 0 ? n - 1 : 0; /* without the NUL */
   __builtin_memcpy(&r->buf[off], &len, sizeof(len));
-  r->off += 2 + len;
+  rec_set_off(r, off + 2 + len);
 }
 
 static __always_inline void put_bytes(struct vg_rec *r, __u8 index, __u8 kind, const void *ptr,
                                       __u32 len, bool user) {
-  if (!rec_room(r, 4 + len)) return;
-  put_arg_head(r, index, kind);
-  __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+  long off = arg_begin(r, index, kind, 2 + VG_MAX_STR);
+  if (off < 0) return;
   len &= (VG_MAX_STR - 1);
   long err = user ? bpf_probe_read_user(&r->buf[off + 2], len, ptr)
                   : bpf_probe_read_kernel(&r->buf[off + 2], len, ptr);
   __u16 l16 = err ? 0 : len;
   __builtin_memcpy(&r->buf[off], &l16, sizeof(l16));
-  r->off += 2 + l16;
+  rec_set_off(r, off + 2 + l16);
 }
 
 /* argv-style array of user string pointers. */
 static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char *const *arr) {
-  if (!rec_room(r, 3)) return;
-  put_arg_head(r, index, VG_KIND_STRARR);
-  __u32 count_off = r->off & (VG_SCRATCH_HALF - 1);
-  r->off += 1;
+  long count_off = arg_begin(r, index, VG_KIND_STRARR, 1);
+  if (count_off < 0) return;
+  rec_set_off(r, count_off + 1);
   __u8 count = 0;
   for (int i = 0; i < VG_MAX_ARGV; i++) {
     const char *s = NULL;
     if (bpf_probe_read_user(&s, sizeof(s), &arr[i]) || !s) break;
-    if (r->off + 2 + VG_MAX_ARGV_STR > VG_MAX_RECORD) {
-      ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
+    __u32 off = rec_off(r);
+    if (off > VG_MAX_RECORD - 2 - VG_MAX_ARGV_STR) {
+      REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
       break;
     }
-    __u32 off = r->off & (VG_SCRATCH_HALF - 1);
+    off &= (VG_SCRATCH_HALF - 1);
     long n = bpf_probe_read_user_str(&r->buf[off + 2], VG_MAX_ARGV_STR, s);
     __u16 len = n > 0 ? n - 1 : 0;
     __builtin_memcpy(&r->buf[off], &len, sizeof(len));
-    r->off += 2 + len;
+    rec_set_off(r, off + 2 + len);
     count++;
   }
-  r->buf[count_off] = count;
+  r->buf[count_off & (VG_SCRATCH_HALF - 1)] = count;
 }
 
 /* argv of the new image, from the mm's argument area (NUL-separated). */
 static __always_inline void put_mm_args(struct vg_rec *r, __u8 index, struct task_struct *task) {
-  if (!rec_room(r, 3)) return;
   unsigned long start = BPF_CORE_READ(task, mm, arg_start);
   unsigned long end = BPF_CORE_READ(task, mm, arg_end);
   __u32 len = end > start ? end - start : 0;
   if (len > VG_MAX_STR - 1) {
     len = VG_MAX_STR - 1;
-    ((struct vg_event_header *)r->buf)->flags |= VG_HDR_TRUNCATED;
+    REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   }
   put_bytes(r, index, VG_KIND_BYTES, (const void *)start, len, true);
 }
 
-/* Builds the path of a dentry in `mnt` by walking to the root, writing names
- * backwards into path_scratch; then copies it into the record. */
-#define VG_PATH_DEPTH 48
+/* Builds the path of a dentry by walking to the root, writing names
+ * backwards into path_scratch, then copies it into the record. The write
+ * position lives in map memory (as for records) so that the verifier's
+ * states converge across iterations instead of multiplying. */
+#define VG_PATH_DEPTH 40
+#define VG_PATH_POS(ps) (*(volatile __u32 *)&(ps)->data[VG_MAX_STR])
+
 static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
   __u32 zero = 0;
   struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
-  if (!ps || !rec_room(r, 4)) return;
+  if (!ps) return;
 
   struct dentry *dentry = BPF_CORE_READ(path, dentry);
   struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
   struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-  struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-  __u32 pos = VG_MAX_STR; /* path is written in [pos, VG_MAX_STR) */
+  VG_PATH_POS(ps) = VG_MAX_STR; /* the path is built in [pos, VG_MAX_STR) */
 
   for (int i = 0; i < VG_PATH_DEPTH; i++) {
-    struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+    struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
     struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-    if (dentry == mnt_root || dentry == parent) {
-      if (dentry != mnt_root) break;          /* reached a filesystem root */
-      if (mnt == mnt_parent) break;           /* global root */
+    if (dentry == mnt_root) {
+      struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+      if (mnt == mnt_parent) break;                /* the root of the tree */
       dentry = BPF_CORE_READ(mnt, mnt_mountpoint); /* cross the mount point */
       mnt = mnt_parent;
-      mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-      vfsmnt = &mnt->mnt;
       continue;
     }
+    if (dentry == parent) break; /* a filesystem root that is no mount root */
     struct qstr name = BPF_CORE_READ(dentry, d_name);
-    __u32 len = name.len & (VG_MAX_STR - 1);
-    if (len + 1 > pos) break;
-    pos -= len;
-    bpf_probe_read_kernel(&ps->data[pos & (VG_MAX_STR - 1)], len, name.name);
-    pos -= 1;
-    ps->data[pos & (VG_MAX_STR - 1)] = '/';
+    __u32 len = name.len & (VG_MAX_STR / 2 - 1);
+    __u32 pos = VG_PATH_POS(ps);
+    if (pos > VG_MAX_STR || len + 1 > pos) break;
+    pos -= len + 1;
+    pos &= (VG_MAX_STR - 1);
+    ps->data[pos] = '/';
+    bpf_probe_read_kernel(&ps->data[(pos + 1) & (VG_MAX_STR - 1)], len, name.name);
+    VG_PATH_POS(ps) = pos;
     dentry = parent;
   }
-  if (pos == VG_MAX_STR) { /* the root itself */
-    pos -= 1;
-    ps->data[pos & (VG_MAX_STR - 1)] = '/';
+  __u32 pos = VG_PATH_POS(ps);
+  if (pos >= VG_MAX_STR) { /* the root itself */
+    pos = VG_MAX_STR - 1;
+    ps->data[pos] = '/';
   }
-  __u32 len = VG_MAX_STR - pos;
-  put_bytes(r, index, VG_KIND_STR, &ps->data[pos & (VG_MAX_STR - 1)], len, false);
+  pos &= (VG_MAX_STR - 1);
+  put_bytes(r, index, VG_KIND_STR, &ps->data[pos], VG_MAX_STR - pos, false);
 }
 
 static __always_inline struct vg_rec rec_begin(struct task_struct *task, __u32 event_id, __s32 nr,
@@ -261,22 +275,29 @@ static __always_inline struct vg_rec rec_begin(struct task_struct *task, __u32 e
   if (!s) return r;
   r.buf = s->data;
   fill_header((struct vg_event_header *)r.buf, task, event_id, nr, policies);
-  r.off = sizeof(struct vg_event_header);
+  rec_set_off(&r, sizeof(struct vg_event_header));
   return r;
 }
 
 /* Submits without waking the reader unless the buffer is filling up: the
  * reader polls on a short timer, so waking it per event only costs. */
 static __always_inline void rec_submit(struct vg_rec *r) {
-  struct vg_event_header *h = (struct vg_event_header *)r->buf;
-  __u32 size = r->off;
+  struct vg_event_header *h = REC_HDR(r);
+  /* 64-bit so that clang does not zero-extend a copy: the verifier must
+   * see the bound on the register passed to the helper. */
+  __u64 size = rec_off(r);
   h->args_size = size - sizeof(*h);
   struct vg_cpu_counters *c = my_counters();
   if (h->flags & VG_HDR_TRUNCATED) c->truncated++;
   __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
                     ? BPF_RB_FORCE_WAKEUP
                     : BPF_RB_NO_WAKEUP;
+  /* The barrier keeps clang from folding the clamp away: the verifier
+   * needs to see the bound on the very register it checks. */
+  asm volatile("" : "+r"(size));
   if (size > VG_MAX_RECORD) size = VG_MAX_RECORD;
+  asm volatile("" : "+r"(size));
+  if (size < sizeof(*h)) return;
   if (bpf_ringbuf_output(&events, r->buf, size, flags))
     __sync_fetch_and_add(&c->lost_reserve, 1);
   else
@@ -287,6 +308,7 @@ static __always_inline void rec_submit(struct vg_rec *r) {
 
 static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_syscall_spec *spec,
                                              const __u64 *args) {
+  int strarr = -1;
 #pragma unroll
   for (int i = 0; i < 6; i++) {
     if (i >= spec->argc) break;
@@ -298,7 +320,7 @@ static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_s
         put_str(r, i, (const void *)args[i], VG_MAX_STR, true);
         break;
       case VG_CAP_STRARR:
-        put_strarr(r, i, (const char *const *)args[i]);
+        if (strarr < 0) strarr = i;
         break;
       case VG_CAP_SOCKADDR: {
         __u64 len = i < 5 ? args[i + 1] : 0;
@@ -310,6 +332,10 @@ static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_s
         break;
     }
   }
+  /* At most one string array (argv) per syscall, read outside the unrolled
+   * loop so that the verifier walks the argv loop once, not six times.
+   * The decoder puts arguments back in definition order. */
+  if (strarr >= 0 && strarr < 6) put_strarr(r, strarr, (const char *const *)args[strarr]);
 }
 
 static __always_inline void emit_syscall(const struct vg_syscall_spec *spec, __s32 nr,
@@ -362,13 +388,24 @@ struct vg_tp_sys_exit {
   __s64 ret;
 };
 
-SEC("tracepoint")
-int vg_tp_sys_enter(struct vg_tp_sys_enter *ctx) {
-  __u64 args[6];
-  __builtin_memcpy(args, ctx->args, sizeof(args));
-  on_sys_enter(ctx->nr, args);
-  return 0;
-}
+/* The kernel refuses to attach a program that reads past the end of a
+ * tracepoint's record, so there is one entry program per argument count;
+ * the registry picks the one matching the syscall. */
+#define VG_TP_SYS_ENTER(n)                                      \
+  SEC("tracepoint")                                             \
+  int vg_tp_sys_enter##n(struct vg_tp_sys_enter *ctx) {         \
+    __u64 args[6] = {};                                         \
+    for (int i = 0; i < n; i++) args[i] = ctx->args[i];         \
+    on_sys_enter(ctx->nr, args);                                \
+    return 0;                                                   \
+  }
+VG_TP_SYS_ENTER(0)
+VG_TP_SYS_ENTER(1)
+VG_TP_SYS_ENTER(2)
+VG_TP_SYS_ENTER(3)
+VG_TP_SYS_ENTER(4)
+VG_TP_SYS_ENTER(5)
+VG_TP_SYS_ENTER(6)
 
 SEC("tracepoint")
 int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {

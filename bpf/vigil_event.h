@@ -12,7 +12,7 @@
 #define VG_MAX_CPUS 256          /* counters are indexed by cpu & (VG_MAX_CPUS-1) */
 #define VG_MAX_SYSCALLS 512      /* x86-64 syscall numbers are below this */
 #define VG_MAX_EVENTS 2048       /* registry ids are below this */
-#define VG_SCRATCH_SIZE 65536    /* per-CPU record buffer */
+#define VG_SCRATCH_SIZE 32768    /* per-CPU record buffer (a per-CPU value is at most 32 KiB) */
 #define VG_SCRATCH_HALF (VG_SCRATCH_SIZE / 2)
 #define VG_MAX_RECORD VG_SCRATCH_HALF /* no record is larger than this */
 #define VG_MAX_STR 4096          /* one string (path) read from memory */

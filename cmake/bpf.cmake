@@ -14,14 +14,18 @@ if(NOT EXISTS ${VIGIL_VMLINUX_BTF})
                       "CONFIG_DEBUG_INFO_BTF=y (or pass -DVIGIL_VMLINUX_BTF=<file>)")
 endif()
 
-add_custom_command(
-  OUTPUT ${VIGIL_BPF_GEN_DIR}/vmlinux.h
-  COMMAND ${BPFTOOL} btf dump file ${VIGIL_VMLINUX_BTF} format c > ${VIGIL_BPF_GEN_DIR}/vmlinux.h
-  COMMENT "Generating vmlinux.h from ${VIGIL_VMLINUX_BTF}"
-  VERBATIM)
+# vigil_bpf_vmlinux(): the rule that generates vmlinux.h; call it once, in
+# the directory whose targets use it (custom-command outputs are per directory).
+function(vigil_bpf_vmlinux)
+  add_custom_command(
+    OUTPUT ${VIGIL_BPF_GEN_DIR}/vmlinux.h
+    COMMAND ${BPFTOOL} btf dump file ${VIGIL_VMLINUX_BTF} format c > ${VIGIL_BPF_GEN_DIR}/vmlinux.h
+    COMMENT "Generating vmlinux.h from ${VIGIL_VMLINUX_BTF}"
+    VERBATIM)
+endfunction()
 
 # vigil_bpf_skeleton(<name> <source.bpf.c> DEPENDS <headers...>)
-# Produces ${VIGIL_BPF_GEN_DIR}/<name>.skel.h and a target bpf_<name>_skel.
+# Produces ${VIGIL_BPF_GEN_DIR}/<name>.skel.h (struct <name>_bpf) and a target bpf_<name>_skel.
 function(vigil_bpf_skeleton name src)
   cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
   set(obj ${VIGIL_BPF_GEN_DIR}/${name}.bpf.o)
@@ -35,7 +39,7 @@ function(vigil_bpf_skeleton name src)
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
     DEPENDS ${obj}
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)

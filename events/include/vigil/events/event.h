@@ -15,7 +15,8 @@ namespace vigil::events {
 // numbers stay numbers; flags, modes, signals... become strings; argv is a
 // list; a socket address is an ordered list of key/value strings.
 using Fields = std::vector<std::pair<std::string, std::string>>;
-using Value = std::variant<std::monostate, int64_t, uint64_t, std::string,
+// (Construct strings explicitly: a const char* would pick bool.)
+using Value = std::variant<std::monostate, bool, int64_t, uint64_t, std::string,
                            std::vector<std::string>, Fields>;
 
 struct Arg {

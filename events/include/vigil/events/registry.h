@@ -53,7 +53,7 @@ enum class AttachKind : uint8_t {
   kSyscallTracepoints,  // generic enter/exit programs on syscalls/sys_{enter,exit}_<target>
   kRawSyscalls,         // the raw_syscalls:sys_enter/sys_exit dispatcher
 };
-std::string_view AttachKindName(AttachKind kind);
+const char* AttachKindName(AttachKind kind);
 
 struct ProbeAlternative {
   AttachKind kind;

@@ -1,0 +1,103 @@
+// The kernel side as one object: opens the embedded BPF skeleton, loads
+// only the programs the selected events need (falling back per probe),
+// attaches them, and reads their ring buffer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "vigil/events/registry.h"
+
+struct vigil_bpf;  // the generated skeleton
+struct bpf_link;
+struct ring_buffer;
+
+namespace vigil::engine {
+
+enum class SyscallHook { kAuto, kTracepoints, kRawSyscalls };
+
+struct SelectedEvent {
+  const events::EventDef* def;
+  uint64_t policies;  // policies that selected it (bit i = policy i)
+};
+
+struct KernelCounters {
+  uint64_t emitted = 0;
+  uint64_t lost_reserve = 0;
+  uint64_t filtered_kernel = 0;
+  uint64_t truncated = 0;
+  uint64_t stash_full = 0;
+};
+
+// An event that could not be set up, and why.
+struct Cancellation {
+  std::string event;
+  std::string reason;
+};
+
+class BpfSensor {
+ public:
+  struct Options {
+    uint32_t ring_bytes = 16u << 20;  // power of two, >= page size
+    SyscallHook syscall_hook = SyscallHook::kAuto;
+    size_t tracepoint_limit = 48;     // auto: per-syscall tracepoints up to this many syscalls
+    bool tracefs_available = true;    // per-syscall tracepoints need tracefs
+  };
+
+  ~BpfSensor();
+  BpfSensor(const BpfSensor&) = delete;
+  BpfSensor& operator=(const BpfSensor&) = delete;
+
+  // Opens and loads the object with the programs `events` need. A program the
+  // kernel refuses is replaced by its probe's next alternative; an event left
+  // without a way to run is cancelled (with its dependents, by the caller).
+  static absl::StatusOr<std::unique_ptr<BpfSensor>> Load(const std::vector<SelectedEvent>& events,
+                                                         const Options& options,
+                                                         std::vector<Cancellation>& cancelled);
+
+  // Attaches every loaded probe in preference order. Events whose required
+  // probes all fail are returned as cancelled.
+  std::vector<Cancellation> Attach();
+
+  // Maps the ring buffer; `on_record` runs for every record in the polling thread.
+  absl::Status OpenRingBuffer(std::function<void(std::span<const uint8_t>)> on_record);
+
+  // Waits up to timeout_ms for a wake-up, then drains whatever is there
+  // (records are submitted without wake-ups, so a timeout is normal).
+  absl::StatusOr<int> PollAndDrain(int timeout_ms);
+
+  // Detaches every program (the object stays loaded).
+  void Detach();
+
+  // Summed over CPUs, read from the mmap'd .bss (no bpf() call).
+  KernelCounters ReadCounters() const;
+
+  // How each probe ended up attached, for logs and `vigil list`-style reports.
+  const std::vector<std::string>& attach_log() const { return attach_log_; }
+  std::string syscall_hook_used() const { return syscall_hook_used_; }
+  const std::set<uint32_t>& running_events() const { return running_; }
+
+ private:
+  BpfSensor() = default;
+  absl::Status SetUpSyscallSpecs();
+
+  struct vigil_bpf* skel_ = nullptr;
+  std::vector<SelectedEvent> events_;
+  Options options_;
+  std::set<std::string> disabled_programs_;  // refused by the kernel at load
+  std::vector<bpf_link*> links_;
+  ring_buffer* ring_ = nullptr;
+  std::function<void(std::span<const uint8_t>)> on_record_;
+  std::vector<std::string> attach_log_;
+  std::string syscall_hook_used_;
+  std::set<uint32_t> running_;
+};
+
+}  // namespace vigil::engine

@@ -1,0 +1,26 @@
+// Minimal, fast JSON text building for the event sinks.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vigil/events/event.h"
+
+namespace vigil::engine {
+
+// Appends `s` as a JSON string literal: quotes, backslashes and control
+// characters escaped; invalid UTF-8 sequences replaced by U+FFFD.
+void AppendJsonString(std::string& out, std::string_view s);
+
+// Appends an argument value as JSON (number, string, array or object).
+void AppendJsonValue(std::string& out, const events::Value& v);
+
+// One event as one line of JSON (Tracee's field names, SPEC §2.1), with '\n'.
+// `policy_names[i]` names policy bit i.
+void AppendEventJson(std::string& out, const events::Event& e,
+                     const std::vector<std::string>& policy_names);
+
+// A value as plain text for the table sink.
+void AppendPlainValue(std::string& out, const events::Value& v);
+
+}  // namespace vigil::engine

@@ -1,0 +1,35 @@
+// The sensor run: selection -> capabilities -> load/attach -> poll/decode/sink -> clean stop.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vigil/engine/bpf_sensor.h"
+#include "vigil/engine/sink.h"
+
+namespace vigil::engine {
+
+struct SensorOptions {
+  std::vector<std::string> events;        // -e
+  std::vector<std::string> scopes;        // -s
+  std::vector<std::string> policy_paths;  // -p
+  std::vector<std::string> outputs;       // -o
+  std::vector<std::string> capabilities;  // -C
+  std::string ready_file;
+  std::optional<uint64_t> duration_ms;
+  std::optional<uint64_t> max_events;
+  uint32_t ring_bytes = 16u << 20;
+  SyscallHook syscall_hook = SyscallHook::kAuto;
+};
+
+// Exit status per SPEC §1: 0 clean stop, 1 cannot run, 2 bad usage/policy.
+int RunSensor(const SensorOptions& options);
+
+// "10s", "2m", "500ms", "1h" -> milliseconds.
+bool ParseDuration(std::string_view text, uint64_t& ms);
+// "16M", "4096K", "1G", "65536" -> bytes.
+bool ParseSize(std::string_view text, uint64_t& bytes);
+
+}  // namespace vigil::engine

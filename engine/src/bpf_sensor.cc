@@ -1,0 +1,335 @@
+#include "vigil/engine/bpf_sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "vigil/engine/log.h"
+#include "vigil/events/event_ids.h"
+#include "vigil_event.h"  // before the skeleton, which uses its structs
+#include "vigil.skel.h"
+
+namespace vigil::engine {
+namespace {
+
+// libbpf's messages go to our log at debug level; the last program the
+// kernel refused to load is remembered so that its probe can fall back.
+std::mutex g_libbpf_mu;
+std::string g_last_refused_program;
+
+int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  // Verifier logs arrive as one message of up to megabytes.
+  static char line[1 << 20];
+  vsnprintf(line, sizeof(line), fmt, args);
+  std::string_view text(line);
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  static const std::regex kRefused(R"(prog '([A-Za-z0-9_]+)': (BPF program load failed|failed to load))");
+  std::cmatch m;
+  if (std::regex_search(line, m, kRefused)) {
+    std::lock_guard lock(g_libbpf_mu);
+    g_last_refused_program = m[1].str();
+  }
+  if (level == LIBBPF_WARN)
+    LogDebug(absl::string_view(text.data(), text.size()));
+  else
+    LogTrace(absl::string_view(text.data(), text.size()));
+  return 0;
+}
+
+std::string Errno(int err) {
+  err = err < 0 ? -err : err;
+  return absl::StrCat(strerrorname_np(err) ? strerrorname_np(err) : "error", " (", strerror(err), ")");
+}
+
+bpf_program* FindProgram(::vigil_bpf* skel, const std::string& name) {
+  return bpf_object__find_program_by_name(skel->obj, name.c_str());
+}
+
+uint8_t CaptureOf(const events::ArgDef& a) { return static_cast<uint8_t>(a.capture); }
+
+}  // namespace
+
+BpfSensor::~BpfSensor() {
+  if (ring_ != nullptr) ring_buffer__free(ring_);
+  Detach();
+  if (skel_ != nullptr) vigil_bpf::destroy(skel_);
+}
+
+absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<SelectedEvent>& events,
+                                                           const Options& options,
+                                                           std::vector<Cancellation>& cancelled) {
+  libbpf_set_print(LibbpfPrint);
+  std::unique_ptr<BpfSensor> s(new BpfSensor());
+  s->events_ = events;
+  s->options_ = options;
+
+  // Each attempt opens a fresh object: a failed load cannot be retried.
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    if (s->skel_ != nullptr) vigil_bpf::destroy(s->skel_);
+    s->skel_ = vigil_bpf::open();
+    if (s->skel_ == nullptr)
+      return absl::InternalError(absl::StrCat("open embedded BPF object: ", Errno(errno)));
+    ::vigil_bpf* skel = s->skel_;
+
+    // Only the programs some selected event can use are loaded.
+    std::set<std::string> wanted;
+    for (const SelectedEvent& e : s->events_)
+      for (const events::ProbeDef& p : e.def->probes)
+        for (const events::ProbeAlternative& alt : p.alternatives)
+          for (const std::string& prog : alt.programs)
+            if (!s->disabled_programs_.contains(prog)) wanted.insert(prog);
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) {
+      bpf_program__set_autoload(prog, wanted.contains(bpf_program__name(prog)));
+    }
+
+    skel->rodata->sensor_tgid = static_cast<uint32_t>(getpid());
+    // Wake the reader early enough that a burst cannot fill the buffer
+    // between two of its timer-driven drains.
+    skel->rodata->wakeup_bytes = options.ring_bytes / 4;
+    skel->rodata->id_sched_process_exec = events::kSchedProcessExec;
+    skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
+    skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
+    for (const SelectedEvent& e : s->events_) {
+      if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
+      if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;
+      if (e.def->id == events::kSchedProcessExit) skel->rodata->policies_sched_process_exit = e.policies;
+    }
+    if (int err = bpf_map__set_max_entries(skel->maps.events, options.ring_bytes); err)
+      return absl::InvalidArgumentError(
+          absl::StrCat("ring buffer size ", options.ring_bytes, ": ", Errno(err)));
+
+    {
+      std::lock_guard lock(g_libbpf_mu);
+      g_last_refused_program.clear();
+    }
+    int err = vigil_bpf::load(skel);
+    if (err == 0) break;
+
+    std::string refused;
+    {
+      std::lock_guard lock(g_libbpf_mu);
+      refused = g_last_refused_program;
+    }
+    if (refused.empty() || s->disabled_programs_.contains(refused))
+      return absl::Status(err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied
+                                                          : absl::StatusCode::kInternal,
+                          absl::StrCat("load BPF object: ", Errno(err)));
+    LogInfo(absl::StrCat("program ", refused, " refused by this kernel (", Errno(err),
+                         "); trying the next alternative of its probe"));
+    s->disabled_programs_.insert(refused);
+
+    // Events whose required probe now has no loadable alternative are cancelled.
+    std::vector<SelectedEvent> keep;
+    for (const SelectedEvent& e : s->events_) {
+      bool ok = true;
+      for (const events::ProbeDef& p : e.def->probes) {
+        if (!p.required) continue;
+        bool any = false;
+        for (const events::ProbeAlternative& alt : p.alternatives) {
+          bool all_loadable = true;
+          for (const std::string& prog : alt.programs)
+            all_loadable &= !s->disabled_programs_.contains(prog);
+          any |= all_loadable;
+        }
+        ok &= any;
+      }
+      if (ok)
+        keep.push_back(e);
+      else
+        cancelled.push_back({e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
+                                                       refused, ", ", Errno(err), ")")});
+    }
+    s->events_ = std::move(keep);
+    if (s->events_.empty()) return s;
+  }
+  if (absl::Status st = s->SetUpSyscallSpecs(); !st.ok()) return st;
+  return s;
+}
+
+absl::Status BpfSensor::SetUpSyscallSpecs() {
+  int fd = bpf_map__fd(skel_->maps.syscall_specs);
+  for (const SelectedEvent& e : events_) {
+    if (!e.def->is_syscall() || e.def->syscall_nr >= VG_MAX_SYSCALLS) continue;
+    vg_syscall_spec spec{};
+    spec.argc = static_cast<uint8_t>(std::min<size_t>(e.def->args.size(), 6));
+    for (size_t i = 0; i < spec.argc; ++i) spec.capture[i] = CaptureOf(e.def->args[i]);
+    spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0);
+    spec.policies = e.policies;
+    uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
+    if (bpf_map_update_elem(fd, &key, &spec, BPF_ANY) != 0)
+      return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+                          absl::StrCat("update map syscall_specs for event ", e.def->name, ": ", Errno(errno)));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Cancellation> BpfSensor::Attach() {
+  std::vector<Cancellation> cancelled;
+  std::vector<const SelectedEvent*> syscalls;
+  for (const SelectedEvent& e : events_) {
+    if (e.def->is_syscall()) {
+      syscalls.push_back(&e);
+      continue;
+    }
+    bool ok = true;
+    for (const events::ProbeDef& p : e.def->probes) {
+      std::string errors;
+      bool attached = false;
+      for (const events::ProbeAlternative& alt : p.alternatives) {
+        if (alt.programs.empty()) continue;
+        const std::string& name = alt.programs.front();
+        bpf_program* prog = FindProgram(skel_, name);
+        if (prog == nullptr || disabled_programs_.contains(name)) continue;
+        bpf_link* link = nullptr;
+        switch (alt.kind) {
+          case events::AttachKind::kTpBtf:
+            link = bpf_program__attach(prog);
+            break;
+          case events::AttachKind::kRawTracepoint:
+            link = bpf_program__attach_raw_tracepoint(prog, alt.target.c_str());
+            break;
+          default:
+            break;
+        }
+        if (link != nullptr) {
+          links_.push_back(link);
+          attach_log_.push_back(absl::StrCat(e.def->name, ": ", p.name, " via ",
+                                             events::AttachKindName(alt.kind), " (", name, ")"));
+          attached = true;
+          break;
+        }
+        absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind),
+                        " ", alt.target, ": ", Errno(errno));
+      }
+      if (!attached && p.required) {
+        ok = false;
+        cancelled.push_back({e.def->name, absl::StrCat("attach ", p.name, " failed: ", errors)});
+      }
+    }
+    if (ok) running_.insert(e.def->id);
+  }
+  if (syscalls.empty()) return cancelled;
+
+  // Per-syscall tracepoints when few syscalls are selected: other syscalls
+  // then run no BPF code. Otherwise (or if any tracepoint is missing) the
+  // raw_syscalls dispatcher, which sees every syscall and filters by map.
+  bool use_tracepoints = options_.syscall_hook == SyscallHook::kTracepoints ||
+                         (options_.syscall_hook == SyscallHook::kAuto && options_.tracefs_available &&
+                          syscalls.size() <= options_.tracepoint_limit);
+  bpf_program* tp_exit = skel_->progs.vg_tp_sys_exit;
+  std::string tp_error;
+  if (use_tracepoints) {
+    std::vector<bpf_link*> tp_links;
+    for (const SelectedEvent* e : syscalls) {
+      const events::ProbeAlternative* tp = nullptr;
+      for (const auto& alt : e->def->probes.front().alternatives)
+        if (alt.kind == events::AttachKind::kSyscallTracepoints) tp = &alt;
+      if (tp == nullptr) {
+        tp_error = absl::StrCat(e->def->name, " has no syscall tracepoint");
+        break;
+      }
+      bool refused = false;
+      for (const std::string& name : tp->programs) refused |= disabled_programs_.contains(name);
+      bpf_program* tp_enter = FindProgram(skel_, tp->programs.front());
+      if (refused || tp_enter == nullptr) {
+        tp_error = absl::StrCat("program ", tp->programs.front(), " did not load");
+        break;
+      }
+      std::string enter = absl::StrCat("sys_enter_", e->def->name);
+      std::string exit = absl::StrCat("sys_exit_", e->def->name);
+      bpf_link* l1 = bpf_program__attach_tracepoint(tp_enter, "syscalls", enter.c_str());
+      if (l1 == nullptr) {
+        tp_error = absl::StrCat("tracepoint syscalls/", enter, ": ", Errno(errno));
+        break;
+      }
+      tp_links.push_back(l1);
+      if (e->def->emit_at_entry) continue;
+      bpf_link* l2 = bpf_program__attach_tracepoint(tp_exit, "syscalls", exit.c_str());
+      if (l2 == nullptr) {
+        tp_error = absl::StrCat("tracepoint syscalls/", exit, ": ", Errno(errno));
+        break;
+      }
+      tp_links.push_back(l2);
+    }
+    if (tp_error.empty()) {
+      links_.insert(links_.end(), tp_links.begin(), tp_links.end());
+      syscall_hook_used_ = "syscall_tracepoints";
+      for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
+      attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via per-syscall tracepoints"));
+      return cancelled;
+    }
+    for (bpf_link* l : tp_links) bpf_link__destroy(l);
+    LogInfo(absl::StrCat("per-syscall tracepoints unavailable (", tp_error,
+                         "); using the raw_syscalls dispatcher"));
+  }
+  bpf_link* enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter");
+  int enter_err = enter ? 0 : errno;
+  bpf_link* exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit");
+  int exit_err = exit ? 0 : errno;
+  if (enter == nullptr || exit == nullptr) {
+    if (enter) bpf_link__destroy(enter);
+    if (exit) bpf_link__destroy(exit);
+    std::string why = absl::StrCat("attach raw_syscalls dispatcher: ",
+                                   Errno(enter_err ? enter_err : exit_err),
+                                   tp_error.empty() ? "" : absl::StrCat("; ", tp_error));
+    for (const SelectedEvent* e : syscalls) cancelled.push_back({e->def->name, why});
+    return cancelled;
+  }
+  links_.push_back(enter);
+  links_.push_back(exit);
+  syscall_hook_used_ = "raw_syscalls";
+  for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
+  attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via the raw_syscalls dispatcher"));
+  return cancelled;
+}
+
+absl::Status BpfSensor::OpenRingBuffer(std::function<void(std::span<const uint8_t>)> on_record) {
+  on_record_ = std::move(on_record);
+  auto callback = [](void* ctx, void* data, size_t size) -> int {
+    auto* self = static_cast<BpfSensor*>(ctx);
+    self->on_record_(std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+    return 0;
+  };
+  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), callback, this, nullptr);
+  if (ring_ == nullptr)
+    return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+                        absl::StrCat("map ring buffer 'events': ", Errno(errno)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> BpfSensor::PollAndDrain(int timeout_ms) {
+  int n = ring_buffer__poll(ring_, timeout_ms);
+  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("poll ring buffer: ", Errno(n)));
+  int m = ring_buffer__consume(ring_);
+  if (m < 0) return absl::InternalError(absl::StrCat("consume ring buffer: ", Errno(m)));
+  return (n > 0 ? n : 0) + m;
+}
+
+void BpfSensor::Detach() {
+  for (bpf_link* l : links_) bpf_link__destroy(l);
+  links_.clear();
+}
+
+KernelCounters BpfSensor::ReadCounters() const {
+  KernelCounters total;
+  if (skel_ == nullptr || skel_->bss == nullptr) return total;
+  for (const vg_cpu_counters& c : skel_->bss->vg_counters) {
+    total.emitted += c.emitted;
+    total.lost_reserve += c.lost_reserve;
+    total.filtered_kernel += c.filtered_kernel;
+    total.truncated += c.truncated;
+    total.stash_full += c.stash_full;
+  }
+  return total;
+}
+
+}  // namespace vigil::engine

@@ -1,0 +1,181 @@
+#include "vigil/engine/json.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace vigil::engine {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t len;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80;
+  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800;
+  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000;
+  else return 0;
+  if (i + len > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> len);
+  for (size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      size_t j = i + 1;
+      while (j < s.size()) {
+        auto d = static_cast<unsigned char>(s[j]);
+        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
+        ++j;
+      }
+      out.append(s.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+    }
+    if (c < 0x20) {
+      out += "\\u00";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+      ++i;
+      continue;
+    }
+    size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(s.data() + i, len);
+      i += len;
+    }
+  }
+  out += '"';
+}
+
+void AppendJsonValue(std::string& out, const events::Value& v) {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::monostate) { out += "null"; }
+    void operator()(bool b) { out += b ? "true" : "false"; }
+    void operator()(int64_t i) { absl::StrAppend(&out, i); }
+    void operator()(uint64_t u) { absl::StrAppend(&out, u); }
+    void operator()(const std::string& s) { AppendJsonString(out, s); }
+    void operator()(const std::vector<std::string>& list) {
+      out += '[';
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (i) out += ',';
+        AppendJsonString(out, list[i]);
+      }
+      out += ']';
+    }
+    void operator()(const events::Fields& fields) {
+      out += '{';
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += ',';
+        AppendJsonString(out, fields[i].first);
+        out += ':';
+        AppendJsonString(out, fields[i].second);
+      }
+      out += '}';
+    }
+  };
+  std::visit(Visitor{out}, v);
+}
+
+void AppendPlainValue(std::string& out, const events::Value& v) {
+  struct Visitor {
+    std::string& out;
+    void operator()(std::monostate) {}
+    void operator()(bool b) { out += b ? "true" : "false"; }
+    void operator()(int64_t i) { absl::StrAppend(&out, i); }
+    void operator()(uint64_t u) { absl::StrAppend(&out, u); }
+    void operator()(const std::string& s) { out += s; }
+    void operator()(const std::vector<std::string>& list) {
+      out += '[';
+      for (size_t i = 0; i < list.size(); ++i) {
+        if (i) out += ' ';
+        out += list[i];
+      }
+      out += ']';
+    }
+    void operator()(const events::Fields& fields) {
+      out += '{';
+      for (size_t i = 0; i < fields.size(); ++i) {
+        if (i) out += ' ';
+        absl::StrAppend(&out, fields[i].first, "=", fields[i].second);
+      }
+      out += '}';
+    }
+  };
+  std::visit(Visitor{out}, v);
+}
+
+void AppendEventJson(std::string& out, const events::Event& e,
+                     const std::vector<std::string>& policy_names) {
+  absl::StrAppend(&out, "{\"timestamp\":", e.timestamp_ns, ",\"processorId\":", e.processor_id,
+                  ",\"processId\":", e.pid, ",\"threadId\":", e.tid,
+                  ",\"parentProcessId\":", e.ppid, ",\"hostProcessId\":", e.host_pid,
+                  ",\"hostThreadId\":", e.host_tid, ",\"hostParentProcessId\":", e.host_ppid,
+                  ",\"userId\":", e.uid, ",\"mountNamespace\":", e.mnt_ns,
+                  ",\"pidNamespace\":", e.pid_ns, ",\"processName\":");
+  AppendJsonString(out, e.comm);
+  out += ",\"executable\":{\"path\":";
+  AppendJsonString(out, e.executable);
+  out += "},\"hostName\":";
+  AppendJsonString(out, e.host_name);
+  absl::StrAppend(&out, ",\"cgroupId\":", e.cgroup_id, ",\"container\":{\"id\":");
+  AppendJsonString(out, e.container_id);
+  absl::StrAppend(&out, "},\"eventId\":\"", e.def->id, "\",\"eventName\":");
+  AppendJsonString(out, e.def->name);
+  out += ",\"matchedPolicies\":[";
+  bool first = true;
+  for (size_t i = 0; i < policy_names.size() && i < 64; ++i) {
+    if (!((e.policies >> i) & 1)) continue;
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, policy_names[i]);
+  }
+  absl::StrAppend(&out, "],\"argsNum\":", e.args.size(), ",\"returnValue\":", e.retval);
+  if (e.def->is_syscall()) {
+    out += ",\"syscall\":";
+    AppendJsonString(out, e.def->name);
+  }
+  if (e.truncated) out += ",\"truncated\":true";
+  out += ",\"args\":[";
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const events::Arg& a = e.args[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    AppendJsonString(out, a.def->name);
+    out += ",\"type\":";
+    AppendJsonString(out, a.def->type);
+    out += ",\"value\":";
+    AppendJsonValue(out, a.value);
+    out += '}';
+  }
+  out += "]}\n";
+}
+
+}  // namespace vigil::engine

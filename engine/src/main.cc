@@ -1,0 +1,105 @@
+// vigil: command line.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "vigil/engine/list.h"
+#include "vigil/engine/log.h"
+#include "vigil/engine/sensor.h"
+
+namespace {
+
+using vigil::engine::LogLevel;
+
+constexpr const char* kVersion = "0.1.0";
+
+void AddSelectionFlags(CLI::App& app, vigil::engine::SensorOptions& o) {
+  app.add_option("-e,--events", o.events,
+                 "events: names, tag=SET, prefix*, -name to exclude (comma list, repeatable)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  app.add_option("-s,--scope", o.scopes, "scope filter (repeatable, ANDed)")->allow_extra_args(false);
+  app.add_option("-p,--policy", o.policy_paths, "policy file or directory (repeatable)")
+      ->allow_extra_args(false);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vigil: an eBPF runtime-security sensor that holds only the capabilities it needs"};
+  app.set_help_all_flag("--help-all");
+  vigil::engine::SensorOptions opts;
+  std::string duration, ring_size = "16M", log_level = "info", syscall_hook = "auto";
+  uint64_t max_events = 0;
+
+  AddSelectionFlags(app, opts);
+  app.add_option("-o,--output", opts.outputs, "json|table[:PATH] (repeatable)")->allow_extra_args(false);
+  app.add_option("-C,--capabilities", opts.capabilities, "bypass=true|false, add=CAPS, drop=CAPS (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--ready-file", opts.ready_file, "written once every selected event is attached");
+  app.add_option("--duration", duration, "stop cleanly after this long (10s, 2m)");
+  app.add_option("--max-events", max_events, "stop cleanly after emitting this many events");
+  app.add_option("--log-level", log_level, "debug|info|warn|error");
+  app.add_option("--ring-buffer", ring_size, "ring buffer size (power of two, e.g. 16M)");
+  app.add_option("--syscall-hook", syscall_hook,
+                 "auto|tracepoints|raw: per-syscall tracepoints or the raw_syscalls dispatcher");
+
+  bool list_json = false;
+  CLI::App* list = app.add_subcommand("list", "print the event registry");
+  list->add_flag("--json", list_json, "as JSON");
+  CLI::App* version = app.add_subcommand("version", "print the version");
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "vigil: " << e.what() << "\n(see vigil --help)\n";
+    return 2;
+  }
+
+  LogLevel level;
+  if (!vigil::engine::ParseLogLevel(log_level, level)) {
+    std::cerr << "vigil: --log-level " << log_level << ": expected debug, info, warn or error\n";
+    return 2;
+  }
+  vigil::engine::SetLogLevel(level);
+
+  if (*version) {
+    std::cout << "vigil " << kVersion << "\n";
+    return 0;
+  }
+  if (*list) return vigil::engine::PrintRegistry(std::cout, list_json);
+
+  if (!duration.empty()) {
+    uint64_t ms;
+    if (!vigil::engine::ParseDuration(duration, ms)) {
+      std::cerr << "vigil: --duration " << duration << ": expected a duration such as 500ms, 10s, 2m or 1h\n";
+      return 2;
+    }
+    opts.duration_ms = ms;
+  }
+  if (max_events > 0) opts.max_events = max_events;
+  uint64_t ring_bytes;
+  if (!vigil::engine::ParseSize(ring_size, ring_bytes) || ring_bytes < 4096 ||
+      (ring_bytes & (ring_bytes - 1)) != 0 || ring_bytes > (1ull << 30)) {
+    std::cerr << "vigil: --ring-buffer " << ring_size
+              << ": expected a power of two between 4K and 1G, such as 16M\n";
+    return 2;
+  }
+  opts.ring_bytes = static_cast<uint32_t>(ring_bytes);
+  if (syscall_hook == "auto") opts.syscall_hook = vigil::engine::SyscallHook::kAuto;
+  else if (syscall_hook == "tracepoints") opts.syscall_hook = vigil::engine::SyscallHook::kTracepoints;
+  else if (syscall_hook == "raw") opts.syscall_hook = vigil::engine::SyscallHook::kRawSyscalls;
+  else {
+    std::cerr << "vigil: --syscall-hook " << syscall_hook << ": expected auto, tracepoints or raw\n";
+    return 2;
+  }
+  return vigil::engine::RunSensor(opts);
+}
