@@ -57,6 +57,7 @@ struct {
 struct vg_pending {
   __s32 nr;
   __u32 pad;
+  __u64 policies; /* matched at entry */
   __u64 args[6];
 };
 
@@ -70,6 +71,15 @@ struct {
 
 static __always_inline struct vg_cpu_counters *my_counters(void) {
   return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
+}
+
+#include "scope.h"
+
+/* The policies that want this event from this task; counts the drop when none does. */
+static __always_inline __u64 matched_policies(struct task_struct *task, __u64 candidates) {
+  __u64 matched = vg_scope_match(task, candidates);
+  if (!matched) my_counters()->filtered_kernel++;
+  return matched;
 }
 
 static __always_inline bool is_sensor(void) {
@@ -338,10 +348,10 @@ static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_s
   if (strarr >= 0 && strarr < 6) put_strarr(r, strarr, (const char *const *)args[strarr]);
 }
 
-static __always_inline void emit_syscall(const struct vg_syscall_spec *spec, __s32 nr,
+static __always_inline void emit_syscall(__s32 nr, __u64 policies, const struct vg_syscall_spec *spec,
                                          const __u64 *args, __s64 ret) {
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct vg_rec r = rec_begin(task, nr, nr, spec->policies);
+  struct vg_rec r = rec_begin(task, nr, nr, policies);
   if (!r.buf) return;
   ((struct vg_event_header *)r.buf)->retval = ret;
   put_syscall_args(&r, spec, args);
@@ -353,11 +363,13 @@ static __always_inline void on_sys_enter(__s32 nr, const __u64 *args) {
   if (key >= VG_MAX_SYSCALLS) return;
   struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
   if (!spec || !(spec->flags & VG_SYSCALL_SELECTED) || is_sensor()) return;
+  __u64 policies = matched_policies((struct task_struct *)bpf_get_current_task(), spec->policies);
+  if (!policies) return;
   if (spec->flags & VG_SYSCALL_AT_ENTRY) {
-    emit_syscall(spec, nr, args, 0);
+    emit_syscall(nr, policies, spec, args, 0);
     return;
   }
-  struct vg_pending p = {.nr = nr};
+  struct vg_pending p = {.nr = nr, .policies = policies};
   __builtin_memcpy(p.args, args, sizeof(p.args));
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY)) my_counters()->stash_full++;
@@ -369,7 +381,7 @@ static __always_inline void on_sys_exit(__s64 ret) {
   if (!p) return;
   __u32 key = p->nr;
   struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
-  if (spec && key < VG_MAX_SYSCALLS) emit_syscall(spec, p->nr, p->args, ret);
+  if (spec && key < VG_MAX_SYSCALLS) emit_syscall(p->nr, p->policies, spec, p->args, ret);
   bpf_map_delete_elem(&pending, &tid);
 }
 
@@ -444,7 +456,9 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
 /* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
   if (!policies_sched_process_exec || is_sensor()) return;
-  struct vg_rec r = rec_begin(p, id_sched_process_exec, -1, policies_sched_process_exec);
+  __u64 policies = matched_policies(p, policies_sched_process_exec);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(p, id_sched_process_exec, -1, policies);
   if (!r.buf) return;
   struct file *file = BPF_CORE_READ(bprm, file);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
@@ -481,7 +495,9 @@ int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
   if (!policies_sched_process_fork || is_sensor()) return;
-  struct vg_rec r = rec_begin(parent, id_sched_process_fork, -1, policies_sched_process_fork);
+  __u64 policies = matched_policies(parent, policies_sched_process_fork);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(parent, id_sched_process_fork, -1, policies);
   if (!r.buf) return;
   put_u64(&r, 0, BPF_CORE_READ(parent, pid));  /* parent_tid (host) */
   put_u64(&r, 1, BPF_CORE_READ(parent, tgid)); /* parent_pid (host) */
@@ -507,7 +523,9 @@ int BPF_PROG(vg_raw_sched_process_fork, struct task_struct *parent, struct task_
 
 static __always_inline void emit_exit(struct task_struct *p) {
   if (!policies_sched_process_exit || is_sensor()) return;
-  struct vg_rec r = rec_begin(p, id_sched_process_exit, -1, policies_sched_process_exit);
+  __u64 policies = matched_policies(p, policies_sched_process_exit);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(p, id_sched_process_exit, -1, policies);
   if (!r.buf) return;
   int code = BPF_CORE_READ(p, exit_code);
   int live = BPF_CORE_READ(p, signal, live.counter);
