@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +52,12 @@ std::string Errno(int err) {
 
 bpf_program* FindProgram(::vigil_bpf* skel, const std::string& name) {
   return bpf_object__find_program_by_name(skel->obj, name.c_str());
+}
+
+int64_t MonotonicNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 uint8_t CaptureOf(const events::ArgDef& a) { return static_cast<uint8_t>(a.capture); }
@@ -181,6 +188,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
       continue;
     }
     bool ok = true;
+    attach_times_.emplace_back(MonotonicNow(), e.def->name);
     for (const events::ProbeDef& p : e.def->probes) {
       std::string errors;
       bool attached = false;
@@ -244,6 +252,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
         tp_error = absl::StrCat("program ", tp->programs.front(), " did not load");
         break;
       }
+      attach_times_.emplace_back(MonotonicNow(), e->def->name);
       std::string enter = absl::StrCat("sys_enter_", e->def->name);
       std::string exit = absl::StrCat("sys_exit_", e->def->name);
       bpf_link* l1 = bpf_program__attach_tracepoint(tp_enter, "syscalls", enter.c_str());
@@ -271,6 +280,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
     LogInfo(absl::StrCat("per-syscall tracepoints unavailable (", tp_error,
                          "); using the raw_syscalls dispatcher"));
   }
+  attach_times_.emplace_back(MonotonicNow(), "raw_syscalls dispatcher");
   bpf_link* enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter");
   int enter_err = enter ? 0 : errno;
   bpf_link* exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit");

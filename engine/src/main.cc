@@ -9,6 +9,7 @@
 #include "vigil/engine/list.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/sensor.h"
+#include "vigil/engine/startup.h"
 
 namespace {
 
@@ -51,6 +52,27 @@ int main(int argc, char** argv) {
   CLI::App* list = app.add_subcommand("list", "print the event registry");
   list->add_flag("--json", list_json, "as JSON");
   CLI::App* version = app.add_subcommand("version", "print the version");
+
+  CLI::App* caps_cmd = app.add_subcommand("caps", "capability planning and auditing");
+  caps_cmd->require_subcommand(1);
+  vigil::engine::SensorOptions plan_opts;
+  std::string plan_format = "text";
+  CLI::App* plan = caps_cmd->add_subcommand("plan", "print each ring's capabilities and the minimal grant, loading nothing");
+  AddSelectionFlags(*plan, plan_opts);
+  plan->add_option("-C,--capabilities", plan_opts.capabilities, "bypass=, add=, drop= as for the sensor")
+      ->allow_extra_args(false);
+  plan->add_option("--format", plan_format, "text|json|systemd|docker|k8s");
+  vigil::engine::SensorOptions audit_opts;
+  std::string audit_duration = "3s";
+  CLI::App* audit = caps_cmd->add_subcommand(
+      "audit", "run the selection and report the capability checks the kernel made, by phase and event");
+  AddSelectionFlags(*audit, audit_opts);
+  audit->add_option("-C,--capabilities", audit_opts.capabilities, "bypass=, add=, drop= as for the sensor")
+      ->allow_extra_args(false);
+  audit->add_option("-o,--output", audit_opts.outputs, "also write events: json|table[:PATH]")
+      ->allow_extra_args(false);
+  audit->add_option("--duration", audit_duration, "how long to run (default 3s)");
+  audit->add_option("--format", audit_opts.audit_format, "text|json");
   app.require_subcommand(0, 1);
 
   try {
@@ -76,6 +98,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*list) return vigil::engine::PrintRegistry(std::cout, list_json);
+  if (*plan) return vigil::engine::PrintCapsPlan(plan_opts, plan_format);
+  if (*audit) {
+    uint64_t ms;
+    if (!vigil::engine::ParseDuration(audit_duration, ms)) {
+      std::cerr << "vigil: --duration " << audit_duration << ": expected a duration such as 500ms, 10s or 2m\n";
+      return 2;
+    }
+    if (audit_opts.audit_format != "text" && audit_opts.audit_format != "json") {
+      std::cerr << "vigil: --format " << audit_opts.audit_format << ": expected text or json\n";
+      return 2;
+    }
+    audit_opts.duration_ms = ms;
+    audit_opts.audit = true;
+    return vigil::engine::RunSensor(audit_opts);
+  }
 
   if (!duration.empty()) {
     uint64_t ms;

@@ -15,8 +15,14 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "vigil/caps/process_caps.h"
+#include "vigil/caps/ring_guard.h"
+#include "vigil/engine/audit_report.h"
+#include "vigil/engine/cap_audit.h"
 #include "vigil/engine/log.h"
+#include "vigil/engine/startup.h"
 #include "vigil/events/decoder.h"
 #include "vigil/events/event_ids.h"
 
@@ -129,23 +135,45 @@ bool ParseSize(std::string_view text, uint64_t& bytes) {
   return true;
 }
 
+namespace {
+
+// Removes cancelled events and every selected event that depends on them.
+void CancelEvents(Selection& selection, const std::set<std::string>& names) {
+  const events::Registry& registry = events::Registry::Builtin();
+  std::set<uint32_t> all, drop;
+  for (const SelectedEvent& e : selection.events) all.insert(e.def->id);
+  for (const std::string& name : names) {
+    const events::EventDef* d = registry.Find(name);
+    if (d == nullptr) continue;
+    drop.insert(d->id);
+    for (uint32_t dep : registry.Dependents(d->id, all)) {
+      if (drop.insert(dep).second)
+        LogWarn(absl::StrCat("event ", registry.FindId(dep)->name, " cancelled: depends on ", name));
+    }
+  }
+  std::erase_if(selection.events, [&](const SelectedEvent& e) { return drop.contains(e.def->id); });
+}
+
+}  // namespace
+
 int RunSensor(const SensorOptions& options) {
   const events::Registry& registry = events::Registry::Builtin();
 
-  // ---- selection
-  std::vector<std::string> items = options.events;
-  if (items.empty()) items = {"tag=default"};
-  absl::StatusOr<std::set<uint32_t>> ids = registry.Expand(items);
-  if (!ids.ok()) {
-    LogError(ids.status().message());
+  // ---- usage: everything a user typed is checked before anything changes
+  absl::StatusOr<caps::CapabilityOptions> cap_options =
+      caps::ParseCapabilityOptions(options.capabilities, caps::ProcessEnvironment());
+  if (!cap_options.ok()) {
+    LogError(cap_options.status().message());
     return 2;
   }
-  std::set<uint32_t> closure = registry.WithDependencies(*ids);
-  std::vector<std::string> policy_names = {"cli"};
-  std::vector<SelectedEvent> selected;
-  for (uint32_t id : closure) selected.push_back({registry.FindId(id), 1});
+  absl::StatusOr<Selection> selected = BuildSelection(options);
+  if (!selected.ok()) {
+    LogError(selected.status().message());
+    return 2;
+  }
+  Selection selection = std::move(*selected);
 
-  // ---- sinks (opened first: a bad path is a usage error before anything loads)
+  // Sinks are opened first: a bad path is a usage error before anything loads.
   std::vector<std::unique_ptr<Sink>> sinks;
   std::vector<std::string> outputs = options.outputs;
   if (outputs.empty()) outputs = {"table"};
@@ -155,7 +183,7 @@ int RunSensor(const SensorOptions& options) {
       LogError(spec.status().message());
       return 2;
     }
-    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &policy_names);
+    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &selection.policy_names);
     if (!sink.ok()) {
       LogError(sink.status().message());
       return 2;
@@ -163,27 +191,157 @@ int RunSensor(const SensorOptions& options) {
     sinks.push_back(std::move(*sink));
   }
 
+  // ---- capabilities: what the selection needs against what this process has
+  absl::StatusOr<caps::HostKernelFacts> facts = caps::HostKernelFacts::Probe();
+  if (!facts.ok()) {
+    LogError(facts.status().message());
+    return 1;
+  }
+  const size_t tracepoint_limit = BpfSensor::Options{}.tracepoint_limit;
+  absl::StatusOr<caps::ThreadCaps> start_caps = caps::ReadThreadCaps();
+  if (!start_caps.ok()) {
+    LogError(start_caps.status().message());
+    return 1;
+  }
+  const caps::CapSet permitted = cap_options->bypass ? start_caps->effective : start_caps->permitted;
+  if (cap_options->bypass)
+    LogInfo(absl::StrCat("--capabilities bypass=true: capabilities are left as inherited (effective: ",
+                         caps::DescribeCaps(start_caps->effective), ")"));
+
+  std::set<std::string> cancelled_names;
+  for (const caps::EventCancellation& c :
+       caps::FindCancelledEvents(PlanStartup(selection, *cap_options, *facts, options.syscall_hook,
+                                             tracepoint_limit).sources.events,
+                                 permitted)) {
+    LogWarn(c.message);
+    cancelled_names.insert(c.event);
+  }
+  if (!cancelled_names.empty()) CancelEvents(selection, cancelled_names);
+  if (selection.events.empty()) {
+    LogError("no selected event can run with this process's capabilities; nothing to do");
+    return 1;
+  }
+
+  // Per-syscall tracepoints are an optimisation: when what they need (reading
+  // or mounting tracefs) is not permitted, the raw_syscalls dispatcher does
+  // the same work without tracefs.
+  SyscallHook hook = options.syscall_hook;
+  StartupPlan plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit);
+  if (plan.mount_tracefs && !permitted.Has(caps::Cap::kSysAdmin) && hook == SyscallHook::kAuto) {
+    LogInfo("tracefs is not mounted and this process may not mount it (no cap_sys_admin); "
+            "syscall events use the raw_syscalls dispatcher, which needs no tracefs");
+    hook = SyscallHook::kRawSyscalls;
+    plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit);
+  }
+  if (!cap_options->bypass) {
+    // drop= is not checked here: SPEC §3 lets it make events fail, which the
+    // load/attach diagnosis then reports with the denied capability.
+    absl::StatusOr<caps::EbpfPrivilege> privilege =
+        caps::CheckEbpfPrivilege(plan.sources.privilege, permitted, /*dropped=*/{});
+    if (!privilege.ok() && plan.use_tracepoints && hook == SyscallHook::kAuto) {
+      StartupPlan raw = PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls, tracepoint_limit);
+      absl::StatusOr<caps::EbpfPrivilege> raw_privilege =
+          caps::CheckEbpfPrivilege(raw.sources.privilege, permitted, /*dropped=*/{});
+      if (raw_privilege.ok()) {
+        LogInfo(absl::StrCat("per-syscall tracepoints need ",
+                             (plan.sources.privilege.caps - raw.sources.privilege.caps).ToString(),
+                             " here (tracefs is not readable by this uid); syscall events use the "
+                             "raw_syscalls dispatcher, which needs no tracefs"));
+        hook = SyscallHook::kRawSyscalls;
+        plan = std::move(raw);
+        privilege = raw_privilege;
+      }
+    }
+    if (!privilege.ok()) {
+      LogError(privilege.status().message());
+      return 1;
+    }
+    plan.sources.privilege = *privilege;
+    plan.rings = caps::PlanRings(caps::ToRingInputs(plan.sources));
+  }
+  LogDebug(absl::StrCat("rings: base=", caps::DescribeCaps(plan.rings.base),
+                        " ebpf=", caps::DescribeCaps(plan.rings.ebpf),
+                        " specific=", caps::DescribeCaps(plan.rings.specific),
+                        " after set-up=", caps::DescribeCaps(plan.rings.after_setup)));
+
+  // The kernel's record of our capability checks, loaded first (with the
+  // privilege the process started with) so that every later EPERM can name
+  // the capability that was denied.
+  std::unique_ptr<CapAudit> audit;
+  {
+    absl::StatusOr<std::unique_ptr<CapAudit>> started = CapAudit::Start();
+    if (started.ok()) {
+      audit = std::move(*started);
+    } else if (options.audit) {
+      LogError(absl::StrCat("caps audit needs the capability:cap_capable tracepoint: ", started.status().message()));
+      return 1;
+    } else {
+      LogDebug(absl::StrCat("capability diagnosis unavailable: ", started.status().message()));
+    }
+  }
+  auto explain = [&](int64_t since) {
+    return audit ? ExplainDenial(audit->DeniedSince(since), cap_options->drop) : std::string();
+  };
+
+  // Harden before any other thread exists: threads inherit their creator's sets.
+  caps::CapabilityEngine cap_engine(plan.rings, cap_options->bypass);
+  if (absl::Status st = cap_engine.Harden(); !st.ok()) {
+    LogError(absl::StrCat(st.message(), " (to run with the inherited capabilities, pass --capabilities bypass=true)"));
+    return 1;
+  }
+
   InstallSignalHandlers();
 
   // ---- kernel side
-  size_t syscall_count = 0;
-  for (const SelectedEvent& e : selected) syscall_count += e.def->is_syscall();
-  BpfSensor::Options bpf_options{.ring_bytes = options.ring_bytes, .syscall_hook = options.syscall_hook};
-  bool want_tracepoints = syscall_count > 0 && options.syscall_hook != SyscallHook::kRawSyscalls &&
-                          (options.syscall_hook == SyscallHook::kTracepoints ||
-                           syscall_count <= bpf_options.tracepoint_limit);
-  bpf_options.tracefs_available = want_tracepoints && EnsureTracefs();
+  BpfSensor::Options bpf_options{.ring_bytes = options.ring_bytes, .syscall_hook = hook};
+  bpf_options.tracefs_available = false;
+  if (plan.use_tracepoints) {
+    if (plan.mount_tracefs) {
+      absl::StatusOr<caps::ScopedRing> ring =
+          cap_engine.Raise(caps::Ring::kSpecific, "mount tracefs", caps::CapSet{caps::Cap::kSysAdmin});
+      if (ring.ok()) bpf_options.tracefs_available = EnsureTracefs();
+      else LogWarn(ring.status().message());
+    } else {
+      bpf_options.tracefs_available = EnsureTracefs();
+    }
+  }
 
   std::vector<Cancellation> cancelled;
-  absl::StatusOr<std::unique_ptr<BpfSensor>> loaded = BpfSensor::Load(selected, bpf_options, cancelled);
-  if (!loaded.ok()) {
-    LogError(absl::StrCat(loaded.status().message(),
-                          "; vigil needs BPF (run as root or grant CAP_BPF and CAP_PERFMON)"));
-    return 1;
+  std::unique_ptr<BpfSensor> sensor;
+  const int64_t load_start = CapAudit::NowMonotonic();
+  {
+    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "load BPF object");
+    if (!ring.ok()) {
+      LogError(ring.status().message());
+      return 1;
+    }
+    absl::StatusOr<std::unique_ptr<BpfSensor>> loaded =
+        BpfSensor::Load(selection.events, bpf_options, cancelled);
+    if (!loaded.ok()) {
+      LogError(absl::StrCat(loaded.status().message(), " (effective: ",
+                            caps::DescribeCaps(cap_engine.effective_now()), ")", explain(load_start)));
+      return 1;
+    }
+    for (Cancellation& c : cancelled)
+      if (absl::StrContains(c.reason, "EPERM") || absl::StrContains(c.reason, "EACCES"))
+        absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
+                        explain(load_start));
+    sensor = std::move(*loaded);
   }
-  std::unique_ptr<BpfSensor> sensor = std::move(*loaded);
-  std::vector<Cancellation> attach_cancelled = sensor->Attach();
-  cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
+  {
+    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "attach programs");
+    if (!ring.ok()) {
+      LogError(ring.status().message());
+      return 1;
+    }
+    const int64_t attach_start = CapAudit::NowMonotonic();
+    std::vector<Cancellation> attach_cancelled = sensor->Attach();
+    for (Cancellation& c : attach_cancelled)
+      if (absl::StrContains(c.reason, "EPERM") || absl::StrContains(c.reason, "EACCES"))
+        absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
+                        explain(attach_start));
+    cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
+  }
   for (const Cancellation& c : cancelled) LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
   for (const std::string& line : sensor->attach_log()) LogDebug(absl::StrCat("attached ", line));
   if (sensor->running_events().empty()) {
@@ -202,6 +360,12 @@ int RunSensor(const SensorOptions& options) {
   bool reached_max = false;
   std::string last_decode_error;
 
+  const int64_t ring_start = CapAudit::NowMonotonic();
+  absl::StatusOr<caps::ScopedRing> ring_scope = cap_engine.Raise(caps::Ring::kEbpf, "map ring buffer");
+  if (!ring_scope.ok()) {
+    LogError(ring_scope.status().message());
+    return 1;
+  }
   absl::Status ring = sensor->OpenRingBuffer([&](std::span<const uint8_t> record) {
     if (reached_max) return;
     if (absl::Status st = decoder.Decode(record, event); !st.ok()) {
@@ -225,9 +389,23 @@ int RunSensor(const SensorOptions& options) {
     if (options.max_events && emitted >= *options.max_events) reached_max = true;
   });
   if (!ring.ok()) {
-    LogError(ring.message());
+    LogError(absl::StrCat(ring.message(), " (effective: ", caps::DescribeCaps(cap_engine.effective_now()),
+                          ")", explain(ring_start)));
     return 1;
   }
+  if (absl::Status st = ring_scope->Leave(); !st.ok()) {
+    LogError(st.message());
+    return 1;
+  }
+  // Everything is attached and mapped: what nothing will raise again leaves permitted.
+  if (absl::Status st = cap_engine.FinishSetup(); !st.ok()) {
+    LogError(st.message());
+    return 1;
+  }
+  const int64_t setup_done = CapAudit::NowMonotonic();
+  if (audit && !options.audit) audit->Stop();  // diagnosis is only needed during set-up
+  LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine.effective_now()),
+                        " permitted=", caps::DescribeCaps(plan.rings.after_setup)));
 
   std::vector<std::string> running;
   for (uint32_t id : sensor->running_events()) running.push_back(registry.FindId(id)->name);
@@ -277,6 +455,18 @@ int RunSensor(const SensorOptions& options) {
                        decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "",
                        "; ", k.truncated, " with truncated arguments; ", k.stash_full,
                        " syscall entries not stashed"));
+  if (options.audit && audit) {
+    AuditInputs in{.plan = caps::DescribePlan(plan.sources),
+                   .bypass = cap_options->bypass,
+                   .transitions = cap_engine.transitions(),
+                   .checks = audit->Collect(),
+                   .attach_times = sensor->attach_times(),
+                   .setup_done_ns = setup_done,
+                   .lost = audit->lost()};
+    std::string report = options.audit_format == "json" ? RenderAuditJson(in) : RenderAuditText(in);
+    fwrite(report.data(), 1, report.size(), stdout);
+    fflush(stdout);
+  }
   return exit_code;
 }
 

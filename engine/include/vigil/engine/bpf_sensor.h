@@ -83,6 +83,8 @@ class BpfSensor {
   const std::vector<std::string>& attach_log() const { return attach_log_; }
   std::string syscall_hook_used() const { return syscall_hook_used_; }
   const std::set<uint32_t>& running_events() const { return running_; }
+  // When each event's attachment began (CLOCK_MONOTONIC ns), for `caps audit`.
+  const std::vector<std::pair<int64_t, std::string>>& attach_times() const { return attach_times_; }
 
  private:
   BpfSensor() = default;
@@ -98,6 +100,7 @@ class BpfSensor {
   std::vector<std::string> attach_log_;
   std::string syscall_hook_used_;
   std::set<uint32_t> running_;
+  std::vector<std::pair<int64_t, std::string>> attach_times_;
 };
 
 }  // namespace vigil::engine

@@ -22,6 +22,10 @@ struct SensorOptions {
   std::optional<uint64_t> max_events;
   uint32_t ring_bytes = 16u << 20;
   SyscallHook syscall_hook = SyscallHook::kAuto;
+  // `vigil caps audit`: record the kernel's capability checks for the whole
+  // run and print the report (format "text" or "json") on stdout at the end.
+  bool audit = false;
+  std::string audit_format = "text";
 };
 
 // Exit status per SPEC §1: 0 clean stop, 1 cannot run, 2 bad usage/policy.

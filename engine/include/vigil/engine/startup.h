@@ -1,0 +1,44 @@
+// What a selection needs before anything is loaded: the events (with their
+// dependencies and policy masks), how syscalls will be hooked, and the
+// capability rings. Shared by the sensor and `vigil caps plan`.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "vigil/caps/kernel_probe.h"
+#include "vigil/caps/options.h"
+#include "vigil/caps/plan_format.h"
+#include "vigil/engine/bpf_sensor.h"
+#include "vigil/engine/sensor.h"
+
+namespace vigil::engine {
+
+struct Selection {
+  std::string description;                // "-e openat" or "-p policies/default.yaml"
+  std::vector<std::string> policy_names;  // bit i of a policy mask names policy i
+  std::vector<SelectedEvent> events;      // selected events plus their dependencies
+};
+
+// From -e/-s/-p (or the default policy). Errors are usage errors (exit 2).
+absl::StatusOr<Selection> BuildSelection(const SensorOptions& options);
+
+struct StartupPlan {
+  caps::PlanSources sources;
+  caps::RingPlan rings;
+  bool use_tracepoints = false;  // per-syscall tracepoints (else the raw dispatcher)
+  bool mount_tracefs = false;    // tracefs is needed and missing
+};
+
+StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOptions& cap_options,
+                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit);
+
+// `vigil caps plan`: prints the plan for the selection; returns the exit status.
+int PrintCapsPlan(const SensorOptions& options, const std::string& format);
+
+// The default policy: the installed copy first, then the source tree's.
+std::string DefaultPolicyPath();
+
+}  // namespace vigil::engine

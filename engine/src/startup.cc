@@ -1,0 +1,98 @@
+#include "vigil/engine/startup.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "vigil/engine/log.h"
+#include "vigil/events/registry.h"
+
+#ifndef VIGIL_SOURCE_DIR
+#define VIGIL_SOURCE_DIR "."
+#endif
+#ifndef VIGIL_INSTALL_DATADIR
+#define VIGIL_INSTALL_DATADIR "/usr/local/share/vigil"
+#endif
+
+namespace vigil::engine {
+
+std::string DefaultPolicyPath() {
+  for (std::string candidate : {std::string("/etc/vigil/policies/default.yaml"),
+                                absl::StrCat(VIGIL_INSTALL_DATADIR, "/policies/default.yaml"),
+                                absl::StrCat(VIGIL_SOURCE_DIR, "/policies/default.yaml")}) {
+    if (access(candidate.c_str(), R_OK) == 0) return candidate;
+  }
+  return absl::StrCat(VIGIL_SOURCE_DIR, "/policies/default.yaml");
+}
+
+absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
+  const events::Registry& registry = events::Registry::Builtin();
+  Selection selection;
+  std::vector<std::string> items = options.events;
+  if (items.empty()) items = {"tag=default"};
+  absl::StatusOr<std::set<uint32_t>> ids = registry.Expand(items);
+  if (!ids.ok()) return ids.status();
+  selection.description = absl::StrCat("-e ", absl::StrJoin(items, ","));
+  selection.policy_names = {"cli"};
+  for (uint32_t id : registry.WithDependencies(*ids))
+    selection.events.push_back({registry.FindId(id), 1});
+  return selection;
+}
+
+StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOptions& cap_options,
+                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit) {
+  const events::Registry& registry = events::Registry::Builtin();
+  StartupPlan plan;
+  size_t syscalls = 0;
+  for (const SelectedEvent& e : selection.events) {
+    syscalls += e.def->is_syscall();
+    events::EventCaps c = registry.CapsClosure(e.def->id);
+    plan.sources.events.push_back({e.def->name, c.base, c.ebpf});
+  }
+  plan.use_tracepoints = syscalls > 0 && hook != SyscallHook::kRawSyscalls &&
+                         (hook == SyscallHook::kTracepoints || syscalls <= tracepoint_limit);
+  plan.mount_tracefs = plan.use_tracepoints && !facts.tracefs_mounted();
+  plan.sources.selection = selection.description;
+  plan.sources.privilege = caps::DecideEbpfPrivilege(facts, plan.use_tracepoints);
+  if (plan.mount_tracefs)
+    plan.sources.specific.push_back(
+        {caps::Cap::kSysAdmin,
+         "mount tracefs on /sys/kernel/tracing for per-syscall tracepoints (it is not mounted; "
+         "without this the raw_syscalls dispatcher is used)"});
+  plan.sources.options = cap_options;
+  plan.rings = caps::PlanRings(caps::ToRingInputs(plan.sources));
+  return plan;
+}
+
+int PrintCapsPlan(const SensorOptions& options, const std::string& format) {
+  absl::StatusOr<caps::PlanFormat> plan_format = caps::ParsePlanFormat(format);
+  if (!plan_format.ok()) {
+    LogError(plan_format.status().message());
+    return 2;
+  }
+  absl::StatusOr<caps::CapabilityOptions> cap_options =
+      caps::ParseCapabilityOptions(options.capabilities, caps::ProcessEnvironment());
+  if (!cap_options.ok()) {
+    LogError(cap_options.status().message());
+    return 2;
+  }
+  absl::StatusOr<Selection> selection = BuildSelection(options);
+  if (!selection.ok()) {
+    LogError(selection.status().message());
+    return 2;
+  }
+  absl::StatusOr<caps::HostKernelFacts> facts = caps::HostKernelFacts::Probe();
+  if (!facts.ok()) {
+    LogError(facts.status().message());
+    return 1;
+  }
+  StartupPlan plan = PlanStartup(*selection, *cap_options, *facts, options.syscall_hook,
+                                 BpfSensor::Options{}.tracepoint_limit);
+  std::string out = caps::RenderPlan(caps::DescribePlan(plan.sources), *plan_format);
+  fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace vigil::engine
