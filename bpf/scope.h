@@ -1,12 +1,284 @@
 /* In-kernel policy scope: which of the candidate policies (those whose
  * rules select the event) have a scope that matches the current task.
- * Included by vigil.bpf.c only. */
+ *
+ * One bit per policy. Within a policy the filter kinds AND, across policies
+ * the bits OR; a policy without a filter of some kind passes that kind.
+ * User space (policies/src/kernel_scope.cc) fills the maps after load; until
+ * then the config is zero and every candidate passes.
+ *
+ * The structs are shared with user space; the maps and functions are only
+ * seen by the BPF compiler (vigil.bpf.c includes this after my_counters()). */
 #ifndef VIGIL_BPF_SCOPE_H
 #define VIGIL_BPF_SCOPE_H
 
-/* Returns the subset of `candidates` whose scope matches `task`. */
-static __always_inline __u64 vg_scope_match(struct task_struct *task, __u64 candidates) {
-  return candidates;
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define VG_MAX_POLICIES 64
+#define VG_SCOPE_ENTRIES 1024   /* values over all numeric kinds; comms; nodenames */
+#define VG_FOLLOW_ENTRIES 8192  /* processes followed at once (LRU) */
+#define VG_TREE_DEPTH 32        /* ancestors checked by tree= */
+#define VG_COMM_LEN 16
+#define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
+
+/* Kinds looked up by value: {eq, neq} masks say which policies list the
+ * value after `=` and after `!=`. */
+enum vg_scope_kind {
+  VG_SCOPE_UID = 0,
+  VG_SCOPE_PID = 1,     /* host tgid or tid */
+  VG_SCOPE_MNTNS = 2,
+  VG_SCOPE_PIDNS = 3,   /* nsproxy->pid_ns_for_children, as in the record header */
+  VG_SCOPE_UTSNS = 4,
+  VG_SCOPE_TREE = 5,    /* host tgid of the task or of an ancestor */
+  VG_SCOPE_EXEC = 6,    /* inode number of mm->exe_file; `=` only */
+  VG_SCOPE_COMM = 7,    /* vg_scope_comm map */
+  VG_SCOPE_UTSNAME = 8, /* vg_scope_uts map */
+  VG_SCOPE_KINDS = 9,
+};
+
+struct vg_scope_key {
+  __u32 kind;
+  __u32 pad;
+  __u64 value;
+};
+
+struct vg_scope_masks {
+  __u64 eq;
+  __u64 neq;
+};
+
+struct vg_comm_key {
+  char comm[VG_COMM_LEN];
+};
+
+struct vg_uts_key {
+  char name[VG_UTS_LEN];
+};
+
+/* A process that descends from one matching a `follow` policy; start_ns
+ * tells a reused tgid from the process that was followed. */
+struct vg_followed {
+  __u64 start_ns;
+  __u64 policies;
+};
+
+struct vg_scope_config {
+  __u64 scoped;                  /* policies with any kernel filter: 0 = fast path */
+  __u64 has[VG_SCOPE_KINDS];     /* policies with a filter of this kind */
+  __u64 has_eq[VG_SCOPE_KINDS];  /* ... with an `=` list, which the value must hit */
+  __u64 uid_range;               /* policies bounding the uid */
+  __u64 pid_range;               /* policies bounding the host tgid */
+  __u64 new_pid;                 /* pid=new: started after start_boot_ns */
+  __u64 old_pid;                 /* pid!=new */
+  __u64 container;               /* in a non-initial pid namespace */
+  __u64 host;                    /* not-container */
+  __u64 follow;                  /* descendants of matching processes match too */
+  __u64 start_boot_ns;           /* the sensor's start, CLOCK_BOOTTIME */
+  __u64 uid_min[VG_MAX_POLICIES], uid_max[VG_MAX_POLICIES];
+  __u64 pid_min[VG_MAX_POLICIES], pid_max[VG_MAX_POLICIES];
+};
+
+#ifdef __VMLINUX_H__ /* the BPF side */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_scope_config);
+} vg_scope_cfg SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_SCOPE_ENTRIES);
+  __type(key, struct vg_scope_key);
+  __type(value, struct vg_scope_masks);
+} vg_scope_vals SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_SCOPE_ENTRIES);
+  __type(key, struct vg_comm_key);
+  __type(value, struct vg_scope_masks);
+} vg_scope_comm SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_SCOPE_ENTRIES);
+  __type(key, struct vg_uts_key);
+  __type(value, struct vg_scope_masks);
+} vg_scope_uts SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, VG_FOLLOW_ENTRIES);
+  __type(key, __u32);
+  __type(value, struct vg_followed);
+} vg_followed SEC(".maps");
+
+/* Kernels before 5.5 called start_boottime real_start_time. */
+struct task_struct___pre55 {
+  __u64 real_start_time;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 vg_start_boottime(struct task_struct *t) {
+  if (bpf_core_field_exists(t->start_boottime)) return BPF_CORE_READ(t, start_boottime);
+  return BPF_CORE_READ((struct task_struct___pre55 *)t, real_start_time);
 }
 
+/* Policies that pass one looked-up kind: those listing the value after `=`
+ * or having no `=` list, minus those listing it after `!=`. */
+static __always_inline __u64 vg_pass(const struct vg_scope_masks *m, __u64 has_eq) {
+  if (!m) return ~has_eq;
+  return (m->eq | ~has_eq) & ~m->neq;
+}
+
+static __always_inline __u64 vg_pass_value(const struct vg_scope_config *cfg, __u32 kind,
+                                           __u64 value) {
+  struct vg_scope_key key = {.kind = kind, .value = value};
+  return vg_pass(bpf_map_lookup_elem(&vg_scope_vals, &key), cfg->has_eq[kind]);
+}
+
+/* Policies among `policies` whose [min, max] does not hold v. Branch-free:
+ * a branch per policy would multiply the verifier's paths by 2^64. User
+ * space keeps min and max below 2^33 and v is 32 bits, so a difference is
+ * negative exactly when it wraps. */
+static __always_inline __u64 vg_out_of_range(__u64 policies, const __u64 *min, const __u64 *max,
+                                             __u64 v) {
+  __u64 out = 0;
+#pragma clang loop unroll(disable)
+  for (int i = 0; i < VG_MAX_POLICIES; i++) {
+    __u64 below = (v - min[i]) >> 63;
+    __u64 above = (max[i] - v) >> 63;
+    out |= ((below | above) & (policies >> i) & 1) << i;
+  }
+  return out;
+}
+
+/* The slow path, for the current task and the scoped policies in `want`:
+ * a global function, so the verifier checks it once per program rather
+ * than once per call site. */
+__noinline __u64 vg_scope_eval(__u64 want) {
+  __u32 zero = 0;
+  struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
+  if (!cfg) return want;
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+  struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  __u64 res = want;
+
+  if (want & (cfg->has[VG_SCOPE_UID] | cfg->uid_range)) {
+    __u32 uid = BPF_CORE_READ(task, cred, uid.val);
+    if (want & cfg->has[VG_SCOPE_UID]) res &= vg_pass_value(cfg, VG_SCOPE_UID, uid);
+    if (want & cfg->uid_range)
+      res &= ~vg_out_of_range(want & cfg->uid_range, cfg->uid_min, cfg->uid_max, uid);
+  }
+  if (want & (cfg->has[VG_SCOPE_PID] | cfg->pid_range)) {
+    __u32 tid = BPF_CORE_READ(task, pid);
+    if (want & cfg->has[VG_SCOPE_PID]) {
+      struct vg_scope_key key = {.kind = VG_SCOPE_PID, .value = tgid};
+      struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+      __u64 eq = m ? m->eq : 0, neq = m ? m->neq : 0;
+      if (tid != tgid) {
+        key.value = tid;
+        m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+        if (m) {
+          eq |= m->eq;
+          neq |= m->neq;
+        }
+      }
+      res &= (eq | ~cfg->has_eq[VG_SCOPE_PID]) & ~neq;
+    }
+    if (want & cfg->pid_range)
+      res &= ~vg_out_of_range(want & cfg->pid_range, cfg->pid_min, cfg->pid_max, tgid);
+  }
+  if (want & (cfg->new_pid | cfg->old_pid)) {
+    bool is_new = vg_start_boottime(leader) > cfg->start_boot_ns;
+    res &= is_new ? ~cfg->old_pid : ~cfg->new_pid;
+  }
+  if (want & cfg->has[VG_SCOPE_MNTNS])
+    res &= vg_pass_value(cfg, VG_SCOPE_MNTNS, BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum));
+  if (want & cfg->has[VG_SCOPE_PIDNS])
+    res &= vg_pass_value(cfg, VG_SCOPE_PIDNS,
+                         BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum));
+  if (want & cfg->has[VG_SCOPE_UTSNS])
+    res &= vg_pass_value(cfg, VG_SCOPE_UTSNS, BPF_CORE_READ(task, nsproxy, uts_ns, ns.inum));
+  if (want & cfg->has[VG_SCOPE_UTSNAME]) {
+    struct vg_uts_key key = {};
+    struct uts_namespace *uts = BPF_CORE_READ(task, nsproxy, uts_ns);
+    bpf_probe_read_kernel_str(key.name, sizeof(key.name), &uts->name.nodename);
+    res &= vg_pass(bpf_map_lookup_elem(&vg_scope_uts, &key), cfg->has_eq[VG_SCOPE_UTSNAME]);
+  }
+  if (want & cfg->has[VG_SCOPE_COMM]) {
+    struct vg_comm_key key = {};
+    bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), &task->comm);
+    res &= vg_pass(bpf_map_lookup_elem(&vg_scope_comm, &key), cfg->has_eq[VG_SCOPE_COMM]);
+  }
+  if (want & (cfg->container | cfg->host)) {
+    /* A task whose pid was allocated below the initial pid namespace runs
+     * in a container (or another pid sandbox). */
+    unsigned int level = BPF_CORE_READ(task, thread_pid, level);
+    res &= level > 0 ? ~cfg->host : ~cfg->container;
+  }
+  if (want & cfg->has[VG_SCOPE_EXEC])
+    res &= vg_pass_value(cfg, VG_SCOPE_EXEC, BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino));
+  if (want & cfg->has[VG_SCOPE_TREE]) {
+    __u64 eq = 0, neq = 0;
+    struct task_struct *t = task;
+    for (int i = 0; i < VG_TREE_DEPTH; i++) {
+      __u32 pid = BPF_CORE_READ(t, tgid);
+      struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = pid};
+      struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+      if (m) {
+        eq |= m->eq;
+        neq |= m->neq;
+      }
+      if (pid <= 1) break;
+      t = BPF_CORE_READ(t, real_parent);
+      if (!t) break;
+    }
+    res &= (eq | ~cfg->has_eq[VG_SCOPE_TREE]) & ~neq;
+  }
+  if (want & cfg->follow) {
+    __u64 start = vg_start_boottime(leader);
+    struct vg_followed *f = bpf_map_lookup_elem(&vg_followed, &tgid);
+    __u64 followed = f && f->start_ns == start ? f->policies : 0;
+    __u64 direct = res & cfg->follow;
+    if (direct & ~followed) {
+      struct vg_followed update = {.start_ns = start, .policies = followed | direct};
+      bpf_map_update_elem(&vg_followed, &tgid, &update, BPF_ANY);
+    }
+    res |= followed & want;
+  }
+  return res;
+}
+
+/* Returns the subset of `candidates` whose scope matches `task`, which
+ * must be the current task (every caller passes current). One map lookup
+ * when no candidate policy has a kernel scope filter. */
+static __always_inline __u64 vg_scope_match(struct task_struct *task, __u64 candidates) {
+  __u32 zero = 0;
+  struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
+  if (!cfg) return candidates;
+  __u64 scoped = candidates & cfg->scoped;
+  if (!scoped) return candidates;
+  return (candidates & ~scoped) | vg_scope_eval(scoped);
+}
+
+/* Called from the fork handler (parent is current) before anything else:
+ * a new process inherits the `follow` policies its parent matches. */
+static __always_inline void vg_scope_on_fork(struct task_struct *parent,
+                                             struct task_struct *child) {
+  __u32 zero = 0;
+  struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
+  if (!cfg || !cfg->follow) return;
+  __u32 child_tgid = BPF_CORE_READ(child, tgid);
+  if (child_tgid == BPF_CORE_READ(parent, tgid)) return; /* a new thread */
+  __u64 inherit = vg_scope_eval(cfg->follow) & cfg->follow;
+  if (!inherit) return;
+  struct vg_followed f = {.start_ns = vg_start_boottime(child), .policies = inherit};
+  bpf_map_update_elem(&vg_followed, &child_tgid, &f, BPF_ANY);
+}
+
+#endif /* __VMLINUX_H__ */
 #endif /* VIGIL_BPF_SCOPE_H */

@@ -1,0 +1,176 @@
+#include "vigil/policies/kernel_scope.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "text.h"
+
+namespace vigil::policies {
+namespace {
+
+// Range bounds stay below 2^33 so that vg_out_of_range can compare by
+// subtraction; values (uid, tgid) are 32 bits.
+constexpr uint64_t kBoundMax = uint64_t{1} << 32;
+
+std::string Errno(int err) {
+  err = err < 0 ? -err : err;
+  const char* name = strerrorname_np(err);
+  return absl::StrCat(name != nullptr ? name : "error", " (", strerror(err), ")");
+}
+
+void AddNumbers(KernelScopeTables& t, vg_scope_kind kind, const NumericScope& s, uint64_t bit) {
+  if (s.eq) {
+    t.config.has[kind] |= bit;
+    t.config.has_eq[kind] |= bit;
+    for (uint64_t v : *s.eq) t.values[{kind, v}].eq |= bit;
+  }
+  if (!s.ne.empty()) {
+    t.config.has[kind] |= bit;
+    for (uint64_t v : s.ne) t.values[{kind, v}].neq |= bit;
+  }
+}
+
+void AddStrings(KernelScopeTables& t, std::map<std::string, vg_scope_masks>& map, vg_scope_kind kind,
+                const StringScope& s, uint64_t bit) {
+  if (s.eq) {
+    t.config.has[kind] |= bit;
+    t.config.has_eq[kind] |= bit;
+    for (const std::string& v : *s.eq) map[v].eq |= bit;
+  }
+  if (!s.ne.empty()) {
+    t.config.has[kind] |= bit;
+    for (const std::string& v : s.ne) map[v].neq |= bit;
+  }
+}
+
+void SetRange(const NumericScope& s, uint64_t bit, size_t i, __u64& ranged, __u64* min, __u64* max) {
+  min[i] = 0;
+  max[i] = kBoundMax;
+  if (!s.has_range()) return;
+  ranged |= bit;
+  min[i] = std::min(s.min, kBoundMax);
+  max[i] = std::min(s.max, kBoundMax);
+}
+
+bool AnyBit(const vg_scope_config& c, uint64_t bit) {
+  uint64_t all = c.uid_range | c.pid_range | c.new_pid | c.old_pid | c.container | c.host;
+  for (uint64_t has : c.has) all |= has;
+  return (all & bit) != 0;
+}
+
+absl::StatusOr<int> MapFd(bpf_object* obj, const char* name, size_t entries) {
+  bpf_map* map = bpf_object__find_map_by_name(obj, name);
+  if (map == nullptr)
+    return absl::NotFoundError(
+        absl::StrCat("scope map ", name, " is not in the BPF object (was it built with bpf/scope.h?)"));
+  int fd = bpf_map__fd(map);
+  if (fd < 0)
+    return absl::FailedPreconditionError(
+        absl::StrCat("scope map ", name, " has no file descriptor (", Errno(fd), "): is the object loaded?"));
+  if (entries > bpf_map__max_entries(map))
+    return absl::ResourceExhaustedError(absl::StrCat("scope map ", name, ": the policies need ", entries,
+                                                     " entries, it holds ", bpf_map__max_entries(map)));
+  return fd;
+}
+
+absl::Status Update(int fd, const char* name, const void* key, const void* value) {
+  int err = bpf_map_update_elem(fd, key, value, BPF_ANY);
+  if (err == 0) return absl::OkStatus();
+  return absl::Status(err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied
+                                                      : absl::StatusCode::kInternal,
+                      absl::StrCat("update scope map ", name, ": ", Errno(err)));
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> StatInode(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    return absl::NotFoundError(absl::StrCat("stat ", path, ": ", Errno(errno)));
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& policies, uint64_t sensor_start_boot_ns,
+                                                   const InodeOf& inode_of) {
+  KernelScopeTables t;
+  vg_scope_config& c = t.config;
+  c.start_boot_ns = sensor_start_boot_ns;
+  for (size_t i = 0; i < policies.scopes().size() && i < VG_MAX_POLICIES; ++i) {
+    const Scope& s = policies.scopes()[i];
+    const uint64_t bit = uint64_t{1} << i;
+    AddNumbers(t, VG_SCOPE_UID, s.uid, bit);
+    AddNumbers(t, VG_SCOPE_PID, s.pid, bit);
+    AddNumbers(t, VG_SCOPE_MNTNS, s.mntns, bit);
+    AddNumbers(t, VG_SCOPE_PIDNS, s.pidns, bit);
+    AddNumbers(t, VG_SCOPE_UTSNS, s.utsns, bit);
+    AddNumbers(t, VG_SCOPE_TREE, s.tree, bit);
+    AddStrings(t, t.comms, VG_SCOPE_COMM, s.comm, bit);
+    AddStrings(t, t.uts_names, VG_SCOPE_UTSNAME, s.uts_name, bit);
+    SetRange(s.uid, bit, i, c.uid_range, c.uid_min, c.uid_max);
+    SetRange(s.pid, bit, i, c.pid_range, c.pid_min, c.pid_max);
+    if (s.new_pid) (*s.new_pid ? c.new_pid : c.old_pid) |= bit;
+    if (s.in_container) (*s.in_container ? c.container : c.host) |= bit;
+    if (s.exec.eq) {
+      std::set<uint64_t> inodes;
+      absl::Status missing;
+      for (const std::string& path : *s.exec.eq) {
+        absl::StatusOr<uint64_t> inode = inode_of(path);
+        if (!inode.ok()) {
+          missing = inode.status();
+          break;
+        }
+        inodes.insert(*inode);
+      }
+      if (missing.ok()) {
+        AddNumbers(t, VG_SCOPE_EXEC, NumericScope{.eq = inodes}, bit);
+      } else if (s.follow) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("policy '", policies.names()[i], "': exec= with follow is decided in the kernel by the "
+                         "executable's inode, which is not available: ", missing.message()));
+      }
+    }
+    if (AnyBit(c, bit)) {
+      c.scoped |= bit;
+      if (s.follow) c.follow |= bit;
+    }
+  }
+  return t;
+}
+
+absl::Status PopulateScopeMaps(bpf_object* obj, const CompiledPolicies& policies, uint64_t sensor_start_boot_ns) {
+  absl::StatusOr<KernelScopeTables> t = BuildKernelScope(policies, sensor_start_boot_ns);
+  if (!t.ok()) return t.status();
+
+  absl::StatusOr<int> fd = MapFd(obj, "vg_scope_vals", t->values.size());
+  if (!fd.ok()) return fd.status();
+  for (const auto& [kv, masks] : t->values) {
+    vg_scope_key key{.kind = kv.first, .pad = 0, .value = kv.second};
+    if (absl::Status st = Update(*fd, "vg_scope_vals", &key, &masks); !st.ok()) return st;
+  }
+  fd = MapFd(obj, "vg_scope_comm", t->comms.size());
+  if (!fd.ok()) return fd.status();
+  for (const auto& [comm, masks] : t->comms) {
+    vg_comm_key key{};
+    std::memcpy(key.comm, comm.data(), std::min(comm.size(), sizeof(key.comm) - 1));
+    if (absl::Status st = Update(*fd, "vg_scope_comm", &key, &masks); !st.ok()) return st;
+  }
+  fd = MapFd(obj, "vg_scope_uts", t->uts_names.size());
+  if (!fd.ok()) return fd.status();
+  for (const auto& [name, masks] : t->uts_names) {
+    vg_uts_key key{};
+    std::memcpy(key.name, name.data(), std::min(name.size(), sizeof(key.name) - 1));
+    if (absl::Status st = Update(*fd, "vg_scope_uts", &key, &masks); !st.ok()) return st;
+  }
+  fd = MapFd(obj, "vg_scope_cfg", 1);
+  if (!fd.ok()) return fd.status();
+  uint32_t zero = 0;
+  return Update(*fd, "vg_scope_cfg", &zero, &t->config);
+}
+
+}  // namespace vigil::policies
