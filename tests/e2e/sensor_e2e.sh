@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real vigil binary: real flags, real BPF, a script
+# that runs known commands, and the JSON/table files it writes.
+#
+#   sensor_e2e.sh VIGIL CASE
+#
+# CASE is one of the functions named case_* below. Exit status: 0 pass,
+# 1 fail, 77 skipped (ctest's SKIP_RETURN_CODE) with the reason on stderr.
+set -uo pipefail
+
+VIGIL=${1:?usage: sensor_e2e.sh VIGIL CASE}
+CASE=${2:?usage: sensor_e2e.sh VIGIL CASE}
+[[ -x "$VIGIL" ]] || { echo "not an executable: $VIGIL" >&2; exit 1; }
+command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
+SENSOR_PID=
+FAILURES=0
+
+cleanup() {
+  if [[ -n "$SENSOR_PID" ]] && kill -0 "$SENSOR_PID" 2>/dev/null; then
+    kill -KILL "$SENSOR_PID" 2>/dev/null
+    wait "$SENSOR_PID" 2>/dev/null
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "[$CASE] $*" >&2; }
+fail() {
+  echo "[$CASE] FAIL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+pass() { echo "[$CASE] ok: $*" >&2; }
+die() {
+  fail "$*"
+  finish
+}
+skip() {
+  echo "[$CASE] SKIPPED: $*" >&2
+  exit 77
+}
+finish() {
+  if ((FAILURES > 0)); then
+    log "$FAILURES check(s) failed"
+    exit 1
+  fi
+  log "passed"
+  exit 0
+}
+now_ns() { date +%s%N; }
+
+need_root() {
+  [[ $(id -u) == 0 ]] || skip "the sensor loads BPF programs and needs root"
+}
+
+# check DESCRIPTION JQ_FILTER FILE: the filter, over the whole file as an
+# array of events (jq -s), must be true.
+check() {
+  local what=$1 filter=$2 file=$3
+  if jq -s -e "$filter" "$file" >/dev/null 2>&1; then
+    pass "$what"
+  else
+    fail "$what"
+  fi
+}
+
+# start_sensor ARGS...: starts vigil in the background with --ready-file and
+# waits (up to 30 s) until it is ready. Sets SENSOR_PID; stderr goes to $WORK/stderr.
+start_sensor() {
+  local ready=$WORK/ready
+  rm -f "$ready"
+  "$VIGIL" "$@" --ready-file "$ready" 2>"$WORK/stderr" &
+  SENSOR_PID=$!
+  local deadline=$((SECONDS + 30))
+  while [[ ! -s "$ready" ]]; do
+    if ! kill -0 "$SENSOR_PID" 2>/dev/null; then
+      wait "$SENSOR_PID"
+      die "vigil exited with status $? before it was ready: $(tail -n 20 "$WORK/stderr")"
+    fi
+    ((SECONDS < deadline)) || die "vigil was not ready within 30 s: $(tail -n 20 "$WORK/stderr")"
+    sleep 0.05
+  done
+  [[ $(head -n 1 "$ready") == "$SENSOR_PID" ]] || fail "the ready file holds '$(head -n 1 "$ready")', not vigil's pid $SENSOR_PID"
+  log "vigil $SENSOR_PID ready"
+}
+
+# stop_sensor SIGNAL: sends it and checks a clean exit (status 0) within 2 s.
+stop_sensor() {
+  local sig=$1 start elapsed_ms rc
+  start=$(now_ns)
+  kill -"$sig" "$SENSOR_PID"
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$SENSOR_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.01; done
+  elapsed_ms=$((($(now_ns) - start) / 1000000))
+  if kill -0 "$SENSOR_PID" 2>/dev/null; then
+    die "vigil still runs 10 s after SIG$sig"
+  fi
+  wait "$SENSOR_PID"
+  rc=$?
+  SENSOR_PID=
+  ((rc == 0)) && pass "exit status 0 after SIG$sig" || fail "exit status $rc after SIG$sig: $(tail -n 5 "$WORK/stderr")"
+  ((elapsed_ms <= 2000)) && pass "stopped ${elapsed_ms} ms after SIG$sig" ||
+    fail "stopped ${elapsed_ms} ms after SIG$sig (SPEC: within 2 s)"
+}
+
+# The workload: known commands, each started in the background so that its
+# pid is known, from a shell whose pid is known too.
+write_workload() {
+  cat >"$WORK/workload.sh" <<'EOF'
+#!/bin/bash
+pids=$1 touched=$2
+echo "shell $$" >>"$pids"
+/bin/cat /etc/hostname >/dev/null &
+echo "cat $!" >>"$pids"
+wait
+/usr/bin/env true &
+echo "env $!" >>"$pids"
+wait
+touch "$touched" &
+echo "touch $!" >>"$pids"
+wait
+EOF
+}
+pid_of() { awk -v w="$1" '$1 == w { print $2 }' "$WORK/pids"; }
+
+# Every line is one complete JSON object; the file ends with a newline.
+check_json_lines() {
+  local file=$1
+  [[ -s "$file" ]] || die "$file is empty"
+  if [[ $(tail -c 1 "$file" | od -An -c | tr -d ' ') == '\n' ]]; then
+    pass "$file ends with a newline (no partial line)"
+  else
+    fail "$file ends with a partial line: $(tail -c 200 "$file")"
+  fi
+  local lines objects
+  lines=$(wc -l <"$file")
+  if objects=$(jq -R -e 'fromjson | objects | 1' "$file" 2>"$WORK/jq.err" | wc -l) && ((objects == lines)); then
+    pass "all $lines lines of $file parse as JSON objects"
+  else
+    fail "$file: only $objects of $lines lines parse as JSON objects: $(head -c 300 "$WORK/jq.err")"
+  fi
+}
+
+check_mode_0600() {
+  local mode
+  mode=$(stat -c %a "$1")
+  [[ $mode == 600 ]] && pass "$1 has mode 0600" || fail "$1 has mode $mode, not 0600"
+}
+
+# ------------------------------------------------------------------ cases
+
+# -e execve,openat -o json:FILE while a script runs known commands; SIGINT.
+case_json_output() {
+  need_root
+  local out=$WORK/events.json touched=$WORK/touched-$RANDOM$RANDOM
+  # A pre-existing file with a loose mode must still end up 0600.
+  install -m 0644 /dev/null "$out"
+  write_workload
+  local t0
+  t0=$(now_ns)
+  start_sensor -e execve,openat -o "json:$out"
+  bash "$WORK/workload.sh" "$WORK/pids" "$touched"
+  [[ -e "$touched" ]] || fail "the workload did not create $touched"
+  sleep 0.3  # events reach the file within ~100 ms of the action
+  stop_sensor INT
+  local t1
+  t1=$(now_ns)
+
+  check_mode_0600 "$out"
+  check_json_lines "$out"
+  grep -q 'lost' "$WORK/stderr" && pass "lost-event totals on stderr" ||
+    fail "no lost-event totals on stderr: $(tail -n 3 "$WORK/stderr")"
+
+  local shell cat env touch vigil
+  shell=$(pid_of shell) cat=$(pid_of cat) env=$(pid_of env) touch=$(pid_of touch)
+  vigil=$(head -n 1 "$WORK/ready" 2>/dev/null || echo 0)
+  log "pids: shell=$shell cat=$cat env=$env touch=$touch"
+
+  check "only execve and openat events" 'all(.[]; .eventName == "execve" or .eventName == "openat")' "$out"
+  check "every event has SPEC 2.1's fields with their types" '
+    all(.[]; (.timestamp|type) == "number" and (.processorId|type) == "number" and
+             (.processId|type) == "number" and (.threadId|type) == "number" and
+             (.parentProcessId|type) == "number" and (.hostProcessId|type) == "number" and
+             (.hostThreadId|type) == "number" and (.hostParentProcessId|type) == "number" and
+             (.userId|type) == "number" and (.mountNamespace|type) == "number" and
+             (.pidNamespace|type) == "number" and (.processName|type) == "string" and
+             (.executable.path|type) == "string" and (.hostName|type) == "string" and
+             (.cgroupId|type) == "number" and (.container.id|type) == "string" and
+             (.eventId|type) == "string" and (.eventName|type) == "string" and
+             (.matchedPolicies|type) == "array" and (.argsNum|type) == "number" and
+             (.returnValue|type) == "number" and (.syscall|type) == "string" and
+             (.args|type) == "array" and .argsNum == (.args|length) and
+             all(.args[]; (.name|type) == "string" and (.type|type) == "string" and has("value")))' "$out"
+  check "timestamps are epoch ns within the run" "all(.[]; .timestamp >= $t0 - 1000000000 and .timestamp <= $t1 + 1000000000)" "$out"
+  check "the sensor's own process is never reported" "all(.[]; .hostProcessId != $vigil)" "$out"
+  check "hostName is this host's name" "all(.[]; .hostName == \"$(cat /proc/sys/kernel/hostname)\")" "$out"
+
+  # /bin/cat /etc/hostname
+  check "execve of /bin/cat with its argv, by the workload's shell" "
+    any(.[]; .eventName == \"execve\" and .eventId == \"59\" and .hostProcessId == $cat and
+             .hostParentProcessId == $shell and .processName == \"bash\" and .userId == $(id -u) and
+             (.args[] | select(.name == \"pathname\") | .value) == \"/bin/cat\" and
+             (.args[] | select(.name == \"argv\") | .value) == [\"/bin/cat\", \"/etc/hostname\"])" "$out"
+  check "openat of /etc/hostname by cat, read-only, fd returned" "
+    any(.[]; .eventName == \"openat\" and .eventId == \"257\" and .syscall == \"openat\" and
+             .hostProcessId == $cat and .processId == $cat and .threadId == $cat and
+             .hostParentProcessId == $shell and .processName == \"cat\" and .argsNum == 4 and
+             [.args[].name] == [\"dirfd\", \"pathname\", \"flags\", \"mode\"] and
+             [.args[].type] == [\"int\", \"const char*\", \"int\", \"mode_t\"] and
+             .args[0].value == -100 and .args[1].value == \"/etc/hostname\" and
+             .args[2].value == \"O_RDONLY\" and .args[3].value == 0 and
+             .returnValue >= 3 and .matchedPolicies == [\"cli\"])" "$out"
+  check "cat's events name its executable /usr/bin/cat" "
+    any(.[]; .eventName == \"openat\" and .hostProcessId == $cat and .executable.path == \"/usr/bin/cat\")" "$out"
+
+  check "the execve of cat names its caller's executable ($(readlink -f /bin/bash)), not cat's" "
+    any(.[]; .eventName == \"execve\" and .hostProcessId == $cat and .executable.path == \"$(readlink -f /bin/bash)\")" "$out"
+
+  # /usr/bin/env true: env's execve, then env's own execve of true (found through PATH)
+  check "execve of /usr/bin/env with argv [/usr/bin/env, true]" "
+    any(.[]; .eventName == \"execve\" and .hostProcessId == $env and
+             (.args[] | select(.name == \"pathname\") | .value) == \"/usr/bin/env\" and
+             (.args[] | select(.name == \"argv\") | .value) == [\"/usr/bin/env\", \"true\"])" "$out"
+  check "env executes true with argv [true]" "
+    any(.[]; .eventName == \"execve\" and .hostProcessId == $env and .processName == \"env\" and
+             ((.args[] | select(.name == \"pathname\") | .value) | endswith(\"/true\")) and
+             (.args[] | select(.name == \"argv\") | .value) == [\"true\"])" "$out"
+
+  # touch of a unique path
+  check "openat by touch creating $touched (O_CREAT, mode 0666, fd returned)" "
+    any(.[]; .eventName == \"openat\" and .hostProcessId == $touch and .processName == \"touch\" and
+             (.args[] | select(.name == \"pathname\") | .value) == \"$touched\" and
+             ((.args[] | select(.name == \"flags\") | .value) | split(\"|\") | (.[0] == \"O_WRONLY\" and any(.[]; . == \"O_CREAT\"))) and
+             (.args[] | select(.name == \"mode\") | .value) == \"0666\" and .returnValue >= 0)" "$out"
+  check "events of one process are in time order" "
+    [.[] | select(.hostProcessId == $cat)] | [.[].timestamp] as \$t | \$t == (\$t | sort)" "$out"
+  finish
+}
+
+# -o table:FILE2 -o json:FILE3: both sinks get every event.
+case_two_sinks() {
+  need_root
+  local table=$WORK/events.table json=$WORK/events.json touched=$WORK/touched-$RANDOM$RANDOM
+  write_workload
+  start_sensor -e execve,openat -o "table:$table" -o "json:$json"
+  bash "$WORK/workload.sh" "$WORK/pids" "$touched"
+  sleep 0.3
+  stop_sensor TERM
+  check_mode_0600 "$table"
+  check_mode_0600 "$json"
+  check_json_lines "$json"
+  local table_lines json_lines
+  table_lines=$(wc -l <"$table") json_lines=$(wc -l <"$json")
+  ((table_lines == json_lines + 1)) && pass "the table has a header and the same $json_lines events" ||
+    fail "table has $table_lines lines, JSON $json_lines events (expected a header + the same events)"
+  head -n 1 "$table" | grep -q 'COMM' && head -n 1 "$table" | grep -q 'EVENT' && pass "table header" ||
+    fail "table header: $(head -n 1 "$table")"
+  grep -E "\bcat\b.*\bopenat\b.*/etc/hostname" "$table" >/dev/null && pass "the table shows cat's openat of /etc/hostname" ||
+    fail "no table line for cat's openat of /etc/hostname"
+  grep -E "\bexecve\b.*/usr/bin/env" "$table" >/dev/null && pass "the table shows the execve of /usr/bin/env" ||
+    fail "no table line for the execve of /usr/bin/env"
+  local cat
+  cat=$(pid_of cat)
+  check "the JSON sink has cat's openat too" "any(.[]; .eventName == \"openat\" and .hostProcessId == $cat and .args[1].value == \"/etc/hostname\")" "$json"
+  [[ $(tail -c 1 "$table" | od -An -c | tr -d ' ') == '\n' ]] && pass "table ends with a newline" || fail "table ends with a partial line"
+  finish
+}
+
+# JSON to stdout stays JSON even with debug logs: logs go to stderr only.
+case_stdout_json_with_debug_logs() {
+  need_root
+  "$VIGIL" -e openat -o json --log-level debug --duration 2s >"$WORK/stdout" 2>"$WORK/stderr" &
+  SENSOR_PID=$!
+  for _ in 1 2 3 4 5 6 7 8 9 10; do /bin/cat /etc/hostname >/dev/null; sleep 0.1; done
+  wait "$SENSOR_PID"
+  local rc=$?
+  SENSOR_PID=
+  ((rc == 0)) && pass "exit 0 after --duration" || fail "exit status $rc: $(tail -n 5 "$WORK/stderr")"
+  [[ -s "$WORK/stderr" ]] && pass "logs on stderr" || fail "no logs on stderr at --log-level debug"
+  check_json_lines "$WORK/stdout"
+  check "stdout has cat's openat of /etc/hostname" 'any(.[]; .eventName == "openat" and .processName == "cat" and .args[1].value == "/etc/hostname")' "$WORK/stdout"
+  finish
+}
+
+case_bad_flag() {
+  "$VIGIL" --no-such-flag >"$WORK/stdout" 2>"$WORK/stderr"
+  local rc=$?
+  ((rc == 2)) && pass "exit 2 for an unknown flag" || fail "exit $rc for an unknown flag (expected 2)"
+  grep -q -- '--no-such-flag' "$WORK/stderr" && pass "the message names the flag" ||
+    fail "stderr does not name --no-such-flag: $(cat "$WORK/stderr")"
+  "$VIGIL" --duration forever -e openat >"$WORK/stdout" 2>"$WORK/stderr"
+  rc=$?
+  ((rc == 2)) && pass "exit 2 for a bad --duration" || fail "exit $rc for --duration forever (expected 2)"
+  grep -q -- 'forever' "$WORK/stderr" && pass "the message names the bad value" || fail "stderr: $(cat "$WORK/stderr")"
+  "$VIGIL" -e openat -o xml:/tmp/x >"$WORK/stdout" 2>"$WORK/stderr"
+  rc=$?
+  ((rc == 2)) && pass "exit 2 for an unknown output format" || fail "exit $rc for -o xml (expected 2)"
+  grep -q 'xml' "$WORK/stderr" && pass "the message names the format" || fail "stderr: $(cat "$WORK/stderr")"
+  finish
+}
+
+case_unknown_event() {
+  "$VIGIL" -e openat,no_such_event -o json >"$WORK/stdout" 2>"$WORK/stderr"
+  local rc=$?
+  ((rc == 2)) && pass "exit 2 for an unknown event" || fail "exit $rc for an unknown event (expected 2)"
+  grep -q 'no_such_event' "$WORK/stderr" && pass "the message names the event" ||
+    fail "stderr does not name no_such_event: $(cat "$WORK/stderr")"
+  [[ ! -s "$WORK/stdout" ]] && pass "nothing on stdout" || fail "stdout: $(head -c 300 "$WORK/stdout")"
+  "$VIGIL" -e tag=no_such_set >"$WORK/stdout" 2>"$WORK/stderr"
+  rc=$?
+  ((rc == 2)) && pass "exit 2 for an unknown set" || fail "exit $rc for tag=no_such_set (expected 2)"
+  grep -q 'no_such_set' "$WORK/stderr" && pass "the message names the set" || fail "stderr: $(cat "$WORK/stderr")"
+  finish
+}
+
+case_duration() {
+  need_root
+  local start elapsed_ms rc
+  start=$(now_ns)
+  timeout 30 "$VIGIL" -e openat -o "json:$WORK/events.json" --duration 1s 2>"$WORK/stderr"
+  rc=$?
+  elapsed_ms=$((($(now_ns) - start) / 1000000))
+  ((rc == 0)) && pass "exit 0 after --duration 1s" || fail "exit $rc after --duration 1s: $(tail -n 5 "$WORK/stderr")"
+  ((elapsed_ms >= 1000)) && pass "ran ${elapsed_ms} ms (at least 1 s)" || fail "stopped after ${elapsed_ms} ms, before 1 s"
+  ((elapsed_ms <= 10000)) && pass "stopped within 10 s of starting" || fail "took ${elapsed_ms} ms for --duration 1s"
+  [[ ! -s "$WORK/events.json" ]] || check_json_lines "$WORK/events.json"
+  finish
+}
+
+case_max_events() {
+  need_root
+  local out=$WORK/events.json rc
+  # Background load so that openat events keep coming.
+  (while :; do /bin/cat /etc/hostname >/dev/null; sleep 0.01; done) &
+  local load=$!
+  timeout 30 "$VIGIL" -e openat -o "json:$out" --max-events 5 2>"$WORK/stderr"
+  rc=$?
+  kill "$load" 2>/dev/null
+  wait "$load" 2>/dev/null
+  ((rc == 0)) && pass "exit 0 after --max-events 5" || fail "exit $rc after --max-events 5: $(tail -n 5 "$WORK/stderr")"
+  local lines
+  lines=$(wc -l <"$out")
+  ((lines == 5)) && pass "exactly 5 events" || fail "$lines events written for --max-events 5"
+  check_json_lines "$out"
+  finish
+}
+
+case_list() {
+  local out=$WORK/list rc
+  "$VIGIL" list >"$out" 2>"$WORK/stderr"
+  rc=$?
+  ((rc == 0)) && pass "vigil list exits 0" || fail "vigil list exit $rc"
+  local lines
+  lines=$(wc -l <"$out")
+  ((lines >= 330)) && pass "vigil list has $lines lines" || fail "vigil list has $lines lines (expected >= 330)"
+  for ev in read openat execve connect clone3 sched_process_exec sched_process_fork sched_process_exit; do
+    grep -Eq "^[0-9]+ +$ev " "$out" && pass "vigil list shows $ev" || fail "vigil list has no line for $ev"
+  done
+  grep -E '^257 +openat ' "$out" | grep -q 'pathname' && pass "openat's line shows its args" ||
+    fail "openat's line: $(grep -E ' openat ' "$out")"
+
+  "$VIGIL" list --json >"$out.json" 2>"$WORK/stderr"
+  rc=$?
+  ((rc == 0)) && pass "vigil list --json exits 0" || fail "vigil list --json exit $rc"
+  local n
+  n=$(jq length "$out.json")
+  ((n >= 333)) && pass "vigil list --json has $n events" || fail "vigil list --json has ${n:-no} events (expected >= 333)"
+  check "syscall events are named after their syscall, with ids" \
+    '.[0] as $all | [$all[] | select(.sets | index("syscalls"))] | length >= 330' "$out.json"
+  check "openat: id 257, args dirfd/pathname/flags/mode, probes and capabilities" '
+    .[0][] | select(.name == "openat") | .id == 257 and
+      [.args[].name] == ["dirfd", "pathname", "flags", "mode"] and
+      [.args[].type] == ["int", "const char*", "int", "mode_t"] and
+      (.probes | length) > 0 and (.capabilities | has("base") and has("ebpf"))' "$out.json"
+  check "the lifecycle events are listed with their args" '
+    [.[0][] | select(.name | startswith("sched_process_")) | select((.args | length) > 0) | .name] | sort ==
+      ["sched_process_exec", "sched_process_exit", "sched_process_fork"]' "$out.json"
+  check "names and ids are unique" '.[0] | (map(.name) | unique | length) == length and (map(.id) | unique | length) == length' "$out.json"
+  finish
+}
+
+declare -F "case_$CASE" >/dev/null || { echo "unknown case: $CASE" >&2; exit 1; }
+"case_$CASE"
