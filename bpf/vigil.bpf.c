@@ -13,7 +13,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load, so the verifier sees constants. */
 const volatile __u32 sensor_tgid = 0;
-const volatile __u64 wakeup_bytes = 1 << 20; /* wake the reader past this fill */
+const volatile __u64 wakeup_every = 4096; /* records per CPU between forced wake-ups */
 const volatile __u32 id_sched_process_exec = 0;
 const volatile __u32 id_sched_process_fork = 0;
 const volatile __u32 id_sched_process_exit = 0;
@@ -54,21 +54,6 @@ struct {
   __type(value, struct vg_scratch);
 } path_scratch SEC(".maps");
 
-struct vg_pending {
-  __s32 nr;
-  __u32 pad;
-  __u64 policies; /* matched at entry */
-  __u64 args[6];
-};
-
-/* Syscall arguments stashed at entry, keyed by thread id, emitted at exit. */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u32);
-  __type(value, struct vg_pending);
-} pending SEC(".maps");
-
 static __always_inline struct vg_cpu_counters *my_counters(void) {
   return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
 }
@@ -76,8 +61,8 @@ static __always_inline struct vg_cpu_counters *my_counters(void) {
 #include "scope.h"
 
 /* The policies that want this event from this task; counts the drop when none does. */
-static __always_inline __u64 matched_policies(struct task_struct *task, __u64 candidates) {
-  __u64 matched = vg_scope_match(task, candidates);
+static __always_inline __u64 matched_policies(__u64 candidates) {
+  __u64 matched = vg_scope_match((struct task_struct *)bpf_get_current_task(), candidates);
   if (!matched) my_counters()->filtered_kernel++;
   return matched;
 }
@@ -96,9 +81,16 @@ static __always_inline __u32 task_ns_tgid(struct task_struct *task) {
   return task_ns_pid(BPF_CORE_READ(task, group_leader));
 }
 
-static __always_inline void fill_header(struct vg_event_header *h, struct task_struct *task,
-                                        __u32 event_id, __s32 nr, __u64 policies) {
-  struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+/* The header describes the current task. Fields are read through the BTF
+ * pointer from bpf_get_current_task_btf(): direct (CO-RE-relocated) loads
+ * instead of one helper call per field, which is most of the per-event cost.
+ * Namespaced ids need a variable array index, so they are read with helpers,
+ * and only when the task is not in the initial pid namespace. */
+static __always_inline void fill_header(struct vg_event_header *h, __u32 event_id, __s32 nr,
+                                        __u64 policies) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct task_struct *parent = task->real_parent;
+  struct task_struct *leader = task->group_leader;
   h->ts_boot_ns = bpf_ktime_get_boot_ns();
   h->cgroup_id = bpf_get_current_cgroup_id();
   h->policies = policies;
@@ -106,19 +98,28 @@ static __always_inline void fill_header(struct vg_event_header *h, struct task_s
   h->event_id = event_id;
   h->syscall_nr = nr;
   h->cpu = bpf_get_smp_processor_id();
-  h->host_tid = BPF_CORE_READ(task, pid);
-  h->host_pid = BPF_CORE_READ(task, tgid);
-  h->host_ppid = BPF_CORE_READ(parent, tgid);
-  h->tid = task_ns_pid(task);
-  h->pid = task_ns_tgid(task);
-  h->ppid = task_ns_tgid(parent);
-  h->uid = BPF_CORE_READ(task, cred, uid.val);
-  h->gid = BPF_CORE_READ(task, cred, gid.val);
-  h->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-  h->pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
-  h->uts_ns = BPF_CORE_READ(task, nsproxy, uts_ns, ns.inum);
-  h->start_time_ns = BPF_CORE_READ(task, group_leader, start_time);
-  bpf_probe_read_kernel_str(h->comm, sizeof(h->comm), task->comm);
+  h->host_tid = task->pid;
+  h->host_pid = task->tgid;
+  h->host_ppid = parent->tgid;
+  if (task->thread_pid->level == 0) {
+    h->tid = h->host_tid;
+    h->pid = h->host_pid;
+    h->ppid = h->host_ppid;
+  } else {
+    struct task_struct *untrusted = (struct task_struct *)task;
+    h->tid = task_ns_pid(untrusted);
+    h->pid = task_ns_tgid(untrusted);
+    h->ppid = task_ns_tgid(BPF_CORE_READ(untrusted, real_parent));
+  }
+  const struct cred *cred = task->cred;
+  h->uid = cred->uid.val;
+  h->gid = cred->gid.val;
+  struct nsproxy *ns = task->nsproxy;
+  h->mnt_ns = ns->mnt_ns->ns.inum;
+  h->pid_ns = ns->pid_ns_for_children->ns.inum;
+  h->uts_ns = ns->uts_ns->ns.inum;
+  h->start_time_ns = leader->start_time;
+  bpf_get_current_comm(h->comm, sizeof(h->comm));
   h->args_size = 0;
   h->argc = 0;
   h->flags = 0;
@@ -277,14 +278,13 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
   put_bytes(r, index, VG_KIND_STR, &ps->data[pos], VG_MAX_STR - pos, false);
 }
 
-static __always_inline struct vg_rec rec_begin(struct task_struct *task, __u32 event_id, __s32 nr,
-                                               __u64 policies) {
+static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
   struct vg_rec r = {};
   __u32 zero = 0;
   struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
   if (!s) return r;
   r.buf = s->data;
-  fill_header((struct vg_event_header *)r.buf, task, event_id, nr, policies);
+  fill_header((struct vg_event_header *)r.buf, event_id, nr, policies);
   rec_set_off(&r, sizeof(struct vg_event_header));
   return r;
 }
@@ -299,9 +299,15 @@ static __always_inline void rec_submit(struct vg_rec *r) {
   h->args_size = size - sizeof(*h);
   struct vg_cpu_counters *c = my_counters();
   if (h->flags & VG_HDR_TRUNCATED) c->truncated++;
-  __u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-                    ? BPF_RB_FORCE_WAKEUP
-                    : BPF_RB_NO_WAKEUP;
+  /* The reader drains on a short timer; it is woken only every
+   * wakeup_every records from one CPU, so that a burst cannot fill the
+   * buffer between two drains. Counting locally avoids touching the
+   * consumer's cache line (as bpf_ringbuf_query would) on every event. */
+  __u64 flags = BPF_RB_NO_WAKEUP;
+  if (++c->since_wakeup >= wakeup_every) {
+    c->since_wakeup = 0;
+    flags = BPF_RB_FORCE_WAKEUP;
+  }
   /* The barrier keeps clang from folding the clamp away: the verifier
    * needs to see the bound on the very register it checks. */
   asm volatile("" : "+r"(size));
@@ -350,43 +356,47 @@ static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_s
 
 static __always_inline void emit_syscall(__s32 nr, __u64 policies, const struct vg_syscall_spec *spec,
                                          const __u64 *args, __s64 ret) {
-  struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-  struct vg_rec r = rec_begin(task, nr, nr, policies);
+  struct vg_rec r = rec_begin(nr, nr, policies);
   if (!r.buf) return;
-  ((struct vg_event_header *)r.buf)->retval = ret;
+  REC_HDR(&r)->retval = ret;
   put_syscall_args(&r, spec, args);
   rec_submit(&r);
 }
 
-static __always_inline void on_sys_enter(__s32 nr, const __u64 *args) {
+/* The spec of a selected syscall emitted at `when` (entry or exit), or NULL. */
+static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8 at_entry) {
   __u32 key = nr;
-  if (key >= VG_MAX_SYSCALLS) return;
-  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
-  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED) || is_sensor()) return;
-  __u64 policies = matched_policies((struct task_struct *)bpf_get_current_task(), spec->policies);
-  if (!policies) return;
-  if (spec->flags & VG_SYSCALL_AT_ENTRY) {
-    emit_syscall(nr, policies, spec, args, 0);
-    return;
-  }
-  struct vg_pending p = {.nr = nr, .policies = policies};
-  __builtin_memcpy(p.args, args, sizeof(p.args));
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY)) my_counters()->stash_full++;
+  if (key >= VG_MAX_SYSCALLS) return NULL;
+  const struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
+  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED)) return NULL;
+  if (!!(spec->flags & VG_SYSCALL_AT_ENTRY) != at_entry) return NULL;
+  return spec;
 }
 
-static __always_inline void on_sys_exit(__s64 ret) {
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  struct vg_pending *p = bpf_map_lookup_elem(&pending, &tid);
-  if (!p) return;
-  __u32 key = p->nr;
-  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
-  if (spec && key < VG_MAX_SYSCALLS) emit_syscall(p->nr, p->policies, spec, p->args, ret);
-  bpf_map_delete_elem(&pending, &tid);
+static __always_inline void on_syscall(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args,
+                                       __s64 ret) {
+  if (is_sensor()) return;
+  __u64 policies = matched_policies(spec->policies);
+  if (policies) emit_syscall(nr, policies, spec, args, ret);
 }
 
-/* Per-syscall tracepoints (syscalls/sys_enter_X): one program attached to
- * each selected syscall; unselected syscalls never run BPF code. */
+/* Arguments of a syscall at its exit, from the user registers the kernel
+ * saved at entry (pt_regs): x86-64 passes them in di, si, dx, r10, r8, r9 and
+ * nothing rewrites those slots before the return to user space (only ax gets
+ * the result). Reading them at exit spares an entry hook and a per-thread
+ * map update on every captured syscall. */
+static __always_inline void args_from_regs(struct pt_regs *regs, __u64 *args) {
+  args[0] = BPF_CORE_READ(regs, di);
+  args[1] = BPF_CORE_READ(regs, si);
+  args[2] = BPF_CORE_READ(regs, dx);
+  args[3] = BPF_CORE_READ(regs, r10);
+  args[4] = BPF_CORE_READ(regs, r8);
+  args[5] = BPF_CORE_READ(regs, r9);
+}
+
+/* Per-syscall tracepoints (syscalls/sys_{enter,exit}_X): attached only to the
+ * selected syscalls, so that others never run BPF code. Most syscalls are
+ * emitted at exit; the few that do not return (execve, exit) at entry. */
 struct vg_tp_sys_enter {
   __u64 common;
   __s32 nr;
@@ -403,13 +413,15 @@ struct vg_tp_sys_exit {
 /* The kernel refuses to attach a program that reads past the end of a
  * tracepoint's record, so there is one entry program per argument count;
  * the registry picks the one matching the syscall. */
-#define VG_TP_SYS_ENTER(n)                                      \
-  SEC("tracepoint")                                             \
-  int vg_tp_sys_enter##n(struct vg_tp_sys_enter *ctx) {         \
-    __u64 args[6] = {};                                         \
-    for (int i = 0; i < n; i++) args[i] = ctx->args[i];         \
-    on_sys_enter(ctx->nr, args);                                \
-    return 0;                                                   \
+#define VG_TP_SYS_ENTER(n)                                            \
+  SEC("tracepoint")                                                   \
+  int vg_tp_sys_enter##n(struct vg_tp_sys_enter *ctx) {               \
+    const struct vg_syscall_spec *spec = selected_spec(ctx->nr, 1);   \
+    if (!spec) return 0;                                              \
+    __u64 args[6] = {};                                               \
+    for (int i = 0; i < n; i++) args[i] = ctx->args[i];               \
+    on_syscall(ctx->nr, spec, args, 0);                               \
+    return 0;                                                         \
   }
 VG_TP_SYS_ENTER(0)
 VG_TP_SYS_ENTER(1)
@@ -421,33 +433,36 @@ VG_TP_SYS_ENTER(6)
 
 SEC("tracepoint")
 int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
-  on_sys_exit(ctx->ret);
+  const struct vg_syscall_spec *spec = selected_spec(ctx->nr, 0);
+  if (!spec) return 0;
+  /* A BTF pointer: direct loads, no helper call per register. */
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  __u64 args[6] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
+  on_syscall(ctx->nr, spec, args, ctx->ret);
   return 0;
 }
 
-/* The raw_syscalls dispatcher: runs on every syscall, filtered by the
+/* The raw_syscalls dispatcher: runs on every syscall and filters by the
  * syscall_specs map. Cheaper than hundreds of tracepoints when many
  * syscalls are selected, and needs no tracefs. */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
-  __u32 key = id;
-  if (key >= VG_MAX_SYSCALLS) return 0;
-  struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
-  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED)) return 0;
+  const struct vg_syscall_spec *spec = selected_spec(id, 1);
+  if (!spec) return 0;
   __u64 args[6];
-  args[0] = BPF_CORE_READ(regs, di);
-  args[1] = BPF_CORE_READ(regs, si);
-  args[2] = BPF_CORE_READ(regs, dx);
-  args[3] = BPF_CORE_READ(regs, r10);
-  args[4] = BPF_CORE_READ(regs, r8);
-  args[5] = BPF_CORE_READ(regs, r9);
-  on_sys_enter(id, args);
+  args_from_regs(regs, args);
+  on_syscall(id, spec, args, 0);
   return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
-  on_sys_exit(ret);
+  long id = BPF_CORE_READ(regs, orig_ax);
+  const struct vg_syscall_spec *spec = selected_spec(id, 0);
+  if (!spec) return 0;
+  __u64 args[6];
+  args_from_regs(regs, args);
+  on_syscall(id, spec, args, ret);
   return 0;
 }
 
@@ -456,9 +471,9 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
 /* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
   if (!policies_sched_process_exec || is_sensor()) return;
-  __u64 policies = matched_policies(p, policies_sched_process_exec);
+  __u64 policies = matched_policies(policies_sched_process_exec);
   if (!policies) return;
-  struct vg_rec r = rec_begin(p, id_sched_process_exec, -1, policies);
+  struct vg_rec r = rec_begin(id_sched_process_exec, -1, policies);
   if (!r.buf) return;
   struct file *file = BPF_CORE_READ(bprm, file);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
@@ -495,9 +510,9 @@ int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
   if (!policies_sched_process_fork || is_sensor()) return;
-  __u64 policies = matched_policies(parent, policies_sched_process_fork);
+  __u64 policies = matched_policies(policies_sched_process_fork);
   if (!policies) return;
-  struct vg_rec r = rec_begin(parent, id_sched_process_fork, -1, policies);
+  struct vg_rec r = rec_begin(id_sched_process_fork, -1, policies);
   if (!r.buf) return;
   put_u64(&r, 0, BPF_CORE_READ(parent, pid));  /* parent_tid (host) */
   put_u64(&r, 1, BPF_CORE_READ(parent, tgid)); /* parent_pid (host) */
@@ -523,9 +538,9 @@ int BPF_PROG(vg_raw_sched_process_fork, struct task_struct *parent, struct task_
 
 static __always_inline void emit_exit(struct task_struct *p) {
   if (!policies_sched_process_exit || is_sensor()) return;
-  __u64 policies = matched_policies(p, policies_sched_process_exit);
+  __u64 policies = matched_policies(policies_sched_process_exit);
   if (!policies) return;
-  struct vg_rec r = rec_begin(p, id_sched_process_exit, -1, policies);
+  struct vg_rec r = rec_begin(id_sched_process_exit, -1, policies);
   if (!r.buf) return;
   int code = BPF_CORE_READ(p, exit_code);
   int live = BPF_CORE_READ(p, signal, live.counter);

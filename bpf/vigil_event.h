@@ -93,7 +93,7 @@ struct vg_cpu_counters {
   __u64 lost_reserve;    /* ring buffer full: record dropped */
   __u64 filtered_kernel; /* matched by no policy's in-kernel filters */
   __u64 truncated;       /* records with a cut argument */
-  __u64 stash_full;      /* syscall entry not stashed (map full) */
+  __u64 since_wakeup;    /* records since this CPU last woke the reader */
   __u64 pad[3];
 };
 

@@ -100,8 +100,9 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
 
     skel->rodata->sensor_tgid = static_cast<uint32_t>(getpid());
     // Wake the reader early enough that a burst cannot fill the buffer
-    // between two of its timer-driven drains.
-    skel->rodata->wakeup_bytes = options.ring_bytes / 4;
+    // between two of its timer-driven drains: every quarter of the buffer
+    // per CPU, at a typical record size.
+    skel->rodata->wakeup_every = std::max<uint64_t>(64, options.ring_bytes / 4 / 256);
     skel->rodata->id_sched_process_exec = events::kSchedProcessExec;
     skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
     skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
@@ -253,21 +254,15 @@ std::vector<Cancellation> BpfSensor::Attach() {
         break;
       }
       attach_times_.emplace_back(MonotonicNow(), e->def->name);
-      std::string enter = absl::StrCat("sys_enter_", e->def->name);
-      std::string exit = absl::StrCat("sys_exit_", e->def->name);
-      bpf_link* l1 = bpf_program__attach_tracepoint(tp_enter, "syscalls", enter.c_str());
-      if (l1 == nullptr) {
-        tp_error = absl::StrCat("tracepoint syscalls/", enter, ": ", Errno(errno));
+      // A syscall is emitted at its exit, or at its entry when it does not return.
+      bool at_entry = e->def->emit_at_entry;
+      std::string tp_name = absl::StrCat(at_entry ? "sys_enter_" : "sys_exit_", e->def->name);
+      bpf_link* link = bpf_program__attach_tracepoint(at_entry ? tp_enter : tp_exit, "syscalls", tp_name.c_str());
+      if (link == nullptr) {
+        tp_error = absl::StrCat("tracepoint syscalls/", tp_name, ": ", Errno(errno));
         break;
       }
-      tp_links.push_back(l1);
-      if (e->def->emit_at_entry) continue;
-      bpf_link* l2 = bpf_program__attach_tracepoint(tp_exit, "syscalls", exit.c_str());
-      if (l2 == nullptr) {
-        tp_error = absl::StrCat("tracepoint syscalls/", exit, ": ", Errno(errno));
-        break;
-      }
-      tp_links.push_back(l2);
+      tp_links.push_back(link);
     }
     if (tp_error.empty()) {
       links_.insert(links_.end(), tp_links.begin(), tp_links.end());
@@ -281,21 +276,28 @@ std::vector<Cancellation> BpfSensor::Attach() {
                          "); using the raw_syscalls dispatcher"));
   }
   attach_times_.emplace_back(MonotonicNow(), "raw_syscalls dispatcher");
-  bpf_link* enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter");
-  int enter_err = enter ? 0 : errno;
-  bpf_link* exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit");
-  int exit_err = exit ? 0 : errno;
-  if (enter == nullptr || exit == nullptr) {
+  // The entry hook runs on every syscall of the host: attach it only when some
+  // selected syscall is emitted at entry.
+  bool any_entry = false, any_exit = false;
+  for (const SelectedEvent* e : syscalls) (e->def->emit_at_entry ? any_entry : any_exit) = true;
+  bpf_link* enter = nullptr;
+  bpf_link* exit = nullptr;
+  int err = 0;
+  if (any_entry && (enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter")) == nullptr)
+    err = errno;
+  if (err == 0 && any_exit &&
+      (exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit")) == nullptr)
+    err = errno;
+  if (err != 0) {
     if (enter) bpf_link__destroy(enter);
     if (exit) bpf_link__destroy(exit);
-    std::string why = absl::StrCat("attach raw_syscalls dispatcher: ",
-                                   Errno(enter_err ? enter_err : exit_err),
+    std::string why = absl::StrCat("attach raw_syscalls dispatcher: ", Errno(err),
                                    tp_error.empty() ? "" : absl::StrCat("; ", tp_error));
     for (const SelectedEvent* e : syscalls) cancelled.push_back({e->def->name, why});
     return cancelled;
   }
-  links_.push_back(enter);
-  links_.push_back(exit);
+  if (enter) links_.push_back(enter);
+  if (exit) links_.push_back(exit);
   syscall_hook_used_ = "raw_syscalls";
   for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
   attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via the raw_syscalls dispatcher"));
@@ -337,7 +339,6 @@ KernelCounters BpfSensor::ReadCounters() const {
     total.lost_reserve += c.lost_reserve;
     total.filtered_kernel += c.filtered_kernel;
     total.truncated += c.truncated;
-    total.stash_full += c.stash_full;
   }
   return total;
 }

@@ -453,8 +453,7 @@ int RunSensor(const SensorOptions& options) {
   LogInfo(absl::StrCat("stopped (", stop_reason, "): emitted ", emitted, " events; lost ",
                        k.lost_reserve, " (ring buffer full), ", decode_errors, " undecodable",
                        decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "",
-                       "; ", k.truncated, " with truncated arguments; ", k.stash_full,
-                       " syscall entries not stashed"));
+                       "; ", k.truncated, " with truncated arguments"));
   if (options.audit && audit) {
     AuditInputs in{.plan = caps::DescribePlan(plan.sources),
                    .bypass = cap_options->bypass,

@@ -123,7 +123,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
       case VG_KIND_STR:
       case VG_KIND_BYTES:
       case VG_KIND_SOCKADDR: {
-        uint16_t len;
+        uint16_t len = 0;
         std::span<const uint8_t> b;
         if (!r.Read(len) || !r.Bytes(len, b))
           return Malformed(*def, absl::StrCat(ad.name, ": ", len, " bytes overrun the record"));

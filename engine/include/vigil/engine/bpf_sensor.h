@@ -33,7 +33,6 @@ struct KernelCounters {
   uint64_t lost_reserve = 0;
   uint64_t filtered_kernel = 0;
   uint64_t truncated = 0;
-  uint64_t stash_full = 0;
 };
 
 // An event that could not be set up, and why.
