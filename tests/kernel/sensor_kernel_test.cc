@@ -714,6 +714,89 @@ INSTANTIATE_TEST_SUITE_P(Hooks, OpenatTest,
                            return info.param == SyscallHook::kTracepoints ? "Tracepoints" : "RawSyscalls";
                          });
 
+TEST_F(KernelTest, AutoHookUsesTheDispatcherAboveTheTracepointLimit) {
+  BpfSensor::Options options;
+  options.syscall_hook = SyscallHook::kAuto;
+  options.tracepoint_limit = 1;
+  auto s = Sensor::Start({"openat", "openat2"}, options);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->bpf().syscall_hook_used(), "raw_syscalls");
+  const std::string path = "/tmp/" + UniqueName("auto");
+  pid_t child = Spawn([&] { return open(path.c_str(), O_RDONLY) < 0 ? 0 : 1; });
+  WaitStatus(child);
+  EXPECT_TRUE(s->DrainUntil([&] { return s->First("openat", child) != nullptr; }));
+
+  options.tracepoint_limit = 48;
+  auto few = Sensor::Start({"openat", "openat2"}, options);
+  ASSERT_NE(few, nullptr);
+  EXPECT_EQ(few->bpf().syscall_hook_used(), "syscall_tracepoints");
+}
+
+// ------------------------------------------------------------ what does not fit is marked
+
+TEST_F(KernelTest, PathLongerThanTheCaptureLimitIsMarkedTruncated) {
+  auto s = Sensor::Start({"openat"});
+  ASSERT_NE(s, nullptr);
+  const std::string path = "/tmp/" + UniqueName("long") + "/" + std::string(6000, 'x');
+  pid_t child = Spawn([&] {
+    long r = syscall(SYS_openat, AT_FDCWD, path.c_str(), O_RDONLY, 0);
+    return r < 0 && errno == ENAMETOOLONG ? 0 : 1;
+  });
+  ASSERT_EQ(WEXITSTATUS(WaitStatus(child)), 0);
+  ASSERT_TRUE(s->DrainUntil([&] { return s->First("openat", child) != nullptr; }));
+  const Event* e = s->First("openat", child);
+  EXPECT_EQ(e->retval, -ENAMETOOLONG);
+  std::string got = StrArg(*e, "pathname");
+  EXPECT_GE(got.size(), 4000u);
+  EXPECT_TRUE(path.starts_with(got)) << "the captured path is a prefix of the real one";
+  EXPECT_LT(got.size(), path.size());
+  EXPECT_TRUE(e->truncated) << "a " << path.size() << "-byte path was cut to " << got.size()
+                            << " bytes without the event saying so";
+}
+
+TEST_F(KernelTest, ArgvBeyondTheCaptureLimitsIsMarkedTruncated) {
+  auto s = Sensor::Start({"execve", "sched_process_exec"});
+  ASSERT_NE(s, nullptr);
+  // More entries than the kernel side captures, and one entry longer than an
+  // entry's limit; together more than the exec event's argv area holds.
+  std::vector<std::string> argv = {"true"};
+  for (int i = 0; i < 100; ++i) argv.push_back("arg" + std::to_string(i));
+  argv.push_back(std::string(3000, 'L'));
+  argv.push_back(std::string(3000, 'M'));
+  pid_t child = Spawn([&] {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv("/bin/true", args.data());
+    return 127;
+  });
+  ASSERT_EQ(WEXITSTATUS(WaitStatus(child)), 0);
+  ASSERT_TRUE(s->DrainUntil([&] {
+    return s->First("execve", child) != nullptr && s->First("sched_process_exec", child) != nullptr;
+  }));
+
+  const Event* execve = s->First("execve", child);
+  std::vector<std::string> got = ListArg(*execve, "argv");
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0], "true");
+  for (size_t i = 0; i < got.size() && i < argv.size(); ++i)
+    EXPECT_TRUE(argv[i].starts_with(got[i])) << "argv[" << i << "] is not a prefix of what was passed";
+  if (got != argv) {
+    EXPECT_TRUE(execve->truncated) << "execve captured " << got.size() << " of " << argv.size()
+                                   << " argv entries (or cut one) without saying so";
+  }
+
+  const Event* exec = s->First("sched_process_exec", child);
+  std::vector<std::string> image_argv = ListArg(*exec, "argv");
+  EXPECT_EQ(IntArg(*exec, "argc"), static_cast<int64_t>(argv.size()));
+  ASSERT_FALSE(image_argv.empty());
+  for (size_t i = 0; i + 1 < image_argv.size() && i < argv.size(); ++i) EXPECT_EQ(image_argv[i], argv[i]) << i;
+  if (image_argv != argv) {
+    EXPECT_TRUE(exec->truncated) << "sched_process_exec captured " << image_argv.size() << " of " << argv.size()
+                                 << " argv entries without saying so";
+  }
+}
+
 // ------------------------------------------------------------ losses are counted
 
 TEST_F(KernelTest, RingBufferOverflowIsCountedNotHidden) {
