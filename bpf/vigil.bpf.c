@@ -20,6 +20,9 @@ const volatile __u32 id_sched_process_exit = 0;
 const volatile __u64 policies_sched_process_exec = 0;
 const volatile __u64 policies_sched_process_fork = 0;
 const volatile __u64 policies_sched_process_exit = 0;
+/* Lifecycle records also feed user space's process tree (executable paths)
+ * when no policy selects them; such records carry policies == 0. */
+const volatile bool track_processes = false;
 
 struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
 
@@ -470,15 +473,19 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
 
 /* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
-  if (!policies_sched_process_exec || is_sensor()) return;
-  __u64 policies = matched_policies(policies_sched_process_exec);
-  if (!policies) return;
+  if (is_sensor()) return;
+  __u64 policies = policies_sched_process_exec ? matched_policies(policies_sched_process_exec) : 0;
+  if (!policies && !track_processes) return;
   struct vg_rec r = rec_begin(id_sched_process_exec, -1, policies);
   if (!r.buf) return;
   struct file *file = BPF_CORE_READ(bprm, file);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
   put_str(&r, 0, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false); /* cmdpath */
   put_path(&r, 1, &file->f_path);                                    /* pathname */
+  if (!policies) { /* for the process tree only */
+    rec_submit(&r);
+    return;
+  }
   put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev));                  /* dev */
   put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                        /* inode */
   __u64 ctime = 0;
@@ -509,9 +516,11 @@ int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
 }
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
-  if (!policies_sched_process_fork || is_sensor()) return;
-  __u64 policies = matched_policies(policies_sched_process_fork);
-  if (!policies) return;
+  if (is_sensor()) return;
+  __u64 policies = policies_sched_process_fork ? matched_policies(policies_sched_process_fork) : 0;
+  if (!policies && !track_processes) return;
+  /* Threads share their process's executable: the tree needs processes only. */
+  if (!policies && BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return;
   struct vg_rec r = rec_begin(id_sched_process_fork, -1, policies);
   if (!r.buf) return;
   put_u64(&r, 0, BPF_CORE_READ(parent, pid));  /* parent_tid (host) */
@@ -537,9 +546,10 @@ int BPF_PROG(vg_raw_sched_process_fork, struct task_struct *parent, struct task_
 }
 
 static __always_inline void emit_exit(struct task_struct *p) {
-  if (!policies_sched_process_exit || is_sensor()) return;
-  __u64 policies = matched_policies(policies_sched_process_exit);
-  if (!policies) return;
+  if (is_sensor()) return;
+  __u64 policies = policies_sched_process_exit ? matched_policies(policies_sched_process_exit) : 0;
+  if (!policies && !track_processes) return;
+  if (!policies && BPF_CORE_READ(p, signal, live.counter) != 0) return; /* a thread, not the process */
   struct vg_rec r = rec_begin(id_sched_process_exit, -1, policies);
   if (!r.buf) return;
   int code = BPF_CORE_READ(p, exit_code);

@@ -76,6 +76,15 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
   libbpf_set_print(LibbpfPrint);
   std::unique_ptr<BpfSensor> s(new BpfSensor());
   s->events_ = events;
+  // The process tree needs the lifecycle records; unselected, they run with
+  // no policy (their records carry an empty policy mask).
+  if (options.track_processes) {
+    for (uint32_t id : {events::kSchedProcessExec, events::kSchedProcessFork, events::kSchedProcessExit}) {
+      bool present = false;
+      for (const SelectedEvent& e : events) present |= e.def->id == id;
+      if (!present) s->events_.push_back({events::Registry::Builtin().FindId(id), 0});
+    }
+  }
   s->options_ = options;
 
   // Each attempt opens a fresh object: a failed load cannot be retried.
@@ -106,6 +115,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     skel->rodata->id_sched_process_exec = events::kSchedProcessExec;
     skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
     skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
+    skel->rodata->track_processes = options.track_processes;
     for (const SelectedEvent& e : s->events_) {
       if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
       if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;
@@ -152,7 +162,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       }
       if (ok)
         keep.push_back(e);
-      else
+      else if (e.policies != 0)  // internal (process-tree) probes are not the user's events
         cancelled.push_back({e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
                                                        refused, ", ", Errno(err), ")")});
     }
@@ -221,10 +231,13 @@ std::vector<Cancellation> BpfSensor::Attach() {
       }
       if (!attached && p.required) {
         ok = false;
-        cancelled.push_back({e.def->name, absl::StrCat("attach ", p.name, " failed: ", errors)});
+        if (e.policies != 0)
+          cancelled.push_back({e.def->name, absl::StrCat("attach ", p.name, " failed: ", errors)});
+        else
+          LogInfo(absl::StrCat("process tracking without ", e.def->name, ": ", errors));
       }
     }
-    if (ok) running_.insert(e.def->id);
+    if (ok && e.policies != 0) running_.insert(e.def->id);
   }
   if (syscalls.empty()) return cancelled;
 

@@ -22,6 +22,7 @@
 #include "vigil/engine/audit_report.h"
 #include "vigil/engine/cap_audit.h"
 #include "vigil/engine/log.h"
+#include "vigil/engine/process_tree.h"
 #include "vigil/engine/startup.h"
 #include "vigil/events/decoder.h"
 #include "vigil/events/event_ids.h"
@@ -69,34 +70,6 @@ bool EnsureTracefs() {
                        "); syscall events will use the raw_syscalls dispatcher, which needs no tracefs"));
   return false;
 }
-
-// Executable paths by process, kept from exec events and read lazily from /proc.
-class ExecutableCache {
- public:
-  const std::string& Get(uint32_t host_pid, uint64_t start_time) {
-    auto it = cache_.find(host_pid);
-    if (it != cache_.end() && it->second.start_time == start_time) return it->second.path;
-    if (cache_.size() > 65536) cache_.clear();  // bound memory; entries are cheap to rebuild
-    Entry& e = cache_[host_pid];
-    e.start_time = start_time;
-    char buf[4096];
-    std::string link = absl::StrCat("/proc/", host_pid, "/exe");
-    ssize_t n = readlink(link.c_str(), buf, sizeof(buf));
-    e.path = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-    return e.path;
-  }
-  void Set(uint32_t host_pid, uint64_t start_time, std::string path) {
-    cache_[host_pid] = Entry{start_time, std::move(path)};
-  }
-  void Forget(uint32_t host_pid) { cache_.erase(host_pid); }
-
- private:
-  struct Entry {
-    uint64_t start_time = 0;
-    std::string path;
-  };
-  std::unordered_map<uint32_t, Entry> cache_;
-};
 
 }  // namespace
 
@@ -226,12 +199,13 @@ int RunSensor(const SensorOptions& options) {
   // or mounting tracefs) is not permitted, the raw_syscalls dispatcher does
   // the same work without tracefs.
   SyscallHook hook = options.syscall_hook;
-  StartupPlan plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit);
+  const bool seed = permitted.Has(caps::Cap::kSysPtrace) && !cap_options->drop.Has(caps::Cap::kSysPtrace);
+  StartupPlan plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
   if (plan.mount_tracefs && !permitted.Has(caps::Cap::kSysAdmin) && hook == SyscallHook::kAuto) {
     LogInfo("tracefs is not mounted and this process may not mount it (no cap_sys_admin); "
             "syscall events use the raw_syscalls dispatcher, which needs no tracefs");
     hook = SyscallHook::kRawSyscalls;
-    plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit);
+    plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
   }
   if (!cap_options->bypass) {
     // drop= is not checked here: SPEC §3 lets it make events fail, which the
@@ -239,7 +213,8 @@ int RunSensor(const SensorOptions& options) {
     absl::StatusOr<caps::EbpfPrivilege> privilege =
         caps::CheckEbpfPrivilege(plan.sources.privilege, permitted, /*dropped=*/{});
     if (!privilege.ok() && plan.use_tracepoints && hook == SyscallHook::kAuto) {
-      StartupPlan raw = PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls, tracepoint_limit);
+      StartupPlan raw = PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls,
+                                    tracepoint_limit, seed);
       absl::StatusOr<caps::EbpfPrivilege> raw_privilege =
           caps::CheckEbpfPrivilege(raw.sources.privilege, permitted, /*dropped=*/{});
       if (raw_privilege.ok()) {
@@ -291,6 +266,17 @@ int RunSensor(const SensorOptions& options) {
   }
 
   InstallSignalHandlers();
+
+  ProcessTree process_tree;
+  if (seed) {
+    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kSpecific, "seed process tree",
+                                                             caps::CapSet{caps::Cap::kSysPtrace});
+    if (ring.ok()) LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(), " processes from /proc"));
+    else LogWarn(ring.status().message());
+  } else {
+    LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(),
+                          " processes from /proc (without cap_sys_ptrace: those this uid may inspect)"));
+  }
 
   // ---- kernel side
   BpfSensor::Options bpf_options{.ring_bytes = options.ring_bytes, .syscall_hook = hook};
@@ -352,7 +338,7 @@ int RunSensor(const SensorOptions& options) {
   // ---- pipeline
   events::Decoder decoder(registry, events::Decoder::BootToEpochOffsetNow());
   events::Event event;
-  ExecutableCache executables;
+  ProcessTree& tree = process_tree;
   char host_name_buf[256] = {};
   gethostname(host_name_buf, sizeof(host_name_buf) - 1);
   const std::string host_name = host_name_buf;
@@ -373,17 +359,10 @@ int RunSensor(const SensorOptions& options) {
       last_decode_error = std::string(st.message());
       return;
     }
-    if (event.def->id == events::kSchedProcessExec) {
-      if (const events::Arg* path = event.FindArg("pathname"))
-        if (const auto* s = std::get_if<std::string>(&path->value))
-          executables.Set(event.host_pid, event.start_time_ns, *s);
-    }
-    event.executable = executables.Get(event.host_pid, event.start_time_ns);
+    tree.Apply(event);
+    if (event.policies == 0) return;  // a lifecycle record for the process tree only
+    event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.host_name = host_name;
-    if (event.def->id == events::kSchedProcessExit) {
-      if (const events::Arg* group = event.FindArg("process_group_exit"))
-        if (const bool* b = std::get_if<bool>(&group->value); b && *b) executables.Forget(event.host_pid);
-    }
     for (auto& sink : sinks) sink->Write(event);
     ++emitted;
     if (options.max_events && emitted >= *options.max_events) reached_max = true;

@@ -42,7 +42,8 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
 }
 
 StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOptions& cap_options,
-                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit) {
+                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit,
+                        bool seed_process_tree) {
   const events::Registry& registry = events::Registry::Builtin();
   StartupPlan plan;
   size_t syscalls = 0;
@@ -61,6 +62,10 @@ StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOption
         {caps::Cap::kSysAdmin,
          "mount tracefs on /sys/kernel/tracing for per-syscall tracepoints (it is not mounted; "
          "without this the raw_syscalls dispatcher is used)"});
+  if (seed_process_tree)
+    plan.sources.specific.push_back(
+        {caps::Cap::kSysPtrace,
+         "read /proc/<pid>/exe of the processes running at start (executable paths; optional)"});
   plan.sources.options = cap_options;
   plan.rings = caps::PlanRings(caps::ToRingInputs(plan.sources));
   return plan;

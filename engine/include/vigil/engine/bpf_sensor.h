@@ -48,6 +48,7 @@ class BpfSensor {
     SyscallHook syscall_hook = SyscallHook::kAuto;
     size_t tracepoint_limit = 48;     // auto: per-syscall tracepoints up to this many syscalls
     bool tracefs_available = true;    // per-syscall tracepoints need tracefs
+    bool track_processes = true;      // lifecycle records for the process tree, even if unselected
   };
 
   ~BpfSensor();

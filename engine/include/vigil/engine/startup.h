@@ -32,8 +32,13 @@ struct StartupPlan {
   bool mount_tracefs = false;    // tracefs is needed and missing
 };
 
+// `seed_process_tree`: read /proc/<pid>/exe of running processes once at
+// start (CAP_SYS_PTRACE, Specific ring); the sensor asks for it only when the
+// process holds the capability, since the kernel's exec records cover every
+// process started later.
 StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOptions& cap_options,
-                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit);
+                        const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit,
+                        bool seed_process_tree = false);
 
 // `vigil caps plan`: prints the plan for the selection; returns the exit status.
 int PrintCapsPlan(const SensorOptions& options, const std::string& format);
