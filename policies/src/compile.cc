@@ -359,7 +359,11 @@ bool NamesEvents(std::string_view item, const Registry& registry) {
   switch (KindOf(item)) {
     case Piece::kTag: return true;
     case Piece::kFilter: return registry.Find(item.substr(0, item.find('.'))) != nullptr;
-    case Piece::kPlain: return item.ends_with("*") || registry.Find(item) != nullptr;
+    case Piece::kPlain:
+      if (!item.ends_with("*")) return registry.Find(item) != nullptr;
+      return std::any_of(registry.all().begin(), registry.all().end(), [&](const EventDef& d) {
+        return !d.internal && d.name.starts_with(item.substr(0, item.size() - 1));
+      });
   }
   return false;
 }

@@ -65,6 +65,7 @@ bool AnyBit(const vg_scope_config& c, uint64_t bit) {
 }
 
 absl::StatusOr<int> MapFd(bpf_object* obj, const char* name, size_t entries) {
+  if (obj == nullptr) return absl::FailedPreconditionError(absl::StrCat("scope map ", name, ": no BPF object"));
   bpf_map* map = bpf_object__find_map_by_name(obj, name);
   if (map == nullptr)
     return absl::NotFoundError(
