@@ -1,0 +1,44 @@
+# peers.sh plugin: vigil in three configurations, for bench/run.sh.
+#   vigil        -e execve,openat  (per-syscall tracepoints: the default for few syscalls)
+#   vigil-raw    the same through the raw_syscalls dispatcher
+#   vigil-idle   -e connect: running, but nothing of the workload's is selected
+# Sourced by ../shared/bench/peers.sh (bash). VIGIL_BIN overrides the binary.
+
+PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle"
+VIGIL_BIN=${VIGIL_BIN:-./build/vigil}
+
+vigil_check() { [[ -x $VIGIL_BIN ]] || { echo "$VIGIL_BIN not built (./tools/build.sh)"; return 1; }; }
+vigil_spawn() {  # DIR ARGS...
+    local dir=$1; shift
+    rm -f "$dir/ready"
+    spawn "$dir/stdout.log" "$dir/stderr.log" "$VIGIL_BIN" "$@" --ready-file "$dir/ready" \
+        --output "json:$dir/events.json" || return 1
+    C_OUTS=("$dir/events.json")
+}
+vigil_lost() {
+    grep -hoE 'lost [0-9]+ \(ring buffer full\)' "$1/stderr.log" 2>/dev/null | grep -oE '[0-9]+' |
+        awk '{s += $1} END {print s + 0}'
+}
+vigil_count() {
+    jq -n -r --arg ex "$WL_EXEC" --arg op "$WL_OPEN" '
+        reduce (inputs | select(.eventName == "execve" or .eventName == "openat")) as $e ({e: 0, o: 0};
+            if $e.eventName == "execve" and $e.args[0].value == $ex then .e += 1
+            elif $e.eventName == "openat" and $e.args[1].value == $op then .o += 1 else . end)
+        | "\(.e) \(.o)"' "$1/events.json" 2>/dev/null || echo "- -"
+}
+
+c_vigil_check() { vigil_check; }
+c_vigil_start() { vigil_spawn "$1" --events execve,openat; }
+c_vigil_count() { vigil_count "$1"; }
+c_vigil_lost() { vigil_lost "$1"; }
+
+c_vigil_raw_check() { vigil_check; }
+c_vigil_raw_start() { vigil_spawn "$1" --events execve,openat --syscall-hook raw; }
+c_vigil_raw_count() { vigil_count "$1"; }
+c_vigil_raw_lost() { vigil_lost "$1"; }
+
+c_vigil_idle_check() { vigil_check; }
+c_vigil_idle_start() { vigil_spawn "$1" --events connect; }
+c_vigil_idle_ready() { [[ -f $1/ready ]]; }
+c_vigil_idle_count() { echo "0 0"; }
+c_vigil_idle_lost() { vigil_lost "$1"; }
