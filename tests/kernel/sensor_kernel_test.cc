@@ -152,7 +152,9 @@ class Sensor {
         raw->last_decode_error_ = std::string(st.message());
         return;
       }
-      raw->events_.push_back(std::move(e));
+      // Lifecycle records that no policy selected only feed the engine's
+      // process tree (policies == 0): they are not reported to users.
+      (e.policies == 0 ? raw->tracking_ : raw->events_).push_back(std::move(e));
     });
     if (!ring.ok()) {
       ADD_FAILURE() << "OpenRingBuffer: " << ring;
@@ -203,6 +205,7 @@ class Sensor {
   }
 
   const std::vector<Event>& events() const { return events_; }
+  const std::vector<Event>& tracking() const { return tracking_; }
   BpfSensor& bpf() { return *bpf_; }
 
  private:
@@ -210,7 +213,8 @@ class Sensor {
 
   std::unique_ptr<BpfSensor> bpf_;
   events::Decoder decoder_;
-  std::vector<Event> events_;
+  std::vector<Event> events_;    // what a user would see
+  std::vector<Event> tracking_;  // process-tree records (no policy)
   uint64_t decode_errors_ = 0;
   std::string last_decode_error_;
 };
@@ -276,6 +280,7 @@ class KernelTest : public ::testing::Test {
     EXPECT_NE(e.cgroup_id, 0u);
     EXPECT_LT(e.processor_id, static_cast<uint32_t>(sysconf(_SC_NPROCESSORS_CONF)));
     EXPECT_NE(e.start_time_ns, 0u);
+    EXPECT_EQ(e.policies, 1u) << "selected by policy 0 only";
     ExpectRecentTimestamp(e);
   }
   // Epoch nanoseconds, between the test's start and now (with slack for clock steps).
@@ -430,6 +435,37 @@ TEST_F(KernelTest, OnlySelectedEventsAreReported) {
   WaitStatus(child);
   ASSERT_TRUE(s->DrainUntil([&] { return s->First("sched_process_exit", child) != nullptr; }));
   for (const Event& e : s->events()) EXPECT_EQ(e.def->name, "sched_process_exit");
+}
+
+TEST_F(KernelTest, UnselectedLifecycleFeedsTheProcessTreeOnlyWhenTracking) {
+  // With tracking on (the default), an exec the user did not select still
+  // produces a policy-less record with the executable's path, for the
+  // process tree; with tracking off, nothing.
+  for (bool track : {true, false}) {
+    SCOPED_TRACE(track ? "tracking" : "not tracking");
+    BpfSensor::Options options;
+    options.track_processes = track;
+    auto s = Sensor::Start({"openat"}, options);
+    ASSERT_NE(s, nullptr);
+    pid_t child = Spawn([] {
+      execl("/bin/true", "true", nullptr);
+      return 127;
+    });
+    WaitStatus(child);
+    auto exec_of_child = [&] {
+      for (const Event& e : s->tracking())
+        if (e.def->id == events::kSchedProcessExec && e.host_pid == static_cast<uint32_t>(child)) return &e;
+      return static_cast<const Event*>(nullptr);
+    };
+    if (track) {
+      ASSERT_TRUE(s->DrainUntil([&] { return exec_of_child() != nullptr; }));
+      EXPECT_EQ(StrArg(*exec_of_child(), "pathname"), RealPath("/bin/true"));
+    } else {
+      s->DrainFor(300);
+      EXPECT_TRUE(s->tracking().empty()) << s->tracking().size() << " lifecycle records without tracking";
+    }
+    for (const Event& e : s->events()) EXPECT_EQ(e.def->name, "openat");
+  }
 }
 
 // ------------------------------------------------------------ exit
