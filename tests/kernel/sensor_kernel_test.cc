@@ -76,7 +76,8 @@ std::string RealPath(const char* path) {
 // A name no other process on the machine will use.
 std::string UniqueName(const char* what) {
   static std::mt19937_64 rng(std::random_device{}());
-  return std::string("vigil-kt-") + what + "-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000007);
+  return std::string("vigil-kt-") + what + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(rng() % 1000000007);
 }
 
 // Runs `body` in a forked child and returns its pid; the child exits with
@@ -122,7 +123,8 @@ class Sensor {
  public:
   // Loads and attaches `names`; fails the test (or skips when BPF is not
   // available at all) when it cannot.
-  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names, BpfSensor::Options options = {}) {
+  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names,
+                                       BpfSensor::Options options = {}) {
     std::unique_ptr<Sensor> s(new Sensor());
     const events::Registry& reg = events::Registry::Builtin();
     std::vector<engine::SelectedEvent> selected;
@@ -163,9 +165,7 @@ class Sensor {
     return s;
   }
 
-  ~Sensor() {
-    EXPECT_EQ(decode_errors_, 0u) << "records the decoder refused; last: " << last_decode_error_;
-  }
+  ~Sensor() { EXPECT_EQ(decode_errors_, 0u) << "records the decoder refused; last: " << last_decode_error_; }
 
   // Drains until `done` holds or the timeout passes; returns `done()`.
   bool DrainUntil(const std::function<bool()>& done, int timeout_ms = 5000) {
@@ -251,7 +251,8 @@ std::vector<std::string> ListArg(const Event& e, std::string_view name) {
 class KernelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "kernel tests load BPF programs and need root (euid is " << geteuid() << ")";
+    if (geteuid() != 0)
+      GTEST_SKIP() << "kernel tests load BPF programs and need root (euid is " << geteuid() << ")";
     if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
       GTEST_SKIP() << "this kernel cannot load BPF tracepoint programs (bpf() unavailable or disabled)";
     if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
@@ -656,7 +657,8 @@ TEST_P(OpenatTest, CreateMissingAndDirfdOpens) {
     fds.Send(rel);
     return 0;
   });
-  int64_t create_fd = fds.Receive(), missing_ret = fds.Receive(), dirfd = fds.Receive(), rel_fd = fds.Receive();
+  int64_t create_fd = fds.Receive(), missing_ret = fds.Receive(), dirfd = fds.Receive(),
+          rel_fd = fds.Receive();
   WaitStatus(child);
   unlink(created.c_str());
   ASSERT_GE(create_fd, 0);
@@ -664,7 +666,9 @@ TEST_P(OpenatTest, CreateMissingAndDirfdOpens) {
   ASSERT_GE(dirfd, 0);
   ASSERT_GE(rel_fd, 0);
 
-  auto path_is = [](std::string p) { return [p](const Event& e) { return e.FindArg("pathname") && StrArg(e, "pathname") == p; }; };
+  auto path_is = [](std::string p) {
+    return [p](const Event& e) { return e.FindArg("pathname") && StrArg(e, "pathname") == p; };
+  };
   ASSERT_TRUE(s->DrainUntil([&] { return s->First("openat", child, path_is(name)) != nullptr; }))
       << "the child's openat events did not arrive";
 
@@ -826,10 +830,11 @@ TEST_F(KernelTest, ArgvBeyondTheCaptureLimitsIsMarkedTruncated) {
   std::vector<std::string> image_argv = ListArg(*exec, "argv");
   EXPECT_EQ(IntArg(*exec, "argc"), static_cast<int64_t>(argv.size()));
   ASSERT_FALSE(image_argv.empty());
-  for (size_t i = 0; i + 1 < image_argv.size() && i < argv.size(); ++i) EXPECT_EQ(image_argv[i], argv[i]) << i;
+  for (size_t i = 0; i + 1 < image_argv.size() && i < argv.size(); ++i)
+    EXPECT_EQ(image_argv[i], argv[i]) << i;
   if (image_argv != argv) {
-    EXPECT_TRUE(exec->truncated) << "sched_process_exec captured " << image_argv.size() << " of " << argv.size()
-                                 << " argv entries without saying so";
+    EXPECT_TRUE(exec->truncated) << "sched_process_exec captured " << image_argv.size() << " of "
+                                 << argv.size() << " argv entries without saying so";
   }
 }
 

@@ -284,8 +284,9 @@ TEST(Decoder, SockaddrArgument) {
   Event e;
   ASSERT_TRUE(Decode(rec, e).ok());
   ASSERT_THAT(ArgNames(e), ElementsAre("sockfd", "addr", "addrlen"));
-  EXPECT_THAT(std::get<Fields>(e.args[1].value),
-              ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "127.0.0.1"), Pair("sin_port", "8080")));
+  EXPECT_THAT(
+      std::get<Fields>(e.args[1].value),
+      ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "127.0.0.1"), Pair("sin_port", "8080")));
 }
 
 TEST(Decoder, TruncatedFlagMarksTheEventAndKeepsWhatWasCaptured) {
@@ -379,7 +380,8 @@ TEST(Decoder, StringLengthOverrunningTheRecordIsAnError) {
 
 TEST(Decoder, StringLengthPastArgsSizeButInsideTheRecordIsAnError) {
   // args_size bounds the arguments even when the record has more bytes.
-  std::vector<uint8_t> rec = RecordBuilder(Id("openat"), 257).Str(1, "/etc/passwd").ArgsSize(2 + 2 + 4).Build();
+  std::vector<uint8_t> rec =
+      RecordBuilder(Id("openat"), 257).Str(1, "/etc/passwd").ArgsSize(2 + 2 + 4).Build();
   Event e;
   EXPECT_FALSE(Decode(rec, e).ok());
 }
@@ -444,11 +446,8 @@ TEST(Decoder, ArgumentIndexOutOfRangeIsAnError) {
 TEST(Decoder, GarbageNeverCrashes) {
   // Every prefix of a valid record, and random bytes in the argument area:
   // errors or events, but no out-of-bounds reads (run under ASan to be sure).
-  std::vector<uint8_t> rec = RecordBuilder(Id("execve"), 59)
-                                 .Str(0, "/usr/bin/env")
-                                 .StrArr(1, {"env", "x"})
-                                 .U64(2, 1)
-                                 .Build();
+  std::vector<uint8_t> rec =
+      RecordBuilder(Id("execve"), 59).Str(0, "/usr/bin/env").StrArr(1, {"env", "x"}).U64(2, 1).Build();
   Event e;
   for (size_t n = 0; n <= rec.size(); ++n) {
     std::vector<uint8_t> cut(rec.begin(), rec.begin() + static_cast<long>(n));

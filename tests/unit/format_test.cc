@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "vigil/events/registry.h"
@@ -82,7 +81,8 @@ TEST(FormatOpenFlags, KernelLargefileBitIsNamed) {
 
 TEST(FormatOpenFlags, UnknownBitsAreKeptInHex) {
   EXPECT_EQ(FormatOpenFlags(O_RDONLY | 0x40000000), "O_RDONLY|0x40000000");
-  EXPECT_EQ(Split(FormatOpenFlags(O_WRONLY | O_CREAT | 0x80000000ULL)), Flags("O_WRONLY", {"O_CREAT", "0x80000000"}));
+  EXPECT_EQ(Split(FormatOpenFlags(O_WRONLY | O_CREAT | 0x80000000ULL)),
+            Flags("O_WRONLY", {"O_CREAT", "0x80000000"}));
 }
 
 TEST(FormatMode, PermissionsAndFileType) {
@@ -173,12 +173,12 @@ TEST(FormatSockaddr, Inet) {
   in.sin_family = AF_INET;
   in.sin_port = htons(8080);
   inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
-  EXPECT_THAT(Sockaddr(in),
-              ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "127.0.0.1"), Pair("sin_port", "8080")));
+  EXPECT_THAT(Sockaddr(in), ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "127.0.0.1"),
+                                        Pair("sin_port", "8080")));
   in.sin_port = htons(65535);
   inet_pton(AF_INET, "203.0.113.254", &in.sin_addr);
-  EXPECT_THAT(Sockaddr(in),
-              ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "203.0.113.254"), Pair("sin_port", "65535")));
+  EXPECT_THAT(Sockaddr(in), ElementsAre(Pair("sa_family", "AF_INET"), Pair("sin_addr", "203.0.113.254"),
+                                        Pair("sin_port", "65535")));
 }
 
 TEST(FormatSockaddr, Inet6) {
@@ -188,9 +188,9 @@ TEST(FormatSockaddr, Inet6) {
   in6.sin6_flowinfo = htonl(7);
   in6.sin6_scope_id = 2;
   inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr);
-  EXPECT_THAT(Sockaddr(in6), ElementsAre(Pair("sa_family", "AF_INET6"), Pair("sin6_addr", "2001:db8::1"),
-                                         Pair("sin6_port", "443"), Pair("sin6_flowinfo", "7"),
-                                         Pair("sin6_scopeid", "2")));
+  EXPECT_THAT(Sockaddr(in6),
+              ElementsAre(Pair("sa_family", "AF_INET6"), Pair("sin6_addr", "2001:db8::1"),
+                          Pair("sin6_port", "443"), Pair("sin6_flowinfo", "7"), Pair("sin6_scopeid", "2")));
   inet_pton(AF_INET6, "::ffff:10.0.0.1", &in6.sin6_addr);
   EXPECT_THAT(Sockaddr(in6), testing::Contains(Pair("sin6_addr", "::ffff:10.0.0.1")));
 }
@@ -202,7 +202,8 @@ TEST(FormatSockaddr, UnixPath) {
   // Kernels pass the full structure or just up to the NUL; both read the same.
   EXPECT_THAT(Sockaddr(un), ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "/run/vigil.sock")));
   size_t exact = offsetof(sockaddr_un, sun_path) + std::strlen(un.sun_path);
-  EXPECT_THAT(Sockaddr(un, exact), ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "/run/vigil.sock")));
+  EXPECT_THAT(Sockaddr(un, exact),
+              ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "/run/vigil.sock")));
   // Bytes after the terminating NUL are not part of the path.
   std::memcpy(un.sun_path + std::strlen(un.sun_path) + 1, "junk", 4);
   EXPECT_THAT(Sockaddr(un), ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "/run/vigil.sock")));
@@ -210,8 +211,8 @@ TEST(FormatSockaddr, UnixPath) {
   sockaddr_un full{};
   full.sun_family = AF_UNIX;
   std::memset(full.sun_path, 'p', sizeof(full.sun_path));
-  EXPECT_THAT(Sockaddr(full),
-              ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", std::string(sizeof(full.sun_path), 'p'))));
+  EXPECT_THAT(Sockaddr(full), ElementsAre(Pair("sa_family", "AF_UNIX"),
+                                          Pair("sun_path", std::string(sizeof(full.sun_path), 'p'))));
 }
 
 TEST(FormatSockaddr, UnixAbstractShownWithAt) {
@@ -225,7 +226,8 @@ TEST(FormatSockaddr, UnixAbstractShownWithAt) {
 TEST(FormatSockaddr, UnixUnnamed) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
-  EXPECT_THAT(Sockaddr(un, sizeof(sa_family_t)), ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "")));
+  EXPECT_THAT(Sockaddr(un, sizeof(sa_family_t)),
+              ElementsAre(Pair("sa_family", "AF_UNIX"), Pair("sun_path", "")));
 }
 
 TEST(FormatSockaddr, ShortOrEmptyInputGivesNothing) {
@@ -241,14 +243,16 @@ TEST(FormatSockaddr, TruncatedInetDoesNotInventAnAddress) {
   in.sin_port = htons(80);
   inet_pton(AF_INET, "10.1.2.3", &in.sin_addr);
   Fields f = Sockaddr(in, offsetof(sockaddr_in, sin_addr));
-  for (const auto& [key, value] : f) EXPECT_NE(key, "sin_addr") << "sin_addr=" << value << " was not in the input";
+  for (const auto& [key, value] : f)
+    EXPECT_NE(key, "sin_addr") << "sin_addr=" << value << " was not in the input";
 
   sockaddr_in6 in6{};
   in6.sin6_family = AF_INET6;
   in6.sin6_port = htons(80);
   inet_pton(AF_INET6, "2001:db8::1", &in6.sin6_addr);
   f = Sockaddr(in6, offsetof(sockaddr_in6, sin6_addr) + 4);
-  for (const auto& [key, value] : f) EXPECT_NE(key, "sin6_addr") << "sin6_addr=" << value << " was not in the input";
+  for (const auto& [key, value] : f)
+    EXPECT_NE(key, "sin6_addr") << "sin6_addr=" << value << " was not in the input";
 }
 
 TEST(FormatSockaddr, UnknownFamilyKeepsItsNumber) {
@@ -287,11 +291,14 @@ TEST(RenderInteger, BuiltinArgumentsUseTheirFormats) {
     EXPECT_NE(a, nullptr) << event << "." << name;
     return *a;
   };
-  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("openat", "flags"), O_RDONLY | O_CLOEXEC)), "O_RDONLY|O_CLOEXEC");
+  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("openat", "flags"), O_RDONLY | O_CLOEXEC)),
+            "O_RDONLY|O_CLOEXEC");
   EXPECT_EQ(std::get<std::string>(RenderInteger(arg("kill", "sig"), SIGTERM)), "SIGTERM");
-  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("mmap", "prot"), PROT_READ | PROT_EXEC)), "PROT_READ|PROT_EXEC");
+  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("mmap", "prot"), PROT_READ | PROT_EXEC)),
+            "PROT_READ|PROT_EXEC");
   EXPECT_EQ(std::get<std::string>(RenderInteger(arg("mprotect", "prot"), PROT_NONE)), "PROT_NONE");
-  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("clone", "clone_flags"), CLONE_VM | SIGCHLD)), "CLONE_VM|SIGCHLD");
+  EXPECT_EQ(std::get<std::string>(RenderInteger(arg("clone", "clone_flags"), CLONE_VM | SIGCHLD)),
+            "CLONE_VM|SIGCHLD");
   EXPECT_EQ(std::get<std::string>(RenderInteger(arg("mkdir", "mode"), 0755)), "0755");
   EXPECT_EQ(std::get<std::string>(RenderInteger(arg("chmod", "mode"), 04711)), "4711");
 }

@@ -83,8 +83,15 @@ class JsonReader {
     }
     if (c == '{') return Object();
     if (c == '[') return Array();
-    if (Literal("true")) { v.type = Json::kBool; v.boolean = true; return v; }
-    if (Literal("false")) { v.type = Json::kBool; return v; }
+    if (Literal("true")) {
+      v.type = Json::kBool;
+      v.boolean = true;
+      return v;
+    }
+    if (Literal("false")) {
+      v.type = Json::kBool;
+      return v;
+    }
     if (Literal("null")) return v;
     if (c == '-' || (c >= '0' && c <= '9')) return Number();
     return Fail(std::string("unexpected character '") + c + "'");
@@ -123,14 +130,23 @@ class JsonReader {
     Json v;
     v.type = Json::kArray;
     SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; return v; }
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return v;
+    }
     while (true) {
       std::optional<Json> item = Value();
       if (!item) return std::nullopt;
       v.items.push_back(std::move(*item));
       SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; return v; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == ']') {
+        ++pos_;
+        return v;
+      }
       return Fail("expected , or ]");
     }
   }
@@ -140,7 +156,10 @@ class JsonReader {
     Json v;
     v.type = Json::kObject;
     SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; return v; }
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return v;
+    }
     while (true) {
       SkipSpace();
       if (pos_ >= s_.size() || s_[pos_] != '"') return Fail("expected a key");
@@ -155,8 +174,14 @@ class JsonReader {
       if (!value) return std::nullopt;
       v.members.emplace_back(std::move(*key), std::move(*value));
       SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; return v; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == '}') {
+        ++pos_;
+        return v;
+      }
       return Fail("expected , or }");
     }
   }
@@ -185,10 +210,14 @@ class JsonReader {
     for (int i = 0; i < 4; ++i) {
       char c = s_[pos_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return std::nullopt;
     }
     return v;
   }
@@ -200,10 +229,14 @@ class JsonReader {
     size_t len;
     uint32_t cp, min;
     if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+      len = 2, cp = c & 0x1F, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+      len = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+      len = 4, cp = c & 0x07, min = 0x10000;
+    else
+      return 0;
     if (pos_ + len > s_.size()) return 0;
     for (size_t k = 1; k < len; ++k) {
       if ((b(k) & 0xC0) != 0x80) return 0;
@@ -234,21 +267,43 @@ class JsonReader {
         if (++pos_ >= s_.size()) break;
         char e = s_[pos_++];
         switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
+          case '"':
+            out += '"';
+            break;
+          case '\\':
+            out += '\\';
+            break;
+          case '/':
+            out += '/';
+            break;
+          case 'b':
+            out += '\b';
+            break;
+          case 'f':
+            out += '\f';
+            break;
+          case 'n':
+            out += '\n';
+            break;
+          case 'r':
+            out += '\r';
+            break;
+          case 't':
+            out += '\t';
+            break;
           case 'u': {
             std::optional<uint32_t> cp = Hex4();
             if (!cp) break;
             if (*cp >= 0xD800 && *cp <= 0xDBFF) {  // a surrogate pair
-              if (!Literal("\\u")) { Fail("lone high surrogate"); return std::nullopt; }
+              if (!Literal("\\u")) {
+                Fail("lone high surrogate");
+                return std::nullopt;
+              }
               std::optional<uint32_t> lo = Hex4();
-              if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) { Fail("bad low surrogate"); return std::nullopt; }
+              if (!lo || *lo < 0xDC00 || *lo > 0xDFFF) {
+                Fail("bad low surrogate");
+                return std::nullopt;
+              }
               *cp = 0x10000 + ((*cp - 0xD800) << 10) + (*lo - 0xDC00);
             } else if (*cp >= 0xDC00 && *cp <= 0xDFFF) {
               Fail("lone low surrogate");
@@ -314,11 +369,12 @@ bool IsReplaced(const std::string& decoded, std::string_view prefix, std::string
 // ------------------------------------------------------------ the reader itself
 
 TEST(JsonReaderSelfTest, RejectsWhatIsNotJson) {
-  for (std::string_view bad : {"\"a", "\"\x01\"", "\"\\x\"", "\"\xC0\x80\"", "\"\xED\xA0\x80\"",
-                               "{\"a\":1,}", "[1,]", "01", "{\"a\":1,\"a\":2}", "\"\\ud800\""}) {
+  for (std::string_view bad : {"\"a", "\"\x01\"", "\"\\x\"", "\"\xC0\x80\"", "\"\xED\xA0\x80\"", "{\"a\":1,}",
+                               "[1,]", "01", "{\"a\":1,\"a\":2}", "\"\\ud800\""}) {
     EXPECT_FALSE(JsonReader(bad).ParseDocument().has_value()) << bad;
   }
-  std::optional<Json> ok = JsonReader("{\"a\":[1,-2.5e3,true,null,\"\\u00e9\\ud834\\udd1e\"]}").ParseDocument();
+  std::optional<Json> ok =
+      JsonReader("{\"a\":[1,-2.5e3,true,null,\"\\u00e9\\ud834\\udd1e\"]}").ParseDocument();
   ASSERT_TRUE(ok.has_value());
   EXPECT_EQ(ok->Get("a")->items[4].text, "\xC3\xA9\xF0\x9D\x84\x9E");
 }
@@ -353,20 +409,18 @@ TEST(JsonString, EveryControlCharacterIsEscapedAndRoundTrips) {
   EXPECT_EQ(Escape("\x1f"), "\"\\u001f\"");
 }
 
-TEST(JsonString, DeleteAndSlashNeedNoEscapeButRoundTrip) {
-  EXPECT_EQ(RoundTrip("\x7f/"), "\x7f/");
-}
+TEST(JsonString, DeleteAndSlashNeedNoEscapeButRoundTrip) { EXPECT_EQ(RoundTrip("\x7f/"), "\x7f/"); }
 
 TEST(JsonString, ValidMultiByteUtf8IsKeptAsIs) {
-  for (std::string_view s : {"\xC3\xA9t\xC3\xA9",            // é (2 bytes)
-                             "\xE2\x82\xAC 5",               // € (3 bytes)
-                             "\xF0\x9D\x84\x9E",             // U+1D11E (4 bytes)
-                             "\xEF\xBF\xBF",                 // U+FFFF
-                             "\xF4\x8F\xBF\xBF",             // U+10FFFF, the last code point
-                             "\xC2\x80",                     // U+0080, the first 2-byte one
-                             "\xE0\xA0\x80",                 // U+0800, the first 3-byte one
-                             "\xED\x9F\xBF",                 // U+D7FF, just below the surrogates
-                             "\xEE\x80\x80",                 // U+E000, just above them
+  for (std::string_view s : {"\xC3\xA9t\xC3\xA9",  // é (2 bytes)
+                             "\xE2\x82\xAC 5",     // € (3 bytes)
+                             "\xF0\x9D\x84\x9E",   // U+1D11E (4 bytes)
+                             "\xEF\xBF\xBF",       // U+FFFF
+                             "\xF4\x8F\xBF\xBF",   // U+10FFFF, the last code point
+                             "\xC2\x80",           // U+0080, the first 2-byte one
+                             "\xE0\xA0\x80",       // U+0800, the first 3-byte one
+                             "\xED\x9F\xBF",       // U+D7FF, just below the surrogates
+                             "\xEE\x80\x80",       // U+E000, just above them
                              "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"}) {
     EXPECT_EQ(Escape(s), "\"" + std::string(s) + "\"") << "valid UTF-8 must not be altered";
     EXPECT_EQ(RoundTrip(s), s);
@@ -575,11 +629,29 @@ TEST(EventJson, HasEverySpecFieldWithItsNameAndType) {
   EXPECT_EQ(j.Get("truncated"), nullptr) << "only present when something was cut";
 
   // Every field of the spec's example, nothing renamed.
-  for (const char* key : {"timestamp", "processorId", "processId", "threadId", "parentProcessId",
-                          "hostProcessId", "hostThreadId", "hostParentProcessId", "userId",
-                          "mountNamespace", "pidNamespace", "processName", "executable", "hostName",
-                          "cgroupId", "container", "eventId", "eventName", "matchedPolicies", "argsNum",
-                          "returnValue", "syscall", "args"})
+  for (const char* key : {"timestamp",
+                          "processorId",
+                          "processId",
+                          "threadId",
+                          "parentProcessId",
+                          "hostProcessId",
+                          "hostThreadId",
+                          "hostParentProcessId",
+                          "userId",
+                          "mountNamespace",
+                          "pidNamespace",
+                          "processName",
+                          "executable",
+                          "hostName",
+                          "cgroupId",
+                          "container",
+                          "eventId",
+                          "eventName",
+                          "matchedPolicies",
+                          "argsNum",
+                          "returnValue",
+                          "syscall",
+                          "args"})
     EXPECT_NE(j.Get(key), nullptr) << key;
 }
 

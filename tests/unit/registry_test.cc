@@ -1,6 +1,8 @@
 // events/ registry: the built-in catalogue is consistent (ids, names, args,
 // probes that name real programs of the embedded BPF object, dependencies),
 // and -e selection expands names, sets, prefixes and exclusions.
+#include "vigil/events/registry.h"
+
 #include <bpf/libbpf.h>
 
 #include <algorithm>
@@ -13,8 +15,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "vigil/events/event_ids.h"
-#include "vigil/events/registry.h"
-#include "vigil_event.h"  // before the skeleton, which uses its structs
+
+// The record layout first: the generated skeleton uses its structs.
+#include "vigil_event.h"
+//
 #include "vigil.skel.h"
 
 namespace vigil::events {
@@ -43,9 +47,7 @@ std::map<std::string, std::string> EmbeddedPrograms() {
   EXPECT_NE(obj, nullptr) << "bpf_object__open_mem on the embedded object failed";
   if (obj == nullptr) return out;
   bpf_program* prog;
-  bpf_object__for_each_program(prog, obj) {
-    out[bpf_program__name(prog)] = bpf_program__section_name(prog);
-  }
+  bpf_object__for_each_program(prog, obj) { out[bpf_program__name(prog)] = bpf_program__section_name(prog); }
   bpf_object__close(obj);
   return out;
 }
@@ -69,17 +71,16 @@ TEST(BuiltinRegistry, HasEveryX8664SyscallAndTheLifecycleEvents) {
   int syscalls = 0;
   for (const EventDef& d : Builtin().all()) syscalls += d.is_syscall();
   EXPECT_GE(syscalls, 330);
-  for (const char* name : {"execve", "execveat", "openat", "openat2", "read", "write", "close", "connect",
-                           "clone", "clone3", "exit_group", "ptrace", "bpf", "sched_process_exec",
-                           "sched_process_fork", "sched_process_exit"})
+  for (const char* name :
+       {"execve", "execveat", "openat", "openat2", "read", "write", "close", "connect", "clone", "clone3",
+        "exit_group", "ptrace", "bpf", "sched_process_exec", "sched_process_fork", "sched_process_exit"})
     EXPECT_NE(Builtin().Find(name), nullptr) << name;
 }
 
 TEST(BuiltinRegistry, SyscallEventIdsAreTheirX8664Numbers) {
-  const std::map<std::string, int> known = {{"read", 0},    {"write", 1},     {"open", 2},
-                                            {"close", 3},   {"connect", 42},  {"clone", 56},
-                                            {"execve", 59}, {"exit_group", 231}, {"openat", 257},
-                                            {"execveat", 322}, {"clone3", 435}};
+  const std::map<std::string, int> known = {
+      {"read", 0},    {"write", 1},        {"open", 2},     {"close", 3},      {"connect", 42}, {"clone", 56},
+      {"execve", 59}, {"exit_group", 231}, {"openat", 257}, {"execveat", 322}, {"clone3", 435}};
   for (const auto& [name, nr] : known) {
     const EventDef* d = Builtin().Find(name);
     ASSERT_NE(d, nullptr) << name;
@@ -148,12 +149,10 @@ TEST(BuiltinRegistry, LifecycleArgsMatchTheKernelSideIndexes) {
     for (const ArgDef& a : Builtin().Find(event)->args) out.push_back(a.name);
     return out;
   };
-  EXPECT_THAT(names("sched_process_exec"),
-              ElementsAre("cmdpath", "pathname", "dev", "inode", "ctime", "inode_mode",
-                          "interpreter_pathname", "argv", "argc"));
-  EXPECT_THAT(names("sched_process_fork"),
-              ElementsAre("parent_tid", "parent_pid", "child_tid", "child_pid", "child_ns_tid",
-                          "child_ns_pid", "start_time"));
+  EXPECT_THAT(names("sched_process_exec"), ElementsAre("cmdpath", "pathname", "dev", "inode", "ctime",
+                                                       "inode_mode", "interpreter_pathname", "argv", "argc"));
+  EXPECT_THAT(names("sched_process_fork"), ElementsAre("parent_tid", "parent_pid", "child_tid", "child_pid",
+                                                       "child_ns_tid", "child_ns_pid", "start_time"));
   EXPECT_THAT(names("sched_process_exit"), ElementsAre("exit_code", "signal", "process_group_exit"));
   EXPECT_EQ(Builtin().Find("sched_process_exec")->args[7].format, ArgFormat::kArgvBlob);
   EXPECT_EQ(Builtin().Find("sched_process_exit")->args[1].format, ArgFormat::kSignal);
