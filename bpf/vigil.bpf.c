@@ -517,6 +517,7 @@ int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
   if (is_sensor()) return;
+  vg_scope_on_fork(parent, child); /* `follow` policies pass to the child */
   __u64 policies = policies_sched_process_fork ? matched_policies(policies_sched_process_fork) : 0;
   if (!policies && !track_processes) return;
   /* Threads share their process's executable: the tree needs processes only. */

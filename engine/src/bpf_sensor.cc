@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <algorithm>
 #include <mutex>
 #include <regex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -249,6 +251,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
                           syscalls.size() <= options_.tracepoint_limit);
   bpf_program* tp_exit = skel_->progs.vg_tp_sys_exit;
   std::string tp_error;
+  std::vector<const SelectedEvent*> no_tracepoint;
   if (use_tracepoints) {
     std::vector<bpf_link*> tp_links;
     for (const SelectedEvent* e : syscalls) {
@@ -256,8 +259,11 @@ std::vector<Cancellation> BpfSensor::Attach() {
       for (const auto& alt : e->def->probes.front().alternatives)
         if (alt.kind == events::AttachKind::kSyscallTracepoints) tp = &alt;
       if (tp == nullptr) {
-        tp_error = absl::StrCat(e->def->name, " has no syscall tracepoint");
-        break;
+        // Every syscall the kernel implements has tracepoints; one without is
+        // not built in (e.g. init_module without CONFIG_MODULES). Hooking
+        // every syscall of the host just to see it fail is not worth it.
+        no_tracepoint.push_back(e);
+        continue;
       }
       bool refused = false;
       for (const std::string& name : tp->programs) refused |= disabled_programs_.contains(name);
@@ -280,11 +286,20 @@ std::vector<Cancellation> BpfSensor::Attach() {
     if (tp_error.empty()) {
       links_.insert(links_.end(), tp_links.begin(), tp_links.end());
       syscall_hook_used_ = "syscall_tracepoints";
-      for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
+      for (const SelectedEvent* e : syscalls) {
+        if (std::find(no_tracepoint.begin(), no_tracepoint.end(), e) != no_tracepoint.end()) {
+          LogInfo(absl::StrCat("event ", e->def->name, " not watched: this kernel has no syscalls/sys_enter_",
+                               e->def->name, " tracepoint, so it does not implement the syscall "
+                               "(--syscall-hook raw watches attempts anyway)"));
+          continue;
+        }
+        running_.insert(e->def->id);
+      }
       attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via per-syscall tracepoints"));
       return cancelled;
     }
     for (bpf_link* l : tp_links) bpf_link__destroy(l);
+    no_tracepoint.clear();
     LogInfo(absl::StrCat("per-syscall tracepoints unavailable (", tp_error,
                          "); using the raw_syscalls dispatcher"));
   }
@@ -339,8 +354,16 @@ absl::StatusOr<int> BpfSensor::PollAndDrain(int timeout_ms) {
   return (n > 0 ? n : 0) + m;
 }
 
+bpf_object* BpfSensor::object() const { return skel_ ? skel_->obj : nullptr; }
+
 void BpfSensor::Detach() {
-  for (bpf_link* l : links_) bpf_link__destroy(l);
+  // Releasing a perf-event tracepoint waits for an RCU grace period (~75 ms
+  // here); released one after another, twenty of them would break the 2 s
+  // stop budget. Released concurrently, they share grace periods. The
+  // threads start at the Base ring, like the thread that creates them.
+  std::vector<std::thread> workers;
+  for (bpf_link* l : links_) workers.emplace_back([l] { bpf_link__destroy(l); });
+  for (std::thread& t : workers) t.join();
   links_.clear();
 }
 

@@ -25,6 +25,7 @@
 #include "vigil/engine/process_tree.h"
 #include "vigil/engine/startup.h"
 #include "vigil/events/decoder.h"
+#include "vigil/policies/kernel_scope.h"
 #include "vigil/events/event_ids.h"
 
 namespace vigil::engine {
@@ -110,6 +111,12 @@ bool ParseSize(std::string_view text, uint64_t& bytes) {
 
 namespace {
 
+uint64_t BootNowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
 // Removes cancelled events and every selected event that depends on them.
 void CancelEvents(Selection& selection, const std::set<std::string>& names) {
   const events::Registry& registry = events::Registry::Builtin();
@@ -156,7 +163,7 @@ int RunSensor(const SensorOptions& options) {
       LogError(spec.status().message());
       return 2;
     }
-    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &selection.policy_names);
+    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &selection.policies->names());
     if (!sink.ok()) {
       LogError(sink.status().message());
       return 2;
@@ -295,6 +302,7 @@ int RunSensor(const SensorOptions& options) {
   std::vector<Cancellation> cancelled;
   std::unique_ptr<BpfSensor> sensor;
   const int64_t load_start = CapAudit::NowMonotonic();
+  const uint64_t start_boot_ns = BootNowNs();
   {
     absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "load BPF object");
     if (!ring.ok()) {
@@ -313,6 +321,13 @@ int RunSensor(const SensorOptions& options) {
         absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
                         explain(load_start));
     sensor = std::move(*loaded);
+    if (sensor->object() != nullptr) {
+      if (absl::Status st = policies::PopulateScopeMaps(sensor->object(), *selection.policies, start_boot_ns);
+          !st.ok()) {
+        LogError(absl::StrCat(st.message(), explain(load_start)));
+        return 1;
+      }
+    }
   }
   {
     absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "attach programs");
@@ -339,6 +354,7 @@ int RunSensor(const SensorOptions& options) {
   events::Decoder decoder(registry, events::Decoder::BootToEpochOffsetNow());
   events::Event event;
   ProcessTree& tree = process_tree;
+  const policies::CompiledPolicies& matcher = *selection.policies;
   char host_name_buf[256] = {};
   gethostname(host_name_buf, sizeof(host_name_buf) - 1);
   const std::string host_name = host_name_buf;
@@ -363,6 +379,9 @@ int RunSensor(const SensorOptions& options) {
     if (event.policies == 0) return;  // a lifecycle record for the process tree only
     event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.host_name = host_name;
+    // What the kernel could not decide: rule filters, exec= paths, container ids.
+    event.policies = matcher.MatchUser(event, event.policies);
+    if (event.policies == 0) return;
     for (auto& sink : sinks) sink->Write(event);
     ++emitted;
     if (options.max_events && emitted >= *options.max_events) reached_max = true;
@@ -423,7 +442,10 @@ int RunSensor(const SensorOptions& options) {
   }
 
   // ---- clean stop: detach first, then drain what the kernel already wrote.
+  const auto detach_start = Clock::now();
   sensor->Detach();
+  LogDebug(absl::StrCat("detached in ", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            Clock::now() - detach_start).count(), " ms"));
   if (!reached_max) (void)sensor->PollAndDrain(0);
   for (auto& sink : sinks) {
     if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
@@ -432,7 +454,8 @@ int RunSensor(const SensorOptions& options) {
   LogInfo(absl::StrCat("stopped (", stop_reason, "): emitted ", emitted, " events; lost ",
                        k.lost_reserve, " (ring buffer full), ", decode_errors, " undecodable",
                        decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "",
-                       "; ", k.truncated, " with truncated arguments"));
+                       "; ", k.truncated, " with truncated arguments; filtered out by policies: ",
+                       k.filtered_kernel, " in the kernel, ", selection.policies->total_drops(), " in user space"));
   if (options.audit && audit) {
     AuditInputs in{.plan = caps::DescribePlan(plan.sources),
                    .bypass = cap_options->bypass,

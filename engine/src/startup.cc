@@ -29,15 +29,16 @@ std::string DefaultPolicyPath() {
 
 absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   const events::Registry& registry = events::Registry::Builtin();
+  absl::StatusOr<policies::CompiledPolicies> compiled = policies::CompileSelection(
+      {.events = options.events, .scopes = options.scopes, .policy_paths = options.policy_paths},
+      registry, DefaultPolicyPath());
+  if (!compiled.ok()) return compiled.status();
   Selection selection;
-  std::vector<std::string> items = options.events;
-  if (items.empty()) items = {"tag=default"};
-  absl::StatusOr<std::set<uint32_t>> ids = registry.Expand(items);
-  if (!ids.ok()) return ids.status();
-  selection.description = absl::StrCat("-e ", absl::StrJoin(items, ","));
-  selection.policy_names = {"cli"};
-  for (uint32_t id : registry.WithDependencies(*ids))
-    selection.events.push_back({registry.FindId(id), 1});
+  selection.policies = std::make_shared<const policies::CompiledPolicies>(std::move(*compiled));
+  selection.description = selection.policies->description();
+  // Dependencies run for the events that need them; unselected, they carry no policy.
+  for (uint32_t id : registry.WithDependencies(selection.policies->events()))
+    selection.events.push_back({registry.FindId(id), selection.policies->PoliciesOf(id)});
   return selection;
 }
 

@@ -17,6 +17,7 @@
 
 struct vigil_bpf;  // the generated skeleton
 struct bpf_link;
+struct bpf_object;
 struct ring_buffer;
 
 namespace vigil::engine {
@@ -46,7 +47,9 @@ class BpfSensor {
   struct Options {
     uint32_t ring_bytes = 16u << 20;  // power of two, >= page size
     SyscallHook syscall_hook = SyscallHook::kAuto;
-    size_t tracepoint_limit = 48;     // auto: per-syscall tracepoints up to this many syscalls
+    // auto: per-syscall tracepoints up to this many syscalls. Each costs ~75 ms
+    // to release at stop (an RCU grace period), and the stop budget is 2 s.
+    size_t tracepoint_limit = 24;
     bool tracefs_available = true;    // per-syscall tracepoints need tracefs
     bool track_processes = true;      // lifecycle records for the process tree, even if unselected
   };
@@ -72,6 +75,9 @@ class BpfSensor {
   // Waits up to timeout_ms for a wake-up, then drains whatever is there
   // (records are submitted without wake-ups, so a timeout is normal).
   absl::StatusOr<int> PollAndDrain(int timeout_ms);
+
+  // The loaded object, for filling maps that other parts own (policy scopes).
+  bpf_object* object() const;
 
   // Detaches every program (the object stays loaded).
   void Detach();

@@ -13,12 +13,13 @@
 #include "vigil/caps/plan_format.h"
 #include "vigil/engine/bpf_sensor.h"
 #include "vigil/engine/sensor.h"
+#include "vigil/policies/compile.h"
 
 namespace vigil::engine {
 
 struct Selection {
   std::string description;                // "-e openat" or "-p policies/default.yaml"
-  std::vector<std::string> policy_names;  // bit i of a policy mask names policy i
+  std::shared_ptr<const policies::CompiledPolicies> policies;
   std::vector<SelectedEvent> events;      // selected events plus their dependencies
 };
 
