@@ -38,6 +38,21 @@ struct {
   __type(value, struct vg_syscall_spec);
 } syscall_specs SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 4096);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct vg_path_key);
+  __type(value, __u64);
+} path_filters SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_path_key);
+} path_key_buf SEC(".maps");
+
 struct vg_scratch {
   __u8 data[VG_SCRATCH_SIZE];
 };
@@ -376,10 +391,31 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
   return spec;
 }
 
+/* Drops the policies whose pathname patterns (exact or prefix) the path
+ * does not match, before any record is built. */
+static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec *spec,
+                                         const __u64 *args, __u64 policies) {
+  __u32 zero = 0;
+  struct vg_path_key *key = bpf_map_lookup_elem(&path_key_buf, &zero);
+  if (!key) return policies;
+  __u8 i = spec->path_arg;
+  const char *path = i < 6 ? (const char *)args[i] : NULL;
+  long n = bpf_probe_read_user_str(key->path, sizeof(key->path), path);
+  if (n <= 0) return policies & ~spec->path_policies;
+  key->event_id = nr;
+  key->prefixlen = 32 + 8 * (__u32)n; /* n counts the NUL: exact patterns match it */
+  __u64 *match = bpf_map_lookup_elem(&path_filters, key);
+  return (policies & ~spec->path_policies) | (match ? (*match & policies & spec->path_policies) : 0);
+}
+
 static __always_inline void on_syscall(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args,
                                        __s64 ret) {
   if (is_sensor()) return;
   __u64 policies = matched_policies(spec->policies);
+  if (policies && (policies & spec->path_policies)) {
+    policies = filter_path(nr, spec, args, policies);
+    if (!policies) my_counters()->filtered_kernel++;
+  }
   if (policies) emit_syscall(nr, policies, spec, args, ret);
 }
 

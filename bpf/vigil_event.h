@@ -51,10 +51,23 @@ enum vg_capture {
 #define VG_SYSCALL_AT_ENTRY 0x2   /* emit at entry (execve: no return on success) */
 
 struct vg_syscall_spec {
-  __u8 capture[6]; /* enum vg_capture per argument */
-  __u8 flags;      /* VG_SYSCALL_* */
+  __u8 capture[6];      /* enum vg_capture per argument */
+  __u8 flags;           /* VG_SYSCALL_* */
   __u8 argc;
-  __u64 policies;  /* policies that selected the syscall's event */
+  __u64 policies;       /* policies that selected the syscall's event */
+  __u64 path_policies;  /* policies whose pathname filter the kernel decides */
+  __u8 path_arg;        /* which argument is the path (with path_policies) */
+  __u8 pad[7];
+};
+
+/* In-kernel pathname filters: an LPM trie keyed by (event id, path). An
+ * exact pattern is stored with its NUL, a prefix pattern without; the value
+ * is the mask of policies whose patterns match a path with that prefix. */
+#define VG_PATH_KEY_LEN 248
+struct vg_path_key {
+  __u32 prefixlen; /* in bits, over event_id and path */
+  __u32 event_id;  /* big-endian is not needed: matched as a whole */
+  char path[VG_PATH_KEY_LEN];
 };
 
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */

@@ -184,6 +184,10 @@ absl::Status BpfSensor::SetUpSyscallSpecs() {
     for (size_t i = 0; i < spec.argc; ++i) spec.capture[i] = CaptureOf(e.def->args[i]);
     spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0);
     spec.policies = e.policies;
+    if (e.path_policies != 0 && e.path_arg >= 0) {
+      spec.path_policies = e.path_policies;
+      spec.path_arg = static_cast<uint8_t>(e.path_arg);
+    }
     uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
     if (bpf_map_update_elem(fd, &key, &spec, BPF_ANY) != 0)
       return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,

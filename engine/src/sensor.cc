@@ -322,8 +322,9 @@ int RunSensor(const SensorOptions& options) {
                         explain(load_start));
     sensor = std::move(*loaded);
     if (sensor->object() != nullptr) {
-      if (absl::Status st = policies::PopulateScopeMaps(sensor->object(), *selection.policies, start_boot_ns);
-          !st.ok()) {
+      absl::Status st = policies::PopulateScopeMaps(sensor->object(), *selection.policies, start_boot_ns);
+      if (st.ok()) st = WritePathFilters(sensor->object(), selection.path_filters);
+      if (!st.ok()) {
         LogError(absl::StrCat(st.message(), explain(load_start)));
         return 1;
       }

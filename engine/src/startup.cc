@@ -37,8 +37,15 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   selection.policies = std::make_shared<const policies::CompiledPolicies>(std::move(*compiled));
   selection.description = selection.policies->description();
   // Dependencies run for the events that need them; unselected, they carry no policy.
-  for (uint32_t id : registry.WithDependencies(selection.policies->events()))
-    selection.events.push_back({registry.FindId(id), selection.policies->PoliciesOf(id)});
+  selection.path_filters = PlanPathFilters(*selection.policies, registry);
+  for (uint32_t id : registry.WithDependencies(selection.policies->events())) {
+    SelectedEvent e{registry.FindId(id), selection.policies->PoliciesOf(id)};
+    if (auto it = selection.path_filters.events.find(id); it != selection.path_filters.events.end()) {
+      e.path_policies = it->second.policies;
+      e.path_arg = it->second.arg;
+    }
+    selection.events.push_back(e);
+  }
   return selection;
 }
 

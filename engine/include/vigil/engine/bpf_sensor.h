@@ -26,7 +26,9 @@ enum class SyscallHook { kAuto, kTracepoints, kRawSyscalls };
 
 struct SelectedEvent {
   const events::EventDef* def;
-  uint64_t policies;  // policies that selected it (bit i = policy i)
+  uint64_t policies;            // policies that selected it (bit i = policy i)
+  uint64_t path_policies = 0;   // of those, the ones the kernel filters by path
+  int path_arg = -1;            // the path argument's index, with path_policies
 };
 
 struct KernelCounters {

@@ -12,6 +12,7 @@
 #include "vigil/caps/options.h"
 #include "vigil/caps/plan_format.h"
 #include "vigil/engine/bpf_sensor.h"
+#include "vigil/engine/path_filters.h"
 #include "vigil/engine/sensor.h"
 #include "vigil/policies/compile.h"
 
@@ -20,6 +21,7 @@ namespace vigil::engine {
 struct Selection {
   std::string description;                // "-e openat" or "-p policies/default.yaml"
   std::shared_ptr<const policies::CompiledPolicies> policies;
+  PathFilterPlan path_filters;
   std::vector<SelectedEvent> events;      // selected events plus their dependencies
 };
 

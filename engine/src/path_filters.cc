@@ -1,0 +1,94 @@
+#include "vigil/engine/path_filters.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "vigil_event.h"
+
+namespace vigil::engine {
+namespace {
+
+constexpr const char* kPathArgs[] = {"pathname", "path", "filename"};
+
+// The patterns of a filter, if the kernel can decide it: `data.<path>=` with
+// only exact and prefix values that fit the trie key.
+bool KernelPatterns(const policies::Filter& f, const std::string& arg,
+                    std::vector<std::string>& keys) {
+  using Match = policies::FilterValue::Match;
+  if (f.kind != policies::Filter::Kind::kData || f.arg != arg || f.op != policies::Op::kEq) return false;
+  std::vector<std::string> out;
+  for (const policies::FilterValue& v : f.values) {
+    if (v.match != Match::kExact && v.match != Match::kPrefix) return false;
+    if (v.text.size() + 1 >= VG_PATH_KEY_LEN) return false;
+    out.push_back(v.match == Match::kExact ? v.text + std::string(1, '\0') : v.text);
+  }
+  if (out.empty()) return false;
+  keys = std::move(out);
+  return true;
+}
+
+}  // namespace
+
+PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled,
+                               const events::Registry& registry) {
+  PathFilterPlan plan;
+  std::map<std::pair<uint32_t, std::string>, uint64_t> own;  // what each pattern's policies are
+  for (const auto& [event_id, mask] : compiled.event_policies()) {
+    const events::EventDef* def = registry.FindId(event_id);
+    if (def == nullptr || !def->is_syscall()) continue;
+    int arg = -1;
+    for (const char* name : kPathArgs) {
+      int i = def->ArgIndex(name);
+      if (i >= 0 && i < 6 && def->args[i].capture == events::Capture::kString) {
+        arg = i;
+        break;
+      }
+    }
+    if (arg < 0) continue;
+    for (size_t p = 0; p < compiled.names().size() && p < 64; ++p) {
+      if (!((mask >> p) & 1)) continue;
+      const std::vector<policies::Filter>* filters = compiled.FiltersOf(p, event_id);
+      if (filters == nullptr) continue;
+      for (const policies::Filter& f : *filters) {
+        std::vector<std::string> keys;
+        if (!KernelPatterns(f, def->args[arg].name, keys)) continue;
+        for (const std::string& k : keys) own[{event_id, k}] |= uint64_t{1} << p;
+        plan.events[event_id].arg = arg;
+        plan.events[event_id].policies |= uint64_t{1} << p;
+        break;  // one filter per rule is enough to prefilter (rule filters AND)
+      }
+    }
+  }
+  // The trie returns only the longest match: fold every shorter pattern's
+  // policies into the longer ones it is a prefix of.
+  for (const auto& [k, mask] : own) {
+    uint64_t all = 0;
+    for (const auto& [other, other_mask] : own)
+      if (other.first == k.first && k.second.starts_with(other.second)) all |= other_mask;
+    plan.entries.push_back({k.first, k.second, all});
+  }
+  return plan;
+}
+
+absl::Status WritePathFilters(bpf_object* obj, const PathFilterPlan& plan) {
+  if (plan.entries.empty()) return absl::OkStatus();
+  bpf_map* map = bpf_object__find_map_by_name(obj, "path_filters");
+  if (map == nullptr) return absl::InternalError("BPF object has no path_filters map");
+  int fd = bpf_map__fd(map);
+  for (const PathFilterEntry& e : plan.entries) {
+    vg_path_key key{};
+    key.event_id = e.event_id;
+    std::memcpy(key.path, e.key.data(), e.key.size());
+    key.prefixlen = 32 + 8 * static_cast<uint32_t>(e.key.size());
+    if (bpf_map_update_elem(fd, &key, &e.policies, BPF_ANY) != 0)
+      return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+                          absl::StrCat("update map path_filters with '", e.key.c_str(), "': ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace vigil::engine
