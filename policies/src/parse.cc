@@ -12,6 +12,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "text.h"
 #include "vigil/policies/policy.h"
@@ -84,16 +85,23 @@ absl::StatusOr<Expr> ParseExpr(std::string_view text, const Origin& origin) {
 
 namespace {
 
-Origin At(const std::string& file, const YAML::Mark& mark) {
-  Origin o{.file = file};
+// A document's text and where it starts in its file: documents are loaded
+// one at a time (see SplitDocuments), so marks are relative to the document.
+struct Src {
+  std::string file;
+  int first_line = 0;  // 0-based
+};
+
+Origin At(const Src& file, const YAML::Mark& mark) {
+  Origin o{.file = file.file};
   if (!mark.is_null() && mark.line >= 0) {
-    o.line = mark.line + 1;
+    o.line = mark.line + 1 + file.first_line;
     o.column = mark.column + 1;
   }
   return o;
 }
 
-Origin At(const std::string& file, const YAML::Node& node) { return At(file, node.Mark()); }
+Origin At(const Src& file, const YAML::Node& node) { return At(file, node.Mark()); }
 
 std::string_view KindName(const YAML::Node& node) {
   switch (node.Type()) {
@@ -108,7 +116,7 @@ std::string_view KindName(const YAML::Node& node) {
 // The fields of a mapping, checked against the allowed names.
 class Fields {
  public:
-  static absl::StatusOr<Fields> Of(const std::string& file, const YAML::Node& node,
+  static absl::StatusOr<Fields> Of(const Src& file, const YAML::Node& node,
                                    std::string_view what, const std::vector<std::string_view>& allowed,
                                    bool allow_others = false) {
     Fields f;
@@ -158,13 +166,13 @@ class Fields {
   struct Entry {
     YAML::Node key, value;
   };
-  std::string file_;
+  Src file_;
   YAML::Node node_;
   std::map<std::string, Entry> fields_;
 };
 
 // A list of non-empty scalars, each with its position.
-absl::StatusOr<std::vector<std::pair<std::string, Origin>>> ScalarList(const std::string& file,
+absl::StatusOr<std::vector<std::pair<std::string, Origin>>> ScalarList(const Src& file,
                                                                        const Fields& fields,
                                                                        const std::string& name,
                                                                        std::string_view what) {
@@ -184,7 +192,7 @@ absl::StatusOr<std::vector<std::pair<std::string, Origin>>> ScalarList(const std
   return out;
 }
 
-absl::Status CheckActions(const std::string& file, const Fields& fields, const std::string& name) {
+absl::Status CheckActions(const Src& file, const Fields& fields, const std::string& name) {
   absl::StatusOr<std::vector<std::pair<std::string, Origin>>> actions =
       ScalarList(file, fields, name, "actions");
   if (!actions.ok()) return actions.status();
@@ -212,7 +220,7 @@ bool ValidName(std::string_view name) {
   return true;
 }
 
-absl::Status ParseBody(const std::string& file, const Fields& body, std::string_view where, Policy& p) {
+absl::Status ParseBody(const Src& file, const Fields& body, std::string_view where, Policy& p) {
   absl::StatusOr<std::vector<std::pair<std::string, Origin>>> scope =
       ScalarList(file, body, "scope", "scope expressions");
   if (!scope.ok()) return scope.status();
@@ -257,7 +265,7 @@ absl::Status ParseBody(const std::string& file, const Fields& body, std::string_
   return absl::OkStatus();
 }
 
-absl::StatusOr<Policy> SetName(const std::string& file, const Fields& fields, Policy p) {
+absl::StatusOr<Policy> SetName(const Src& file, const Fields& fields, Policy p) {
   absl::StatusOr<std::string> name = fields.Scalar("name", "the policy's name", true);
   if (!name.ok()) return name.status();
   p.origin = At(file, fields.Value("name"));
@@ -272,7 +280,7 @@ absl::StatusOr<Policy> SetName(const std::string& file, const Fields& fields, Po
 constexpr std::string_view kTraceeApi = "tracee.aquasec.com/v1beta1";
 constexpr std::string_view kVigilApi = "vigil.dev/v1";
 
-absl::StatusOr<Policy> ParseKubernetesForm(const std::string& file, const Fields& top) {
+absl::StatusOr<Policy> ParseKubernetesForm(const Src& file, const Fields& top) {
   absl::StatusOr<std::string> api = top.Scalar("apiVersion", "an API version", true);
   if (!api.ok()) return api.status();
   if (*api != kTraceeApi && *api != kVigilApi)
@@ -306,7 +314,7 @@ absl::StatusOr<Policy> ParseKubernetesForm(const std::string& file, const Fields
   return p;
 }
 
-absl::StatusOr<Policy> ParsePlainForm(const std::string& file, const Fields& top) {
+absl::StatusOr<Policy> ParsePlainForm(const Src& file, const Fields& top) {
   absl::StatusOr<std::string> type = top.Scalar("type", "policy", true);
   if (!type.ok()) return type.status();
   if (*type != "policy")
@@ -320,7 +328,7 @@ absl::StatusOr<Policy> ParsePlainForm(const std::string& file, const Fields& top
   return p;
 }
 
-absl::StatusOr<Policy> ParseDocument(const std::string& file, const YAML::Node& doc) {
+absl::StatusOr<Policy> ParseDocument(const Src& file, const YAML::Node& doc) {
   if (!doc.IsMap())
     return ErrorAt(At(file, doc), absl::StrCat("expected a policy (a mapping with apiVersion and kind, or "
                                                "type: policy), got ",
@@ -338,6 +346,45 @@ absl::StatusOr<Policy> ParseDocument(const std::string& file, const YAML::Node& 
       file, doc, "a policy", {"type", "name", "description", "version", "scope", "rules", "defaultActions"});
   if (!top.ok()) return top.status();
   return ParsePlainForm(file, *top);
+}
+
+bool IsMarker(std::string_view line, std::string_view marker) {
+  return line.starts_with(marker) &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n');
+}
+
+// A stream's documents, split at `---` and `...` lines. YAML forbids those
+// markers at the start of a line inside a document, so this is exact; it
+// stands in for YAML::LoadAll, which loops forever on some broken streams
+// (yaml-cpp 0.7, e.g. ",:"), while YAML::Load of one document returns.
+std::vector<std::pair<std::string, int>> SplitDocuments(std::string_view yaml) {
+  std::vector<std::pair<std::string, int>> docs;
+  std::string current;
+  int first = 0, line = 0;
+  bool started = false, content = false;
+  auto flush = [&](int next) {
+    if (started || content) docs.emplace_back(std::move(current), first);
+    current.clear();
+    first = next;
+    started = content = false;
+  };
+  while (!yaml.empty()) {
+    size_t end = yaml.find('\n');
+    std::string_view text = yaml.substr(0, end == std::string_view::npos ? yaml.size() : end + 1);
+    yaml.remove_prefix(text.size());
+    if (IsMarker(text, "---")) {
+      if (started || content) flush(line);
+      started = true;
+    }
+    current.append(text);
+    std::string_view trimmed = Trim(text);
+    if (!IsMarker(text, "---") && !trimmed.empty() && trimmed.front() != '#' && trimmed.front() != '%')
+      content = true;
+    ++line;
+    if (IsMarker(text, "...")) flush(line);
+  }
+  flush(line);
+  return docs;
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -367,19 +414,31 @@ absl::StatusOr<std::vector<Policy>> ParsePolicies(std::string_view yaml, const s
   if (yaml.size() > kMaxPolicyFileBytes)
     return ErrorAt(Origin{.file = file}, absl::StrCat("too large (", yaml.size(), " bytes; the limit is ",
                                                       kMaxPolicyFileBytes, ")"));
+  // YAML allows no control characters but tab and line breaks, and
+  // yaml-cpp 0.7 loops forever on some (a NUL before a comma).
+  int line = 1, column = 1;
+  for (char ch : yaml) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+      return ErrorAt(Origin{.file = file, .line = line, .column = column},
+                     absl::StrFormat("control character 0x%02x is not allowed (expected text)", c));
+    ++column;
+    if (c == '\n') ++line, column = 1;
+  }
   std::vector<Policy> out;
-  try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
-    for (const YAML::Node& doc : docs) {
+  for (const auto& [text, first_line] : SplitDocuments(yaml)) {
+    Src src{.file = file, .first_line = first_line};
+    try {
+      YAML::Node doc = YAML::Load(text);
       if (doc.IsNull()) continue;
-      absl::StatusOr<Policy> p = ParseDocument(file, doc);
+      absl::StatusOr<Policy> p = ParseDocument(src, doc);
       if (!p.ok()) return p.status();
       out.push_back(std::move(*p));
+    } catch (const YAML::Exception& e) {
+      return ErrorAt(At(src, e.mark), absl::StrCat("invalid YAML: ", e.msg));
+    } catch (const std::exception& e) {
+      return ErrorAt(Origin{.file = file}, absl::StrCat("invalid YAML: ", e.what()));
     }
-  } catch (const YAML::Exception& e) {
-    return ErrorAt(At(file, e.mark), absl::StrCat("invalid YAML: ", e.msg));
-  } catch (const std::exception& e) {
-    return ErrorAt(Origin{.file = file}, absl::StrCat("invalid YAML: ", e.what()));
   }
   if (out.empty())
     return ErrorAt(Origin{.file = file}, "no policy in this file (expected a document with kind: Policy or type: policy)");

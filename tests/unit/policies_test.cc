@@ -323,6 +323,8 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml:4:9: policy 'x' selects no event"},
       {"duplicate names", Doc("x", "    - global\n", rule) + "---\n" + Doc("x", "    - global\n", "    - event: close\n"),
        "p.yaml:14:9: duplicate policy name 'x' (also at p.yaml:4:9)"},
+      {"control character", std::string("type: policy\nname: x\0,\n", 22),
+       "p.yaml:2:8: control character 0x00 is not allowed (expected text)"},
       {"empty file", "# nothing\n",
        "p.yaml: no policy in this file (expected a document with kind: Policy or type: policy)"},
   };
@@ -350,7 +352,9 @@ TEST(PolicyParseTest, NoInputCrashes) {
                           "type: policy\nname: x\nscope: [global]\nrules: [event]\n",
                           "type: policy\nname: x\nscope: [global]\nrules:\n  - event: ~\n",
                           "type: policy\nname: x\nscope: [global]\nrules:\n  - event: openat\n    filters: x\n",
-                          "type: policy\nname: x\nscope: [global]\nrules:\n  - {? [a] : b}\n"};
+                          "type: policy\nname: x\nscope: [global]\nrules:\n  - {? [a] : b}\n",
+                          // yaml-cpp 0.7's LoadAll loops forever on these.
+                          ",:", ",\n,:", "a: 1\n---\n,:\n"};
   for (const char* in : inputs) {
     absl::StatusOr<CompiledPolicies> c = CompileText(in);
     EXPECT_FALSE(c.ok()) << in;
@@ -358,6 +362,21 @@ TEST(PolicyParseTest, NoInputCrashes) {
   }
   std::string deep(5000, '[');
   EXPECT_FALSE(CompileText(deep).ok());
+}
+
+TEST(PolicyParseTest, SplitsStreamsIntoDocumentsKeepingPositions) {
+  const std::string one = "type: policy\nname: a\nscope: [global]\nrules: [{event: close}]\n";
+  absl::StatusOr<std::vector<Policy>> ps = ParsePolicies(
+      "%YAML 1.2\n---\n" + one + "...\n# between\n--- \n" + one.substr(0, 19) + "b" + one.substr(20) +
+          "---\n---\n",
+      "s.yaml");
+  ASSERT_TRUE(ps.ok()) << ps.status();
+  ASSERT_EQ(ps->size(), 2u);
+  EXPECT_EQ((*ps)[0].origin.Describe(), "s.yaml:4:7");
+  EXPECT_EQ((*ps)[1].name, "b");
+  EXPECT_EQ((*ps)[1].origin.Describe(), "s.yaml:11:7");
+  EXPECT_EQ(Message(ParsePolicies(one + "---\n" + "type: policy\nname: [b\n", "s.yaml").status()),
+            "s.yaml:8:1: invalid YAML: end of sequence flow not found");
 }
 
 TEST(PolicyFilesTest, LoadsFilesAndSortedDirectories) {
