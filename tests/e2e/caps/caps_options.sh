@@ -67,16 +67,20 @@ expect_bypass() {
   grep -qi "bypass" "$SENSOR_ERR" || fail "$name: the sensor did not log that it runs with its inherited set: $(cat "$SENSOR_ERR")"
 }
 
-# expect_drop_denied CAP: -C drop=CAP makes set-up fail (exit 1) naming the
-# kernel's denial of CAP and the fix, which is to stop dropping it.
+# expect_drop_denied CAP [RUNS]: -C drop=CAP makes set-up fail (exit 1) naming
+# the kernel's denial of CAP and the fix, which is to stop dropping it. Run RUNS
+# times (default 5): the kernel's checks around a failure (e.g. cap_bpf, then its
+# cap_sys_admin fallback) must not make the message depend on their order.
 expect_drop_denied() {
-  local cap=$1
-  run_vigil "drop-$cap" "$VIGIL" "${SEL[@]}" -C "drop=$cap" --duration 5s -o "json:$WORK/drop.json"
-  expect_rc "-C drop=$cap" 1
-  expect_stderr "-C drop=$cap: the kernel's denial of $cap is named" "checked and denied [^;]*$cap"
-  expect_stderr "-C drop=$cap: the fix is to stop dropping $cap" "fix: remove $cap from --capabilities drop="
-  expect_no_stderr "-C drop=$cap: no fix that adds another capability" "fix: --capabilities add="
-  expect_no_stderr "-C drop=$cap: nothing runs" "running [0-9]+ events"
+  local cap=$1 runs=${2:-5} i
+  for ((i = 1; i <= runs; i++)); do
+    run_vigil "drop-$cap-$i" "$VIGIL" "${SEL[@]}" -C "drop=$cap" --duration 5s -o "json:$WORK/drop.json"
+    expect_rc "-C drop=$cap (run $i)" 1
+    expect_stderr "-C drop=$cap (run $i): the kernel's denial of $cap is named" "checked and denied [^;]*$cap"
+    expect_stderr "-C drop=$cap (run $i): the fix is to stop dropping $cap" "fix: remove $cap from --capabilities drop="
+    expect_no_stderr "-C drop=$cap (run $i): no fix that adds another capability" "fix: --capabilities add="
+    expect_no_stderr "-C drop=$cap (run $i): nothing runs" "running [0-9]+ events"
+  done
 }
 
 case "$MODE" in
