@@ -53,6 +53,22 @@ struct {
   __type(value, struct vg_path_key);
 } path_key_buf SEC(".maps");
 
+struct vg_exec_stash {
+  __s32 nr;
+  __u32 pad;
+  __u64 policies;
+  __u64 args[6];
+  char comm[VG_TASK_COMM_LEN]; /* the caller's name, before exec replaces it */
+};
+
+/* execve arguments by calling thread, from entry to exec or failure. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct vg_exec_stash);
+} exec_stash SEC(".maps");
+
 struct vg_scratch {
   __u8 data[VG_SCRATCH_SIZE];
 };
@@ -196,6 +212,8 @@ static __always_inline void put_str(struct vg_rec *r, __u8 index, const void *pt
   long n = user ? bpf_probe_read_user_str(&r->buf[off + 2], max, ptr)
                 : bpf_probe_read_kernel_str(&r->buf[off + 2], max, ptr);
   __u16 len = n > 0 ? n - 1 : 0; /* without the NUL */
+  /* A string that filled the buffer was cut; one that could not be read is lost. */
+  if (n >= max || n < 0) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   __builtin_memcpy(&r->buf[off], &len, sizeof(len));
   rec_set_off(r, off + 2 + len);
 }
@@ -218,9 +236,14 @@ static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char 
   if (count_off < 0) return;
   rec_set_off(r, count_off + 1);
   __u8 count = 0;
-  for (int i = 0; i < VG_MAX_ARGV; i++) {
+  int i;
+  for (i = 0; i < VG_MAX_ARGV; i++) {
     const char *s = NULL;
-    if (bpf_probe_read_user(&s, sizeof(s), &arr[i]) || !s) break;
+    if (bpf_probe_read_user(&s, sizeof(s), &arr[i])) {
+      REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+      break;
+    }
+    if (!s) break;
     __u32 off = rec_off(r);
     if (off > VG_MAX_RECORD - 2 - VG_MAX_ARGV_STR) {
       REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
@@ -228,10 +251,15 @@ static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char 
     }
     off &= (VG_SCRATCH_HALF - 1);
     long n = bpf_probe_read_user_str(&r->buf[off + 2], VG_MAX_ARGV_STR, s);
+    if (n >= VG_MAX_ARGV_STR || n < 0) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
     __u16 len = n > 0 ? n - 1 : 0;
     __builtin_memcpy(&r->buf[off], &len, sizeof(len));
     rec_set_off(r, off + 2 + len);
     count++;
+  }
+  if (i == VG_MAX_ARGV) { /* more entries than captured? */
+    const char *s = NULL;
+    if (!bpf_probe_read_user(&s, sizeof(s), &arr[VG_MAX_ARGV]) && s) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   }
   r->buf[count_off & (VG_SCRATCH_HALF - 1)] = count;
 }
@@ -387,6 +415,7 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
   if (key >= VG_MAX_SYSCALLS) return NULL;
   const struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
   if (!spec || !(spec->flags & VG_SYSCALL_SELECTED)) return NULL;
+  if (spec->flags & VG_SYSCALL_DEFER) return spec; /* seen at entry and exit */
   if (!!(spec->flags & VG_SYSCALL_AT_ENTRY) != at_entry) return NULL;
   return spec;
 }
@@ -406,6 +435,27 @@ static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec 
   key->prefixlen = 32 + 8 * (__u32)n; /* n counts the NUL: exact patterns match it */
   __u64 *match = bpf_map_lookup_elem(&path_filters, key);
   return (policies & ~spec->path_policies) | (match ? (*match & policies & spec->path_policies) : 0);
+}
+
+static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args) {
+  if (is_sensor()) return;
+  struct vg_exec_stash st = {.nr = nr};
+  st.policies = matched_policies(spec->policies);
+  if (!st.policies) return;
+  __builtin_memcpy(st.args, args, sizeof(st.args));
+  bpf_get_current_comm(st.comm, sizeof(st.comm));
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&exec_stash, &tid, &st, BPF_ANY);
+}
+
+/* A failed execve returns: its argument pages are resident now (the kernel
+ * read them), so the record is built as for any syscall. */
+static __always_inline void exec_failed(const struct vg_syscall_spec *spec, __s64 ret) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vg_exec_stash *st = bpf_map_lookup_elem(&exec_stash, &tid);
+  if (!st) return;
+  if (ret < 0) emit_syscall(st->nr, st->policies, spec, st->args, ret);
+  bpf_map_delete_elem(&exec_stash, &tid);
 }
 
 static __always_inline void on_syscall(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args,
@@ -459,7 +509,10 @@ struct vg_tp_sys_exit {
     if (!spec) return 0;                                              \
     __u64 args[6] = {};                                               \
     for (int i = 0; i < n; i++) args[i] = ctx->args[i];               \
-    on_syscall(ctx->nr, spec, args, 0);                               \
+    if (spec->flags & VG_SYSCALL_DEFER)                               \
+      stash_exec(ctx->nr, spec, args);                                \
+    else                                                              \
+      on_syscall(ctx->nr, spec, args, 0);                             \
     return 0;                                                         \
   }
 VG_TP_SYS_ENTER(0)
@@ -474,6 +527,10 @@ SEC("tracepoint")
 int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
   const struct vg_syscall_spec *spec = selected_spec(ctx->nr, 0);
   if (!spec) return 0;
+  if (spec->flags & VG_SYSCALL_DEFER) {
+    exec_failed(spec, ctx->ret);
+    return 0;
+  }
   /* A BTF pointer: direct loads, no helper call per register. */
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
   __u64 args[6] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
@@ -490,7 +547,10 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
   if (!spec) return 0;
   __u64 args[6];
   args_from_regs(regs, args);
-  on_syscall(id, spec, args, 0);
+  if (spec->flags & VG_SYSCALL_DEFER)
+    stash_exec(id, spec, args);
+  else
+    on_syscall(id, spec, args, 0);
   return 0;
 }
 
@@ -499,6 +559,10 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
   const struct vg_syscall_spec *spec = selected_spec(id, 0);
   if (!spec) return 0;
+  if (spec->flags & VG_SYSCALL_DEFER) {
+    exec_failed(spec, ret);
+    return 0;
+  }
   __u64 args[6];
   args_from_regs(regs, args);
   on_syscall(id, spec, args, ret);
@@ -506,6 +570,32 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
 }
 
 /* --------------------------------------------------------------- lifecycle */
+
+/* A successful execve, emitted as the syscall event from what the kernel
+ * copied: the filename it resolved and the argument area of the new mm. */
+static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_struct *p,
+                                                 struct linux_binprm *bprm) {
+  struct vg_exec_stash *st = bpf_map_lookup_elem(&exec_stash, &old_tid);
+  if (!st) return;
+  __u32 key = st->nr;
+  const struct vg_syscall_spec *spec = key < VG_MAX_SYSCALLS ? bpf_map_lookup_elem(&syscall_specs, &key) : NULL;
+  if (spec) {
+    struct vg_rec r = rec_begin(st->nr, st->nr, st->policies);
+    if (r.buf) {
+      __builtin_memcpy(REC_HDR(&r)->comm, st->comm, sizeof(st->comm));
+#pragma unroll
+      for (int i = 0; i < 6; i++) {
+        if (i >= spec->argc) break;
+        __u8 c = spec->capture[i];
+        if (c == VG_CAP_VALUE) put_u64(&r, i, st->args[i]);
+        else if (c == VG_CAP_STR) put_str(&r, i, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false);
+        else if (c == VG_CAP_STRARR) put_mm_args(&r, i, p);
+      }
+      rec_submit(&r);
+    }
+  }
+  bpf_map_delete_elem(&exec_stash, &old_tid);
+}
 
 /* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
@@ -526,7 +616,9 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                        /* inode */
   __u64 ctime = 0;
   if (bpf_core_field_exists(inode->i_ctime_sec))
-    ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(inode, i_ctime_nsec);
+    /* Since 6.13 bit 31 of i_ctime_nsec flags "ctime queried" (multigrain timestamps). */
+    ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
+            (BPF_CORE_READ(inode, i_ctime_nsec) & ~(1U << 31));
   put_u64(&r, 4, ctime);                                              /* ctime */
   put_u64(&r, 5, BPF_CORE_READ(inode, i_mode));                       /* inode_mode */
   const char *interp = BPF_CORE_READ(bprm, interp);
@@ -540,6 +632,7 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(vg_btf_sched_process_exec, struct task_struct *p, pid_t old_pid,
              struct linux_binprm *bprm) {
+  emit_deferred_execve(old_pid, p, bprm);
   emit_exec(p, bprm);
   return 0;
 }
@@ -547,6 +640,7 @@ int BPF_PROG(vg_btf_sched_process_exec, struct task_struct *p, pid_t old_pid,
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
              struct linux_binprm *bprm) {
+  emit_deferred_execve(old_pid, p, bprm);
   emit_exec(p, bprm);
   return 0;
 }

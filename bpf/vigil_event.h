@@ -48,7 +48,12 @@ enum vg_capture {
 };
 
 #define VG_SYSCALL_SELECTED 0x1   /* capture this syscall */
-#define VG_SYSCALL_AT_ENTRY 0x2   /* emit at entry (execve: no return on success) */
+#define VG_SYSCALL_AT_ENTRY 0x2   /* emit at entry (exit: no return) */
+/* execve/execveat: arguments stashed at entry and emitted from
+ * sched_process_exec on success (the kernel's copy of argv in the new mm),
+ * or at exit on failure. At entry their strings may sit in pages a fresh
+ * fork has not faulted in yet, which a tracepoint program cannot read. */
+#define VG_SYSCALL_DEFER 0x4
 
 struct vg_syscall_spec {
   __u8 capture[6];      /* enum vg_capture per argument */

@@ -182,7 +182,8 @@ absl::Status BpfSensor::SetUpSyscallSpecs() {
     vg_syscall_spec spec{};
     spec.argc = static_cast<uint8_t>(std::min<size_t>(e.def->args.size(), 6));
     for (size_t i = 0; i < spec.argc; ++i) spec.capture[i] = CaptureOf(e.def->args[i]);
-    spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0);
+    spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0) |
+                 (e.def->deferred_exec ? VG_SYSCALL_DEFER : 0);
     spec.policies = e.policies;
     if (e.path_policies != 0 && e.path_arg >= 0) {
       spec.path_policies = e.path_policies;
@@ -277,15 +278,22 @@ std::vector<Cancellation> BpfSensor::Attach() {
         break;
       }
       attach_times_.emplace_back(MonotonicNow(), e->def->name);
-      // A syscall is emitted at its exit, or at its entry when it does not return.
-      bool at_entry = e->def->emit_at_entry;
-      std::string tp_name = absl::StrCat(at_entry ? "sys_enter_" : "sys_exit_", e->def->name);
-      bpf_link* link = bpf_program__attach_tracepoint(at_entry ? tp_enter : tp_exit, "syscalls", tp_name.c_str());
-      if (link == nullptr) {
-        tp_error = absl::StrCat("tracepoint syscalls/", tp_name, ": ", Errno(errno));
-        break;
+      // A syscall is emitted at its exit, or at its entry when it does not
+      // return; execve is seen at both (stashed at entry, failures at exit).
+      bool enter = e->def->emit_at_entry || e->def->deferred_exec;
+      bool exit = !e->def->emit_at_entry;
+      for (bool at_entry : {true, false}) {
+        if (at_entry ? !enter : !exit) continue;
+        std::string tp_name = absl::StrCat(at_entry ? "sys_enter_" : "sys_exit_", e->def->name);
+        bpf_link* link =
+            bpf_program__attach_tracepoint(at_entry ? tp_enter : tp_exit, "syscalls", tp_name.c_str());
+        if (link == nullptr) {
+          tp_error = absl::StrCat("tracepoint syscalls/", tp_name, ": ", Errno(errno));
+          break;
+        }
+        tp_links.push_back(link);
       }
-      tp_links.push_back(link);
+      if (!tp_error.empty()) break;
     }
     if (tp_error.empty()) {
       links_.insert(links_.end(), tp_links.begin(), tp_links.end());
@@ -311,7 +319,10 @@ std::vector<Cancellation> BpfSensor::Attach() {
   // The entry hook runs on every syscall of the host: attach it only when some
   // selected syscall is emitted at entry.
   bool any_entry = false, any_exit = false;
-  for (const SelectedEvent* e : syscalls) (e->def->emit_at_entry ? any_entry : any_exit) = true;
+  for (const SelectedEvent* e : syscalls) {
+    any_entry |= e->def->emit_at_entry || e->def->deferred_exec;
+    any_exit |= !e->def->emit_at_entry;
+  }
   bpf_link* enter = nullptr;
   bpf_link* exit = nullptr;
   int err = 0;

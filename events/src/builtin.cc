@@ -178,8 +178,11 @@ void AddSyscalls(std::vector<EventDef>& defs) {
     d.probes.push_back(SyscallProbe(row.name, row.has_tracepoint, row.argc));
     // These never return to the caller on success: emit them at entry.
     std::string_view n = row.name;
-    d.emit_at_entry = n == "execve" || n == "execveat" || n == "exit" || n == "exit_group" ||
-                      n == "rt_sigreturn";
+    d.emit_at_entry = n == "exit" || n == "exit_group" || n == "rt_sigreturn";
+    // Successful execs are emitted from the sched_process_exec hook, with the
+    // arguments the kernel copied (user pages may not be readable at entry).
+    d.deferred_exec = n == "execve" || n == "execveat";
+    if (d.deferred_exec) d.dependencies.push_back("sched_process_exec");
     defs.push_back(std::move(d));
   }
 }

@@ -129,8 +129,8 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
           return Malformed(*def, absl::StrCat(ad.name, ": ", len, " bytes overrun the record"));
         if (kind == VG_KIND_SOCKADDR || ad.format == ArgFormat::kSockaddr)
           arg.value = FormatSockaddr(b);
-        else if (ad.format == ArgFormat::kArgvBlob)
-          arg.value = SplitArgv(b);
+        else if (ad.format == ArgFormat::kArgvBlob || ad.format == ArgFormat::kStringArray)
+          arg.value = SplitArgv(b);  // an argument area (NUL-separated), as exec copied it
         else
           arg.value = AsString(b);
         break;

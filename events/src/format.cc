@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <utility>
 
@@ -46,7 +47,7 @@ constexpr FlagName kOpenFlags[] = {
     {O_CREAT, "O_CREAT"},     {O_EXCL, "O_EXCL"},         {O_NOCTTY, "O_NOCTTY"},
     {O_TRUNC, "O_TRUNC"},     {O_APPEND, "O_APPEND"},     {O_NONBLOCK, "O_NONBLOCK"},
     {O_DSYNC, "O_DSYNC"},     {O_ASYNC, "O_ASYNC"},       {O_DIRECT, "O_DIRECT"},
-    {O_LARGEFILE, "O_LARGEFILE"}, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
+    {0100000, "O_LARGEFILE"}  /* the kernel's value; glibc defines O_LARGEFILE as 0 on x86-64 */, {O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"},
     {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},   {(O_SYNC & ~O_DSYNC), "O_SYNC"},
     {O_PATH, "O_PATH"},       {__O_TMPFILE, "O_TMPFILE"},
 };
@@ -154,24 +155,33 @@ Fields FormatSockaddr(std::span<const uint8_t> raw) {
   std::memcpy(&family, raw.data(), sizeof(family));
   char buf[INET6_ADDRSTRLEN] = {};
   switch (family) {
+    // Only fields whose bytes were captured in full are shown.
     case AF_INET: {
       sockaddr_in in{};
       std::memcpy(&in, raw.data(), std::min(raw.size(), sizeof(in)));
       f.emplace_back("sa_family", "AF_INET");
-      inet_ntop(AF_INET, &in.sin_addr, buf, sizeof(buf));
-      f.emplace_back("sin_addr", buf);
-      f.emplace_back("sin_port", absl::StrCat(ntohs(in.sin_port)));
+      if (raw.size() >= offsetof(sockaddr_in, sin_port) + sizeof(in.sin_port))
+        f.emplace_back("sin_port", absl::StrCat(ntohs(in.sin_port)));
+      if (raw.size() >= offsetof(sockaddr_in, sin_addr) + sizeof(in.sin_addr)) {
+        inet_ntop(AF_INET, &in.sin_addr, buf, sizeof(buf));
+        f.emplace(f.begin() + 1, "sin_addr", buf);
+      }
       break;
     }
     case AF_INET6: {
       sockaddr_in6 in6{};
       std::memcpy(&in6, raw.data(), std::min(raw.size(), sizeof(in6)));
       f.emplace_back("sa_family", "AF_INET6");
-      inet_ntop(AF_INET6, &in6.sin6_addr, buf, sizeof(buf));
-      f.emplace_back("sin6_addr", buf);
-      f.emplace_back("sin6_port", absl::StrCat(ntohs(in6.sin6_port)));
-      f.emplace_back("sin6_flowinfo", absl::StrCat(ntohl(in6.sin6_flowinfo)));
-      f.emplace_back("sin6_scopeid", absl::StrCat(in6.sin6_scope_id));
+      if (raw.size() >= offsetof(sockaddr_in6, sin6_addr) + sizeof(in6.sin6_addr)) {
+        inet_ntop(AF_INET6, &in6.sin6_addr, buf, sizeof(buf));
+        f.emplace_back("sin6_addr", buf);
+      }
+      if (raw.size() >= offsetof(sockaddr_in6, sin6_port) + sizeof(in6.sin6_port))
+        f.emplace_back("sin6_port", absl::StrCat(ntohs(in6.sin6_port)));
+      if (raw.size() >= offsetof(sockaddr_in6, sin6_flowinfo) + sizeof(in6.sin6_flowinfo))
+        f.emplace_back("sin6_flowinfo", absl::StrCat(ntohl(in6.sin6_flowinfo)));
+      if (raw.size() >= offsetof(sockaddr_in6, sin6_scope_id) + sizeof(in6.sin6_scope_id))
+        f.emplace_back("sin6_scopeid", absl::StrCat(in6.sin6_scope_id));
       break;
     }
     case AF_UNIX: {

@@ -139,7 +139,12 @@ TEST(BuiltinRegistry, ExecveCapturesPathnameAndArgv) {
   EXPECT_EQ(d->args[1].capture, Capture::kStringArray);
   EXPECT_EQ(d->args[1].format, ArgFormat::kStringArray);
   EXPECT_EQ(d->args[2].name, "envp");
-  EXPECT_TRUE(d->emit_at_entry) << "a successful execve never returns to its caller";
+  // A successful execve never returns to its caller: it is emitted from the
+  // exec hook (with the kernel's copy of its arguments), a failed one at exit.
+  EXPECT_TRUE(d->deferred_exec);
+  EXPECT_FALSE(d->emit_at_entry);
+  EXPECT_NE(std::find(d->dependencies.begin(), d->dependencies.end(), "sched_process_exec"),
+            d->dependencies.end());
 }
 
 TEST(BuiltinRegistry, LifecycleArgsMatchTheKernelSideIndexes) {

@@ -82,7 +82,8 @@ struct EventDef {
   std::vector<std::string> dependencies;  // event names
   EventCaps caps;
   int syscall_nr = -1;        // >= 0 for syscall events
-  bool emit_at_entry = false; // execve, execveat, exit: no useful return
+  bool emit_at_entry = false; // exit, exit_group: they do not return
+  bool deferred_exec = false; // execve, execveat: emitted at exec (success) or exit (failure)
   bool internal = false;      // not selectable by users
 
   bool is_syscall() const { return syscall_nr >= 0; }
