@@ -31,7 +31,20 @@ std::string JoinViews(const std::vector<std::string_view>& items, std::string_vi
 
 // ---------------------------------------------------------------- scope
 
-enum class ScopeKind { kGlobal, kUid, kPid, kMntns, kPidns, kUts, kComm, kContainer, kNotContainer, kExec, kTree, kFollow };
+enum class ScopeKind {
+  kGlobal,
+  kUid,
+  kPid,
+  kMntns,
+  kPidns,
+  kUts,
+  kComm,
+  kContainer,
+  kNotContainer,
+  kExec,
+  kTree,
+  kFollow
+};
 
 struct ScopeKeyword {
   std::string_view name;
@@ -39,13 +52,20 @@ struct ScopeKeyword {
 };
 
 constexpr ScopeKeyword kScopeKeywords[] = {
-    {"global", ScopeKind::kGlobal},       {"uid", ScopeKind::kUid},
-    {"pid", ScopeKind::kPid},             {"mntns", ScopeKind::kMntns},
-    {"pidns", ScopeKind::kPidns},         {"uts", ScopeKind::kUts},
-    {"comm", ScopeKind::kComm},           {"container", ScopeKind::kContainer},
-    {"not-container", ScopeKind::kNotContainer}, {"exec", ScopeKind::kExec},
-    {"executable", ScopeKind::kExec},     {"bin", ScopeKind::kExec},
-    {"binary", ScopeKind::kExec},         {"tree", ScopeKind::kTree},
+    {"global", ScopeKind::kGlobal},
+    {"uid", ScopeKind::kUid},
+    {"pid", ScopeKind::kPid},
+    {"mntns", ScopeKind::kMntns},
+    {"pidns", ScopeKind::kPidns},
+    {"uts", ScopeKind::kUts},
+    {"comm", ScopeKind::kComm},
+    {"container", ScopeKind::kContainer},
+    {"not-container", ScopeKind::kNotContainer},
+    {"exec", ScopeKind::kExec},
+    {"executable", ScopeKind::kExec},
+    {"bin", ScopeKind::kExec},
+    {"binary", ScopeKind::kExec},
+    {"tree", ScopeKind::kTree},
     {"follow", ScopeKind::kFollow},
 };
 
@@ -81,7 +101,8 @@ void Intersect(std::optional<std::set<T>>& eq, const std::set<T>& values) {
     return;
   }
   std::set<T> both;
-  std::set_intersection(eq->begin(), eq->end(), values.begin(), values.end(), std::inserter(both, both.end()));
+  std::set_intersection(eq->begin(), eq->end(), values.begin(), values.end(),
+                        std::inserter(both, both.end()));
   eq = std::move(both);
 }
 
@@ -95,8 +116,12 @@ absl::Status AddNumeric(const Expr& e, NumericScope& s, uint64_t max, bool order
   }
   uint64_t v = *values.begin();
   switch (*e.op) {
-    case Op::kEq: Intersect(s.eq, values); break;
-    case Op::kNe: s.ne.insert(values.begin(), values.end()); break;
+    case Op::kEq:
+      Intersect(s.eq, values);
+      break;
+    case Op::kNe:
+      s.ne.insert(values.begin(), values.end());
+      break;
     case Op::kLt:
       if (v == 0) {
         s.min = 1, s.max = 0;
@@ -104,11 +129,17 @@ absl::Status AddNumeric(const Expr& e, NumericScope& s, uint64_t max, bool order
         s.max = std::min(s.max, v - 1);
       }
       break;
-    case Op::kLe: s.max = std::min(s.max, v); break;
-    case Op::kGt: s.min = std::max(s.min, v + 1); break;
-    case Op::kGe: s.min = std::max(s.min, v); break;
+    case Op::kLe:
+      s.max = std::min(s.max, v);
+      break;
+    case Op::kGt:
+      s.min = std::max(s.min, v + 1);
+      break;
+    case Op::kGe:
+      s.min = std::max(s.min, v);
+      break;
   }
-  bool possible = s.min <= s.max;
+  bool possible = s.min <= std::min(s.max, max);
   if (possible && s.eq) {
     possible = std::any_of(s.eq->begin(), s.eq->end(),
                            [&](uint64_t x) { return x >= s.min && x <= s.max && !s.ne.contains(x); });
@@ -119,7 +150,7 @@ absl::Status AddNumeric(const Expr& e, NumericScope& s, uint64_t max, bool order
   return absl::OkStatus();
 }
 
-absl::Status AddString(const Expr& e, StringScope& s, std::set<std::string> values) {
+absl::Status AddString(const Expr& e, StringScope& s, const std::set<std::string>& values) {
   if (absl::Status st = CheckOp(e, false); !st.ok()) return st;
   if (*e.op == Op::kNe) {
     s.ne.insert(values.begin(), values.end());
@@ -133,7 +164,8 @@ absl::Status AddString(const Expr& e, StringScope& s, std::set<std::string> valu
 }
 
 absl::Status NoValue(const Expr& e) {
-  if (e.op) return ErrorAt(e.origin, absl::StrCat("scope ", Quoted(e.key), " takes no value, got ", Quoted(e.text)));
+  if (e.op)
+    return ErrorAt(e.origin, absl::StrCat("scope ", Quoted(e.key), " takes no value, got ", Quoted(e.text)));
   return absl::OkStatus();
 }
 
@@ -146,8 +178,8 @@ absl::Status AddScope(const Expr& e, Scope& s) {
   for (const ScopeKeyword& k : kScopeKeywords)
     if (k.name == e.key) keyword = &k;
   if (keyword == nullptr)
-    return ErrorAt(e.origin, absl::StrCat("unknown scope ", Quoted(e.key), " in ", Quoted(e.text), " (expected ",
-                                          AbslView(kScopeExpected), ")"));
+    return ErrorAt(e.origin, absl::StrCat("unknown scope ", Quoted(e.key), " in ", Quoted(e.text),
+                                          " (expected ", AbslView(kScopeExpected), ")"));
   constexpr uint64_t kU32 = UINT32_MAX;
   switch (keyword->kind) {
     case ScopeKind::kGlobal:
@@ -159,7 +191,8 @@ absl::Status AddScope(const Expr& e, Scope& s) {
       if (!is_new) return AddNumeric(e, s.pid, kU32, true);
       if (absl::Status st = CheckOp(e, false); !st.ok()) return st;
       if (e.values.size() != 1)
-        return ErrorAt(e.origin, absl::StrCat("'new' cannot be combined with other values in ", Quoted(e.text)));
+        return ErrorAt(e.origin,
+                       absl::StrCat("'new' cannot be combined with other values in ", Quoted(e.text)));
       bool want = *e.op == Op::kEq;
       if (s.new_pid && *s.new_pid != want)
         return ErrorAt(e.origin, "pid=new and pid!=new together can never match");
@@ -197,8 +230,9 @@ absl::Status AddScope(const Expr& e, Scope& s) {
       }
       for (const std::string& v : e.values)
         if (v == "new" || v == "started")
-          return ErrorAt(e.origin, absl::StrCat(Quoted(e.text), " is not supported (expected container, "
-                                                                "not-container or container=ID)"));
+          return ErrorAt(e.origin, absl::StrCat(Quoted(e.text),
+                                                " is not supported (expected container, "
+                                                "not-container or container=ID)"));
       return AddString(e, s.container_id, {e.values.begin(), e.values.end()});
     }
     case ScopeKind::kNotContainer:
@@ -212,8 +246,8 @@ absl::Status AddScope(const Expr& e, Scope& s) {
       for (std::string v : e.values) {
         if (v.starts_with("host:")) v.erase(0, 5);
         if (!v.starts_with("/"))
-          return ErrorAt(e.origin, absl::StrCat("scope ", Quoted(e.key), " expects an absolute path, got ",
-                                                Quoted(v)));
+          return ErrorAt(e.origin,
+                         absl::StrCat("scope ", Quoted(e.key), " expects an absolute path, got ", Quoted(v)));
         paths.insert(v);
       }
       if (absl::Status st = AddString(e, s.exec, paths); !st.ok()) return st;
@@ -243,8 +277,9 @@ absl::StatusOr<Scope> CompileScope(const Policy& p) {
     if (absl::Status st = AddScope(e, s); !st.ok()) return st;
   }
   if (global != nullptr && p.scope.size() > 1)
-    return ErrorAt(global->origin, "'global' cannot be combined with other scope expressions "
-                                   "(expected either global alone or the filters that narrow it)");
+    return ErrorAt(global->origin,
+                   "'global' cannot be combined with other scope expressions "
+                   "(expected either global alone or the filters that narrow it)");
   return s;
 }
 
@@ -357,8 +392,10 @@ Piece KindOf(std::string_view item) {
 bool NamesEvents(std::string_view item, const Registry& registry) {
   if (item.starts_with("-")) item.remove_prefix(1);
   switch (KindOf(item)) {
-    case Piece::kTag: return true;
-    case Piece::kFilter: return registry.Find(item.substr(0, item.find('.'))) != nullptr;
+    case Piece::kTag:
+      return true;
+    case Piece::kFilter:
+      return registry.Find(item.substr(0, item.find('.'))) != nullptr;
     case Piece::kPlain:
       if (!item.ends_with("*")) return registry.Find(item) != nullptr;
       return std::any_of(registry.all().begin(), registry.all().end(), [&](const EventDef& d) {
@@ -409,9 +446,9 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
   std::set<uint32_t> excluded;
   for (const Rule& rule : p.rules) {
     std::vector<std::string> items = SplitItems({rule.event}, registry);
-    bool only_exclusions = !items.empty() && std::all_of(items.begin(), items.end(), [](const std::string& s) {
-      return s.starts_with("-");
-    });
+    bool only_exclusions =
+        !items.empty() &&
+        std::all_of(items.begin(), items.end(), [](const std::string& s) { return s.starts_with("-"); });
     if (items.empty()) return ErrorAt(rule.origin, "expected an event name");
     if (only_exclusions) {
       if (!rule.filters.empty())
@@ -441,11 +478,12 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
     for (const EventDef* def : defs) {
       auto [it, fresh] = first.emplace(def->id, rule.origin);
       if (!fresh)
-        return ErrorAt(rule.origin,
-                       absl::StrCat("event ", Quoted(def->name), " is selected twice in policy ", Quoted(p.name),
-                                    it->second.line > 0 ? absl::StrCat(" (first at line ", it->second.line, ")") : "",
-                                    "; an event has at most one rule per policy (merge the filters or use "
-                                    "another policy)"));
+        return ErrorAt(
+            rule.origin,
+            absl::StrCat("event ", Quoted(def->name), " is selected twice in policy ", Quoted(p.name),
+                         it->second.line > 0 ? absl::StrCat(" (first at line ", it->second.line, ")") : "",
+                         "; an event has at most one rule per policy (merge the filters or use "
+                         "another policy)"));
       out.events.insert(def->id);
       if (!filters.empty()) out.filters[def->id] = filters;
     }
@@ -454,7 +492,8 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
     out.events.erase(id);
     out.filters.erase(id);
   }
-  if (out.events.empty()) return ErrorAt(p.origin, absl::StrCat("policy ", Quoted(p.name), " selects no event"));
+  if (out.events.empty())
+    return ErrorAt(p.origin, absl::StrCat("policy ", Quoted(p.name), " selects no event"));
   return out;
 }
 
@@ -470,11 +509,16 @@ bool Scope::HasUserFilter() const { return exec.active() || container_id.active(
 
 std::string_view DropReasonName(DropReason reason) {
   switch (reason) {
-    case DropReason::kScope: return "scope";
-    case DropReason::kData: return "data";
-    case DropReason::kRetval: return "retval";
-    case DropReason::kContext: return "context";
-    case DropReason::kCount: break;
+    case DropReason::kScope:
+      return "scope";
+    case DropReason::kData:
+      return "data";
+    case DropReason::kRetval:
+      return "retval";
+    case DropReason::kContext:
+      return "context";
+    case DropReason::kCount:
+      break;
   }
   return "?";
 }
@@ -511,10 +555,10 @@ absl::StatusOr<CompiledPolicies> Compile(const std::vector<Policy>& policies, co
                                          std::string description) {
   if (policies.empty()) return absl::InvalidArgumentError("no policy given");
   if (policies.size() > kMaxPolicies)
-    return ErrorAt(policies[kMaxPolicies].origin,
-                   absl::StrCat("too many policies: ", policies.size(), " (the limit is ", kMaxPolicies,
-                                "); policy ", Quoted(policies[kMaxPolicies].name), " is number ",
-                                kMaxPolicies + 1));
+    return ErrorAt(
+        policies[kMaxPolicies].origin,
+        absl::StrCat("too many policies: ", policies.size(), " (the limit is ", kMaxPolicies, "); policy ",
+                     Quoted(policies[kMaxPolicies].name), " is number ", kMaxPolicies + 1));
   CompiledPolicies out;
   out.description_ = std::move(description);
   std::map<std::string, Origin> seen;
@@ -547,8 +591,8 @@ absl::StatusOr<CompiledPolicies> Compile(const std::vector<Policy>& policies, co
   return out;
 }
 
-absl::StatusOr<Policy> CliPolicy(const std::vector<std::string>& events, const std::vector<std::string>& scopes,
-                                 const Registry& registry) {
+absl::StatusOr<Policy> CliPolicy(const std::vector<std::string>& events,
+                                 const std::vector<std::string>& scopes, const Registry& registry) {
   Policy p;
   p.name = "cli";
   p.origin = Origin{.file = "--events"};
@@ -568,7 +612,8 @@ absl::StatusOr<Policy> CliPolicy(const std::vector<std::string>& events, const s
     std::string name = item.substr(0, dot);
     std::string_view filter = std::string_view(item).substr(dot + 1);
     if (filter.starts_with("scope.")) filter.remove_prefix(6);
-    auto rule = std::find_if(filtered.begin(), filtered.end(), [&](const Rule& r) { return r.event == name; });
+    auto rule =
+        std::find_if(filtered.begin(), filtered.end(), [&](const Rule& r) { return r.event == name; });
     if (rule == filtered.end()) {
       filtered.push_back(Rule{.event = name, .origin = Origin{.file = "--events"}});
       rule = filtered.end() - 1;
@@ -581,14 +626,16 @@ absl::StatusOr<Policy> CliPolicy(const std::vector<std::string>& events, const s
   std::erase_if(plain, [&](const std::string& item) {
     return std::any_of(filtered.begin(), filtered.end(), [&](const Rule& r) { return r.event == item; });
   });
-  bool includes = std::any_of(plain.begin(), plain.end(), [](const std::string& s) { return !s.starts_with("-"); });
+  bool includes =
+      std::any_of(plain.begin(), plain.end(), [](const std::string& s) { return !s.starts_with("-"); });
   if (!includes && filtered.empty()) {
     plain.insert(plain.begin(), "tag=default");
     includes = true;
   }
   if (includes)
     for (const Rule& r : filtered) plain.push_back(absl::StrCat("-", r.event));
-  if (!plain.empty()) p.rules.push_back(Rule{.event = absl::StrJoin(plain, ","), .origin = Origin{.file = "--events"}});
+  if (!plain.empty())
+    p.rules.push_back(Rule{.event = absl::StrJoin(plain, ","), .origin = Origin{.file = "--events"}});
   for (Rule& r : filtered) p.rules.push_back(std::move(r));
   return p;
 }
@@ -597,14 +644,16 @@ absl::StatusOr<CompiledPolicies> CompileSelection(const SelectionFlags& flags, c
                                                   const std::string& default_policy) {
   bool cli = !flags.events.empty() || !flags.scopes.empty();
   if (cli && !flags.policy_paths.empty())
-    return absl::InvalidArgumentError("--policy cannot be combined with --events or --scope: "
-                                      "a policy file gives both (use one or the other)");
+    return absl::InvalidArgumentError(
+        "--policy cannot be combined with --events or --scope: "
+        "a policy file gives both (use one or the other)");
   if (cli) {
     absl::StatusOr<Policy> p = CliPolicy(flags.events, flags.scopes, registry);
     if (!p.ok()) return p.status();
     std::string description;
     if (!flags.events.empty()) absl::StrAppend(&description, "-e ", absl::StrJoin(flags.events, ","));
-    for (const std::string& s : flags.scopes) absl::StrAppend(&description, description.empty() ? "" : " ", "-s ", s);
+    for (const std::string& s : flags.scopes)
+      absl::StrAppend(&description, description.empty() ? "" : " ", "-s ", s);
     return Compile({*p}, registry, description);
   }
   std::vector<std::string> paths = flags.policy_paths;

@@ -12,8 +12,18 @@
 namespace vigil::policies {
 
 enum class NumberField {
-  kTimestamp, kProcessorId, kPid, kTid, kPpid, kHostPid, kHostTid, kHostPpid,
-  kUid, kMntns, kPidns, kCgroupId,
+  kTimestamp,
+  kProcessorId,
+  kPid,
+  kTid,
+  kPpid,
+  kHostPid,
+  kHostTid,
+  kHostPpid,
+  kUid,
+  kMntns,
+  kPidns,
+  kCgroupId,
 };
 enum class StringField { kComm, kHostName, kContainerId, kExecutable, kSyscall };
 

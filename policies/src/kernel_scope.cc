@@ -65,7 +65,8 @@ bool AnyBit(const vg_scope_config& c, uint64_t bit) {
 }
 
 absl::StatusOr<int> MapFd(bpf_object* obj, const char* name, size_t entries) {
-  if (obj == nullptr) return absl::FailedPreconditionError(absl::StrCat("scope map ", name, ": no BPF object"));
+  if (obj == nullptr)
+    return absl::FailedPreconditionError(absl::StrCat("scope map ", name, ": no BPF object"));
   bpf_map* map = bpf_object__find_map_by_name(obj, name);
   if (map == nullptr)
     return absl::NotFoundError(
@@ -83,9 +84,9 @@ absl::StatusOr<int> MapFd(bpf_object* obj, const char* name, size_t entries) {
 absl::Status Update(int fd, const char* name, const void* key, const void* value) {
   int err = bpf_map_update_elem(fd, key, value, BPF_ANY);
   if (err == 0) return absl::OkStatus();
-  return absl::Status(err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied
-                                                      : absl::StatusCode::kInternal,
-                      absl::StrCat("update scope map ", name, ": ", Errno(err)));
+  return absl::Status(
+      err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+      absl::StrCat("update scope map ", name, ": ", Errno(err)));
 }
 
 }  // namespace
@@ -97,8 +98,8 @@ absl::StatusOr<uint64_t> StatInode(const std::string& path) {
   return static_cast<uint64_t>(st.st_ino);
 }
 
-absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& policies, uint64_t sensor_start_boot_ns,
-                                                   const InodeOf& inode_of) {
+absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& policies,
+                                                   uint64_t sensor_start_boot_ns, const InodeOf& inode_of) {
   KernelScopeTables t;
   vg_scope_config& c = t.config;
   c.start_boot_ns = sensor_start_boot_ns;
@@ -132,8 +133,10 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
         AddNumbers(t, VG_SCOPE_EXEC, NumericScope{.eq = inodes}, bit);
       } else if (s.follow) {
         return absl::FailedPreconditionError(
-            absl::StrCat("policy '", policies.names()[i], "': exec= with follow is decided in the kernel by the "
-                         "executable's inode, which is not available: ", missing.message()));
+            absl::StrCat("policy '", policies.names()[i],
+                         "': exec= with follow is decided in the kernel by the "
+                         "executable's inode, which is not available: ",
+                         missing.message()));
       }
     }
     if (AnyBit(c, bit)) {
@@ -144,7 +147,8 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
   return t;
 }
 
-absl::Status PopulateScopeMaps(bpf_object* obj, const CompiledPolicies& policies, uint64_t sensor_start_boot_ns) {
+absl::Status PopulateScopeMaps(bpf_object* obj, const CompiledPolicies& policies,
+                               uint64_t sensor_start_boot_ns) {
   absl::StatusOr<KernelScopeTables> t = BuildKernelScope(policies, sensor_start_boot_ns);
   if (!t.ok()) return t.status();
 

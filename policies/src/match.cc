@@ -44,22 +44,32 @@ constexpr ContextField kFields[] = {
 
 bool Compare(__int128 a, Op op, __int128 b) {
   switch (op) {
-    case Op::kEq: return a == b;
-    case Op::kNe: return a != b;
-    case Op::kLt: return a < b;
-    case Op::kGt: return a > b;
-    case Op::kLe: return a <= b;
-    case Op::kGe: return a >= b;
+    case Op::kEq:
+      return a == b;
+    case Op::kNe:
+      return a != b;
+    case Op::kLt:
+      return a < b;
+    case Op::kGt:
+      return a > b;
+    case Op::kLe:
+      return a <= b;
+    case Op::kGe:
+      return a >= b;
   }
   return false;
 }
 
 bool MatchText(const FilterValue& v, std::string_view s) {
   switch (v.match) {
-    case FilterValue::Match::kExact: return s == v.text;
-    case FilterValue::Match::kPrefix: return s.starts_with(v.text);
-    case FilterValue::Match::kSuffix: return s.ends_with(v.text);
-    case FilterValue::Match::kContains: return s.find(v.text) != std::string_view::npos;
+    case FilterValue::Match::kExact:
+      return s == v.text;
+    case FilterValue::Match::kPrefix:
+      return s.starts_with(v.text);
+    case FilterValue::Match::kSuffix:
+      return s.ends_with(v.text);
+    case FilterValue::Match::kContains:
+      return s.find(v.text) != std::string_view::npos;
   }
   return false;
 }
@@ -114,7 +124,8 @@ bool MatchArg(const Filter& f, const events::Arg* arg) {
     if (IsOrdering(f.op)) return number && v.number && Compare(*number, f.op, *v.number);
     if (number && v.number) return *number == *v.number;
     if (fields != nullptr)
-      return std::any_of(fields->begin(), fields->end(), [&](const auto& kv) { return MatchText(v, kv.second); });
+      return std::any_of(fields->begin(), fields->end(),
+                         [&](const auto& kv) { return MatchText(v, kv.second); });
     return MatchText(v, text);
   });
 }
@@ -141,29 +152,46 @@ std::vector<std::string_view> ContextFieldNames() {
 
 __int128 NumberOf(const events::Event& e, NumberField field) {
   switch (field) {
-    case NumberField::kTimestamp: return e.timestamp_ns;
-    case NumberField::kProcessorId: return e.processor_id;
-    case NumberField::kPid: return e.pid;
-    case NumberField::kTid: return e.tid;
-    case NumberField::kPpid: return e.ppid;
-    case NumberField::kHostPid: return e.host_pid;
-    case NumberField::kHostTid: return e.host_tid;
-    case NumberField::kHostPpid: return e.host_ppid;
-    case NumberField::kUid: return e.uid;
-    case NumberField::kMntns: return e.mnt_ns;
-    case NumberField::kPidns: return e.pid_ns;
-    case NumberField::kCgroupId: return e.cgroup_id;
+    case NumberField::kTimestamp:
+      return e.timestamp_ns;
+    case NumberField::kProcessorId:
+      return e.processor_id;
+    case NumberField::kPid:
+      return e.pid;
+    case NumberField::kTid:
+      return e.tid;
+    case NumberField::kPpid:
+      return e.ppid;
+    case NumberField::kHostPid:
+      return e.host_pid;
+    case NumberField::kHostTid:
+      return e.host_tid;
+    case NumberField::kHostPpid:
+      return e.host_ppid;
+    case NumberField::kUid:
+      return e.uid;
+    case NumberField::kMntns:
+      return e.mnt_ns;
+    case NumberField::kPidns:
+      return e.pid_ns;
+    case NumberField::kCgroupId:
+      return e.cgroup_id;
   }
   return 0;
 }
 
 std::string_view StringOf(const events::Event& e, StringField field) {
   switch (field) {
-    case StringField::kComm: return e.comm;
-    case StringField::kHostName: return e.host_name;
-    case StringField::kContainerId: return e.container_id;
-    case StringField::kExecutable: return e.executable;
-    case StringField::kSyscall: return e.def != nullptr && e.def->is_syscall() ? e.def->name : std::string_view();
+    case StringField::kComm:
+      return e.comm;
+    case StringField::kHostName:
+      return e.host_name;
+    case StringField::kContainerId:
+      return e.container_id;
+    case StringField::kExecutable:
+      return e.executable;
+    case StringField::kSyscall:
+      return e.def != nullptr && e.def->is_syscall() ? e.def->name : std::string_view();
   }
   return {};
 }
@@ -180,14 +208,18 @@ std::optional<__int128> ParseInteger(std::string_view text) {
   unsigned __int128 value = 0;
   for (char c : text) {
     int digit;
-    if (c >= '0' && c <= '9') digit = c - '0';
-    else if (base == 16 && c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    else if (base == 16 && c >= 'A' && c <= 'F') digit = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (base == 16 && c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else if (base == 16 && c >= 'A' && c <= 'F')
+      digit = c - 'A' + 10;
+    else
+      return std::nullopt;
     value = value * base + digit;
   }
   if (value > UINT64_MAX) return std::nullopt;
-  __int128 signed_value = static_cast<__int128>(value);
+  auto signed_value = static_cast<__int128>(value);
   if (negative) {
     if (value > static_cast<unsigned __int128>(INT64_MAX) + 1) return std::nullopt;
     signed_value = -signed_value;
@@ -199,7 +231,8 @@ bool CompiledPolicies::MatchScope(size_t policy, const events::Event& e) const {
   const Scope& s = scopes_[policy];
   // With follow, exec= is decided in the kernel (by inode), so that
   // descendants running other programs still match.
-  if (s.exec.eq && !s.follow && !s.exec.eq->contains(e.executable) && !s.exec_eq_resolved.contains(e.executable))
+  if (s.exec.eq && !s.follow && !s.exec.eq->contains(e.executable) &&
+      !s.exec_eq_resolved.contains(e.executable))
     return false;
   if (s.exec.ne.contains(e.executable) || s.exec_ne_resolved.contains(e.executable)) return false;
   if (s.container_id.eq && (e.container_id.empty() || !AnyPrefix(*s.container_id.eq, e.container_id)))

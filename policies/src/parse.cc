@@ -27,12 +27,18 @@ std::string Origin::Describe() const {
 
 std::string_view OpText(Op op) {
   switch (op) {
-    case Op::kEq: return "=";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kGt: return ">";
-    case Op::kLe: return "<=";
-    case Op::kGe: return ">=";
+    case Op::kEq:
+      return "=";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kGt:
+      return ">";
+    case Op::kLe:
+      return "<=";
+    case Op::kGe:
+      return ">=";
   }
   return "?";
 }
@@ -50,8 +56,8 @@ absl::StatusOr<Expr> ParseExpr(std::string_view text, const Origin& origin) {
   for (char c : key) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-')
       return ErrorAt(origin, absl::StrCat("'", e.text, "': unexpected character '",
-                                          AbslView(std::string_view(&c, 1)), "' in '",
-                                          AbslView(key), "' (expected KEY or KEY<op>VALUE, op one of = != < > <= >=)"));
+                                          AbslView(std::string_view(&c, 1)), "' in '", AbslView(key),
+                                          "' (expected KEY or KEY<op>VALUE, op one of = != < > <= >=)"));
   }
   e.key = std::string(key);
   if (op_at == std::string_view::npos) return e;
@@ -69,13 +75,14 @@ absl::StatusOr<Expr> ParseExpr(std::string_view text, const Origin& origin) {
     return ErrorAt(origin, absl::StrCat("'", e.text, "': unknown operator (expected one of = != < > <= >=)"));
   std::string_view value = Trim(rest);
   if (value.empty())
-    return ErrorAt(origin, absl::StrCat("'", e.text, "': expected a value after '", AbslView(OpText(*e.op)), "'"));
+    return ErrorAt(origin,
+                   absl::StrCat("'", e.text, "': expected a value after '", AbslView(OpText(*e.op)), "'"));
   size_t start = 0;
   while (true) {
     size_t comma = value.find(',', start);
-    std::string_view piece = Trim(value.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    if (piece.empty())
-      return ErrorAt(origin, absl::StrCat("'", e.text, "': empty value in the comma list"));
+    std::string_view piece =
+        Trim(value.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (piece.empty()) return ErrorAt(origin, absl::StrCat("'", e.text, "': empty value in the comma list"));
     e.values.emplace_back(piece);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -105,20 +112,24 @@ Origin At(const Src& file, const YAML::Node& node) { return At(file, node.Mark()
 
 std::string_view KindName(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "a value";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "nothing";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a value";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing";
   }
 }
 
 // The fields of a mapping, checked against the allowed names.
 class Fields {
  public:
-  static absl::StatusOr<Fields> Of(const Src& file, const YAML::Node& node,
-                                   std::string_view what, const std::vector<std::string_view>& allowed,
-                                   bool allow_others = false) {
+  static absl::StatusOr<Fields> Of(const Src& file, const YAML::Node& node, std::string_view what,
+                                   const std::vector<std::string_view>& allowed, bool allow_others = false) {
     Fields f;
     f.file_ = file;
     f.node_ = node;
@@ -131,15 +142,15 @@ class Fields {
       const std::string& name = it->first.Scalar();
       bool known = std::find(allowed.begin(), allowed.end(), name) != allowed.end();
       if (!known && !allow_others)
-        return ErrorAt(At(file, it->first),
-                       absl::StrCat("unknown field '", name, "' in ", AbslView(what), " (expected ",
-                                    absl::StrJoin(allowed, ", ",
-                                                  [](std::string* out, std::string_view s) {
-                                                    out->append(s);
-                                                  }),
-                                    ")"));
+        return ErrorAt(
+            At(file, it->first),
+            absl::StrCat(
+                "unknown field '", name, "' in ", AbslView(what), " (expected ",
+                absl::StrJoin(allowed, ", ", [](std::string* out, std::string_view s) { out->append(s); }),
+                ")"));
       if (!f.fields_.emplace(name, Entry{it->first, it->second}).second)
-        return ErrorAt(At(file, it->first), absl::StrCat("field '", name, "' is given twice in ", AbslView(what)));
+        return ErrorAt(At(file, it->first),
+                       absl::StrCat("field '", name, "' is given twice in ", AbslView(what)));
     }
     return f;
   }
@@ -157,8 +168,9 @@ class Fields {
     }
     const YAML::Node& v = Value(name);
     if (!v.IsScalar() || v.Scalar().empty())
-      return ErrorAt(v.IsNull() ? KeyOrigin(name) : At(file_, v),
-                     absl::StrCat("expected ", AbslView(what), " for '", name, "', got ", AbslView(KindName(v))));
+      return ErrorAt(
+          v.IsNull() ? KeyOrigin(name) : At(file_, v),
+          absl::StrCat("expected ", AbslView(what), " for '", name, "', got ", AbslView(KindName(v))));
     return v.Scalar();
   }
 
@@ -172,8 +184,7 @@ class Fields {
 };
 
 // A list of non-empty scalars, each with its position.
-absl::StatusOr<std::vector<std::pair<std::string, Origin>>> ScalarList(const Src& file,
-                                                                       const Fields& fields,
+absl::StatusOr<std::vector<std::pair<std::string, Origin>>> ScalarList(const Src& file, const Fields& fields,
                                                                        const std::string& name,
                                                                        std::string_view what) {
   std::vector<std::pair<std::string, Origin>> out;
@@ -237,8 +248,8 @@ absl::Status ParseBody(const Src& file, const Fields& body, std::string_view whe
 
   const YAML::Node* rules = body.Has("rules") ? &body.Value("rules") : nullptr;
   if (rules != nullptr && !rules->IsNull() && !rules->IsSequence())
-    return ErrorAt(At(file, *rules), absl::StrCat("expected a list of rules for 'rules', got ",
-                                                  AbslView(KindName(*rules))));
+    return ErrorAt(At(file, *rules),
+                   absl::StrCat("expected a list of rules for 'rules', got ", AbslView(KindName(*rules))));
   if (rules == nullptr || rules->IsNull() || rules->size() == 0)
     return ErrorAt(body.Has("rules") ? body.KeyOrigin("rules") : body.Self(),
                    absl::StrCat("policy '", p.name, "' has no rules (expected ", AbslView(where),
@@ -291,8 +302,7 @@ absl::StatusOr<Policy> ParseKubernetesForm(const Src& file, const Fields& top) {
   if (!kind.ok()) return kind.status();
   if (*kind != "Policy")
     return ErrorAt(At(file, top.Value("kind")), absl::StrCat("unknown kind '", *kind, "' (expected Policy)"));
-  if (!top.Has("metadata"))
-    return ErrorAt(top.Self(), "missing field 'metadata' (expected metadata.name)");
+  if (!top.Has("metadata")) return ErrorAt(top.Self(), "missing field 'metadata' (expected metadata.name)");
   absl::StatusOr<Fields> meta = Fields::Of(file, top.Value("metadata"), "metadata", {"name", "annotations"},
                                            /*allow_others=*/true);
   if (!meta.ok()) return meta.status();
@@ -308,7 +318,8 @@ absl::StatusOr<Policy> ParseKubernetesForm(const Src& file, const Fields& top) {
   }
   if (!top.Has("spec"))
     return ErrorAt(top.Self(), "missing field 'spec' (expected spec.scope and spec.rules)");
-  absl::StatusOr<Fields> spec = Fields::Of(file, top.Value("spec"), "spec", {"scope", "rules", "defaultActions"});
+  absl::StatusOr<Fields> spec =
+      Fields::Of(file, top.Value("spec"), "spec", {"scope", "rules", "defaultActions"});
   if (!spec.ok()) return spec.status();
   if (absl::Status st = ParseBody(file, *spec, "spec.", *p); !st.ok()) return st;
   return p;
@@ -335,13 +346,14 @@ absl::StatusOr<Policy> ParseDocument(const Src& file, const YAML::Node& doc) {
                                                AbslView(KindName(doc))));
   bool kubernetes = doc["apiVersion"] || doc["kind"];
   if (kubernetes) {
-    absl::StatusOr<Fields> top = Fields::Of(file, doc, "a policy", {"apiVersion", "kind", "metadata", "spec"});
+    absl::StatusOr<Fields> top =
+        Fields::Of(file, doc, "a policy", {"apiVersion", "kind", "metadata", "spec"});
     if (!top.ok()) return top.status();
     return ParseKubernetesForm(file, *top);
   }
   if (!doc["type"])
-    return ErrorAt(At(file, doc), "expected a policy: apiVersion and kind (" + std::string(kTraceeApi) + " or " +
-                                      std::string(kVigilApi) + ", kind: Policy) or type: policy");
+    return ErrorAt(At(file, doc), "expected a policy: apiVersion and kind (" + std::string(kTraceeApi) +
+                                      " or " + std::string(kVigilApi) + ", kind: Policy) or type: policy");
   absl::StatusOr<Fields> top = Fields::Of(
       file, doc, "a policy", {"type", "name", "description", "version", "scope", "rules", "defaultActions"});
   if (!top.ok()) return top.status();
@@ -394,15 +406,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat("policy file ", path, " is too large (", size,
                                                    " bytes; the limit is ", kMaxPolicyFileBytes, ")"));
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return absl::InvalidArgumentError(absl::StrCat("read policy file ", path, ": ", strerror(errno)));
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("read policy file ", path, ": ", strerror(errno)));
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxPolicyFileBytes)
-      return absl::InvalidArgumentError(absl::StrCat("policy file ", path, " is too large (the limit is ",
-                                                     kMaxPolicyFileBytes, " bytes)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("policy file ", path, " is too large (the limit is ", kMaxPolicyFileBytes, " bytes)"));
   }
   if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("read policy file ", path, ": read error"));
   return text;
@@ -441,7 +452,8 @@ absl::StatusOr<std::vector<Policy>> ParsePolicies(std::string_view yaml, const s
     }
   }
   if (out.empty())
-    return ErrorAt(Origin{.file = file}, "no policy in this file (expected a document with kind: Policy or type: policy)");
+    return ErrorAt(Origin{.file = file},
+                   "no policy in this file (expected a document with kind: Policy or type: policy)");
   return out;
 }
 
@@ -453,11 +465,14 @@ absl::StatusOr<std::vector<Policy>> LoadPolicies(const std::vector<std::string>&
     if (std::filesystem::is_directory(path, ec)) {
       for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
         std::string ext = entry.path().extension().string();
-        if ((ext == ".yaml" || ext == ".yml") && entry.is_regular_file(ec)) files.push_back(entry.path().string());
+        if ((ext == ".yaml" || ext == ".yml") && entry.is_regular_file(ec))
+          files.push_back(entry.path().string());
       }
-      if (ec) return absl::InvalidArgumentError(absl::StrCat("read policy directory ", path, ": ", ec.message()));
+      if (ec)
+        return absl::InvalidArgumentError(absl::StrCat("read policy directory ", path, ": ", ec.message()));
       if (files.empty())
-        return absl::InvalidArgumentError(absl::StrCat("policy directory ", path, " has no *.yaml or *.yml file"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("policy directory ", path, " has no *.yaml or *.yml file"));
       std::sort(files.begin(), files.end());
     } else if (std::filesystem::exists(path, ec)) {
       files.push_back(path);

@@ -51,14 +51,24 @@ Event Sample(const vigil::events::EventDef* def, int variant) {
     vigil::events::Arg arg{.def = &a, .raw = variant ? -100 : 4096};
     switch (a.format) {
       case ArgFormat::kInt:
-      case ArgFormat::kDirfd: arg.value = int64_t{variant ? -100 : 7}; break;
-      case ArgFormat::kUint: arg.value = uint64_t{variant ? 0u : 42u}; break;
-      case ArgFormat::kBool: arg.value = variant != 0; break;
-      case ArgFormat::kStringArray: arg.value = std::vector<std::string>{"ls", "-la", "/etc"}; break;
+      case ArgFormat::kDirfd:
+        arg.value = int64_t{variant ? -100 : 7};
+        break;
+      case ArgFormat::kUint:
+        arg.value = uint64_t{variant ? 0u : 42u};
+        break;
+      case ArgFormat::kBool:
+        arg.value = variant != 0;
+        break;
+      case ArgFormat::kStringArray:
+        arg.value = std::vector<std::string>{"ls", "-la", "/etc"};
+        break;
       case ArgFormat::kSockaddr:
         arg.value = vigil::events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}};
         break;
-      default: arg.value = std::string(variant ? "/etc/shadow" : "O_RDONLY|O_CLOEXEC"); break;
+      default:
+        arg.value = std::string(variant ? "/etc/shadow" : "O_RDONLY|O_CLOEXEC");
+        break;
     }
     e.args.push_back(std::move(arg));
   }
@@ -70,8 +80,9 @@ Event Sample(const vigil::events::EventDef* def, int variant) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Registry& registry = Registry::Builtin();
   std::string_view input(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<std::vector<Policy>> policies =
-      input.starts_with("#cli\n") ? FromCommandLine(input.substr(5), registry) : ParsePolicies(input, "fuzz.yaml");
+  absl::StatusOr<std::vector<Policy>> policies = input.starts_with("#cli\n")
+                                                     ? FromCommandLine(input.substr(5), registry)
+                                                     : ParsePolicies(input, "fuzz.yaml");
   if (!policies.ok()) {
     if (policies.status().message().empty()) __builtin_trap();  // every error explains itself
     return 0;

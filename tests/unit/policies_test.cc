@@ -3,7 +3,6 @@
 // against a small fake registry; the shipped policies against the real one.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,33 +32,50 @@ std::string Message(const absl::Status& st) { return std::string(st.message().da
 
 const events::Registry& Fake() {
   static const events::Registry* registry = new events::Registry(std::vector<EventDef>{
-      {.id = 3, .name = "close", .sets = {"syscalls", "fs"},
-       .args = {{"fd", "unsigned int", ArgFormat::kUint}}, .syscall_nr = 3},
-      {.id = 9, .name = "mmap", .sets = {"syscalls"},
+      {.id = 3,
+       .name = "close",
+       .sets = {"syscalls", "fs"},
+       .args = {{"fd", "unsigned int", ArgFormat::kUint}},
+       .syscall_nr = 3},
+      {.id = 9,
+       .name = "mmap",
+       .sets = {"syscalls"},
        .args = {{"addr", "unsigned long", ArgFormat::kHex}, {"len", "size_t", ArgFormat::kUint}},
        .syscall_nr = 9},
-      {.id = 42, .name = "connect", .sets = {"syscalls", "net"},
+      {.id = 42,
+       .name = "connect",
+       .sets = {"syscalls", "net"},
        .args = {{"sockfd", "int", ArgFormat::kInt},
                 {"addr", "struct sockaddr*", ArgFormat::kSockaddr, Capture::kSockaddr},
                 {"addrlen", "int", ArgFormat::kInt}},
        .syscall_nr = 42},
-      {.id = 59, .name = "execve", .sets = {"syscalls", "proc"},
+      {.id = 59,
+       .name = "execve",
+       .sets = {"syscalls", "proc"},
        .args = {{"pathname", "const char*", ArgFormat::kString, Capture::kString},
                 {"argv", "const char*const*", ArgFormat::kStringArray, Capture::kStringArray}},
        .syscall_nr = 59},
-      {.id = 257, .name = "openat", .sets = {"syscalls", "fs"},
+      {.id = 257,
+       .name = "openat",
+       .sets = {"syscalls", "fs"},
        .args = {{"dirfd", "int", ArgFormat::kDirfd},
                 {"pathname", "const char*", ArgFormat::kString, Capture::kString},
                 {"flags", "int", ArgFormat::kOpenFlags},
                 {"mode", "mode_t", ArgFormat::kMode}},
        .syscall_nr = 257},
-      {.id = 437, .name = "openat2", .sets = {"syscalls", "fs"},
+      {.id = 437,
+       .name = "openat2",
+       .sets = {"syscalls", "fs"},
        .args = {{"dirfd", "int", ArgFormat::kDirfd},
                 {"pathname", "const char*", ArgFormat::kString, Capture::kString}},
        .syscall_nr = 437},
-      {.id = events::kSchedProcessExec, .name = "sched_process_exec", .sets = {"default", "proc"},
+      {.id = events::kSchedProcessExec,
+       .name = "sched_process_exec",
+       .sets = {"default", "proc"},
        .args = {{"pathname", "const char*", ArgFormat::kString}}},
-      {.id = events::kSchedProcessExit, .name = "sched_process_exit", .sets = {"default", "proc"},
+      {.id = events::kSchedProcessExit,
+       .name = "sched_process_exit",
+       .sets = {"default", "proc"},
        .args = {{"exit_code", "int", ArgFormat::kInt}, {"process_group_exit", "bool", ArgFormat::kBool}}},
       {.id = 2000, .name = "hidden", .sets = {"default"}, .internal = true},
   });
@@ -81,13 +97,15 @@ std::string ErrorOf(const std::string& yaml) {
 // A vigil.dev/v1 policy with the given scope and rules lines (already
 // indented); line 7 is the first scope expression.
 std::string Doc(const std::string& name, const std::string& scope, const std::string& rules) {
-  return "apiVersion: vigil.dev/v1\n"          // 1
-         "kind: Policy\n"                      // 2
-         "metadata:\n"                         // 3
-         "  name: " + name + "\n"              // 4
-         "spec:\n"                             // 5
-         "  scope:\n"                          // 6
-         + scope +                             // 7...
+  return "apiVersion: vigil.dev/v1\n"  // 1
+         "kind: Policy\n"              // 2
+         "metadata:\n"                 // 3
+         "  name: " +
+         name +
+         "\n"          // 4
+         "spec:\n"     // 5
+         "  scope:\n"  // 6
+         + scope +     // 7...
          "  rules:\n" + rules;
 }
 
@@ -100,8 +118,11 @@ TEST(PolicyExprTest, ParsesKeyOperatorAndCommaValues) {
   EXPECT_EQ(e->op, Op::kEq);
   EXPECT_THAT(e->values, ElementsAre("/etc/shadow", "/etc/sudoers*"));
 
-  for (auto [text, op] : {std::pair{"uid!=5", Op::kNe}, {"uid<5", Op::kLt}, {"uid>5", Op::kGt},
-                          {"uid<=5", Op::kLe}, {"uid>=5", Op::kGe}}) {
+  for (auto [text, op] : {std::pair{"uid!=5", Op::kNe},
+                          {"uid<5", Op::kLt},
+                          {"uid>5", Op::kGt},
+                          {"uid<=5", Op::kLe},
+                          {"uid>=5", Op::kGe}}) {
     absl::StatusOr<Expr> x = ParseExpr(text, {});
     ASSERT_TRUE(x.ok()) << text;
     EXPECT_EQ(x->op, op) << text;
@@ -129,8 +150,9 @@ TEST(PolicyExprTest, RejectsMalformedExpressions) {
       {"uid!0", "f.yaml:3:7: 'uid!0': unknown operator (expected one of = != < > <= >=)"},
       {"uid=", "f.yaml:3:7: 'uid=': expected a value after '='"},
       {"comm=a,,b", "f.yaml:3:7: 'comm=a,,b': empty value in the comma list"},
-      {"co mm=a", "f.yaml:3:7: 'co mm=a': unexpected character ' ' in 'co mm' (expected KEY or KEY<op>VALUE, "
-                  "op one of = != < > <= >=)"},
+      {"co mm=a",
+       "f.yaml:3:7: 'co mm=a': unexpected character ' ' in 'co mm' (expected KEY or KEY<op>VALUE, "
+       "op one of = != < > <= >=)"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Expr> e = ParseExpr(c.text, at);
@@ -211,12 +233,12 @@ struct ErrorCase {
 TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
   const std::string rule = "    - event: openat\n";
   const ErrorCase cases[] = {
-      {"invalid YAML", "a: [1, 2\n",
-       "p.yaml:2:1: invalid YAML: end of sequence flow not found"},
+      {"invalid YAML", "a: [1, 2\n", "p.yaml:2:1: invalid YAML: end of sequence flow not found"},
       {"not a mapping", "- a\n- b\n",
        "p.yaml:1:1: expected a policy (a mapping with apiVersion and kind, or type: policy), got a list"},
       {"neither form", "name: x\n",
-       "p.yaml:1:1: expected a policy: apiVersion and kind (tracee.aquasec.com/v1beta1 or vigil.dev/v1, kind: "
+       "p.yaml:1:1: expected a policy: apiVersion and kind (tracee.aquasec.com/v1beta1 or vigil.dev/v1, "
+       "kind: "
        "Policy) or type: policy"},
       {"unknown apiVersion", "apiVersion: tracee.aquasec.com/v1\nkind: Policy\n",
        "p.yaml:1:13: unknown apiVersion 'tracee.aquasec.com/v1' (expected tracee.aquasec.com/v1beta1 or "
@@ -228,18 +250,22 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
       {"missing name", "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata:\n  labels: {}\n",
        "p.yaml:4:3: missing field 'name' (expected the policy's name)"},
       {"invalid name", Doc("Bad_Name", "    - global\n", rule),
-       "p.yaml:4:9: invalid policy name 'Bad_Name' (expected lower-case letters, digits, '-' and '.', starting "
+       "p.yaml:4:9: invalid policy name 'Bad_Name' (expected lower-case letters, digits, '-' and '.', "
+       "starting "
        "and ending with a letter or digit, at most 253)"},
       {"unknown top field", "apiVersion: vigil.dev/v1\nkind: Policy\nspecs: {}\n",
        "p.yaml:3:1: unknown field 'specs' in a policy (expected apiVersion, kind, metadata, spec)"},
       {"unknown spec field", Doc("x", "    - global\n", rule) + "  rule: []\n",
        "p.yaml:10:3: unknown field 'rule' in spec (expected scope, rules, defaultActions)"},
-      {"scope not a list", "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  scope: global\n",
+      {"scope not a list",
+       "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  scope: global\n",
        "p.yaml:5:10: expected a list of scope expressions for 'scope', got a value"},
       {"no scope", "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  rules:\n" + rule,
-       "p.yaml:5:3: policy 'x' has no scope (expected spec.scope with at least one expression, e.g. [global])"},
-      {"no rules", "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  scope: [global]\n"
-                   "  rules: []\n",
+       "p.yaml:5:3: policy 'x' has no scope (expected spec.scope with at least one expression, e.g. "
+       "[global])"},
+      {"no rules",
+       "apiVersion: vigil.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec:\n  scope: [global]\n"
+       "  rules: []\n",
        "p.yaml:6:3: policy 'x' has no rules (expected spec.rules with at least one event)"},
       {"plain form without rules", "type: policy\nname: x\nscope: [global]\n",
        "p.yaml:1:1: policy 'x' has no rules (expected rules with at least one event)"},
@@ -249,7 +275,8 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml:10:7: unknown field 'filter' in a rule (expected event, filters, actions)"},
       {"unknown action", Doc("x", "    - global\n", "    - event: openat\n      actions: [alert]\n"),
        "p.yaml:10:17: unknown action 'alert' (expected log or print)"},
-      {"filter not a string", Doc("x", "    - global\n", "    - event: openat\n      filters:\n        - {a: 1}\n"),
+      {"filter not a string",
+       Doc("x", "    - global\n", "    - event: openat\n      filters:\n        - {a: 1}\n"),
        "p.yaml:11:11: expected filter expressions in 'filters', got a mapping"},
       {"unknown scope keyword", Doc("x", "    - uidd=0\n", rule),
        "p.yaml:7:7: unknown scope 'uidd' in 'uidd=0' (expected global, uid, pid, mntns, pidns, uts, comm, "
@@ -267,7 +294,8 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
       {"non-integer uid", Doc("x", "    - uid=root\n", rule),
        "p.yaml:7:7: scope 'uid' expects an integer from 0 to 4294967295, got 'root'"},
       {"global with others", Doc("x", "    - global\n    - uid=0\n", rule),
-       "p.yaml:7:7: 'global' cannot be combined with other scope expressions (expected either global alone or "
+       "p.yaml:7:7: 'global' cannot be combined with other scope expressions (expected either global alone "
+       "or "
        "the filters that narrow it)"},
       {"container and not-container", Doc("x", "    - container\n    - not-container\n", rule),
        "p.yaml:8:7: 'container' and 'not-container' together can never match"},
@@ -287,41 +315,53 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml:9:14: unknown event set 'nope' in 'tag=nope' (known sets: default, fs, net, proc, syscalls)"},
       {"unmatched prefix", Doc("x", "    - global\n", "    - event: zz*\n"),
        "p.yaml:9:14: no event matches 'zz*'"},
-      {"unknown data field", Doc("x", "    - global\n", "    - event: openat\n      filters: [data.path=/etc]\n"),
+      {"unknown data field",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.path=/etc]\n"),
        "p.yaml:10:17: event 'openat' has no argument 'path' (expected one of: dirfd, pathname, flags, mode)"},
-      {"data field missing in one event", Doc("x", "    - global\n",
-                                              "    - event: openat,close\n      filters: [data.pathname=/etc]\n"),
+      {"data field missing in one event",
+       Doc("x", "    - global\n", "    - event: openat,close\n      filters: [data.pathname=/etc]\n"),
        "p.yaml:10:17: event 'close' has no argument 'pathname' (expected one of: fd)"},
-      {"non-integer numeric argument", Doc("x", "    - global\n",
-                                           "    - event: openat\n      filters: [data.dirfd=cwd]\n"),
+      {"non-integer numeric argument",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.dirfd=cwd]\n"),
        "p.yaml:10:17: data.dirfd expects an integer, got 'cwd' in 'data.dirfd=cwd'"},
-      {"ordering on a string argument", Doc("x", "    - global\n",
-                                            "    - event: openat\n      filters: [data.pathname>a]\n"),
+      {"ordering on a string argument",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.pathname>a]\n"),
        "p.yaml:10:17: operator '>' is not valid for data.pathname (not a number) (expected = or !=)"},
-      {"non-integer retval", Doc("x", "    - global\n", "    - event: openat\n      filters: [retval<zero]\n"),
+      {"non-integer retval",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [retval<zero]\n"),
        "p.yaml:10:17: retval expects an integer, got 'zero' in 'retval<zero'"},
-      {"bad operator for a string field", Doc("x", "    - global\n",
-                                              "    - event: openat\n      filters: [comm>=a]\n"),
+      {"bad operator for a string field",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [comm>=a]\n"),
        "p.yaml:10:17: operator '>=' is not valid for comm (expected = or !=)"},
-      {"non-integer context field", Doc("x", "    - global\n", "    - event: openat\n      filters: [pid=me]\n"),
+      {"non-integer context field",
+       Doc("x", "    - global\n", "    - event: openat\n      filters: [pid=me]\n"),
        "p.yaml:10:17: pid expects an integer, got 'me' in 'pid=me'"},
       {"unknown filter", Doc("x", "    - global\n", "    - event: openat\n      filters: [colour=red]\n"),
-       "p.yaml:10:17: unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or a "
-       "context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, parentProcessId, hostPid, "
-       "hostProcessId, hostTid, hostThreadId, hostParentProcessId, uid, userId, mntns, mountNamespace, pidns, "
+       "p.yaml:10:17: unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or "
+       "a "
+       "context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, parentProcessId, "
+       "hostPid, "
+       "hostProcessId, hostTid, hostThreadId, hostParentProcessId, uid, userId, mntns, mountNamespace, "
+       "pidns, "
        "pidNamespace, cgroupId, comm, processName, hostName, containerId, executable, syscall)"},
-      {"event twice", Doc("x", "    - global\n", "    - event: openat\n    - event: close\n    - event: openat\n"),
-       "p.yaml:11:14: event 'openat' is selected twice in policy 'x' (first at line 9); an event has at most one "
+      {"event twice",
+       Doc("x", "    - global\n", "    - event: openat\n    - event: close\n    - event: openat\n"),
+       "p.yaml:11:14: event 'openat' is selected twice in policy 'x' (first at line 9); an event has at most "
+       "one "
        "rule per policy (merge the filters or use another policy)"},
       {"event twice through a set", Doc("x", "    - global\n", "    - event: close\n    - event: tag=fs\n"),
-       "p.yaml:10:14: event 'close' is selected twice in policy 'x' (first at line 9); an event has at most one "
+       "p.yaml:10:14: event 'close' is selected twice in policy 'x' (first at line 9); an event has at most "
+       "one "
        "rule per policy (merge the filters or use another policy)"},
-      {"filters on an exclusion", Doc("x", "    - global\n", "    - event: tag=fs\n    - event: -close\n"
-                                                             "      filters: [retval=0]\n"),
+      {"filters on an exclusion",
+       Doc("x", "    - global\n",
+           "    - event: tag=fs\n    - event: -close\n"
+           "      filters: [retval=0]\n"),
        "p.yaml:11:17: filters on an exclusion ('-close') select nothing"},
       {"nothing left", Doc("x", "    - global\n", "    - event: close\n    - event: -close\n"),
        "p.yaml:4:9: policy 'x' selects no event"},
-      {"duplicate names", Doc("x", "    - global\n", rule) + "---\n" + Doc("x", "    - global\n", "    - event: close\n"),
+      {"duplicate names",
+       Doc("x", "    - global\n", rule) + "---\n" + Doc("x", "    - global\n", "    - event: close\n"),
        "p.yaml:14:9: duplicate policy name 'x' (also at p.yaml:4:9)"},
       {"control character", std::string("type: policy\nname: x\0,\n", 22),
        "p.yaml:2:8: control character 0x00 is not allowed (expected text)"},
@@ -336,7 +376,8 @@ TEST(PolicyParseTest, RejectsMoreThan64Policies) {
   for (int i = 0; i < 65; ++i)
     yaml += Doc("p" + std::to_string(i), "    - global\n", "    - event: close\n") + "---\n";
   // Each document is 9 lines plus the separator: policy 65 starts on line 641.
-  EXPECT_EQ(ErrorOf(yaml), "p.yaml:644:9: too many policies: 65 (the limit is 64); policy 'p64' is number 65");
+  EXPECT_EQ(ErrorOf(yaml),
+            "p.yaml:644:9: too many policies: 65 (the limit is 64); policy 'p64' is number 65");
   yaml.clear();
   for (int i = 0; i < 64; ++i)
     yaml += Doc("p" + std::to_string(i), "    - global\n", "    - event: close\n") + "---\n";
@@ -346,15 +387,16 @@ TEST(PolicyParseTest, RejectsMoreThan64Policies) {
 }
 
 TEST(PolicyParseTest, NoInputCrashes) {
-  const char* inputs[] = {"", "---", "...", "[", "{", "*a", "&a [*a]", "a: &a\n  b: *a\n", "\t", "%YAML 9.9\n---\n",
-                          "!!binary AAAA", "kind: Policy\napiVersion: [x]\n", "type: [policy]\n",
-                          "type: policy\nname: x\nscope: [[global]]\nrules: [[]]\n",
-                          "type: policy\nname: x\nscope: [global]\nrules: [event]\n",
-                          "type: policy\nname: x\nscope: [global]\nrules:\n  - event: ~\n",
-                          "type: policy\nname: x\nscope: [global]\nrules:\n  - event: openat\n    filters: x\n",
-                          "type: policy\nname: x\nscope: [global]\nrules:\n  - {? [a] : b}\n",
-                          // yaml-cpp 0.7's LoadAll loops forever on these.
-                          ",:", ",\n,:", "a: 1\n---\n,:\n"};
+  const char* inputs[] = {
+      "", "---", "...", "[", "{", "*a", "&a [*a]", "a: &a\n  b: *a\n", "\t", "%YAML 9.9\n---\n",
+      "!!binary AAAA", "kind: Policy\napiVersion: [x]\n", "type: [policy]\n",
+      "type: policy\nname: x\nscope: [[global]]\nrules: [[]]\n",
+      "type: policy\nname: x\nscope: [global]\nrules: [event]\n",
+      "type: policy\nname: x\nscope: [global]\nrules:\n  - event: ~\n",
+      "type: policy\nname: x\nscope: [global]\nrules:\n  - event: openat\n    filters: x\n",
+      "type: policy\nname: x\nscope: [global]\nrules:\n  - {? [a] : b}\n",
+      // yaml-cpp 0.7's LoadAll loops forever on these.
+      ",:", ",\n,:", "a: 1\n---\n,:\n"};
   for (const char* in : inputs) {
     absl::StatusOr<CompiledPolicies> c = CompileText(in);
     EXPECT_FALSE(c.ok()) << in;
@@ -366,10 +408,10 @@ TEST(PolicyParseTest, NoInputCrashes) {
 
 TEST(PolicyParseTest, SplitsStreamsIntoDocumentsKeepingPositions) {
   const std::string one = "type: policy\nname: a\nscope: [global]\nrules: [{event: close}]\n";
-  absl::StatusOr<std::vector<Policy>> ps = ParsePolicies(
-      "%YAML 1.2\n---\n" + one + "...\n# between\n--- \n" + one.substr(0, 19) + "b" + one.substr(20) +
-          "---\n---\n",
-      "s.yaml");
+  absl::StatusOr<std::vector<Policy>> ps =
+      ParsePolicies("%YAML 1.2\n---\n" + one + "...\n# between\n--- \n" + one.substr(0, 19) + "b" +
+                        one.substr(20) + "---\n---\n",
+                    "s.yaml");
   ASSERT_TRUE(ps.ok()) << ps.status();
   ASSERT_EQ(ps->size(), 2u);
   EXPECT_EQ((*ps)[0].origin.Describe(), "s.yaml:4:7");
@@ -380,11 +422,10 @@ TEST(PolicyParseTest, SplitsStreamsIntoDocumentsKeepingPositions) {
 }
 
 TEST(PolicyFilesTest, LoadsFilesAndSortedDirectories) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("vigil-policies-" + std::to_string(getpid()));
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("vigil-policies-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "sub");
-  auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir / name) << text;
-  };
+  auto write = [&](const std::string& name, const std::string& text) { std::ofstream(dir / name) << text; };
   write("b.yml", Doc("bee", "    - global\n", "    - event: close\n"));
   write("a.yaml", Doc("ay", "    - global\n", "    - event: openat\n"));
   write("notes.txt", "not a policy");
@@ -398,16 +439,18 @@ TEST(PolicyFilesTest, LoadsFilesAndSortedDirectories) {
   EXPECT_EQ((*ps)[1].origin.file, (dir / "b.yml").string());
 
   absl::StatusOr<std::vector<Policy>> missing = LoadPolicies({(dir / "nope.yaml").string()});
-  EXPECT_EQ(Message(missing.status()), "policy " + (dir / "nope.yaml").string() + ": no such file or directory");
+  EXPECT_EQ(Message(missing.status()),
+            "policy " + (dir / "nope.yaml").string() + ": no such file or directory");
   std::filesystem::create_directories(dir / "empty");
   EXPECT_EQ(Message(LoadPolicies({(dir / "empty").string()}).status()),
             "policy directory " + (dir / "empty").string() + " has no *.yaml or *.yml file");
   write("dup.yaml", Doc("ay", "    - global\n", "    - event: close\n"));
-  absl::StatusOr<std::vector<Policy>> dup = LoadPolicies({(dir / "a.yaml").string(), (dir / "dup.yaml").string()});
+  absl::StatusOr<std::vector<Policy>> dup =
+      LoadPolicies({(dir / "a.yaml").string(), (dir / "dup.yaml").string()});
   ASSERT_TRUE(dup.ok());
-  EXPECT_EQ(Message(Compile(*dup, Fake()).status()),
-            (dir / "dup.yaml").string() + ":4:9: duplicate policy name 'ay' (also at " + (dir / "a.yaml").string() +
-                ":4:9)");
+  EXPECT_EQ(Message(Compile(*dup, Fake()).status()), (dir / "dup.yaml").string() +
+                                                         ":4:9: duplicate policy name 'ay' (also at " +
+                                                         (dir / "a.yaml").string() + ":4:9)");
   std::filesystem::remove_all(dir);
 }
 
@@ -436,8 +479,8 @@ TEST(PolicyCompileTest, EventMasksCombinePolicies) {
 
 TEST(PolicyCompileTest, ExclusionsApplyWithinTheirRule) {
   // close is left out of tag=fs, so that its own rule may filter it.
-  absl::StatusOr<CompiledPolicies> c = CompileText(
-      Doc("x", "    - global\n", "    - event: tag=fs,-close\n    - event: close\n      filters: [retval=3]\n"));
+  absl::StatusOr<CompiledPolicies> c = CompileText(Doc(
+      "x", "    - global\n", "    - event: tag=fs,-close\n    - event: close\n      filters: [retval=3]\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->events(), (std::set<uint32_t>{3, 257, 437}));
   EXPECT_NE(c->FiltersOf(0, 3), nullptr);
@@ -450,8 +493,9 @@ TEST(PolicyCompileTest, ExclusionsApplyWithinTheirRule) {
 
 TEST(PolicyCompileTest, ScopesAndOrAcrossExpressions) {
   absl::StatusOr<CompiledPolicies> c = CompileText(
-      Doc("x", "    - uid>=1000\n    - uid<2000\n    - uid!=1500\n    - comm=bash,zsh\n    - comm=bash,sh\n"
-               "    - pid=new\n    - follow\n    - exec=/usr/bin/../bin/bash\n    - container=abc\n",
+      Doc("x",
+          "    - uid>=1000\n    - uid<2000\n    - uid!=1500\n    - comm=bash,zsh\n    - comm=bash,sh\n"
+          "    - pid=new\n    - follow\n    - exec=/usr/bin/../bin/bash\n    - container=abc\n",
           "    - event: close\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   const Scope& s = c->scopes()[0];
@@ -487,8 +531,8 @@ TEST(PolicyCompileTest, UtsTakesNamespaceNumbersOrHostNames) {
 // ------------------------------------------------------------- command line
 
 TEST(PolicyCliTest, EventsAndScopesMakeOnePolicyNamedCli) {
-  absl::StatusOr<CompiledPolicies> c =
-      CompileSelection({.events = {"openat,close", "-close"}, .scopes = {"comm=bash", "uid>=1000"}}, Fake(), "");
+  absl::StatusOr<CompiledPolicies> c = CompileSelection(
+      {.events = {"openat,close", "-close"}, .scopes = {"comm=bash", "uid>=1000"}}, Fake(), "");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->names(), ElementsAre("cli"));
   EXPECT_EQ(c->events(), std::set<uint32_t>{257});
@@ -505,9 +549,9 @@ TEST(PolicyCliTest, ScopeAloneSelectsTheDefaultSet) {
 
 TEST(PolicyCliTest, EventItemsCarryTraceeFilters) {
   // As CLI11 splits -e at commas: the filter's second value arrives alone.
-  absl::StatusOr<Policy> p = CliPolicy(
-      {"openat.data.pathname=/etc/*", "/root/*", "close", "openat.scope.comm=cat", "connect.retval<0", "tag=proc"},
-      {}, Fake());
+  absl::StatusOr<Policy> p = CliPolicy({"openat.data.pathname=/etc/*", "/root/*", "close",
+                                        "openat.scope.comm=cat", "connect.retval<0", "tag=proc"},
+                                       {}, Fake());
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_EQ(p->rules.size(), 3u);
   EXPECT_EQ(p->rules[0].event, "close,tag=proc,-openat,-connect");
@@ -518,7 +562,8 @@ TEST(PolicyCliTest, EventItemsCarryTraceeFilters) {
   EXPECT_EQ(p->rules[2].event, "connect");
   absl::StatusOr<CompiledPolicies> c = Compile({*p}, Fake());
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->events(), (std::set<uint32_t>{3, 42, 59, 257, events::kSchedProcessExec, events::kSchedProcessExit}));
+  EXPECT_EQ(c->events(),
+            (std::set<uint32_t>{3, 42, 59, 257, events::kSchedProcessExec, events::kSchedProcessExit}));
   EXPECT_EQ(c->FiltersOf(0, 257)->size(), 2u);
 
   // An event named plainly and with filters is selected once, with them.
@@ -529,17 +574,22 @@ TEST(PolicyCliTest, EventItemsCarryTraceeFilters) {
 }
 
 TEST(PolicyCliTest, CliErrorsNameTheFlag) {
-  EXPECT_EQ(Message(CompileSelection({.scopes = {"color=red"}}, Fake(), "").status()),
-            "--scope: unknown scope 'color' in 'color=red' (expected global, uid, pid, mntns, pidns, uts, comm, "
-            "container, not-container, exec (executable, bin, binary), tree or follow)");
+  EXPECT_EQ(
+      Message(CompileSelection({.scopes = {"color=red"}}, Fake(), "").status()),
+      "--scope: unknown scope 'color' in 'color=red' (expected global, uid, pid, mntns, pidns, uts, comm, "
+      "container, not-container, exec (executable, bin, binary), tree or follow)");
   EXPECT_EQ(Message(CompileSelection({.events = {"opnat"}}, Fake(), "").status()),
             "--events: unknown event 'opnat' (see `vigil list` for the events and sets)");
-  EXPECT_EQ(Message(CompileSelection({.events = {"openat.data.nope=1"}}, Fake(), "").status()),
-            "--events: event 'openat' has no argument 'nope' (expected one of: dirfd, pathname, flags, mode)");
-  EXPECT_EQ(Message(CompileSelection({.events = {"openat"}, .policy_paths = {"x.yaml"}}, Fake(), "").status()),
-            "--policy cannot be combined with --events or --scope: a policy file gives both (use one or the other)");
+  EXPECT_EQ(
+      Message(CompileSelection({.events = {"openat.data.nope=1"}}, Fake(), "").status()),
+      "--events: event 'openat' has no argument 'nope' (expected one of: dirfd, pathname, flags, mode)");
+  EXPECT_EQ(
+      Message(CompileSelection({.events = {"openat"}, .policy_paths = {"x.yaml"}}, Fake(), "").status()),
+      "--policy cannot be combined with --events or --scope: a policy file gives both (use one or the "
+      "other)");
   EXPECT_EQ(Message(CompileSelection({.scopes = {"uid=1"}, .policy_paths = {"x.yaml"}}, Fake(), "").status()),
-            "--policy cannot be combined with --events or --scope: a policy file gives both (use one or the other)");
+            "--policy cannot be combined with --events or --scope: a policy file gives both (use one or the "
+            "other)");
 }
 
 TEST(PolicyCliTest, NoFlagsLoadTheDefaultPolicy) {
@@ -630,19 +680,18 @@ TEST(KernelScopeTest, PoliciesWithoutScopeTakeTheFastPath) {
 
 TEST(KernelScopeTest, MultiPolicyTablesMatchEachPolicysScope) {
   const std::string close = "    - event: close\n";
-  const std::string yaml =
-      Doc("root", "    - uid=0\n", close) + "---\n" +                              // 0
-      Doc("users", "    - uid>=1000\n    - uid!=1001\n", close) + "---\n" +        // 1
-      Doc("bash", "    - comm=bash\n    - follow\n", close) + "---\n" +            // 2
-      Doc("not-cat", "    - comm!=cat\n", close) + "---\n" +                       // 3
-      Doc("new", "    - pid=new\n", close) + "---\n" +                             // 4
-      Doc("tree", "    - tree=42\n", close) + "---\n" +                            // 5
-      Doc("ctr", "    - container\n", close) + "---\n" +                           // 6
-      Doc("host", "    - not-container\n    - mntns=1\n", close) + "---\n" +       // 7
-      Doc("exec", "    - exec=/usr/bin/bash\n", close) + "---\n" +                 // 8
-      Doc("gone", "    - exec=/opt/none\n", close) + "---\n" +                     // 9
-      Doc("pids", "    - pid=100,200\n    - pid<150\n", close) + "---\n" +          // 10
-      Doc("everyone", "    - global\n", close);                                   // 11
+  const std::string yaml = Doc("root", "    - uid=0\n", close) + "---\n" +                         // 0
+                           Doc("users", "    - uid>=1000\n    - uid!=1001\n", close) + "---\n" +   // 1
+                           Doc("bash", "    - comm=bash\n    - follow\n", close) + "---\n" +       // 2
+                           Doc("not-cat", "    - comm!=cat\n", close) + "---\n" +                  // 3
+                           Doc("new", "    - pid=new\n", close) + "---\n" +                        // 4
+                           Doc("tree", "    - tree=42\n", close) + "---\n" +                       // 5
+                           Doc("ctr", "    - container\n", close) + "---\n" +                      // 6
+                           Doc("host", "    - not-container\n    - mntns=1\n", close) + "---\n" +  // 7
+                           Doc("exec", "    - exec=/usr/bin/bash\n", close) + "---\n" +            // 8
+                           Doc("gone", "    - exec=/opt/none\n", close) + "---\n" +                // 9
+                           Doc("pids", "    - pid=100,200\n    - pid<150\n", close) + "---\n" +    // 10
+                           Doc("everyone", "    - global\n", close);                               // 11
   absl::StatusOr<CompiledPolicies> c = CompileText(yaml);
   ASSERT_TRUE(c.ok()) << c.status();
   absl::StatusOr<KernelScopeTables> t = BuildKernelScope(*c, 1000, FakeInode);
@@ -669,8 +718,15 @@ TEST(KernelScopeTest, MultiPolicyTablesMatchEachPolicysScope) {
   auto match = [&](Task task) { return KernelMatch(*t, task, all); };
   // root, cat, on the host, old, not under 42: root, host, pids(100), gone (user space) and everyone.
   EXPECT_EQ(match(Task{}), (1u << 0) | (1u << 7) | (1u << 9) | (1u << 10) | (1u << 11));
-  Task user{.uid = 1000, .tgid = 300, .tid = 300, .start = 2000, .mntns = 9, .comm = "bash", .level = 1,
-            .exe_inode = 77, .ancestors = {42, 1}};
+  Task user{.uid = 1000,
+            .tgid = 300,
+            .tid = 300,
+            .start = 2000,
+            .mntns = 9,
+            .comm = "bash",
+            .level = 1,
+            .exe_inode = 77,
+            .ancestors = {42, 1}};
   EXPECT_EQ(match(user), (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
                              (1u << 9) | (1u << 11));
   user.uid = 1001;  // uid!=1001
@@ -719,13 +775,18 @@ void SetArg(events::Event& e, const std::string& name, events::Value value, int6
 
 TEST(MatchUserTest, DataFiltersOnStrings) {
   absl::StatusOr<CompiledPolicies> c = CompileText(
-      Doc("exact", "    - global\n", "    - event: openat\n      filters: [data.pathname=/etc/shadow]\n") + "---\n" +
-      Doc("prefix", "    - global\n", "    - event: openat\n      filters: [data.pathname=/etc/sudoers*]\n") +
-      "---\n" + Doc("suffix", "    - global\n", "    - event: openat\n      filters: ['data.pathname=*.key']\n") +
-      "---\n" + Doc("contains", "    - global\n", "    - event: openat\n      filters: ['data.pathname=*/.ssh/*']\n") +
+      Doc("exact", "    - global\n", "    - event: openat\n      filters: [data.pathname=/etc/shadow]\n") +
       "---\n" +
-      Doc("not-tmp", "    - global\n", "    - event: openat\n      filters: ['data.pathname!=/tmp*,/dev/*']\n") +
-      "---\n" + Doc("either", "    - global\n", "    - event: openat\n      filters: ['data.pathname=/a,/b*']\n"));
+      Doc("prefix", "    - global\n", "    - event: openat\n      filters: [data.pathname=/etc/sudoers*]\n") +
+      "---\n" +
+      Doc("suffix", "    - global\n", "    - event: openat\n      filters: ['data.pathname=*.key']\n") +
+      "---\n" +
+      Doc("contains", "    - global\n", "    - event: openat\n      filters: ['data.pathname=*/.ssh/*']\n") +
+      "---\n" +
+      Doc("not-tmp", "    - global\n",
+          "    - event: openat\n      filters: ['data.pathname!=/tmp*,/dev/*']\n") +
+      "---\n" +
+      Doc("either", "    - global\n", "    - event: openat\n      filters: ['data.pathname=/a,/b*']\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   auto match = [&](const std::string& path) {
     events::Event e = MakeEvent(Fake(), "openat");
@@ -754,7 +815,8 @@ TEST(MatchUserTest, DataFiltersOnStrings) {
 TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
   absl::StatusOr<CompiledPolicies> c = CompileText(
       Doc("cwd", "    - global\n", "    - event: openat\n      filters: [data.dirfd=-100]\n") + "---\n" +
-      Doc("writes", "    - global\n", "    - event: openat\n      filters: ['data.flags=*O_WRONLY*,*O_RDWR*']\n") +
+      Doc("writes", "    - global\n",
+          "    - event: openat\n      filters: ['data.flags=*O_WRONLY*,*O_RDWR*']\n") +
       "---\n" + Doc("inet", "    - global\n", "    - event: connect\n      filters: [data.addr!=AF_UNIX]\n") +
       "---\n" + Doc("local", "    - global\n", "    - event: connect\n      filters: [data.addr=127.*]\n") +
       "---\n" + Doc("low", "    - global\n", "    - event: mmap\n      filters: ['data.addr<0x1000']\n") +
@@ -769,7 +831,8 @@ TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
   EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0u);
 
   events::Event connect = MakeEvent(Fake(), "connect");
-  SetArg(connect, "addr", events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "53"}});
+  SetArg(connect, "addr",
+         events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "53"}});
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0b1100u);
   connect.args[0].value = events::Fields{{"sa_family", "AF_UNIX"}, {"sun_path", "/run/x"}};
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0u);
@@ -787,19 +850,19 @@ TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
 
 TEST(MatchUserTest, RetvalAndContextFields) {
   const std::string close = "    - event: close\n      filters: [";
-  absl::StatusOr<CompiledPolicies> c = CompileText(
-      Doc("failed", "    - global\n", close + "retval<0]\n") + "---\n" +                       // 0
-      Doc("ok", "    - global\n", close + "retval=0]\n") + "---\n" +                           // 1
-      Doc("big", "    - global\n", close + "retval>=3]\n") + "---\n" +                          // 2
-      Doc("bash", "    - global\n", close + "comm=bash]\n") + "---\n" +                         // 3
-      Doc("not-cat", "    - global\n", close + "'processName!=cat,dog']\n") + "---\n" +            // 4
-      Doc("pid", "    - global\n", close + "pid=4242]\n") + "---\n" +                           // 5
-      Doc("users", "    - global\n", close + "uid>=1000]\n") + "---\n" +                        // 6
-      Doc("web", "    - global\n", close + "hostName=web-*]\n") + "---\n" +                     // 7
-      Doc("ctr", "    - global\n", close + "container]\n") + "---\n" +                          // 8
-      Doc("host", "    - global\n", close + "host]\n") + "---\n" +                              // 9
-      Doc("ctr-id", "    - global\n", close + "containerId=abc*]\n") + "---\n" +                // 10
-      Doc("syscall", "    - global\n", close + "syscall=close]\n"));                            // 11
+  absl::StatusOr<CompiledPolicies> c =
+      CompileText(Doc("failed", "    - global\n", close + "retval<0]\n") + "---\n" +                 // 0
+                  Doc("ok", "    - global\n", close + "retval=0]\n") + "---\n" +                     // 1
+                  Doc("big", "    - global\n", close + "retval>=3]\n") + "---\n" +                   // 2
+                  Doc("bash", "    - global\n", close + "comm=bash]\n") + "---\n" +                  // 3
+                  Doc("not-cat", "    - global\n", close + "'processName!=cat,dog']\n") + "---\n" +  // 4
+                  Doc("pid", "    - global\n", close + "pid=4242]\n") + "---\n" +                    // 5
+                  Doc("users", "    - global\n", close + "uid>=1000]\n") + "---\n" +                 // 6
+                  Doc("web", "    - global\n", close + "hostName=web-*]\n") + "---\n" +              // 7
+                  Doc("ctr", "    - global\n", close + "container]\n") + "---\n" +                   // 8
+                  Doc("host", "    - global\n", close + "host]\n") + "---\n" +                       // 9
+                  Doc("ctr-id", "    - global\n", close + "containerId=abc*]\n") + "---\n" +         // 10
+                  Doc("syscall", "    - global\n", close + "syscall=close]\n"));                     // 11
   ASSERT_TRUE(c.ok()) << c.status();
   events::Event e = MakeEvent(Fake(), "close");
   e.retval = -9;
@@ -846,7 +909,8 @@ TEST(MatchUserTest, UserSpaceScopesAndDropCounts) {
 
 std::vector<std::string> ShippedFiles() {
   std::vector<std::string> files = {std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml"};
-  for (const auto& entry : std::filesystem::directory_iterator(std::string(VIGIL_SOURCE_DIR) + "/policies/examples"))
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(VIGIL_SOURCE_DIR) + "/policies/examples"))
     files.push_back(entry.path().string());
   std::sort(files.begin(), files.end());
   return files;
@@ -864,20 +928,21 @@ TEST(ShippedPoliciesTest, EveryFileCompilesAgainstTheBuiltinRegistry) {
     EXPECT_TRUE(BuildKernelScope(*c, 0).ok()) << file;
   }
   // All of them at once (as `-p policies/examples -p policies/default.yaml`).
-  absl::StatusOr<std::vector<Policy>> all = LoadPolicies(
-      {std::string(VIGIL_SOURCE_DIR) + "/policies/examples", std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml"});
+  absl::StatusOr<std::vector<Policy>> all =
+      LoadPolicies({std::string(VIGIL_SOURCE_DIR) + "/policies/examples",
+                    std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml"});
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_TRUE(Compile(*all, events::Registry::Builtin()).ok());
 }
 
 TEST(ShippedPoliciesTest, DefaultCoversTheHostSensorBasics) {
-  absl::StatusOr<CompiledPolicies> c =
-      CompileSelection({}, events::Registry::Builtin(), std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml");
+  absl::StatusOr<CompiledPolicies> c = CompileSelection(
+      {}, events::Registry::Builtin(), std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml");
   ASSERT_TRUE(c.ok()) << c.status();
   const events::Registry& r = events::Registry::Builtin();
-  for (const char* name : {"sched_process_exec", "sched_process_exit", "execve", "openat", "connect", "setuid",
-                           "setgid", "setresuid", "setresgid", "capset", "init_module", "finit_module", "bpf",
-                           "ptrace", "memfd_create", "mount", "unshare", "setns"})
+  for (const char* name : {"sched_process_exec", "sched_process_exit", "execve", "openat", "connect",
+                           "setuid", "setgid", "setresuid", "setresgid", "capset", "init_module",
+                           "finit_module", "bpf", "ptrace", "memfd_create", "mount", "unshare", "setns"})
     EXPECT_NE(c->PoliciesOf(r.Find(name)->id), 0u) << name;
   EXPECT_EQ(c->PoliciesOf(r.Find("read")->id), 0u);
   EXPECT_FALSE(c->needs_fork_hook());

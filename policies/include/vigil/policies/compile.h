@@ -108,8 +108,7 @@ class CompiledPolicies {
 
  private:
   friend absl::StatusOr<CompiledPolicies> Compile(const std::vector<Policy>& policies,
-                                                  const events::Registry& registry,
-                                                  std::string description);
+                                                  const events::Registry& registry, std::string description);
   struct EventEntry {
     uint64_t policies = 0;
     uint64_t needs_user = 0;  // policies with rule filters or user-space scope
@@ -130,8 +129,7 @@ class CompiledPolicies {
 // Checks names against `registry` and compiles. Errors carry the position
 // of what is wrong and what was expected.
 absl::StatusOr<CompiledPolicies> Compile(const std::vector<Policy>& policies,
-                                         const events::Registry& registry,
-                                         std::string description = "");
+                                         const events::Registry& registry, std::string description = "");
 
 // -e items and -s expressions as one policy named "cli". Items are comma
 // lists (already split or not): names, tag=SET, prefix*, -name, and Tracee's
@@ -139,8 +137,7 @@ absl::StatusOr<CompiledPolicies> Compile(const std::vector<Policy>& policies,
 // `openat.scope.comm=ls` (a filter's comma values stay together). With no
 // event item the `default` set is selected.
 absl::StatusOr<Policy> CliPolicy(const std::vector<std::string>& events,
-                                 const std::vector<std::string>& scopes,
-                                 const events::Registry& registry);
+                                 const std::vector<std::string>& scopes, const events::Registry& registry);
 
 // The selection flags (SPEC §1): -p files, or -e/-s as policy "cli", or,
 // with neither, the policy file `default_policy`. -p with -e/-s is an error.
