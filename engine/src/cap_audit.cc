@@ -112,16 +112,30 @@ uint64_t CapAudit::lost() const { return skel_ && skel_->bss ? skel_->bss->lost 
 
 std::string ExplainDenial(const std::vector<int>& denied, caps::CapSet dropped) {
   if (denied.empty()) return "";
-  std::vector<std::string> names;
-  for (int c : denied) names.push_back(caps::CapName(c));
-  std::string first = names.front();
-  std::string out = absl::StrCat("; the kernel checked and denied ", first);
-  if (names.size() > 1)
-    absl::StrAppend(&out, " (then ", absl::StrJoin(names.begin() + 1, names.end(), ", "), ")");
-  if (dropped.HasNumber(denied.front()))
-    absl::StrAppend(&out, "; fix: remove ", first, " from --capabilities drop= (or CAPABILITIES_DROP)");
+  // The kernel may test a capability and its cap_sys_admin fallback in either
+  // order: name what drop= removed if anything, else what is not the fallback.
+  int culprit = denied.front();
+  for (int c : denied)
+    if (dropped.HasNumber(c)) {
+      culprit = c;
+      break;
+    }
+  if (!dropped.HasNumber(culprit))
+    for (int c : denied)
+      if (c != static_cast<int>(caps::Cap::kSysAdmin)) {
+        culprit = c;
+        break;
+      }
+  std::vector<std::string> others;
+  for (int c : denied)
+    if (c != culprit) others.push_back(caps::CapName(c));
+  const std::string name = caps::CapName(culprit);
+  std::string out = absl::StrCat("; the kernel checked and denied ", name);
+  if (!others.empty()) absl::StrAppend(&out, " (and ", absl::StrJoin(others, ", "), ")");
+  if (dropped.HasNumber(culprit))
+    absl::StrAppend(&out, "; fix: remove ", name, " from --capabilities drop= (or CAPABILITIES_DROP)");
   else
-    absl::StrAppend(&out, "; fix: --capabilities add=", first);
+    absl::StrAppend(&out, "; fix: --capabilities add=", name);
   return out;
 }
 

@@ -156,7 +156,8 @@ int RunSensor(const SensorOptions& options) {
   // Sinks are opened first: a bad path is a usage error before anything loads.
   std::vector<std::unique_ptr<Sink>> sinks;
   std::vector<std::string> outputs = options.outputs;
-  if (outputs.empty()) outputs = {"table"};
+  // The audit report owns stdout; events are written only where asked.
+  if (outputs.empty() && !options.audit) outputs = {"table"};
   for (const std::string& o : outputs) {
     absl::StatusOr<SinkSpec> spec = ParseSinkSpec(o);
     if (!spec.ok()) {
@@ -321,6 +322,7 @@ int RunSensor(const SensorOptions& options) {
         absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
                         explain(load_start));
     sensor = std::move(*loaded);
+    if (audit) audit->Collect();  // drain: loading makes thousands of checks
     if (sensor->object() != nullptr) {
       absl::Status st = policies::PopulateScopeMaps(sensor->object(), *selection.policies, start_boot_ns);
       if (st.ok()) st = WritePathFilters(sensor->object(), selection.path_filters);
@@ -343,6 +345,7 @@ int RunSensor(const SensorOptions& options) {
         absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
                         explain(attach_start));
     cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
+    if (audit) audit->Collect();
   }
   for (const Cancellation& c : cancelled) LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
   for (const std::string& line : sensor->attach_log()) LogDebug(absl::StrCat("attached ", line));
@@ -402,6 +405,7 @@ int RunSensor(const SensorOptions& options) {
     return 1;
   }
   const int64_t setup_done = CapAudit::NowMonotonic();
+  if (audit) audit->Collect();
   if (audit && !options.audit) audit->Stop();  // diagnosis is only needed during set-up
   LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine.effective_now()),
                         " permitted=", caps::DescribeCaps(plan.rings.after_setup)));
@@ -433,6 +437,7 @@ int RunSensor(const SensorOptions& options) {
     for (auto& sink : sinks) {
       if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
     }
+    if (options.audit && audit) audit->Collect();
     if (reached_max) { stop_reason = "--max-events reached"; break; }
     if (int sig = g_stop_signal.load()) { stop_reason = strsignal(sig); break; }
     if (options.duration_ms &&

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "vigil/caps/process_caps.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/registry.h"
 
@@ -101,8 +102,13 @@ int PrintCapsPlan(const SensorOptions& options, const std::string& format) {
     LogError(facts.status().message());
     return 1;
   }
+  // As the sensor decides: the process-tree seed is planned where the
+  // process holds CAP_SYS_PTRACE (and drop= does not remove it).
+  absl::StatusOr<caps::ThreadCaps> held = caps::ReadThreadCaps();
+  const bool seed = held.ok() && held->permitted.Has(caps::Cap::kSysPtrace) &&
+                    !cap_options->drop.Has(caps::Cap::kSysPtrace);
   StartupPlan plan = PlanStartup(*selection, *cap_options, *facts, options.syscall_hook,
-                                 BpfSensor::Options{}.tracepoint_limit);
+                                 BpfSensor::Options{}.tracepoint_limit, seed);
   std::string out = caps::RenderPlan(caps::DescribePlan(plan.sources), *plan_format);
   fwrite(out.data(), 1, out.size(), stdout);
   return 0;
