@@ -569,6 +569,8 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   return 0;
 }
 
+#include "security.bpf.h"
+
 /* --------------------------------------------------------------- lifecycle */
 
 /* A successful execve, emitted as the syscall event from what the kernel

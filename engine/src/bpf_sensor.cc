@@ -223,6 +223,13 @@ std::vector<Cancellation> BpfSensor::Attach() {
           case events::AttachKind::kRawTracepoint:
             link = bpf_program__attach_raw_tracepoint(prog, alt.target.c_str());
             break;
+          case events::AttachKind::kTracepoint: {  // target "category/name"
+            size_t slash = alt.target.find('/');
+            if (slash == std::string::npos) break;
+            link = bpf_program__attach_tracepoint(prog, alt.target.substr(0, slash).c_str(),
+                                                  alt.target.substr(slash + 1).c_str());
+            break;
+          }
           default:
             break;
         }

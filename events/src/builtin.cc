@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
+#include "security_events.h"
 
 namespace vigil::events {
 namespace {
@@ -234,6 +235,7 @@ std::vector<EventDef> BuiltinDefs() {
   std::vector<EventDef> defs;
   AddSyscalls(defs);
   AddLifecycle(defs);
+  AddSecurityEvents(defs);
   return defs;
 }
 
