@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install, build, and run every
-# test (unit, kernel, e2e). Kernel and e2e tests need root and BPF.
+# test (a short fuzz run of the policy parser, then unit, kernel and e2e
+# tests through ctest). Kernel and e2e tests need root and BPF.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $(id -u) == 0 ]] || { echo "run as root: the kernel and e2e tests load BPF programs" >&2; exit 1; }
 tools/install-deps.sh
 tools/build.sh
+echo "== policy parser fuzzing (libFuzzer + ASan, ${VIGIL_FUZZ_SECONDS:-15} s)"
+tools/fuzz-policies.sh "${VIGIL_FUZZ_SECONDS:-15}" 2>&1 | tail -n 3
+echo "== unit, kernel and e2e tests"
 cd build
 ctest --output-on-failure --timeout 600 "$@"
