@@ -144,6 +144,15 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
       if (s.follow) c.follow |= bit;
     }
   }
+  for (const auto& [what, size] :
+       {std::pair<const char*, size_t>{"uid, pid, namespace, tree and exec", t.values.size()},
+        {"comm", t.comms.size()},
+        {"uts host name", t.uts_names.size()}}) {
+    if (size > VG_SCOPE_ENTRIES)
+      return absl::ResourceExhaustedError(absl::StrCat("the policies' scopes list ", size, " ", what,
+                                                       " values; the kernel's table holds ",
+                                                       VG_SCOPE_ENTRIES));
+  }
   return t;
 }
 

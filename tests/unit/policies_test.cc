@@ -747,6 +747,17 @@ TEST(KernelScopeTest, FollowWithUnresolvableExecIsAnError) {
             "available: stat /opt/none: ENOENT");
 }
 
+TEST(KernelScopeTest, TablesMustFitTheKernelMaps) {
+  std::string comms;
+  for (int i = 0; i <= VG_SCOPE_ENTRIES; ++i) comms += (comms.empty() ? "" : ",") + std::to_string(i);
+  absl::StatusOr<CompiledPolicies> c =
+      CompileText(Doc("a", "    - 'uid!=" + comms + "'\n", "    - event: close\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(Message(BuildKernelScope(*c, 0, FakeInode).status()),
+            "the policies' scopes list 1025 uid, pid, namespace, tree and exec values; the kernel's table "
+            "holds 1024");
+}
+
 TEST(KernelScopeTest, PopulateNeedsALoadedObjectWithTheScopeMaps) {
   absl::StatusOr<CompiledPolicies> c = CompileText(Doc("a", "    - uid=0\n", "    - event: close\n"));
   ASSERT_TRUE(c.ok());
