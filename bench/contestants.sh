@@ -2,9 +2,10 @@
 #   vigil        -e execve,openat  (per-syscall tracepoints: the default for few syscalls)
 #   vigil-raw    the same through the raw_syscalls dispatcher
 #   vigil-idle   -e connect: running, but nothing of the workload's is selected
+#   vigil-nomatch  -e execve,openat with a scope that matches no process (comm=)
 # Sourced by ../shared/bench/peers.sh (bash). VIGIL_BIN overrides the binary.
 
-PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle"
+PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle vigil-nomatch"
 VIGIL_BIN=${VIGIL_BIN:-./build/vigil}
 
 vigil_check() { [[ -x $VIGIL_BIN ]] || { echo "$VIGIL_BIN not built (./tools/build.sh)"; return 1; }; }
@@ -42,3 +43,9 @@ c_vigil_idle_start() { vigil_spawn "$1" --events connect; }
 c_vigil_idle_ready() { [[ -f $1/ready ]]; }
 c_vigil_idle_count() { echo "0 0"; }
 c_vigil_idle_lost() { vigil_lost "$1"; }
+
+c_vigil_nomatch_check() { vigil_check; }
+c_vigil_nomatch_start() { vigil_spawn "$1" --events execve,openat --scope comm=no-such-comm; }
+c_vigil_nomatch_ready() { [[ -f $1/ready ]]; }
+c_vigil_nomatch_count() { echo "0 0"; }
+c_vigil_nomatch_lost() { vigil_lost "$1"; }
