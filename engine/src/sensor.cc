@@ -21,6 +21,7 @@
 #include "vigil/caps/ring_guard.h"
 #include "vigil/engine/audit_report.h"
 #include "vigil/engine/cap_audit.h"
+#include "vigil/engine/containers.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/process_tree.h"
 #include "vigil/engine/startup.h"
@@ -359,6 +360,7 @@ int RunSensor(const SensorOptions& options) {
   events::Event event;
   ProcessTree& tree = process_tree;
   const policies::CompiledPolicies& matcher = *selection.policies;
+  ContainerResolver containers;
   char host_name_buf[256] = {};
   gethostname(host_name_buf, sizeof(host_name_buf) - 1);
   const std::string host_name = host_name_buf;
@@ -383,6 +385,7 @@ int RunSensor(const SensorOptions& options) {
     if (event.policies == 0) return;  // a lifecycle record for the process tree only
     event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.host_name = host_name;
+    event.container_id = containers.IdOf(event.cgroup_id);
     // What the kernel could not decide: rule filters, exec= paths, container ids.
     event.policies = matcher.MatchUser(event, event.policies);
     if (event.policies == 0) return;
