@@ -32,9 +32,7 @@ std::string EventAt(const AuditInputs& in, int64_t ts, const std::string& phase)
   return event;
 }
 
-caps::CapSet Declared(const caps::PlanDescription& p) {
-  return p.plan.base | p.plan.ebpf | p.plan.specific;
-}
+caps::CapSet Declared(const caps::PlanDescription& p) { return p.plan.base | p.plan.ebpf | p.plan.specific; }
 
 struct Row {
   std::string phase, event;
@@ -99,16 +97,18 @@ AuditSummary Summarize(const AuditInputs& in) {
   for (int cap : (declared - granted).Numbers())
     if (cap != static_cast<int>(caps::Cap::kSetpcap)) s.declared_unused.push_back(describe(cap));
   for (int cap : (granted - declared).Numbers())
-    s.used_undeclared.push_back(absl::StrCat(caps::CapName(cap), in.bypass ? " (granted from the inherited set)" : ""));
+    s.used_undeclared.push_back(
+        absl::StrCat(caps::CapName(cap), in.bypass ? " (granted from the inherited set)" : ""));
   for (int cap : (denied_outside - declared).Numbers()) s.denied_undeclared.push_back(caps::CapName(cap));
   return s;
 }
 
 std::string RenderAuditText(const AuditInputs& in) {
-  std::string out = absl::StrCat("capability audit for ", in.plan.selection, "\n",
-                                 in.checks.size(), " capability checks recorded by the kernel for this process",
+  std::string out = absl::StrCat("capability audit for ", in.plan.selection, "\n", in.checks.size(),
+                                 " capability checks recorded by the kernel for this process",
                                  in.lost ? absl::StrCat(" (", in.lost, " lost)") : "", "\n\n");
-  absl::StrAppendFormat(&out, "%-20s %-28s %-22s %-8s %s\n", "PHASE", "EVENT", "CAPABILITY", "RESULT", "CHECKS");
+  absl::StrAppendFormat(&out, "%-20s %-28s %-22s %-8s %s\n", "PHASE", "EVENT", "CAPABILITY", "RESULT",
+                        "CHECKS");
   for (const auto& [row, count] : Aggregate(in))
     absl::StrAppendFormat(&out, "%-20s %-28s %-22s %-8s %d\n", row.phase, row.event, caps::CapName(row.cap),
                           row.granted ? "granted" : "denied", count);
@@ -119,8 +119,10 @@ std::string RenderAuditText(const AuditInputs& in) {
   };
   list("declared but not used on this kernel", s.declared_unused, "none");
   list("used but undeclared", s.used_undeclared, "none");
-  list("denied checks for undeclared capabilities (the kernel tried and fell back; a failure, if any, is reported above)",
-       s.denied_undeclared, "none");
+  list(
+      "denied checks for undeclared capabilities (the kernel tried and fell back; a failure, if any, is "
+      "reported above)",
+      s.denied_undeclared, "none");
   return out;
 }
 

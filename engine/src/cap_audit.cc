@@ -41,15 +41,14 @@ absl::StatusOr<std::unique_ptr<CapAudit>> CapAudit::Start() {
     int err = capaudit_bpf::load(a->skel_);
     if (err != 0) {
       if (btf) continue;
-      return absl::Status(err == -EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kUnavailable,
-                          absl::StrCat("load cap_capable program: ", strerror(-err)));
+      return absl::Status(
+          err == -EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kUnavailable,
+          absl::StrCat("load cap_capable program: ", strerror(-err)));
     }
     a->link_ = btf ? bpf_program__attach(a->skel_->progs.vg_btf_cap_capable)
                    : bpf_program__attach_raw_tracepoint(a->skel_->progs.vg_raw_cap_capable, "cap_capable");
     if (a->link_ != nullptr) break;
-    if (!btf)
-      return absl::UnavailableError(
-          absl::StrCat("attach capability:cap_capable: ", strerror(errno)));
+    if (!btf) return absl::UnavailableError(absl::StrCat("attach capability:cap_capable: ", strerror(errno)));
   }
   auto on_check = [](void* ctx, void* data, size_t size) -> int {
     if (size < sizeof(vg_cap_check)) return 0;

@@ -1,11 +1,11 @@
 #include "vigil/engine/containers.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <system_error>
-
-#include <sys/stat.h>
 
 namespace vigil::engine {
 namespace {

@@ -11,10 +11,14 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   size_t len;
   uint32_t min;
   if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) len = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0) len = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0) len = 4, min = 0x10000;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    len = 2, min = 0x80;
+  else if ((c & 0xF0) == 0xE0)
+    len = 3, min = 0x800;
+  else if ((c & 0xF8) == 0xF0)
+    len = 4, min = 0x10000;
+  else
+    return 0;
   if (i + len > s.size()) return 0;
   uint32_t cp = c & (0x7F >> len);
   for (size_t k = 1; k < len; ++k) {
@@ -47,13 +51,34 @@ void AppendJsonString(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
     }
     if (c < 0x20) {
       out += "\\u00";
@@ -132,14 +157,12 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
   std::visit(Visitor{out}, v);
 }
 
-void AppendEventJson(std::string& out, const events::Event& e,
-                     const std::vector<std::string>& policy_names) {
+void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names) {
   absl::StrAppend(&out, "{\"timestamp\":", e.timestamp_ns, ",\"processorId\":", e.processor_id,
-                  ",\"processId\":", e.pid, ",\"threadId\":", e.tid,
-                  ",\"parentProcessId\":", e.ppid, ",\"hostProcessId\":", e.host_pid,
-                  ",\"hostThreadId\":", e.host_tid, ",\"hostParentProcessId\":", e.host_ppid,
-                  ",\"userId\":", e.uid, ",\"mountNamespace\":", e.mnt_ns,
-                  ",\"pidNamespace\":", e.pid_ns, ",\"processName\":");
+                  ",\"processId\":", e.pid, ",\"threadId\":", e.tid, ",\"parentProcessId\":", e.ppid,
+                  ",\"hostProcessId\":", e.host_pid, ",\"hostThreadId\":", e.host_tid,
+                  ",\"hostParentProcessId\":", e.host_ppid, ",\"userId\":", e.uid,
+                  ",\"mountNamespace\":", e.mnt_ns, ",\"pidNamespace\":", e.pid_ns, ",\"processName\":");
   AppendJsonString(out, e.comm);
   out += ",\"executable\":{\"path\":";
   AppendJsonString(out, e.executable);

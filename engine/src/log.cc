@@ -33,10 +33,10 @@ void Log(LogLevel level, absl::string_view message) {
   tm t{};
   gmtime_r(&ts.tv_sec, &t);
   // One write per line so lines from different threads never interleave.
-  std::string line = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s vigil: %s\n",
-                                     t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-                                     t.tm_sec, static_cast<int>(ts.tv_nsec / 1000000),
-                                     kNames[static_cast<int>(level)], message);
+  std::string line =
+      absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %-5s vigil: %s\n", t.tm_year + 1900, t.tm_mon + 1,
+                      t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ts.tv_nsec / 1000000),
+                      kNames[static_cast<int>(level)], message);
   (void)!write(STDERR_FILENO, line.data(), line.size());
 }
 

@@ -1,6 +1,5 @@
 // vigil: command line.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <iostream>
 
@@ -38,7 +37,8 @@ int main(int argc, char** argv) {
 
   AddSelectionFlags(app, opts);
   app.add_option("-o,--output", opts.outputs, "json|table[:PATH] (repeatable)")->allow_extra_args(false);
-  app.add_option("-C,--capabilities", opts.capabilities, "bypass=true|false, add=CAPS, drop=CAPS (repeatable)")
+  app.add_option("-C,--capabilities", opts.capabilities,
+                 "bypass=true|false, add=CAPS, drop=CAPS (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--ready-file", opts.ready_file, "written once every selected event is attached");
   app.add_option("--duration", duration, "stop cleanly after this long (10s, 2m)");
@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
   caps_cmd->require_subcommand(1);
   vigil::engine::SensorOptions plan_opts;
   std::string plan_format = "text";
-  CLI::App* plan = caps_cmd->add_subcommand("plan", "print each ring's capabilities and the minimal grant, loading nothing");
+  CLI::App* plan = caps_cmd->add_subcommand(
+      "plan", "print each ring's capabilities and the minimal grant, loading nothing");
   AddSelectionFlags(*plan, plan_opts);
   plan->add_option("-C,--capabilities", plan_opts.capabilities, "bypass=, add=, drop= as for the sensor")
       ->allow_extra_args(false);
@@ -102,7 +103,8 @@ int main(int argc, char** argv) {
   if (*audit) {
     uint64_t ms;
     if (!vigil::engine::ParseDuration(audit_duration, ms)) {
-      std::cerr << "vigil: --duration " << audit_duration << ": expected a duration such as 500ms, 10s or 2m\n";
+      std::cerr << "vigil: --duration " << audit_duration
+                << ": expected a duration such as 500ms, 10s or 2m\n";
       return 2;
     }
     if (audit_opts.audit_format != "text" && audit_opts.audit_format != "json") {
@@ -131,9 +133,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   opts.ring_bytes = static_cast<uint32_t>(ring_bytes);
-  if (syscall_hook == "auto") opts.syscall_hook = vigil::engine::SyscallHook::kAuto;
-  else if (syscall_hook == "tracepoints") opts.syscall_hook = vigil::engine::SyscallHook::kTracepoints;
-  else if (syscall_hook == "raw") opts.syscall_hook = vigil::engine::SyscallHook::kRawSyscalls;
+  if (syscall_hook == "auto")
+    opts.syscall_hook = vigil::engine::SyscallHook::kAuto;
+  else if (syscall_hook == "tracepoints")
+    opts.syscall_hook = vigil::engine::SyscallHook::kTracepoints;
+  else if (syscall_hook == "raw")
+    opts.syscall_hook = vigil::engine::SyscallHook::kRawSyscalls;
   else {
     std::cerr << "vigil: --syscall-hook " << syscall_hook << ": expected auto, tracepoints or raw\n";
     return 2;

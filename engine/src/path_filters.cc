@@ -16,8 +16,7 @@ constexpr const char* kPathArgs[] = {"pathname", "path", "filename"};
 
 // The patterns of a filter, if the kernel can decide it: `data.<path>=` with
 // only exact and prefix values that fit the trie key.
-bool KernelPatterns(const policies::Filter& f, const std::string& arg,
-                    std::vector<std::string>& keys) {
+bool KernelPatterns(const policies::Filter& f, const std::string& arg, std::vector<std::string>& keys) {
   using Match = policies::FilterValue::Match;
   if (f.kind != policies::Filter::Kind::kData || f.arg != arg || f.op != policies::Op::kEq) return false;
   std::vector<std::string> out;
@@ -33,8 +32,7 @@ bool KernelPatterns(const policies::Filter& f, const std::string& arg,
 
 }  // namespace
 
-PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled,
-                               const events::Registry& registry) {
+PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled, const events::Registry& registry) {
   PathFilterPlan plan;
   std::map<std::pair<uint32_t, std::string>, uint64_t> own;  // what each pattern's policies are
   for (const auto& [event_id, mask] : compiled.event_policies()) {
@@ -85,8 +83,9 @@ absl::Status WritePathFilters(bpf_object* obj, const PathFilterPlan& plan) {
     std::memcpy(key.path, e.key.data(), e.key.size());
     key.prefixlen = 32 + 8 * static_cast<uint32_t>(e.key.size());
     if (bpf_map_update_elem(fd, &key, &e.policies, BPF_ANY) != 0)
-      return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
-                          absl::StrCat("update map path_filters with '", e.key.c_str(), "': ", strerror(errno)));
+      return absl::Status(
+          errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+          absl::StrCat("update map path_filters with '", e.key.c_str(), "': ", strerror(errno)));
   }
   return absl::OkStatus();
 }

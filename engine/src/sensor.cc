@@ -13,9 +13,9 @@
 #include <filesystem>
 #include <unordered_map>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "vigil/caps/process_caps.h"
 #include "vigil/caps/ring_guard.h"
@@ -26,8 +26,8 @@
 #include "vigil/engine/process_tree.h"
 #include "vigil/engine/startup.h"
 #include "vigil/events/decoder.h"
-#include "vigil/policies/kernel_scope.h"
 #include "vigil/events/event_ids.h"
+#include "vigil/policies/kernel_scope.h"
 
 namespace vigil::engine {
 namespace {
@@ -49,7 +49,8 @@ void InstallSignalHandlers() {
 absl::Status WriteReadyFile(const std::string& path) {
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("write ready file ", tmp, ": ", strerror(errno)));
+  if (fd < 0)
+    return absl::InvalidArgumentError(absl::StrCat("write ready file ", tmp, ": ", strerror(errno)));
   std::string body = absl::StrCat(getpid(), "\n");
   bool ok = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
   close(fd);
@@ -98,9 +99,18 @@ bool ParseSize(std::string_view text, uint64_t& bytes) {
   uint64_t mult = 1;
   if (!text.empty()) {
     switch (text.back()) {
-      case 'K': case 'k': mult = 1ull << 10; break;
-      case 'M': case 'm': mult = 1ull << 20; break;
-      case 'G': case 'g': mult = 1ull << 30; break;
+      case 'K':
+      case 'k':
+        mult = 1ull << 10;
+        break;
+      case 'M':
+      case 'm':
+        mult = 1ull << 20;
+        break;
+      case 'G':
+      case 'g':
+        mult = 1ull << 30;
+        break;
     }
     if (mult != 1) text.remove_suffix(1);
   }
@@ -191,10 +201,10 @@ int RunSensor(const SensorOptions& options) {
                          caps::DescribeCaps(start_caps->effective), ")"));
 
   std::set<std::string> cancelled_names;
-  for (const caps::EventCancellation& c :
-       caps::FindCancelledEvents(PlanStartup(selection, *cap_options, *facts, options.syscall_hook,
-                                             tracepoint_limit).sources.events,
-                                 permitted)) {
+  for (const caps::EventCancellation& c : caps::FindCancelledEvents(
+           PlanStartup(selection, *cap_options, *facts, options.syscall_hook, tracepoint_limit)
+               .sources.events,
+           permitted)) {
     LogWarn(c.message);
     cancelled_names.insert(c.event);
   }
@@ -211,8 +221,9 @@ int RunSensor(const SensorOptions& options) {
   const bool seed = permitted.Has(caps::Cap::kSysPtrace) && !cap_options->drop.Has(caps::Cap::kSysPtrace);
   StartupPlan plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
   if (plan.mount_tracefs && !permitted.Has(caps::Cap::kSysAdmin) && hook == SyscallHook::kAuto) {
-    LogInfo("tracefs is not mounted and this process may not mount it (no cap_sys_admin); "
-            "syscall events use the raw_syscalls dispatcher, which needs no tracefs");
+    LogInfo(
+        "tracefs is not mounted and this process may not mount it (no cap_sys_admin); "
+        "syscall events use the raw_syscalls dispatcher, which needs no tracefs");
     hook = SyscallHook::kRawSyscalls;
     plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
   }
@@ -222,8 +233,8 @@ int RunSensor(const SensorOptions& options) {
     absl::StatusOr<caps::EbpfPrivilege> privilege =
         caps::CheckEbpfPrivilege(plan.sources.privilege, permitted, /*dropped=*/{});
     if (!privilege.ok() && plan.use_tracepoints && hook == SyscallHook::kAuto) {
-      StartupPlan raw = PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls,
-                                    tracepoint_limit, seed);
+      StartupPlan raw =
+          PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls, tracepoint_limit, seed);
       absl::StatusOr<caps::EbpfPrivilege> raw_privilege =
           caps::CheckEbpfPrivilege(raw.sources.privilege, permitted, /*dropped=*/{});
       if (raw_privilege.ok()) {
@@ -257,7 +268,8 @@ int RunSensor(const SensorOptions& options) {
     if (started.ok()) {
       audit = std::move(*started);
     } else if (options.audit) {
-      LogError(absl::StrCat("caps audit needs the capability:cap_capable tracepoint: ", started.status().message()));
+      LogError(absl::StrCat("caps audit needs the capability:cap_capable tracepoint: ",
+                            started.status().message()));
       return 1;
     } else {
       LogDebug(absl::StrCat("capability diagnosis unavailable: ", started.status().message()));
@@ -270,7 +282,8 @@ int RunSensor(const SensorOptions& options) {
   // Harden before any other thread exists: threads inherit their creator's sets.
   caps::CapabilityEngine cap_engine(plan.rings, cap_options->bypass);
   if (absl::Status st = cap_engine.Harden(); !st.ok()) {
-    LogError(absl::StrCat(st.message(), " (to run with the inherited capabilities, pass --capabilities bypass=true)"));
+    LogError(absl::StrCat(st.message(),
+                          " (to run with the inherited capabilities, pass --capabilities bypass=true)"));
     return 1;
   }
 
@@ -278,10 +291,12 @@ int RunSensor(const SensorOptions& options) {
 
   ProcessTree process_tree;
   if (seed) {
-    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kSpecific, "seed process tree",
-                                                             caps::CapSet{caps::Cap::kSysPtrace});
-    if (ring.ok()) LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(), " processes from /proc"));
-    else LogWarn(ring.status().message());
+    absl::StatusOr<caps::ScopedRing> ring =
+        cap_engine.Raise(caps::Ring::kSpecific, "seed process tree", caps::CapSet{caps::Cap::kSysPtrace});
+    if (ring.ok())
+      LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(), " processes from /proc"));
+    else
+      LogWarn(ring.status().message());
   } else {
     LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(),
                           " processes from /proc (without cap_sys_ptrace: those this uid may inspect)"));
@@ -294,8 +309,10 @@ int RunSensor(const SensorOptions& options) {
     if (plan.mount_tracefs) {
       absl::StatusOr<caps::ScopedRing> ring =
           cap_engine.Raise(caps::Ring::kSpecific, "mount tracefs", caps::CapSet{caps::Cap::kSysAdmin});
-      if (ring.ok()) bpf_options.tracefs_available = EnsureTracefs();
-      else LogWarn(ring.status().message());
+      if (ring.ok())
+        bpf_options.tracefs_available = EnsureTracefs();
+      else
+        LogWarn(ring.status().message());
     } else {
       bpf_options.tracefs_available = EnsureTracefs();
     }
@@ -416,7 +433,8 @@ int RunSensor(const SensorOptions& options) {
   std::vector<std::string> running;
   for (uint32_t id : sensor->running_events()) running.push_back(registry.FindId(id)->name);
   LogInfo(absl::StrCat("running ", running.size(), " events (", absl::StrJoin(running, ","),
-                       "); syscalls via ", sensor->syscall_hook_used().empty() ? "-" : sensor->syscall_hook_used()));
+                       "); syscalls via ",
+                       sensor->syscall_hook_used().empty() ? "-" : sensor->syscall_hook_used()));
   if (!options.ready_file.empty()) {
     if (absl::Status st = WriteReadyFile(options.ready_file); !st.ok()) {
       LogError(st.message());
@@ -441,10 +459,15 @@ int RunSensor(const SensorOptions& options) {
       if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
     }
     if (options.audit && audit) audit->Collect();
-    if (reached_max) { stop_reason = "--max-events reached"; break; }
-    if (int sig = g_stop_signal.load()) { stop_reason = strsignal(sig); break; }
-    if (options.duration_ms &&
-        Clock::now() - start >= std::chrono::milliseconds(*options.duration_ms)) {
+    if (reached_max) {
+      stop_reason = "--max-events reached";
+      break;
+    }
+    if (int sig = g_stop_signal.load()) {
+      stop_reason = strsignal(sig);
+      break;
+    }
+    if (options.duration_ms && Clock::now() - start >= std::chrono::milliseconds(*options.duration_ms)) {
       stop_reason = "--duration elapsed";
       break;
     }
@@ -453,18 +476,20 @@ int RunSensor(const SensorOptions& options) {
   // ---- clean stop: detach first, then drain what the kernel already wrote.
   const auto detach_start = Clock::now();
   sensor->Detach();
-  LogDebug(absl::StrCat("detached in ", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            Clock::now() - detach_start).count(), " ms"));
+  LogDebug(absl::StrCat(
+      "detached in ",
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - detach_start).count(), " ms"));
   if (!reached_max) (void)sensor->PollAndDrain(0);
   for (auto& sink : sinks) {
     if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
   }
   KernelCounters k = sensor->ReadCounters();
-  LogInfo(absl::StrCat("stopped (", stop_reason, "): emitted ", emitted, " events; lost ",
-                       k.lost_reserve, " (ring buffer full), ", decode_errors, " undecodable",
-                       decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "",
-                       "; ", k.truncated, " with truncated arguments; filtered out by policies: ",
-                       k.filtered_kernel, " in the kernel, ", selection.policies->total_drops(), " in user space"));
+  LogInfo(absl::StrCat("stopped (", stop_reason, "): emitted ", emitted, " events; lost ", k.lost_reserve,
+                       " (ring buffer full), ", decode_errors, " undecodable",
+                       decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "", "; ",
+                       k.truncated,
+                       " with truncated arguments; filtered out by policies: ", k.filtered_kernel,
+                       " in the kernel, ", selection.policies->total_drops(), " in user space"));
   if (options.audit && audit) {
     AuditInputs in{.plan = caps::DescribePlan(plan.sources),
                    .bypass = cap_options->bypass,

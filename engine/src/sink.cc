@@ -21,13 +21,17 @@ absl::StatusOr<SinkSpec> ParseSinkSpec(std::string_view text) {
     format = text.substr(0, colon);
     spec.path = std::string(text.substr(colon + 1));
     if (spec.path.empty())
-      return absl::InvalidArgumentError(absl::StrCat("--output ", std::string(text), ": empty path after ':'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--output ", std::string(text), ": empty path after ':'"));
   }
-  if (format == "json") spec.format = SinkFormat::kJson;
-  else if (format == "table") spec.format = SinkFormat::kTable;
+  if (format == "json")
+    spec.format = SinkFormat::kJson;
+  else if (format == "table")
+    spec.format = SinkFormat::kTable;
   else
-    return absl::InvalidArgumentError(
-        absl::StrCat("--output ", std::string(text), ": unknown format '", std::string(format), "' (expected json or table, e.g. json:/tmp/events.json)"));
+    return absl::InvalidArgumentError(absl::StrCat("--output ", std::string(text), ": unknown format '",
+                                                   std::string(format),
+                                                   "' (expected json or table, e.g. json:/tmp/events.json)"));
   return spec;
 }
 
@@ -37,8 +41,7 @@ absl::StatusOr<std::unique_ptr<Sink>> Sink::Open(const SinkSpec& spec,
     return std::unique_ptr<Sink>(new Sink(spec, STDOUT_FILENO, false, policy_names));
   int fd = open(spec.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
-    return absl::InvalidArgumentError(
-        absl::StrCat("open output file ", spec.path, ": ", strerror(errno)));
+    return absl::InvalidArgumentError(absl::StrCat("open output file ", spec.path, ": ", strerror(errno)));
   // An existing file keeps its mode on O_CREAT; events may be sensitive.
   fchmod(fd, 0600);
   return std::unique_ptr<Sink>(new Sink(spec, fd, true, policy_names));
@@ -55,8 +58,8 @@ Sink::~Sink() {
 }
 
 void Sink::WriteTableHeader() {
-  absl::StrAppendFormat(&buffer_, "%-12s %-6s %-16s %-7s %-7s %-6s %-22s %s\n", "TIME", "UID",
-                        "COMM", "PID", "TID", "RET", "EVENT", "ARGS");
+  absl::StrAppendFormat(&buffer_, "%-12s %-6s %-16s %-7s %-7s %-6s %-22s %s\n", "TIME", "UID", "COMM", "PID",
+                        "TID", "RET", "EVENT", "ARGS");
   header_done_ = true;
 }
 
@@ -69,10 +72,9 @@ void Sink::Write(const events::Event& e) {
     time_t secs = static_cast<time_t>(e.timestamp_ns / 1000000000);
     tm t{};
     gmtime_r(&secs, &t);
-    absl::StrAppendFormat(&buffer_, "%02d:%02d:%02d.%03d %-6u %-16s %-7u %-7u %-6d %-22s ",
-                          t.tm_hour, t.tm_min, t.tm_sec,
-                          static_cast<int>(e.timestamp_ns / 1000000 % 1000), e.uid, e.comm,
-                          e.pid, e.tid, e.retval, e.def->name);
+    absl::StrAppendFormat(&buffer_, "%02d:%02d:%02d.%03d %-6u %-16s %-7u %-7u %-6d %-22s ", t.tm_hour,
+                          t.tm_min, t.tm_sec, static_cast<int>(e.timestamp_ns / 1000000 % 1000), e.uid,
+                          e.comm, e.pid, e.tid, e.retval, e.def->name);
     for (size_t i = 0; i < e.args.size(); ++i) {
       if (i) buffer_ += ", ";
       absl::StrAppend(&buffer_, e.args[i].def->name, ": ");
@@ -97,8 +99,8 @@ absl::Status Sink::Flush() {
       if (errno == EINTR) continue;
       std::string err = strerror(errno);
       buffer_.erase(0, done);
-      return absl::UnavailableError(absl::StrCat(
-          "write to ", spec_.path.empty() ? "stdout" : spec_.path, ": ", err));
+      return absl::UnavailableError(
+          absl::StrCat("write to ", spec_.path.empty() ? "stdout" : spec_.path, ": ", err));
     }
     done += static_cast<size_t>(n);
   }

@@ -31,8 +31,8 @@ std::string DefaultPolicyPath() {
 absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   const events::Registry& registry = events::Registry::Builtin();
   absl::StatusOr<policies::CompiledPolicies> compiled = policies::CompileSelection(
-      {.events = options.events, .scopes = options.scopes, .policy_paths = options.policy_paths},
-      registry, DefaultPolicyPath());
+      {.events = options.events, .scopes = options.scopes, .policy_paths = options.policy_paths}, registry,
+      DefaultPolicyPath());
   if (!compiled.ok()) return compiled.status();
   Selection selection;
   selection.policies = std::make_shared<const policies::CompiledPolicies>(std::move(*compiled));

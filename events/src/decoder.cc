@@ -70,8 +70,8 @@ int64_t Decoder::BootToEpochOffsetNow() {
 absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const {
   vg_event_header h;
   if (record.size() < sizeof(h))
-    return absl::DataLossError(absl::StrCat("record of ", record.size(),
-                                            " bytes is shorter than its header (", sizeof(h), ")"));
+    return absl::DataLossError(
+        absl::StrCat("record of ", record.size(), " bytes is shorter than its header (", sizeof(h), ")"));
   std::memcpy(&h, record.data(), sizeof(h));
   const EventDef* def = registry_.FindId(h.event_id);
   if (def == nullptr) return absl::DataLossError(absl::StrCat("record names unknown event id ", h.event_id));

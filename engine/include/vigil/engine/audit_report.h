@@ -19,14 +19,14 @@ struct AuditInputs {
   std::vector<caps::RingTransition> transitions;
   std::vector<CapCheck> checks;
   std::vector<std::pair<int64_t, std::string>> attach_times;  // event attach start
-  int64_t setup_done_ns = 0;                                   // 0: never finished
+  int64_t setup_done_ns = 0;                                  // 0: never finished
   uint64_t lost = 0;
 };
 
 struct AuditSummary {
-  std::vector<std::string> declared_unused;     // "cap_x (ebpf): needed by ..."
-  std::vector<std::string> used_undeclared;     // granted but not in the plan
-  std::vector<std::string> denied_undeclared;   // denied, not in the ring at the time
+  std::vector<std::string> declared_unused;    // "cap_x (ebpf): needed by ..."
+  std::vector<std::string> used_undeclared;    // granted but not in the plan
+  std::vector<std::string> denied_undeclared;  // denied, not in the ring at the time
 };
 
 AuditSummary Summarize(const AuditInputs& in);

@@ -26,9 +26,9 @@ enum class SyscallHook { kAuto, kTracepoints, kRawSyscalls };
 
 struct SelectedEvent {
   const events::EventDef* def;
-  uint64_t policies;            // policies that selected it (bit i = policy i)
-  uint64_t path_policies = 0;   // of those, the ones the kernel filters by path
-  int path_arg = -1;            // the path argument's index, with path_policies
+  uint64_t policies;           // policies that selected it (bit i = policy i)
+  uint64_t path_policies = 0;  // of those, the ones the kernel filters by path
+  int path_arg = -1;           // the path argument's index, with path_policies
 };
 
 struct KernelCounters {
@@ -52,8 +52,8 @@ class BpfSensor {
     // auto: per-syscall tracepoints up to this many syscalls. Each costs ~75 ms
     // to release at stop (an RCU grace period), and the stop budget is 2 s.
     size_t tracepoint_limit = 24;
-    bool tracefs_available = true;    // per-syscall tracepoints need tracefs
-    bool track_processes = true;      // lifecycle records for the process tree, even if unselected
+    bool tracefs_available = true;  // per-syscall tracepoints need tracefs
+    bool track_processes = true;    // lifecycle records for the process tree, even if unselected
   };
 
   ~BpfSensor();

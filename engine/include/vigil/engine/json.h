@@ -17,8 +17,7 @@ void AppendJsonValue(std::string& out, const events::Value& v);
 
 // One event as one line of JSON (Tracee's field names, SPEC §2.1), with '\n'.
 // `policy_names[i]` names policy bit i.
-void AppendEventJson(std::string& out, const events::Event& e,
-                     const std::vector<std::string>& policy_names);
+void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names);
 
 // A value as plain text for the table sink.
 void AppendPlainValue(std::string& out, const events::Value& v);

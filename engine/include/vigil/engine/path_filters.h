@@ -33,8 +33,7 @@ struct PathFilterPlan {
   std::vector<PathFilterEntry> entries;  // values already include shorter prefixes
 };
 
-PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled,
-                               const events::Registry& registry);
+PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled, const events::Registry& registry);
 
 // Writes the entries into the object's path_filters map (EBPF ring: bpf()).
 absl::Status WritePathFilters(bpf_object* obj, const PathFilterPlan& plan);

@@ -19,10 +19,10 @@
 namespace vigil::engine {
 
 struct Selection {
-  std::string description;                // "-e openat" or "-p policies/default.yaml"
+  std::string description;  // "-e openat" or "-p policies/default.yaml"
   std::shared_ptr<const policies::CompiledPolicies> policies;
   PathFilterPlan path_filters;
-  std::vector<SelectedEvent> events;      // selected events plus their dependencies
+  std::vector<SelectedEvent> events;  // selected events plus their dependencies
 };
 
 // From -e/-s/-p (or the default policy). Errors are usage errors (exit 2).

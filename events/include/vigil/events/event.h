@@ -16,8 +16,8 @@ namespace vigil::events {
 // list; a socket address is an ordered list of key/value strings.
 using Fields = std::vector<std::pair<std::string, std::string>>;
 // (Construct strings explicitly: a const char* would pick bool.)
-using Value = std::variant<std::monostate, bool, int64_t, uint64_t, std::string,
-                           std::vector<std::string>, Fields>;
+using Value =
+    std::variant<std::monostate, bool, int64_t, uint64_t, std::string, std::vector<std::string>, Fields>;
 
 struct Arg {
   const ArgDef* def = nullptr;
@@ -42,7 +42,7 @@ struct Event {
   int64_t retval = 0;
   int syscall_nr = -1;
   bool truncated = false;
-  uint64_t policies = 0;     // bit i: policy i matched
+  uint64_t policies = 0;  // bit i: policy i matched
   std::vector<Arg> args;
 
   const Arg* FindArg(std::string_view name) const {
