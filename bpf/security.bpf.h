@@ -1,6 +1,493 @@
-/* Security events (files, network, privileges) built on the shared record
- * helpers of vigil.bpf.c, which includes this file after them. */
+/* Security events (files, sockets, TCP connections, capability checks,
+ * packets) built on the shared record helpers of vigil.bpf.c, which includes
+ * this file after them.
+ *
+ * The first part (ids and record constants) is plain C, also read by user
+ * space (events/src/security_events.cc checks the ids against event_ids.h);
+ * the programs follow, seen only by the BPF compiler. Argument indexes match
+ * the definitions in events/src/security_events.cc. */
 #ifndef VIGIL_BPF_SECURITY_BPF_H
 #define VIGIL_BPF_SECURITY_BPF_H
 
+#define VG_ID_CAP_CAPABLE 1007
+#define VG_ID_SECURITY_FILE_OPEN 1018
+#define VG_ID_SECURITY_SOCKET_LISTEN 1021
+#define VG_ID_SECURITY_SOCKET_CONNECT 1022
+#define VG_ID_SECURITY_SOCKET_ACCEPT 1023
+#define VG_ID_SECURITY_SOCKET_BIND 1024
+#define VG_ID_NET_TCP_CONNECTION 1500
+#define VG_ID_NET_PACKET_IPV4 2000
+
+/* Values of the `direction` arguments (ArgFormat::kDirection). */
+#define VG_DIR_OUTBOUND 1
+#define VG_DIR_INBOUND 2
+#define VG_DIR_EGRESS 3
+#define VG_DIR_INGRESS 4
+
+#ifdef __VMLINUX_H__ /* the BPF side */
+
+#include <bpf/bpf_endian.h>
+
+/* The policies that selected each non-syscall event (bit i: policy i), by
+ * event id; written by user space before load, so that the verifier prunes
+ * the code of unselected events. */
+const volatile __u64 vg_event_policies[VG_MAX_EVENTS];
+
+#define VG_S_IFMT 0170000
+#define VG_S_IFSOCK 0140000
+#define VG_AF_UNIX 1
+#define VG_AF_INET 2
+#define VG_AF_INET6 10
+#define VG_ETH_P_IP 0x0800
+#define VG_PF_KTHREAD 0x00200000
+#define VG_TCP_ESTABLISHED 1
+#define VG_TCP_SYN_SENT 2
+#define VG_TCP_SYN_RECV 3
+#define VG_TCP_CLOSE 7
+#define VG_TCP_LISTEN 10
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Nanoseconds of an inode's ctime (6.11+ split fields, else the timespec). */
+static __always_inline __u64 vg_inode_ctime(struct inode *inode) {
+  if (bpf_core_field_exists(inode->i_ctime_sec))
+    /* Since 6.13 bit 31 of i_ctime_nsec flags "ctime queried" (multigrain timestamps). */
+    return BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
+           (BPF_CORE_READ(inode, i_ctime_nsec) & ~(1U << 31));
+  return 0;
+}
+
+/* The open file behind a descriptor of `task`, or NULL. */
+static __always_inline struct file *vg_fd_file(struct task_struct *task, long fd) {
+  if (fd < 0) return NULL;
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt) return NULL;
+  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+  if ((unsigned long)fd >= max_fds) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
+/* The socket behind a descriptor, or NULL when it is not one. */
+static __always_inline struct socket *vg_fd_socket(struct task_struct *task, long fd) {
+  struct file *file = vg_fd_file(task, fd);
+  if (!file) return NULL;
+  umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+  if ((mode & VG_S_IFMT) != VG_S_IFSOCK) return NULL;
+  return BPF_CORE_READ(file, private_data);
+}
+
+/* A socket address rebuilt from the kernel's socket: its own (`peer` false)
+ * or its peer's, as a struct sockaddr of the socket's family (the family
+ * alone for other families and unbound unix sockets). Written in place into
+ * the record. */
+static __always_inline void put_sock_addr(struct vg_rec *r, __u8 index, struct sock *sk, bool peer) {
+  long off = arg_begin(r, index, VG_KIND_SOCKADDR, 2 + VG_SOCKADDR_MAX);
+  if (off < 0) return;
+  __u8 *out = &r->buf[off + 2];
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  __u16 len = sizeof(family);
+  if (family == VG_AF_INET) {
+    struct sockaddr_in sin = {.sin_family = VG_AF_INET};
+    if (peer) {
+      sin.sin_port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+      sin.sin_addr.s_addr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+    } else {
+      sin.sin_port = bpf_htons(BPF_CORE_READ(sk, __sk_common.skc_num));
+      sin.sin_addr.s_addr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    }
+    __builtin_memcpy(out, &sin, sizeof(sin));
+    len = sizeof(sin);
+  } else if (family == VG_AF_INET6) {
+    struct sockaddr_in6 sin6 = {.sin6_family = VG_AF_INET6};
+    if (peer) {
+      sin6.sin6_port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+      sin6.sin6_addr = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+    } else {
+      sin6.sin6_port = bpf_htons(BPF_CORE_READ(sk, __sk_common.skc_num));
+      sin6.sin6_addr = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
+    }
+    __builtin_memcpy(out, &sin6, sizeof(sin6));
+    len = sizeof(sin6);
+  } else if (family == VG_AF_UNIX) {
+    struct unix_sock *u = (struct unix_sock *)sk;
+    if (peer) u = (struct unix_sock *)BPF_CORE_READ(u, peer);
+    struct unix_address *addr = u ? BPF_CORE_READ(u, addr) : NULL;
+    __u32 alen = addr ? BPF_CORE_READ(addr, len) : 0;
+    /* name holds sun_family and the path (abstract: a leading NUL), alen bytes. */
+    if (alen > sizeof(struct sockaddr_un)) alen = sizeof(struct sockaddr_un);
+    if (alen > sizeof(family) && !bpf_probe_read_kernel(out, alen & (VG_SOCKADDR_MAX - 1), &addr->name))
+      len = alen & (VG_SOCKADDR_MAX - 1);
+    else
+      __builtin_memcpy(out, &family, sizeof(family));
+  } else {
+    __builtin_memcpy(out, &family, sizeof(family));
+  }
+  __builtin_memcpy(&r->buf[off], &len, sizeof(len));
+  rec_set_off(r, off + 2 + len);
+}
+
+/* Records of events with no task context (softirq, packets): the policies
+ * whose scope does not depend on the task (unscoped ones) get them. */
+static __always_inline __u64 contextless_policies(__u64 candidates) {
+  __u32 zero = 0;
+  struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
+  __u64 matched = candidates & ~(cfg ? cfg->scoped : 0);
+  if (!matched) my_counters()->filtered_kernel++;
+  return matched;
+}
+
+/* A record whose header describes no task: pids, comm and namespaces are 0;
+ * the caller fills what it knows (uid, cgroup). */
+static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64 policies) {
+  struct vg_rec r = {};
+  __u32 zero = 0;
+  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s) return r;
+  r.buf = s->data;
+  struct vg_event_header *h = REC_HDR(&r);
+  __builtin_memset(h, 0, sizeof(*h));
+  h->ts_boot_ns = bpf_ktime_get_boot_ns();
+  h->policies = policies;
+  h->event_id = event_id;
+  h->syscall_nr = -1;
+  h->cpu = bpf_get_smp_processor_id();
+  rec_set_off(&r, sizeof(struct vg_event_header));
+  return r;
+}
+
+/* A record whose header is a context saved earlier (the task that started a
+ * connection or listens on a port), stamped now. */
+static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_header *saved) {
+  struct vg_rec r = {};
+  __u32 zero = 0;
+  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+  if (!s) return r;
+  r.buf = s->data;
+  struct vg_event_header *h = REC_HDR(&r);
+  __builtin_memcpy(h, saved, sizeof(*h));
+  h->ts_boot_ns = bpf_ktime_get_boot_ns();
+  h->cpu = bpf_get_smp_processor_id();
+  h->retval = 0;
+  h->args_size = 0;
+  h->argc = 0;
+  h->flags = 0;
+  rec_set_off(&r, sizeof(struct vg_event_header));
+  return r;
+}
+
+/* ------------------------------------------------------- security_file_open */
+
+/* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
+ * the file the new descriptor refers to, so the path is the resolved one
+ * whatever dirfd, symlinks or O_PATH the caller used. `path_arg` is the
+ * register holding the syscall's own pathname (0: di, 1: si, -1: none). */
+static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg) {
+  __u64 candidates = vg_event_policies[VG_ID_SECURITY_FILE_OPEN];
+  if (!candidates || ret < 0 || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct file *file = vg_fd_file(task, ret);
+  if (!file) return;
+  struct vg_rec r = rec_begin(VG_ID_SECURITY_FILE_OPEN, nr, policies);
+  if (!r.buf) return;
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  put_path(&r, 0, &file->f_path);                    /* pathname */
+  put_u64(&r, 1, BPF_CORE_READ(file, f_flags));      /* flags */
+  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev)); /* dev */
+  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));       /* inode */
+  put_u64(&r, 4, vg_inode_ctime(inode));             /* ctime */
+  if (path_arg >= 0) {                               /* syscall_pathname */
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+    const char *upath = (const char *)(path_arg == 0 ? regs->di : regs->si);
+    put_str(&r, 5, upath, VG_MAX_STR, true);
+  }
+  put_u64(&r, 6, nr); /* syscall */
+  rec_submit(&r);
+}
+
+#define VG_FILE_OPEN_EXIT(name, path_arg)                   \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                \
+  int vg_tp_sec_##name##_exit(struct vg_tp_sys_exit *ctx) { \
+    emit_file_open(ctx->nr, ctx->ret, path_arg);            \
+    return 0;                                               \
+  }
+VG_FILE_OPEN_EXIT(open, 0)
+VG_FILE_OPEN_EXIT(openat, 1)
+VG_FILE_OPEN_EXIT(openat2, 1)
+VG_FILE_OPEN_EXIT(creat, 0)
+VG_FILE_OPEN_EXIT(open_by_handle_at, -1)
+
+/* ---------------------------------------------------- security_socket_* */
+
+/* Socket syscalls at exit: the descriptor is the caller's first argument
+ * (accept: the result is the new connection's). Only real sockets are
+ * reported, as the LSM hooks would see them. */
+static __always_inline void emit_socket_event(__u32 id, __s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[id & (VG_MAX_EVENTS - 1)];
+  if (!candidates || is_sensor()) return;
+  bool accept = id == VG_ID_SECURITY_SOCKET_ACCEPT;
+  if (accept && ret < 0) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  long fd = (int)regs->di;
+  struct socket *sock = vg_fd_socket(task, accept ? ret : fd);
+  if (!sock) return;
+  struct sock *sk = BPF_CORE_READ(sock, sk);
+  if (!sk) return;
+  struct vg_rec r = rec_begin(id, nr, policies);
+  if (!r.buf) return;
+  REC_HDR(&r)->retval = ret;
+  put_u64(&r, 0, fd); /* sockfd */
+  /* Tracee's argument order; the socket type, which Tracee has for connect
+   * only, comes last elsewhere. */
+  __u64 type = BPF_CORE_READ(sock, type);
+  switch (id) {
+    case VG_ID_SECURITY_SOCKET_CONNECT: {
+      put_u64(&r, 1, type);      /* type */
+      __u64 len = (int)regs->dx; /* remote_addr, as the caller gave it */
+      if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
+      put_bytes(&r, 2, VG_KIND_SOCKADDR, (const void *)regs->si, len, true);
+      break;
+    }
+    case VG_ID_SECURITY_SOCKET_BIND: {
+      __u64 len = (int)regs->dx; /* local_addr, as the caller gave it */
+      if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
+      put_bytes(&r, 1, VG_KIND_SOCKADDR, (const void *)regs->si, len, true);
+      put_u64(&r, 2, type); /* type */
+      break;
+    }
+    case VG_ID_SECURITY_SOCKET_LISTEN:
+      put_sock_addr(&r, 1, sk, false); /* local_addr */
+      put_u64(&r, 2, (int)regs->si);   /* backlog */
+      put_u64(&r, 3, type);            /* type */
+      break;
+    case VG_ID_SECURITY_SOCKET_ACCEPT:
+      put_sock_addr(&r, 1, sk, false); /* local_addr */
+      put_sock_addr(&r, 2, sk, true);  /* remote_addr */
+      put_u64(&r, 3, type);            /* type */
+      break;
+  }
+  rec_submit(&r);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int vg_tp_sec_connect_exit(struct vg_tp_sys_exit *ctx) {
+  emit_socket_event(VG_ID_SECURITY_SOCKET_CONNECT, ctx->nr, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int vg_tp_sec_bind_exit(struct vg_tp_sys_exit *ctx) {
+  emit_socket_event(VG_ID_SECURITY_SOCKET_BIND, ctx->nr, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int vg_tp_sec_listen_exit(struct vg_tp_sys_exit *ctx) {
+  emit_socket_event(VG_ID_SECURITY_SOCKET_LISTEN, ctx->nr, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int vg_tp_sec_accept_exit(struct vg_tp_sys_exit *ctx) {
+  emit_socket_event(VG_ID_SECURITY_SOCKET_ACCEPT, ctx->nr, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int vg_tp_sec_accept4_exit(struct vg_tp_sys_exit *ctx) {
+  emit_socket_event(VG_ID_SECURITY_SOCKET_ACCEPT, ctx->nr, ctx->ret);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- cap_capable */
+
+/* Runs on every capability check of the host: a header and two integers. */
+static __always_inline void emit_cap_capable(int cap, int ret) {
+  __u64 candidates = vg_event_policies[VG_ID_CAP_CAPABLE];
+  if (!candidates || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  /* The syscall being served, when the check comes from one. */
+  __s32 nr = -1;
+  if (!(task->flags & VG_PF_KTHREAD)) nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+  struct vg_rec r = rec_begin(VG_ID_CAP_CAPABLE, nr, policies);
+  if (!r.buf) return;
+  REC_HDR(&r)->retval = ret;
+  put_u64(&r, 0, cap);        /* cap */
+  put_u64(&r, 1, (__s64)ret); /* result */
+  put_u64(&r, 2, (__s64)nr);  /* syscall */
+  rec_submit(&r);
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(vg_btf_sec_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+             const struct user_namespace *ns, int cap, int ret) {
+  emit_cap_capable(cap, ret);
+  return 0;
+}
+
+SEC("raw_tp/cap_capable")
+int BPF_PROG(vg_raw_sec_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+             const struct user_namespace *ns, int cap, int ret) {
+  emit_cap_capable(cap, ret);
+  return 0;
+}
+
+/* --------------------------------------------------------- net_tcp_connection */
+
+/* The handshake ends in softirq context, where the current task is whoever
+ * the CPU was running. So the task is taken where it is known: the one that
+ * moved the socket to SYN_SENT (connect) or to LISTEN (listen), both in
+ * process context, saved until the connection is established or fails. */
+struct vg_listen_key {
+  __u32 netns;
+  __u16 port; /* host order */
+  __u16 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8192);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64); /* struct sock * */
+  __type(value, struct vg_event_header);
+} tcp_connecting SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct vg_listen_key);
+  __type(value, struct vg_event_header);
+} tcp_listening SEC(".maps");
+
+static __always_inline struct vg_listen_key listen_key(const struct sock *sk) {
+  struct vg_listen_key k = {};
+  k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  return k;
+}
+
+/* Saves the current task's header (with its policies) under `key`. */
+static __always_inline void save_context(void *map, const void *key) {
+  if (is_sensor()) return;
+  __u64 policies = matched_policies(vg_event_policies[VG_ID_NET_TCP_CONNECTION]);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(VG_ID_NET_TCP_CONNECTION, -1, policies);
+  if (!r.buf) return;
+  bpf_map_update_elem(map, key, r.buf, BPF_ANY);
+}
+
+static __always_inline void emit_tcp_connection(const struct sock *sk, int oldstate, int newstate) {
+  if (!vg_event_policies[VG_ID_NET_TCP_CONNECTION]) return;
+  if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return;
+  __u64 skey = (__u64)sk;
+  if (newstate == VG_TCP_SYN_SENT) {
+    save_context(&tcp_connecting, &skey);
+    return;
+  }
+  if (newstate == VG_TCP_LISTEN) {
+    struct vg_listen_key lk = listen_key(sk);
+    save_context(&tcp_listening, &lk);
+    return;
+  }
+  /* (LISTEN->SYN_RECV is a new connection's socket, cloned from the listener.) */
+  if (oldstate == VG_TCP_LISTEN && newstate == VG_TCP_CLOSE) {
+    struct vg_listen_key lk = listen_key(sk);
+    bpf_map_delete_elem(&tcp_listening, &lk);
+    return;
+  }
+  __u8 direction;
+  const struct vg_event_header *saved;
+  if (oldstate == VG_TCP_SYN_SENT && (newstate == VG_TCP_ESTABLISHED || newstate == VG_TCP_CLOSE)) {
+    direction = VG_DIR_OUTBOUND;
+    saved = bpf_map_lookup_elem(&tcp_connecting, &skey);
+  } else if (oldstate == VG_TCP_SYN_RECV && newstate == VG_TCP_ESTABLISHED) {
+    direction = VG_DIR_INBOUND;
+    struct vg_listen_key lk = listen_key(sk);
+    saved = bpf_map_lookup_elem(&tcp_listening, &lk);
+  } else {
+    return;
+  }
+  struct vg_rec r;
+  if (saved) {
+    r = rec_begin_saved(saved);
+  } else {
+    /* Started before the sensor: no task is known. */
+    __u64 policies = contextless_policies(vg_event_policies[VG_ID_NET_TCP_CONNECTION]);
+    if (!policies) return;
+    r = rec_begin_contextless(VG_ID_NET_TCP_CONNECTION, policies);
+    if (r.buf) REC_HDR(&r)->uid = BPF_CORE_READ(sk, sk_uid.val);
+  }
+  if (direction == VG_DIR_OUTBOUND) bpf_map_delete_elem(&tcp_connecting, &skey);
+  if (!r.buf) return;
+  put_u64(&r, 0, direction);                                 /* direction */
+  put_u64(&r, 1, BPF_CORE_READ(sk, __sk_common.skc_family)); /* family */
+  put_sock_addr(&r, 2, (struct sock *)sk, false);            /* src */
+  put_sock_addr(&r, 3, (struct sock *)sk, true);             /* dst */
+  put_u64(&r, 4, oldstate);                                  /* old_state */
+  put_u64(&r, 5, newstate);                                  /* new_state */
+  rec_submit(&r);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(vg_btf_sec_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate) {
+  emit_tcp_connection(sk, oldstate, newstate);
+  return 0;
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(vg_raw_sec_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate) {
+  emit_tcp_connection(sk, oldstate, newstate);
+  return 0;
+}
+
+/* ----------------------------------------------------------- net_packet_ipv4 */
+
+/* cgroup_skb programs see every packet of every socket below the cgroup
+ * they are attached to (the v2 root: all of them). Ingress runs in softirq
+ * and egress often does too (TCP acks, retransmits), so the record has no
+ * task: its header carries the socket's uid and cgroup. Kept small: no
+ * strings, seven integers. Always returns 1: packets are never dropped. */
+static __always_inline int emit_packet(struct __sk_buff *skb, __u8 direction) {
+  __u64 candidates = vg_event_policies[VG_ID_NET_PACKET_IPV4];
+  if (!candidates || skb->protocol != bpf_htons(VG_ETH_P_IP)) return 1;
+  struct iphdr iph;
+  if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) || iph.version != 4) return 1;
+  __u64 policies = contextless_policies(candidates);
+  if (!policies) return 1;
+  __u16 ports[2] = {};
+  bool first_fragment = !(iph.frag_off & bpf_htons(0x1fff));
+  if ((iph.protocol == IPPROTO_TCP || iph.protocol == IPPROTO_UDP) && first_fragment)
+    bpf_skb_load_bytes(skb, iph.ihl * 4, ports, sizeof(ports));
+  struct vg_rec r = rec_begin_contextless(VG_ID_NET_PACKET_IPV4, policies);
+  if (!r.buf) return 1;
+  REC_HDR(&r)->cgroup_id = bpf_skb_cgroup_id(skb);
+  REC_HDR(&r)->uid = bpf_get_socket_uid(skb);
+  put_u64(&r, 0, iph.saddr);              /* src */
+  put_u64(&r, 1, iph.daddr);              /* dst */
+  put_u64(&r, 2, bpf_ntohs(ports[0]));    /* src_port */
+  put_u64(&r, 3, bpf_ntohs(ports[1]));    /* dst_port */
+  put_u64(&r, 4, iph.protocol);           /* protocol */
+  put_u64(&r, 5, bpf_ntohs(iph.tot_len)); /* length */
+  put_u64(&r, 6, direction);              /* direction */
+  rec_submit(&r);
+  return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int vg_cgskb_ingress(struct __sk_buff *skb) { return emit_packet(skb, VG_DIR_INGRESS); }
+
+SEC("cgroup_skb/egress")
+int vg_cgskb_egress(struct __sk_buff *skb) { return emit_packet(skb, VG_DIR_EGRESS); }
+
+#endif /* __VMLINUX_H__ */
 #endif /* VIGIL_BPF_SECURITY_BPF_H */

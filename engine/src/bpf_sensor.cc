@@ -2,6 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,9 +12,12 @@
 #include <cstdarg>
 #include <cstring>
 #include <algorithm>
+#include <fstream>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -63,6 +69,83 @@ int64_t MonotonicNow() {
 }
 
 uint8_t CaptureOf(const events::ArgDef& a) { return static_cast<uint8_t>(a.capture); }
+
+// An open directory of the cgroup v2 hierarchy (cgroup_skb programs attach to
+// one and apply below it); closed when it goes out of scope.
+struct Cgroup2Dir {
+  int fd = -1;
+  int err = 0;
+  std::string error;
+  Cgroup2Dir() = default;
+  Cgroup2Dir(Cgroup2Dir&& o) noexcept : fd(std::exchange(o.fd, -1)), err(o.err), error(std::move(o.error)) {}
+  Cgroup2Dir& operator=(Cgroup2Dir&&) = delete;
+  ~Cgroup2Dir() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// Where the cgroup v2 hierarchy's root is mounted: /sys/fs/cgroup on unified
+// systems, /sys/fs/cgroup/unified on hybrid ones; "" when it is not mounted.
+std::string Cgroup2MountPoint() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "36 25 0:30 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw"
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (root != "/") continue;  // a bind mount of some cgroup below the root
+    std::string unescaped;      // mountinfo escapes space, tab, newline and backslash as \ooo
+    for (size_t i = 0; i < mount_point.size(); ++i) {
+      if (mount_point[i] == '\\' && i + 3 < mount_point.size()) {
+        unescaped += static_cast<char>(std::stoi(mount_point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += mount_point[i];
+      }
+    }
+    return unescaped;
+  }
+  return "";
+}
+
+// Opens `path` ("/" = the root) of the cgroup v2 hierarchy. Where cgroup2 is
+// not mounted and the process may mount, the hierarchy (which always exists)
+// is mounted on a private directory just long enough to open it.
+Cgroup2Dir OpenCgroup2(const std::string& path) {
+  Cgroup2Dir dir;
+  std::string relative = path.starts_with('/') ? path.substr(1) : path;
+  std::string mount_point = Cgroup2MountPoint();
+  if (!mount_point.empty()) {
+    std::string full = relative.empty() ? mount_point : absl::StrCat(mount_point, "/", relative);
+    dir.fd = open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dir.err = errno;
+    if (dir.fd < 0) dir.error = absl::StrCat("open cgroup v2 directory ", full, ": ", Errno(dir.err));
+    return dir;
+  }
+  char tmp[] = "/run/vigil-cgroup2-XXXXXX";
+  if (mkdtemp(tmp) == nullptr) {
+    dir.err = errno;
+    dir.error =
+        absl::StrCat("cgroup2 is not mounted, and creating a directory to mount it failed: ", Errno(dir.err));
+    return dir;
+  }
+  if (mount("cgroup2", tmp, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    dir.err = errno;
+    dir.error = absl::StrCat("cgroup2 is not mounted, and mounting it failed: ", Errno(dir.err),
+                             dir.err == EPERM ? " (mounting needs cap_sys_admin)" : "");
+  } else {
+    std::string full = relative.empty() ? std::string(tmp) : absl::StrCat(tmp, "/", relative);
+    dir.fd = open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dir.err = errno;
+    if (dir.fd < 0) dir.error = absl::StrCat("open cgroup v2 directory ", full, ": ", Errno(dir.err));
+    umount2(tmp, MNT_DETACH);  // the open directory keeps the hierarchy reachable
+  }
+  rmdir(tmp);
+  return dir;
+}
 
 }  // namespace
 
@@ -123,6 +206,10 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;
       if (e.def->id == events::kSchedProcessExit) skel->rodata->policies_sched_process_exit = e.policies;
     }
+    // Security events (bpf/security.bpf.h) read their policies by event id.
+    for (const SelectedEvent& e : s->events_)
+      if (!e.def->is_syscall() && e.def->id < VG_MAX_EVENTS)
+        skel->rodata->vg_event_policies[e.def->id] = e.policies;
     if (int err = bpf_map__set_max_entries(skel->maps.events, options.ring_bytes); err)
       return absl::InvalidArgumentError(
           absl::StrCat("ring buffer size ", options.ring_bytes, ": ", Errno(err)));
@@ -228,6 +315,16 @@ std::vector<Cancellation> BpfSensor::Attach() {
             if (slash == std::string::npos) break;
             link = bpf_program__attach_tracepoint(prog, alt.target.substr(0, slash).c_str(),
                                                   alt.target.substr(slash + 1).c_str());
+            break;
+          }
+          case events::AttachKind::kCgroupSkb: {  // target: a path in the cgroup v2 hierarchy
+            Cgroup2Dir dir = OpenCgroup2(alt.target);
+            if (dir.fd < 0) {
+              LogInfo(absl::StrCat("event ", e.def->name, ": ", dir.error));
+              errno = dir.err;
+              break;
+            }
+            link = bpf_program__attach_cgroup(prog, dir.fd);
             break;
           }
           default:

@@ -87,6 +87,24 @@ const std::map<std::string_view, std::vector<std::string_view>> kSyscallSets = {
     {"caps", {"capset", "capget"}},
 };
 
+// Integer arguments with a readable rendering, by (syscall, kernel name);
+// a non-empty name renames the argument to Tracee's.
+struct DecodedArg {
+  std::string_view name;
+  ArgFormat format;
+};
+const std::map<std::pair<std::string_view, std::string_view>, DecodedArg> kDecodedArgs = {
+    {{"ptrace", "request"}, {"", ArgFormat::kPtraceRequest}},
+    {{"prctl", "option"}, {"", ArgFormat::kPrctlOption}},
+    {{"bpf", "cmd"}, {"", ArgFormat::kBpfCmd}},
+    {{"unshare", "unshare_flags"}, {"flags", ArgFormat::kNamespaceFlags}},
+    {{"setns", "flags"}, {"nstype", ArgFormat::kNamespaceFlags}},
+    {{"socket", "family"}, {"domain", ArgFormat::kSocketDomain}},
+    {{"socket", "type"}, {"", ArgFormat::kSocketType}},
+    {{"socketpair", "family"}, {"domain", ArgFormat::kSocketDomain}},
+    {{"socketpair", "type"}, {"", ArgFormat::kSocketType}},
+};
+
 std::string NormalizeType(std::string_view type) {
   if (type == "umode_t") return "mode_t";
   return std::string(type);
@@ -101,6 +119,11 @@ ArgDef SyscallArg(std::string_view syscall, const SyscallArgRow& row, bool next_
   if (kSocketSyscalls.contains(syscall) && kname == "fd") a.name = "sockfd";
   a.type = NormalizeType(type);
   bool pointer = type.find('*') != std::string_view::npos;
+  if (auto decoded = kDecodedArgs.find({syscall, kname}); decoded != kDecodedArgs.end() && !pointer) {
+    if (!decoded->second.name.empty()) a.name = std::string(decoded->second.name);
+    a.format = decoded->second.format;
+    return a;
+  }
   if (type == "const char*const*") {
     // envp is large and rarely wanted; the pointer is kept.
     bool is_env = kname == "envp";

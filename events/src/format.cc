@@ -14,10 +14,11 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "vigil/caps/cap_set.h"
-#include "absl/strings/ascii.h"
+#include "vigil/events/registry.h"
 
 namespace vigil::events {
 namespace {
@@ -74,6 +75,241 @@ constexpr FlagName kClone[] = {
 };
 
 constexpr FlagName kAccess[] = {{R_OK, "R_OK"}, {W_OK, "W_OK"}, {X_OK, "X_OK"}};
+
+// Numbered names of the kernel's ABI (values fixed by the UAPI headers; listed
+// here rather than taken from the build host's headers, which may predate the
+// running kernel).
+struct NumberName {
+  int64_t value;
+  const char* name;
+};
+
+const char* FindName(std::span<const NumberName> names, int64_t value) {
+  for (const NumberName& n : names)
+    if (n.value == value) return n.name;
+  return nullptr;
+}
+
+std::string NameOrNumber(std::span<const NumberName> names, int64_t value) {
+  const char* name = FindName(names, value);
+  return name ? std::string(name) : absl::StrCat(value);
+}
+
+constexpr NumberName kTcpStates[] = {
+    {1, "TCP_ESTABLISHED"},     {2, "TCP_SYN_SENT"},  {3, "TCP_SYN_RECV"}, {4, "TCP_FIN_WAIT1"},
+    {5, "TCP_FIN_WAIT2"},       {6, "TCP_TIME_WAIT"}, {7, "TCP_CLOSE"},    {8, "TCP_CLOSE_WAIT"},
+    {9, "TCP_LAST_ACK"},        {10, "TCP_LISTEN"},   {11, "TCP_CLOSING"}, {12, "TCP_NEW_SYN_RECV"},
+    {13, "TCP_BOUND_INACTIVE"},
+};
+
+constexpr NumberName kDomains[] = {
+    {0, "AF_UNSPEC"},    {1, "AF_UNIX"},        {2, "AF_INET"},     {3, "AF_AX25"},     {4, "AF_IPX"},
+    {5, "AF_APPLETALK"}, {6, "AF_NETROM"},      {7, "AF_BRIDGE"},   {8, "AF_ATMPVC"},   {9, "AF_X25"},
+    {10, "AF_INET6"},    {11, "AF_ROSE"},       {12, "AF_DECnet"},  {13, "AF_NETBEUI"}, {14, "AF_SECURITY"},
+    {15, "AF_KEY"},      {16, "AF_NETLINK"},    {17, "AF_PACKET"},  {18, "AF_ASH"},     {19, "AF_ECONET"},
+    {20, "AF_ATMSVC"},   {21, "AF_RDS"},        {22, "AF_SNA"},     {23, "AF_IRDA"},    {24, "AF_PPPOX"},
+    {25, "AF_WANPIPE"},  {26, "AF_LLC"},        {27, "AF_IB"},      {28, "AF_MPLS"},    {29, "AF_CAN"},
+    {30, "AF_TIPC"},     {31, "AF_BLUETOOTH"},  {32, "AF_IUCV"},    {33, "AF_RXRPC"},   {34, "AF_ISDN"},
+    {35, "AF_PHONET"},   {36, "AF_IEEE802154"}, {37, "AF_CAIF"},    {38, "AF_ALG"},     {39, "AF_NFC"},
+    {40, "AF_VSOCK"},    {41, "AF_KCM"},        {42, "AF_QIPCRTR"}, {43, "AF_SMC"},     {44, "AF_XDP"},
+    {45, "AF_MCTP"},
+};
+
+constexpr NumberName kSocketTypes[] = {{1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"},     {3, "SOCK_RAW"},
+                                       {4, "SOCK_RDM"},    {5, "SOCK_SEQPACKET"}, {6, "SOCK_DCCP"},
+                                       {10, "SOCK_PACKET"}};
+
+constexpr NumberName kPtraceRequests[] = {
+    {0, "PTRACE_TRACEME"},
+    {1, "PTRACE_PEEKTEXT"},
+    {2, "PTRACE_PEEKDATA"},
+    {3, "PTRACE_PEEKUSR"},
+    {4, "PTRACE_POKETEXT"},
+    {5, "PTRACE_POKEDATA"},
+    {6, "PTRACE_POKEUSR"},
+    {7, "PTRACE_CONT"},
+    {8, "PTRACE_KILL"},
+    {9, "PTRACE_SINGLESTEP"},
+    {12, "PTRACE_GETREGS"},
+    {13, "PTRACE_SETREGS"},
+    {14, "PTRACE_GETFPREGS"},
+    {15, "PTRACE_SETFPREGS"},
+    {16, "PTRACE_ATTACH"},
+    {17, "PTRACE_DETACH"},
+    {18, "PTRACE_GETFPXREGS"},
+    {19, "PTRACE_SETFPXREGS"},
+    {24, "PTRACE_SYSCALL"},
+    {25, "PTRACE_GET_THREAD_AREA"},
+    {26, "PTRACE_SET_THREAD_AREA"},
+    {30, "PTRACE_ARCH_PRCTL"},
+    {31, "PTRACE_SYSEMU"},
+    {32, "PTRACE_SYSEMU_SINGLESTEP"},
+    {33, "PTRACE_SINGLEBLOCK"},
+    {0x4200, "PTRACE_SETOPTIONS"},
+    {0x4201, "PTRACE_GETEVENTMSG"},
+    {0x4202, "PTRACE_GETSIGINFO"},
+    {0x4203, "PTRACE_SETSIGINFO"},
+    {0x4204, "PTRACE_GETREGSET"},
+    {0x4205, "PTRACE_SETREGSET"},
+    {0x4206, "PTRACE_SEIZE"},
+    {0x4207, "PTRACE_INTERRUPT"},
+    {0x4208, "PTRACE_LISTEN"},
+    {0x4209, "PTRACE_PEEKSIGINFO"},
+    {0x420a, "PTRACE_GETSIGMASK"},
+    {0x420b, "PTRACE_SETSIGMASK"},
+    {0x420c, "PTRACE_SECCOMP_GET_FILTER"},
+    {0x420d, "PTRACE_SECCOMP_GET_METADATA"},
+    {0x420e, "PTRACE_GET_SYSCALL_INFO"},
+    {0x420f, "PTRACE_GET_RSEQ_CONFIGURATION"},
+    {0x4210, "PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG"},
+    {0x4211, "PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG"},
+    {0x4212, "PTRACE_SET_SYSCALL_INFO"},
+};
+
+constexpr NumberName kPrctlOptions[] = {
+    {1, "PR_SET_PDEATHSIG"},
+    {2, "PR_GET_PDEATHSIG"},
+    {3, "PR_GET_DUMPABLE"},
+    {4, "PR_SET_DUMPABLE"},
+    {5, "PR_GET_UNALIGN"},
+    {6, "PR_SET_UNALIGN"},
+    {7, "PR_GET_KEEPCAPS"},
+    {8, "PR_SET_KEEPCAPS"},
+    {9, "PR_GET_FPEMU"},
+    {10, "PR_SET_FPEMU"},
+    {11, "PR_GET_FPEXC"},
+    {12, "PR_SET_FPEXC"},
+    {13, "PR_GET_TIMING"},
+    {14, "PR_SET_TIMING"},
+    {15, "PR_SET_NAME"},
+    {16, "PR_GET_NAME"},
+    {19, "PR_GET_ENDIAN"},
+    {20, "PR_SET_ENDIAN"},
+    {21, "PR_GET_SECCOMP"},
+    {22, "PR_SET_SECCOMP"},
+    {23, "PR_CAPBSET_READ"},
+    {24, "PR_CAPBSET_DROP"},
+    {25, "PR_GET_TSC"},
+    {26, "PR_SET_TSC"},
+    {27, "PR_GET_SECUREBITS"},
+    {28, "PR_SET_SECUREBITS"},
+    {29, "PR_SET_TIMERSLACK"},
+    {30, "PR_GET_TIMERSLACK"},
+    {31, "PR_TASK_PERF_EVENTS_DISABLE"},
+    {32, "PR_TASK_PERF_EVENTS_ENABLE"},
+    {33, "PR_MCE_KILL"},
+    {34, "PR_MCE_KILL_GET"},
+    {35, "PR_SET_MM"},
+    {36, "PR_SET_CHILD_SUBREAPER"},
+    {37, "PR_GET_CHILD_SUBREAPER"},
+    {38, "PR_SET_NO_NEW_PRIVS"},
+    {39, "PR_GET_NO_NEW_PRIVS"},
+    {40, "PR_GET_TID_ADDRESS"},
+    {41, "PR_SET_THP_DISABLE"},
+    {42, "PR_GET_THP_DISABLE"},
+    {43, "PR_MPX_ENABLE_MANAGEMENT"},
+    {44, "PR_MPX_DISABLE_MANAGEMENT"},
+    {45, "PR_SET_FP_MODE"},
+    {46, "PR_GET_FP_MODE"},
+    {47, "PR_CAP_AMBIENT"},
+    {50, "PR_SVE_SET_VL"},
+    {51, "PR_SVE_GET_VL"},
+    {52, "PR_GET_SPECULATION_CTRL"},
+    {53, "PR_SET_SPECULATION_CTRL"},
+    {54, "PR_PAC_RESET_KEYS"},
+    {55, "PR_SET_TAGGED_ADDR_CTRL"},
+    {56, "PR_GET_TAGGED_ADDR_CTRL"},
+    {57, "PR_SET_IO_FLUSHER"},
+    {58, "PR_GET_IO_FLUSHER"},
+    {59, "PR_SET_SYSCALL_USER_DISPATCH"},
+    {60, "PR_PAC_SET_ENABLED_KEYS"},
+    {61, "PR_PAC_GET_ENABLED_KEYS"},
+    {62, "PR_SCHED_CORE"},
+    {63, "PR_SME_SET_VL"},
+    {64, "PR_SME_GET_VL"},
+    {65, "PR_SET_MDWE"},
+    {66, "PR_GET_MDWE"},
+    {67, "PR_SET_MEMORY_MERGE"},
+    {68, "PR_GET_MEMORY_MERGE"},
+    {69, "PR_RISCV_V_SET_CONTROL"},
+    {70, "PR_RISCV_V_GET_CONTROL"},
+    {71, "PR_RISCV_SET_ICACHE_FLUSH_CTX"},
+    {72, "PR_PPC_GET_DEXCR"},
+    {73, "PR_PPC_SET_DEXCR"},
+    {74, "PR_GET_SHADOW_STACK_STATUS"},
+    {75, "PR_SET_SHADOW_STACK_STATUS"},
+    {76, "PR_LOCK_SHADOW_STACK_STATUS"},
+    {77, "PR_TIMER_CREATE_RESTORE_IDS"},
+    {0x53564d41, "PR_SET_VMA"},
+    {0x59616d61, "PR_SET_PTRACER"},
+};
+
+constexpr NumberName kBpfCmds[] = {
+    {0, "BPF_MAP_CREATE"},
+    {1, "BPF_MAP_LOOKUP_ELEM"},
+    {2, "BPF_MAP_UPDATE_ELEM"},
+    {3, "BPF_MAP_DELETE_ELEM"},
+    {4, "BPF_MAP_GET_NEXT_KEY"},
+    {5, "BPF_PROG_LOAD"},
+    {6, "BPF_OBJ_PIN"},
+    {7, "BPF_OBJ_GET"},
+    {8, "BPF_PROG_ATTACH"},
+    {9, "BPF_PROG_DETACH"},
+    {10, "BPF_PROG_TEST_RUN"},
+    {11, "BPF_PROG_GET_NEXT_ID"},
+    {12, "BPF_MAP_GET_NEXT_ID"},
+    {13, "BPF_PROG_GET_FD_BY_ID"},
+    {14, "BPF_MAP_GET_FD_BY_ID"},
+    {15, "BPF_OBJ_GET_INFO_BY_FD"},
+    {16, "BPF_PROG_QUERY"},
+    {17, "BPF_RAW_TRACEPOINT_OPEN"},
+    {18, "BPF_BTF_LOAD"},
+    {19, "BPF_BTF_GET_FD_BY_ID"},
+    {20, "BPF_TASK_FD_QUERY"},
+    {21, "BPF_MAP_LOOKUP_AND_DELETE_ELEM"},
+    {22, "BPF_MAP_FREEZE"},
+    {23, "BPF_BTF_GET_NEXT_ID"},
+    {24, "BPF_MAP_LOOKUP_BATCH"},
+    {25, "BPF_MAP_LOOKUP_AND_DELETE_BATCH"},
+    {26, "BPF_MAP_UPDATE_BATCH"},
+    {27, "BPF_MAP_DELETE_BATCH"},
+    {28, "BPF_LINK_CREATE"},
+    {29, "BPF_LINK_UPDATE"},
+    {30, "BPF_LINK_GET_FD_BY_ID"},
+    {31, "BPF_LINK_GET_NEXT_ID"},
+    {32, "BPF_ENABLE_STATS"},
+    {33, "BPF_ITER_CREATE"},
+    {34, "BPF_LINK_DETACH"},
+    {35, "BPF_PROG_BIND_MAP"},
+    {36, "BPF_TOKEN_CREATE"},
+    {37, "BPF_PROG_STREAM_READ_BY_FD"},
+};
+
+// unshare(2) takes these; setns(2) takes one CLONE_NEW* (or 0: any type).
+// CLONE_NEWTIME (0x80) shares its bit with the exit signal of clone(2),
+// which is why clone flags have their own rendering.
+constexpr FlagName kNamespaceFlags[] = {
+    {CLONE_NEWNS, "CLONE_NEWNS"},     {CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+    {CLONE_NEWUTS, "CLONE_NEWUTS"},   {CLONE_NEWIPC, "CLONE_NEWIPC"},
+    {CLONE_NEWUSER, "CLONE_NEWUSER"}, {CLONE_NEWPID, "CLONE_NEWPID"},
+    {CLONE_NEWNET, "CLONE_NEWNET"},   {0x80, "CLONE_NEWTIME"},
+    {CLONE_FILES, "CLONE_FILES"},     {CLONE_FS, "CLONE_FS"},
+    {CLONE_SYSVSEM, "CLONE_SYSVSEM"}, {CLONE_VM, "CLONE_VM"},
+    {CLONE_SIGHAND, "CLONE_SIGHAND"}, {CLONE_THREAD, "CLONE_THREAD"},
+};
+
+constexpr NumberName kIpProtocols[] = {
+    {0, "IPPROTO_IP"},        {1, "IPPROTO_ICMP"},   {2, "IPPROTO_IGMP"},       {4, "IPPROTO_IPIP"},
+    {6, "IPPROTO_TCP"},       {8, "IPPROTO_EGP"},    {12, "IPPROTO_PUP"},       {17, "IPPROTO_UDP"},
+    {22, "IPPROTO_IDP"},      {29, "IPPROTO_TP"},    {33, "IPPROTO_DCCP"},      {41, "IPPROTO_IPV6"},
+    {46, "IPPROTO_RSVP"},     {47, "IPPROTO_GRE"},   {50, "IPPROTO_ESP"},       {51, "IPPROTO_AH"},
+    {58, "IPPROTO_ICMPV6"},   {92, "IPPROTO_MTP"},   {94, "IPPROTO_BEETPH"},    {98, "IPPROTO_ENCAP"},
+    {103, "IPPROTO_PIM"},     {108, "IPPROTO_COMP"}, {115, "IPPROTO_L2TP"},     {132, "IPPROTO_SCTP"},
+    {136, "IPPROTO_UDPLITE"}, {137, "IPPROTO_MPLS"}, {143, "IPPROTO_ETHERNET"}, {255, "IPPROTO_RAW"},
+    {262, "IPPROTO_MPTCP"},
+};
+
+constexpr NumberName kDirections[] = {{1, "outbound"}, {2, "inbound"}, {3, "egress"}, {4, "ingress"}};
 
 }  // namespace
 
@@ -146,6 +382,54 @@ std::string FormatAccessMode(uint64_t mode) {
   return JoinFlags(mode, kAccess, "");
 }
 
+std::string FormatSyscallName(int64_t nr) {
+  if (nr >= 0) {
+    const EventDef* def = Registry::Builtin().FindId(static_cast<uint32_t>(nr));
+    if (def != nullptr && def->is_syscall()) return def->name;
+  }
+  return absl::StrCat(nr);
+}
+
+std::string FormatCapCheckResult(int64_t ret) {
+  if (ret == 0) return "granted";
+  int err = static_cast<int>(ret < 0 ? -ret : ret);
+  const char* name = strerrorname_np(err);
+  return name ? std::string(name) : absl::StrCat(ret);
+}
+
+std::string FormatTcpState(int64_t state) { return NameOrNumber(kTcpStates, state); }
+
+std::string FormatSocketDomain(int64_t domain) { return NameOrNumber(kDomains, domain); }
+
+std::string FormatSocketType(uint64_t type) {
+  constexpr uint64_t kTypeMask = 0xf;
+  constexpr FlagName kFlags[] = {{SOCK_NONBLOCK, "SOCK_NONBLOCK"}, {SOCK_CLOEXEC, "SOCK_CLOEXEC"}};
+  return JoinFlags(type & ~kTypeMask, kFlags,
+                   NameOrNumber(kSocketTypes, static_cast<int64_t>(type & kTypeMask)));
+}
+
+std::string FormatPtraceRequest(int64_t request) { return NameOrNumber(kPtraceRequests, request); }
+
+std::string FormatPrctlOption(int64_t option) { return NameOrNumber(kPrctlOptions, option); }
+
+std::string FormatBpfCmd(int64_t cmd) { return NameOrNumber(kBpfCmds, cmd); }
+
+std::string FormatNamespaceFlags(uint64_t flags) {
+  if (flags == 0) return "0";
+  return JoinFlags(flags, kNamespaceFlags, "");
+}
+
+std::string FormatIpProtocol(int64_t protocol) { return NameOrNumber(kIpProtocols, protocol); }
+
+std::string FormatIpv4(uint32_t network_order) {
+  char buf[INET_ADDRSTRLEN] = {};
+  in_addr a{.s_addr = network_order};
+  inet_ntop(AF_INET, &a, buf, sizeof(buf));
+  return buf;
+}
+
+std::string FormatDirection(int64_t direction) { return NameOrNumber(kDirections, direction); }
+
 std::string FormatHex(uint64_t value) { return absl::StrFormat("0x%x", value); }
 
 Fields FormatSockaddr(std::span<const uint8_t> raw) {
@@ -217,6 +501,30 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
     case ArgFormat::kProt: return FormatProt(raw);
     case ArgFormat::kCloneFlags: return FormatCloneFlags(raw);
     case ArgFormat::kAccessMode: return FormatAccessMode(raw);
+    case ArgFormat::kSyscallName:
+      return FormatSyscallName(static_cast<int64_t>(raw));
+    case ArgFormat::kCapCheckResult:
+      return FormatCapCheckResult(static_cast<int32_t>(raw));
+    case ArgFormat::kTcpState:
+      return FormatTcpState(static_cast<int32_t>(raw));
+    case ArgFormat::kSocketDomain:
+      return FormatSocketDomain(static_cast<int32_t>(raw));
+    case ArgFormat::kSocketType:
+      return FormatSocketType(static_cast<uint32_t>(raw));
+    case ArgFormat::kPtraceRequest:
+      return FormatPtraceRequest(static_cast<int64_t>(raw));
+    case ArgFormat::kPrctlOption:
+      return FormatPrctlOption(static_cast<int32_t>(raw));
+    case ArgFormat::kBpfCmd:
+      return FormatBpfCmd(static_cast<int32_t>(raw));
+    case ArgFormat::kNamespaceFlags:
+      return FormatNamespaceFlags(raw);
+    case ArgFormat::kIpProtocol:
+      return FormatIpProtocol(static_cast<int64_t>(raw));
+    case ArgFormat::kIpv4Addr:
+      return FormatIpv4(static_cast<uint32_t>(raw));
+    case ArgFormat::kDirection:
+      return FormatDirection(static_cast<int64_t>(raw));
     case ArgFormat::kDirfd:
     case ArgFormat::kInt:
     default:

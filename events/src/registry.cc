@@ -15,6 +15,8 @@ const char* AttachKindName(AttachKind kind) {
     case AttachKind::kTracepoint: return "tracepoint";
     case AttachKind::kSyscallTracepoints: return "syscall_tracepoints";
     case AttachKind::kRawSyscalls: return "raw_syscalls";
+    case AttachKind::kCgroupSkb:
+      return "cgroup_skb";
   }
   return "?";
 }

@@ -1,8 +1,165 @@
-// Security events beyond raw syscalls: files, network, privileges.
+// Security events beyond raw syscalls: files, sockets, TCP connections,
+// capability checks and packets. The kernel side is bpf/security.bpf.h; the
+// argument order here is the order in which it writes them.
 #include "security_events.h"
 
-namespace vigil::events {
+#include <string>
 
-void AddSecurityEvents(std::vector<EventDef>& defs) { (void)defs; }
+#include "security.bpf.h"  // the ids and values both sides share
+#include "vigil/events/event_ids.h"
+
+namespace vigil::events {
+namespace {
+
+static_assert(kCapCapable == VG_ID_CAP_CAPABLE);
+static_assert(kSecurityFileOpen == VG_ID_SECURITY_FILE_OPEN);
+static_assert(kSecuritySocketListen == VG_ID_SECURITY_SOCKET_LISTEN);
+static_assert(kSecuritySocketConnect == VG_ID_SECURITY_SOCKET_CONNECT);
+static_assert(kSecuritySocketAccept == VG_ID_SECURITY_SOCKET_ACCEPT);
+static_assert(kSecuritySocketBind == VG_ID_SECURITY_SOCKET_BIND);
+static_assert(kNetTcpConnection == VG_ID_NET_TCP_CONNECTION);
+static_assert(kNetPacketIpv4 == VG_ID_NET_PACKET_IPV4);
+
+using caps::Cap;
+
+// A tracepoint at the exit of one syscall, run by its own program (so that
+// the event works whether or not the syscall's own event is selected).
+ProbeDef SyscallExitProbe(const std::string& syscall, bool required) {
+  return ProbeDef{
+      .name = "syscalls/sys_exit_" + syscall,
+      .required = required,
+      .alternatives = {
+          {AttachKind::kTracepoint, {"vg_tp_sec_" + syscall + "_exit"}, "syscalls/sys_exit_" + syscall}}};
+}
+
+// A kernel tracepoint through BTF (tp_btf), else as a raw tracepoint.
+ProbeDef BtfOrRawProbe(const std::string& tracepoint) {
+  return ProbeDef{.name = tracepoint,
+                  .required = true,
+                  .alternatives = {{AttachKind::kTpBtf, {"vg_btf_sec_" + tracepoint}, tracepoint},
+                                   {AttachKind::kRawTracepoint, {"vg_raw_sec_" + tracepoint}, tracepoint}}};
+}
+
+ProbeDef CgroupSkbProbe(const std::string& direction) {
+  return ProbeDef{.name = "cgroup_skb/" + direction,
+                  .required = true,
+                  .alternatives = {{AttachKind::kCgroupSkb, {"vg_cgskb_" + direction}, "/"}}};
+}
+
+const ArgDef kSockfd{"sockfd", "int", ArgFormat::kInt};
+const ArgDef kSocketType{"type", "int", ArgFormat::kSocketType};
+
+}  // namespace
+
+void AddSecurityEvents(std::vector<EventDef>& defs) {
+  // Where an LSM or fentry hook would be exact (io_uring opens, opens by the
+  // kernel for a process), this kernel refuses both (EPERM), so the syscall
+  // exits are the probes; they see every open(2)-family call that succeeds.
+  defs.push_back(EventDef{
+      .id = kSecurityFileOpen,
+      .name = "security_file_open",
+      .description = "a file was opened: the resolved path of the new descriptor's file (whatever dirfd, "
+                     "symlinks or O_PATH the caller used), its flags, device, inode and ctime",
+      .sets = {"lsm_hooks", "fs", "fs_file_ops", "security"},
+      .args = {{"pathname", "const char*", ArgFormat::kString},
+               {"flags", "string", ArgFormat::kOpenFlags},
+               {"dev", "dev_t", ArgFormat::kUint},
+               {"inode", "unsigned long", ArgFormat::kUint},
+               {"ctime", "unsigned long", ArgFormat::kUint},
+               {"syscall_pathname", "const char*", ArgFormat::kString},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {SyscallExitProbe("openat", true), SyscallExitProbe("open", true),
+                 SyscallExitProbe("openat2", true), SyscallExitProbe("creat", false),
+                 SyscallExitProbe("open_by_handle_at", false)},
+  });
+
+  defs.push_back(EventDef{
+      .id = kSecuritySocketConnect,
+      .name = "security_socket_connect",
+      .description =
+          "a socket is being connected: the address the caller gave (returnValue: connect's result)",
+      .sets = {"default", "lsm_hooks", "net", "net_sock", "security"},
+      .args = {kSockfd, kSocketType, {"remote_addr", "struct sockaddr*", ArgFormat::kSockaddr}},
+      .probes = {SyscallExitProbe("connect", true)},
+  });
+  defs.push_back(EventDef{
+      .id = kSecuritySocketBind,
+      .name = "security_socket_bind",
+      .description = "a socket is being bound to a local address (returnValue: bind's result)",
+      .sets = {"lsm_hooks", "net", "net_sock", "security"},
+      .args = {kSockfd, {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr}, kSocketType},
+      .probes = {SyscallExitProbe("bind", true)},
+  });
+  defs.push_back(EventDef{
+      .id = kSecuritySocketListen,
+      .name = "security_socket_listen",
+      .description = "a socket listens: its bound address, from the kernel's socket",
+      .sets = {"lsm_hooks", "net", "net_sock", "security"},
+      .args = {kSockfd,
+               {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr},
+               {"backlog", "int", ArgFormat::kInt},
+               kSocketType},
+      .probes = {SyscallExitProbe("listen", true)},
+  });
+  defs.push_back(EventDef{
+      .id = kSecuritySocketAccept,
+      .name = "security_socket_accept",
+      .description = "a connection was accepted: the listening descriptor, and the new connection's local "
+                     "and peer addresses from the kernel's socket (returnValue: the new descriptor)",
+      .sets = {"lsm_hooks", "net", "net_sock", "security"},
+      .args = {kSockfd,
+               {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr},
+               {"remote_addr", "struct sockaddr*", ArgFormat::kSockaddr},
+               kSocketType},
+      .probes = {SyscallExitProbe("accept", true), SyscallExitProbe("accept4", true)},
+  });
+
+  defs.push_back(EventDef{
+      .id = kNetTcpConnection,
+      .name = "net_tcp_connection",
+      .description = "a TCP connection was established (outbound: SYN_SENT->ESTABLISHED, inbound: "
+                     "SYN_RECV->ESTABLISHED) or an outbound one failed (SYN_SENT->CLOSE); the process is the "
+                     "one that connected or listens (0 when it predates the sensor)",
+      .sets = {"net", "net_tcp", "security"},
+      .args = {{"direction", "string", ArgFormat::kDirection},
+               {"family", "int", ArgFormat::kSocketDomain},
+               {"src", "struct sockaddr*", ArgFormat::kSockaddr},
+               {"dst", "struct sockaddr*", ArgFormat::kSockaddr},
+               {"old_state", "int", ArgFormat::kTcpState},
+               {"new_state", "int", ArgFormat::kTcpState}},
+      .probes = {BtfOrRawProbe("inet_sock_set_state")},
+  });
+
+  defs.push_back(EventDef{
+      .id = kCapCapable,
+      .name = "cap_capable",
+      .description = "the kernel checked a capability of a process (result: granted or the errno); fires "
+                     "on every check of the host",
+      .sets = {"caps", "security"},
+      .args = {{"cap", "int", ArgFormat::kCapability},
+               {"result", "int", ArgFormat::kCapCheckResult},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {BtfOrRawProbe("cap_capable")},
+  });
+
+  // Attaching (and loading) a cgroup_skb program needs CAP_NET_ADMIN; once
+  // attached, nothing more is needed.
+  defs.push_back(EventDef{
+      .id = kNetPacketIpv4,
+      .name = "net_packet_ipv4",
+      .description = "an IPv4 packet of a local socket, both directions (cgroup_skb on the cgroup v2 root); "
+                     "no process: the header carries the socket's uid and cgroup",
+      .sets = {"net", "network_events"},
+      .args = {{"src", "const char*", ArgFormat::kIpv4Addr},
+               {"dst", "const char*", ArgFormat::kIpv4Addr},
+               {"src_port", "u16", ArgFormat::kUint},
+               {"dst_port", "u16", ArgFormat::kUint},
+               {"protocol", "u8", ArgFormat::kIpProtocol},
+               {"length", "u16", ArgFormat::kUint},
+               {"direction", "string", ArgFormat::kDirection}},
+      .probes = {CgroupSkbProbe("ingress"), CgroupSkbProbe("egress")},
+      .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
+  });
+}
 
 }  // namespace vigil::events

@@ -17,6 +17,18 @@ std::string FormatProt(uint64_t prot);          // "PROT_READ|PROT_EXEC" or "PRO
 std::string FormatCloneFlags(uint64_t flags);   // "CLONE_VM|CLONE_FS|SIGCHLD"
 std::string FormatAccessMode(uint64_t mode);    // "R_OK|W_OK" or "F_OK"
 std::string FormatHex(uint64_t value);          // "0x7ffd1234"
+std::string FormatSyscallName(int64_t nr);      // "openat", or the number as text
+std::string FormatCapCheckResult(int64_t ret);  // "granted", or the errno's name: "EPERM"
+std::string FormatTcpState(int64_t state);      // "TCP_ESTABLISHED"
+std::string FormatSocketDomain(int64_t domain);    // "AF_INET"
+std::string FormatSocketType(uint64_t type);       // "SOCK_STREAM|SOCK_CLOEXEC"
+std::string FormatPtraceRequest(int64_t request);  // "PTRACE_ATTACH"
+std::string FormatPrctlOption(int64_t option);     // "PR_SET_NAME"
+std::string FormatBpfCmd(int64_t cmd);             // "BPF_PROG_LOAD"
+std::string FormatNamespaceFlags(uint64_t flags);  // "CLONE_NEWNS|CLONE_NEWUSER", "0" for none
+std::string FormatIpProtocol(int64_t protocol);    // "IPPROTO_TCP"
+std::string FormatIpv4(uint32_t network_order);    // "127.0.0.1"
+std::string FormatDirection(int64_t direction);    // "outbound", "inbound", "egress", "ingress"
 // {"sa_family":"AF_INET","sin_addr":"127.0.0.1","sin_port":"8080"}; unknown families keep
 // their number. Short or empty input gives an empty list.
 Fields FormatSockaddr(std::span<const uint8_t> raw);

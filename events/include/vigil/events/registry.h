@@ -16,9 +16,9 @@ namespace vigil::events {
 
 // How user space renders an argument value (SPEC §2.1 decoding).
 enum class ArgFormat : uint8_t {
-  kInt,          // signed decimal
-  kUint,         // unsigned decimal
-  kHex,          // pointers, addresses: "0x7ffd..."
+  kInt,   // signed decimal
+  kUint,  // unsigned decimal
+  kHex,   // pointers, addresses: "0x7ffd..."
   kBool,
   kString,
   kStringArray,  // argv/envp as captured from a user array
@@ -30,9 +30,21 @@ enum class ArgFormat : uint8_t {
   kCapability,   // "CAP_SYS_ADMIN"
   kProt,         // "PROT_READ|PROT_EXEC"
   kCloneFlags,
-  kDirfd,        // AT_FDCWD shown as -100 (kept numeric, as Tracee does)
-  kAccessMode,   // "F_OK|R_OK"
-  kBytes,        // raw memory, hex
+  kDirfd,           // AT_FDCWD shown as -100 (kept numeric, as Tracee does)
+  kAccessMode,      // "F_OK|R_OK"
+  kBytes,           // raw memory, hex
+  kSyscallName,     // x86-64 syscall number: "openat"
+  kCapCheckResult,  // 0: "granted", else the errno: "EPERM"
+  kTcpState,        // "TCP_ESTABLISHED"
+  kSocketDomain,    // "AF_INET"
+  kSocketType,      // "SOCK_STREAM|SOCK_CLOEXEC"
+  kPtraceRequest,   // "PTRACE_ATTACH"
+  kPrctlOption,     // "PR_SET_NAME"
+  kBpfCmd,          // "BPF_PROG_LOAD"
+  kNamespaceFlags,  // unshare/setns: "CLONE_NEWNS|CLONE_NEWUSER" (0 for setns: "0")
+  kIpProtocol,      // "IPPROTO_TCP"
+  kIpv4Addr,        // an IPv4 address in network byte order: "127.0.0.1"
+  kDirection,       // 1 "outbound", 2 "inbound" (connections); 3 "egress", 4 "ingress" (packets)
 };
 
 // What the kernel side captures for a syscall argument (vigil_event.h VG_CAP_*).
@@ -52,6 +64,7 @@ enum class AttachKind : uint8_t {
   kTracepoint,          // program SEC("tracepoint"), target "category/name"
   kSyscallTracepoints,  // generic enter/exit programs on syscalls/sys_{enter,exit}_<target>
   kRawSyscalls,         // the raw_syscalls:sys_enter/sys_exit dispatcher
+  kCgroupSkb,           // program SEC("cgroup_skb/..."), attached to the cgroup v2 root (target "/")
 };
 const char* AttachKindName(AttachKind kind);
 
