@@ -422,19 +422,24 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
 
 /* Drops the policies whose pathname patterns (exact or prefix) the path
  * does not match, before any record is built. */
-static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec *spec,
-                                         const __u64 *args, __u64 policies) {
+static __always_inline __u64 filter_path_at(__s32 nr, const struct vg_syscall_spec *spec,
+                                            const char *path, bool kernel, __u64 policies) {
   __u32 zero = 0;
   struct vg_path_key *key = bpf_map_lookup_elem(&path_key_buf, &zero);
   if (!key) return policies;
-  __u8 i = spec->path_arg;
-  const char *path = i < 6 ? (const char *)args[i] : NULL;
-  long n = bpf_probe_read_user_str(key->path, sizeof(key->path), path);
+  long n = kernel ? bpf_probe_read_kernel_str(key->path, sizeof(key->path), path)
+                  : bpf_probe_read_user_str(key->path, sizeof(key->path), path);
   if (n <= 0) return policies & ~spec->path_policies;
   key->event_id = nr;
   key->prefixlen = 32 + 8 * (__u32)n; /* n counts the NUL: exact patterns match it */
   __u64 *match = bpf_map_lookup_elem(&path_filters, key);
   return (policies & ~spec->path_policies) | (match ? (*match & policies & spec->path_policies) : 0);
+}
+
+static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec *spec,
+                                         const __u64 *args, __u64 policies) {
+  __u8 i = spec->path_arg;
+  return filter_path_at(nr, spec, i < 6 ? (const char *)args[i] : NULL, false, policies);
 }
 
 static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args) {
@@ -454,7 +459,12 @@ static __always_inline void exec_failed(const struct vg_syscall_spec *spec, __s6
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct vg_exec_stash *st = bpf_map_lookup_elem(&exec_stash, &tid);
   if (!st) return;
-  if (ret < 0) emit_syscall(st->nr, st->policies, spec, st->args, ret);
+  __u64 policies = st->policies;
+  if (ret < 0 && (policies & spec->path_policies)) {
+    policies = filter_path(st->nr, spec, st->args, policies);
+    if (!policies) my_counters()->filtered_kernel++;
+  }
+  if (ret < 0 && policies) emit_syscall(st->nr, policies, spec, st->args, ret);
   bpf_map_delete_elem(&exec_stash, &tid);
 }
 
@@ -581,8 +591,14 @@ static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_stru
   if (!st) return;
   __u32 key = st->nr;
   const struct vg_syscall_spec *spec = key < VG_MAX_SYSCALLS ? bpf_map_lookup_elem(&syscall_specs, &key) : NULL;
-  if (spec) {
-    struct vg_rec r = rec_begin(st->nr, st->nr, st->policies);
+  __u64 policies = st->policies;
+  if (spec && (policies & spec->path_policies)) {
+    /* The kernel's copy of the name: what the record reports. */
+    policies = filter_path_at(st->nr, spec, BPF_CORE_READ(bprm, filename), true, policies);
+    if (!policies) my_counters()->filtered_kernel++;
+  }
+  if (spec && policies) {
+    struct vg_rec r = rec_begin(st->nr, st->nr, policies);
     if (r.buf) {
       __builtin_memcpy(REC_HDR(&r)->comm, st->comm, sizeof(st->comm));
 #pragma unroll
