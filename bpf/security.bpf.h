@@ -180,11 +180,38 @@ static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_heade
 
 /* ------------------------------------------------------- security_file_open */
 
+/* Open flags the kernel does not keep in file->f_flags: O_CREAT, O_EXCL,
+ * O_NOCTTY, O_TRUNC (used up by the open) and O_CLOEXEC (a descriptor flag). */
+#define VG_O_NOT_IN_FILE (0100 | 0200 | 0400 | 01000 | 02000000)
+
+/* Where an open syscall's flags are: a register, openat2's struct open_how,
+ * or implied (creat). */
+enum vg_open_flags_src {
+  VG_FLAGS_SI = 1,
+  VG_FLAGS_DX = 2,
+  VG_FLAGS_OPEN_HOW = 3,
+  VG_FLAGS_CREAT = 4,
+};
+
+static __always_inline __u64 requested_open_flags(struct pt_regs *regs, int src) {
+  __u64 flags = 0;
+  if (src == VG_FLAGS_SI)
+    flags = regs->si;
+  else if (src == VG_FLAGS_DX)
+    flags = regs->dx;
+  else if (src == VG_FLAGS_OPEN_HOW)
+    bpf_probe_read_user(&flags, sizeof(flags), (const void *)regs->dx);
+  else if (src == VG_FLAGS_CREAT)
+    flags = 01 | 0100 | 01000; /* O_WRONLY|O_CREAT|O_TRUNC */
+  return flags;
+}
+
 /* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
  * the file the new descriptor refers to, so the path is the resolved one
  * whatever dirfd, symlinks or O_PATH the caller used. `path_arg` is the
- * register holding the syscall's own pathname (0: di, 1: si, -1: none). */
-static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg) {
+ * register holding the syscall's own pathname (0: di, 1: si, -1: none);
+ * `flags_src` where its flags are (enum vg_open_flags_src). */
+static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg, int flags_src) {
   __u64 candidates = vg_event_policies[VG_ID_SECURITY_FILE_OPEN];
   if (!candidates || ret < 0 || is_sensor()) return;
   __u64 policies = matched_policies(candidates);
@@ -194,14 +221,15 @@ static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg) {
   if (!file) return;
   struct vg_rec r = rec_begin(VG_ID_SECURITY_FILE_OPEN, nr, policies);
   if (!r.buf) return;
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
+  __u64 flags = BPF_CORE_READ(file, f_flags) | (requested_open_flags(regs, flags_src) & VG_O_NOT_IN_FILE);
   put_path(&r, 0, &file->f_path);                    /* pathname */
-  put_u64(&r, 1, BPF_CORE_READ(file, f_flags));      /* flags */
+  put_u64(&r, 1, flags);                             /* flags */
   put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev)); /* dev */
   put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));       /* inode */
   put_u64(&r, 4, vg_inode_ctime(inode));             /* ctime */
   if (path_arg >= 0) {                               /* syscall_pathname */
-    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
     const char *upath = (const char *)(path_arg == 0 ? regs->di : regs->si);
     put_str(&r, 5, upath, VG_MAX_STR, true);
   }
@@ -209,17 +237,17 @@ static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg) {
   rec_submit(&r);
 }
 
-#define VG_FILE_OPEN_EXIT(name, path_arg)                   \
+#define VG_FILE_OPEN_EXIT(name, path_arg, flags_src)        \
   SEC("tracepoint/syscalls/sys_exit_" #name)                \
   int vg_tp_sec_##name##_exit(struct vg_tp_sys_exit *ctx) { \
-    emit_file_open(ctx->nr, ctx->ret, path_arg);            \
+    emit_file_open(ctx->nr, ctx->ret, path_arg, flags_src); \
     return 0;                                               \
   }
-VG_FILE_OPEN_EXIT(open, 0)
-VG_FILE_OPEN_EXIT(openat, 1)
-VG_FILE_OPEN_EXIT(openat2, 1)
-VG_FILE_OPEN_EXIT(creat, 0)
-VG_FILE_OPEN_EXIT(open_by_handle_at, -1)
+VG_FILE_OPEN_EXIT(open, 0, VG_FLAGS_SI)
+VG_FILE_OPEN_EXIT(openat, 1, VG_FLAGS_DX)
+VG_FILE_OPEN_EXIT(openat2, 1, VG_FLAGS_OPEN_HOW)
+VG_FILE_OPEN_EXIT(creat, 0, VG_FLAGS_CREAT)
+VG_FILE_OPEN_EXIT(open_by_handle_at, -1, VG_FLAGS_DX)
 
 /* ---------------------------------------------------- security_socket_* */
 

@@ -1,0 +1,719 @@
+// Kernel tests of the security events (bpf/security.bpf.h,
+// events/src/security_events.cc): the real programs, loaded and attached in
+// this process through BpfSensor, with CHILD processes doing the real
+// action (the sensor never reports its own process). Each test asserts the
+// decoded fields a user would check. Root and BPF are required; without them
+// the tests skip and say why.
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "vigil/engine/bpf_sensor.h"
+#include "vigil/engine/log.h"
+#include "vigil/events/decoder.h"
+#include "vigil/events/event_ids.h"
+#include "vigil/events/format.h"
+#include "vigil/events/registry.h"
+
+namespace vigil {
+namespace {
+
+using engine::BpfSensor;
+using events::Event;
+using events::Fields;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+// ------------------------------------------------------------ helpers
+
+std::string UniqueName(const char* what) {
+  static std::mt19937_64 rng(std::random_device{}());
+  return std::string("vigil-sec-") + what + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(rng() % 1000000007);
+}
+
+std::string RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  return realpath(path.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+// The kernel's encoding of a device number (MKDEV), as the records carry it.
+uint64_t KernelDev(dev_t dev) { return (static_cast<uint64_t>(major(dev)) << 20) | minor(dev); }
+
+pid_t Spawn(const std::function<int()>& body) {
+  fflush(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) _exit(body());
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A pipe carrying integers between processes (both directions are used:
+// children report what they got; some wait for the test's go-ahead).
+class IntPipe {
+ public:
+  IntPipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
+  ~IntPipe() {
+    for (int fd : fds_)
+      if (fd >= 0) close(fd);
+  }
+  void Send(int64_t v) { (void)!write(fds_[1], &v, sizeof(v)); }
+  int64_t Receive() {
+    int64_t v = -1;
+    if (read(fds_[0], &v, sizeof(v)) != sizeof(v)) ADD_FAILURE() << "nothing came through the pipe";
+    return v;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+class Sensor {
+ public:
+  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names) {
+    std::unique_ptr<Sensor> s(new Sensor());
+    const events::Registry& reg = events::Registry::Builtin();
+    std::vector<engine::SelectedEvent> selected;
+    for (const std::string& n : names) {
+      const events::EventDef* d = reg.Find(n);
+      EXPECT_NE(d, nullptr) << n;
+      if (d) selected.push_back({d, 1});
+    }
+    std::vector<engine::Cancellation> cancelled;
+    BpfSensor::Options options;
+    options.track_processes = false;
+    absl::StatusOr<std::unique_ptr<BpfSensor>> loaded = BpfSensor::Load(selected, options, cancelled);
+    if (!loaded.ok()) {
+      ADD_FAILURE() << "BpfSensor::Load: " << loaded.status();
+      return nullptr;
+    }
+    s->bpf_ = std::move(*loaded);
+    std::vector<engine::Cancellation> attach_cancelled = s->bpf_->Attach();
+    cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
+    for (const engine::Cancellation& c : cancelled)
+      ADD_FAILURE() << "event " << c.event << " cancelled: " << c.reason;
+    if (!cancelled.empty()) return nullptr;
+    EXPECT_EQ(s->bpf_->running_events().size(), selected.size());
+    absl::Status ring = s->bpf_->OpenRingBuffer([raw = s.get()](std::span<const uint8_t> record) {
+      Event e;
+      absl::Status st = raw->decoder_.Decode(record, e);
+      if (!st.ok()) {
+        ++raw->decode_errors_;
+        raw->last_decode_error_ = std::string(st.message());
+        return;
+      }
+      raw->events_.push_back(std::move(e));
+    });
+    if (!ring.ok()) {
+      ADD_FAILURE() << "OpenRingBuffer: " << ring;
+      return nullptr;
+    }
+    return s;
+  }
+
+  ~Sensor() { EXPECT_EQ(decode_errors_, 0u) << "records the decoder refused; last: " << last_decode_error_; }
+
+  bool DrainUntil(const std::function<bool()>& done, int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true) {
+      absl::StatusOr<int> n = bpf_->PollAndDrain(20);
+      EXPECT_TRUE(n.ok()) << n.status();
+      if (done()) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+    }
+  }
+
+  // The first event named `name` of `host_pid` (any process when -1) satisfying `match`.
+  const Event* First(std::string_view name, pid_t host_pid,
+                     const std::function<bool(const Event&)>& match = nullptr) const {
+    for (const Event& e : events_)
+      if (e.def->name == name && (host_pid < 0 || e.host_pid == static_cast<uint32_t>(host_pid)) &&
+          (!match || match(e)))
+        return &e;
+    return nullptr;
+  }
+  // Drains until First(...) finds the event; returns it or null.
+  const Event* Await(std::string_view name, pid_t host_pid,
+                     const std::function<bool(const Event&)>& match = nullptr) {
+    DrainUntil([&] { return First(name, host_pid, match) != nullptr; });
+    return First(name, host_pid, match);
+  }
+
+  const std::vector<Event>& events() const { return events_; }
+
+ private:
+  Sensor() : decoder_(events::Registry::Builtin(), events::Decoder::BootToEpochOffsetNow()) {}
+
+  std::unique_ptr<BpfSensor> bpf_;
+  events::Decoder decoder_;
+  std::vector<Event> events_;
+  uint64_t decode_errors_ = 0;
+  std::string last_decode_error_;
+};
+
+const events::Arg* ArgOf(const Event& e, std::string_view name) {
+  const events::Arg* a = e.FindArg(name);
+  EXPECT_NE(a, nullptr) << e.def->name << " has no argument " << name;
+  return a;
+}
+std::string StrArg(const Event& e, std::string_view name) {
+  const events::Arg* a = e.FindArg(name);
+  if (a == nullptr) return "<missing>";
+  const auto* s = std::get_if<std::string>(&a->value);
+  return s ? *s : "<not a string>";
+}
+int64_t IntArg(const Event& e, std::string_view name) {
+  const events::Arg* a = ArgOf(e, name);
+  if (a == nullptr) return INT64_MIN;
+  if (const auto* i = std::get_if<int64_t>(&a->value)) return *i;
+  if (const auto* u = std::get_if<uint64_t>(&a->value)) return static_cast<int64_t>(*u);
+  ADD_FAILURE() << e.def->name << "." << name << " is not a number";
+  return INT64_MIN;
+}
+Fields AddrArg(const Event& e, std::string_view name) {
+  const events::Arg* a = ArgOf(e, name);
+  if (a == nullptr) return {};
+  const auto* f = std::get_if<Fields>(&a->value);
+  EXPECT_NE(f, nullptr) << e.def->name << "." << name << " is not a socket address";
+  return f ? *f : Fields{};
+}
+Fields Inet(const char* addr, int port) {
+  return {{"sa_family", "AF_INET"}, {"sin_addr", addr}, {"sin_port", std::to_string(port)}};
+}
+
+// The cgroup v2 id of this process: the inode of its cgroup's directory.
+uint64_t OwnCgroupV2Id() {
+  std::ifstream cg("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(cg, line))
+    if (line.starts_with("0::")) path = line.substr(3);
+  std::ifstream mi("/proc/self/mountinfo");
+  while (std::getline(mi, line)) {
+    size_t dash = line.find(" - cgroup2 ");
+    if (dash == std::string::npos) continue;
+    std::istringstream f(line.substr(0, dash));
+    std::string id, parent, dev, root, mount_point;
+    f >> id >> parent >> dev >> root >> mount_point;
+    struct stat st {};
+    if (root == "/" && stat((mount_point + path).c_str(), &st) == 0) return st.st_ino;
+  }
+  return 0;
+}
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0)
+      GTEST_SKIP() << "kernel tests load BPF programs and need root (euid " << geteuid() << ")";
+    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
+      GTEST_SKIP() << "this kernel cannot load BPF tracepoint programs";
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+      GTEST_SKIP() << "this kernel has no BTF (/sys/kernel/btf/vmlinux), which the CO-RE programs need";
+    engine::SetLogLevel(engine::LogLevel::kWarn);
+  }
+
+  // The header describes the child that acted.
+  void ExpectChild(const Event& e, pid_t child) {
+    SCOPED_TRACE(e.def->name);
+    EXPECT_EQ(e.host_pid, static_cast<uint32_t>(child));
+    EXPECT_EQ(e.host_tid, static_cast<uint32_t>(child));
+    EXPECT_EQ(e.host_ppid, static_cast<uint32_t>(getpid()));
+    EXPECT_EQ(e.pid, static_cast<uint32_t>(child));
+    EXPECT_EQ(e.policies, 1u);
+    EXPECT_NE(e.cgroup_id, 0u);
+  }
+  void ExpectNothingFromThisProcess(const Sensor& s) {
+    for (const Event& e : s.events())
+      EXPECT_NE(e.host_pid, static_cast<uint32_t>(getpid())) << "the sensor reported its own " << e.def->name;
+  }
+};
+
+// ------------------------------------------------------------ security_file_open
+
+TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
+  // Not selecting openat: the event has its own programs.
+  auto s = Sensor::Start({"security_file_open"});
+  ASSERT_NE(s, nullptr);
+  const std::string dir = "/tmp/" + UniqueName("dir");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  const std::string file = dir + "/target";
+  const std::string link = dir + "/link";
+  { std::ofstream(file) << "x"; }
+  ASSERT_EQ(symlink("target", link.c_str()), 0);
+  struct stat st {};
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  const std::string resolved = RealPath(file);
+
+  IntPipe fds;
+  pid_t child = Spawn([&] {
+    int dirfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fds.Send(openat(dirfd, "target", O_RDONLY | O_CLOEXEC));  // dirfd-relative
+    fds.Send(open(link.c_str(), O_WRONLY | O_APPEND));        // through a symlink
+    fds.Send(open(file.c_str(), O_PATH));                     // O_PATH
+    open_how how{.flags = O_RDONLY, .mode = 0, .resolve = RESOLVE_NO_SYMLINKS};
+    fds.Send(syscall(SYS_openat2, dirfd, "target", &how, sizeof(how)));                           // openat2
+    fds.Send(syscall(SYS_open, (dir + "/./../" + dir.substr(5) + "/target").c_str(), O_RDONLY));  // open(2)
+    fds.Send(open((dir + "/missing").c_str(), O_RDONLY));  // fails: no event
+    fds.Send(creat(file.c_str(), 0600));                   // creat(2): its implied flags
+    return 0;
+  });
+  int64_t rel_fd = fds.Receive(), link_fd = fds.Receive(), opath_fd = fds.Receive(), how_fd = fds.Receive(),
+          open_fd = fds.Receive(), missing = fds.Receive(), creat_fd = fds.Receive();
+  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_GE(rel_fd, 0);
+  ASSERT_GE(link_fd, 0);
+  ASSERT_GE(opath_fd, 0);
+  ASSERT_GE(how_fd, 0);
+  ASSERT_GE(open_fd, 0);
+  ASSERT_LT(missing, 0);
+  ASSERT_GE(creat_fd, 0);
+  // This process opens it too: never reported.
+  close(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+
+  auto opened = [&](const std::string& caller_path, const std::string& sys) {
+    return [=](const Event& e) {
+      return StrArg(e, "syscall_pathname") == caller_path && StrArg(e, "syscall") == sys;
+    };
+  };
+  std::vector<std::string> flags_seen;
+  const Event* rel = s->Await("security_file_open", child, opened("target", "openat"));
+  ASSERT_NE(rel, nullptr) << "the dirfd-relative open did not arrive";
+  ExpectChild(*rel, child);
+  EXPECT_EQ(StrArg(*rel, "pathname"), resolved) << "the resolved path, not the caller's";
+  EXPECT_EQ(StrArg(*rel, "flags"), "O_RDONLY|O_LARGEFILE|O_CLOEXEC")
+      << "the file's flags (the kernel adds O_LARGEFILE on 64-bit) and the descriptor's O_CLOEXEC";
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*rel, "inode")), st.st_ino);
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*rel, "dev")), KernelDev(st.st_dev));
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*rel, "ctime")),
+            static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ULL + st.st_ctim.tv_nsec);
+  EXPECT_EQ(rel->syscall_nr, SYS_openat);
+
+  const Event* lnk = s->First("security_file_open", child, opened(link, "openat"));
+  ASSERT_NE(lnk, nullptr);
+  EXPECT_EQ(StrArg(*lnk, "pathname"), resolved) << "the symlink's target";
+  EXPECT_THAT(StrArg(*lnk, "flags"), HasSubstr("O_WRONLY"));
+  EXPECT_THAT(StrArg(*lnk, "flags"), HasSubstr("O_APPEND"));
+
+  const Event* opath = s->First("security_file_open", child, [&](const Event& e) {
+    return opened(file, "openat")(e) && StrArg(e, "flags").find("O_PATH") != std::string::npos;
+  });
+  ASSERT_NE(opath, nullptr) << "the O_PATH open";
+  EXPECT_EQ(StrArg(*opath, "pathname"), resolved);
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*opath, "inode")), st.st_ino);
+
+  const Event* how = s->First("security_file_open", child, opened("target", "openat2"));
+  ASSERT_NE(how, nullptr) << "openat2";
+  EXPECT_EQ(StrArg(*how, "pathname"), resolved);
+  EXPECT_EQ(how->syscall_nr, SYS_openat2);
+
+  const Event* old = s->First("security_file_open", child, [&](const Event& e) {
+    return StrArg(e, "syscall") == "open" && StrArg(e, "pathname") == resolved;
+  });
+  ASSERT_NE(old, nullptr) << "open(2) with ./.. in the path";
+  EXPECT_THAT(StrArg(*old, "syscall_pathname"), HasSubstr("/./../"));
+
+  const Event* created = s->First("security_file_open", child, opened(file, "creat"));
+  ASSERT_NE(created, nullptr) << "creat(2)";
+  EXPECT_EQ(StrArg(*created, "flags"), "O_WRONLY|O_CREAT|O_TRUNC|O_LARGEFILE")
+      << "creation flags the file does not keep, from the request";
+  EXPECT_EQ(created->retval, 0) << "as the LSM hook would: 0";
+
+  EXPECT_EQ(s->First("security_file_open", child,
+                     [&](const Event& e) { return StrArg(e, "syscall_pathname") == dir + "/missing"; }),
+            nullptr)
+      << "a failed open opened no file";
+  ExpectNothingFromThisProcess(*s);
+  unlink(link.c_str());
+  unlink(file.c_str());
+  rmdir(dir.c_str());
+}
+
+// ------------------------------------------------------------ sockets
+
+TEST_F(SecurityTest, SocketBindListenConnectAcceptOverIpv4Ipv6AndUnix) {
+  auto s = Sensor::Start({"security_socket_bind", "security_socket_listen", "security_socket_connect",
+                          "security_socket_accept"});
+  ASSERT_NE(s, nullptr);
+  const std::string unix_path = "/tmp/" + UniqueName("sock");
+  IntPipe out;
+  pid_t child = Spawn([&] {
+    // IPv4: a listener on an ephemeral port, a connection to it.
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in any{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    if (bind(l, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0 || listen(l, 7) != 0) return 1;
+    socklen_t len = sizeof(any);
+    getsockname(l, reinterpret_cast<sockaddr*>(&any), &len);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0) return 2;
+    sockaddr_in local{};
+    len = sizeof(local);
+    getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
+    int a = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+    out.Send(ntohs(any.sin_port));
+    out.Send(ntohs(local.sin_port));
+    out.Send(l);
+    out.Send(c);
+    out.Send(a);
+    // IPv6: a refused connection (nothing listens on port 1).
+    int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+    sockaddr_in6 six{.sin6_family = AF_INET6, .sin6_port = htons(1)};
+    six.sin6_addr = in6addr_loopback;
+    out.Send(connect(c6, reinterpret_cast<sockaddr*>(&six), sizeof(six)) == 0 ? 0 : -errno);
+    out.Send(c6);
+    // Unix: a path socket.
+    int u = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    sockaddr_un sun{.sun_family = AF_UNIX};
+    strncpy(sun.sun_path, unix_path.c_str(), sizeof(sun.sun_path) - 1);
+    if (bind(u, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0 || listen(u, 1) != 0) return 3;
+    int uc = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    if (connect(uc, reinterpret_cast<sockaddr*>(&sun), sizeof(sun)) != 0) return 4;
+    int ua = accept(u, nullptr, nullptr);
+    out.Send(ua);
+    return 0;
+  });
+  int64_t port = out.Receive(), client_port = out.Receive(), l = out.Receive(), c = out.Receive(),
+          a = out.Receive(), refused = out.Receive(), c6 = out.Receive(), ua = out.Receive();
+  ASSERT_EQ(WaitExit(child), 0);
+  unlink(unix_path.c_str());
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(refused, -ECONNREFUSED);
+
+  auto fd_is = [](int64_t fd) { return [fd](const Event& e) { return IntArg(e, "sockfd") == fd; }; };
+  const Event* bind4 = s->Await("security_socket_bind", child, fd_is(l));
+  ASSERT_NE(bind4, nullptr);
+  ExpectChild(*bind4, child);
+  EXPECT_EQ(AddrArg(*bind4, "local_addr"), Inet("127.0.0.1", 0)) << "the address the caller asked for";
+  EXPECT_EQ(StrArg(*bind4, "type"), "SOCK_STREAM");
+  EXPECT_EQ(bind4->retval, 0);
+  EXPECT_EQ(bind4->syscall_nr, SYS_bind);
+
+  const Event* listen4 = s->Await("security_socket_listen", child, fd_is(l));
+  ASSERT_NE(listen4, nullptr);
+  EXPECT_EQ(AddrArg(*listen4, "local_addr"), Inet("127.0.0.1", static_cast<int>(port)))
+      << "the bound address, from the kernel's socket";
+  EXPECT_EQ(IntArg(*listen4, "backlog"), 7);
+
+  const Event* conn4 = s->Await("security_socket_connect", child, fd_is(c));
+  ASSERT_NE(conn4, nullptr);
+  ExpectChild(*conn4, child);
+  EXPECT_EQ(AddrArg(*conn4, "remote_addr"), Inet("127.0.0.1", static_cast<int>(port)));
+  EXPECT_EQ(StrArg(*conn4, "type"), "SOCK_STREAM");
+  EXPECT_EQ(conn4->retval, 0);
+
+  const Event* acc4 = s->Await("security_socket_accept", child, fd_is(l));
+  ASSERT_NE(acc4, nullptr);
+  EXPECT_EQ(acc4->retval, a) << "the new connection's descriptor";
+  EXPECT_EQ(acc4->syscall_nr, SYS_accept4);
+  EXPECT_EQ(AddrArg(*acc4, "local_addr"), Inet("127.0.0.1", static_cast<int>(port)));
+  EXPECT_EQ(AddrArg(*acc4, "remote_addr"), Inet("127.0.0.1", static_cast<int>(client_port)))
+      << "the peer: the connecting socket";
+
+  const Event* conn6 = s->Await("security_socket_connect", child, fd_is(c6));
+  ASSERT_NE(conn6, nullptr);
+  EXPECT_EQ(conn6->retval, -ECONNREFUSED);
+  Fields six = AddrArg(*conn6, "remote_addr");
+  EXPECT_THAT(six, Contains(Pair("sa_family", "AF_INET6")));
+  EXPECT_THAT(six, Contains(Pair("sin6_addr", "::1")));
+  EXPECT_THAT(six, Contains(Pair("sin6_port", "1")));
+
+  Fields unix_addr = {{"sa_family", "AF_UNIX"}, {"sun_path", unix_path}};
+  const Event* ubind = s->Await("security_socket_bind", child,
+                                [&](const Event& e) { return AddrArg(e, "local_addr") == unix_addr; });
+  ASSERT_NE(ubind, nullptr);
+  EXPECT_EQ(StrArg(*ubind, "type"), "SOCK_SEQPACKET");
+  const Event* ulisten = s->Await("security_socket_listen", child,
+                                  [&](const Event& e) { return AddrArg(e, "local_addr") == unix_addr; });
+  ASSERT_NE(ulisten, nullptr) << "a unix socket's bound path, from the kernel";
+  const Event* uacc =
+      s->Await("security_socket_accept", child, [&](const Event& e) { return e.retval == ua; });
+  ASSERT_NE(uacc, nullptr);
+  EXPECT_EQ(AddrArg(*uacc, "local_addr"), unix_addr);
+  EXPECT_EQ(AddrArg(*uacc, "remote_addr"), (Fields{{"sa_family", "AF_UNIX"}, {"sun_path", ""}}))
+      << "the peer is an unbound socket";
+  ExpectNothingFromThisProcess(*s);
+}
+
+// ------------------------------------------------------------ net_tcp_connection
+
+TEST_F(SecurityTest, TcpConnectionsCarryDirectionAndTheProcessesAtBothEnds) {
+  auto s = Sensor::Start({"net_tcp_connection"});
+  ASSERT_NE(s, nullptr);
+  IntPipe port_pipe, done_pipe;
+  // The server: listens (after the sensor started) and accepts one connection.
+  pid_t server = Spawn([&] {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    socklen_t len = sizeof(sin);
+    if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 1) != 0) return 1;
+    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    port_pipe.Send(ntohs(sin.sin_port));
+    int a = accept(l, nullptr, nullptr);
+    done_pipe.Receive();
+    return a >= 0 ? 0 : 2;
+  });
+  int64_t port = port_pipe.Receive();
+  IntPipe client_port;
+  pid_t client = Spawn([&] {
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{.sin_family = AF_INET,
+                    .sin_port = htons(static_cast<uint16_t>(port)),
+                    .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    if (connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) return 1;
+    socklen_t len = sizeof(sin);
+    getsockname(c, reinterpret_cast<sockaddr*>(&sin), &len);
+    client_port.Send(ntohs(sin.sin_port));
+    // And one that fails: nothing listens on port 1.
+    int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in closed{.sin_family = AF_INET, .sin_port = htons(1), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    return connect(f, reinterpret_cast<sockaddr*>(&closed), sizeof(closed)) == 0 ? 2 : 0;
+  });
+  int64_t cport = client_port.Receive();
+  ASSERT_EQ(WaitExit(client), 0);
+  done_pipe.Send(1);
+  ASSERT_EQ(WaitExit(server), 0);
+
+  const Fields server_addr = Inet("127.0.0.1", static_cast<int>(port));
+  const Fields client_addr = Inet("127.0.0.1", static_cast<int>(cport));
+  const Event* out = s->Await("net_tcp_connection", client, [&](const Event& e) {
+    return StrArg(e, "direction") == "outbound" && StrArg(e, "new_state") == "TCP_ESTABLISHED";
+  });
+  ASSERT_NE(out, nullptr) << "the outbound connection, attributed to the client";
+  ExpectChild(*out, client);
+  EXPECT_EQ(StrArg(*out, "family"), "AF_INET");
+  EXPECT_EQ(AddrArg(*out, "src"), client_addr);
+  EXPECT_EQ(AddrArg(*out, "dst"), server_addr);
+  EXPECT_EQ(StrArg(*out, "old_state"), "TCP_SYN_SENT");
+
+  const Event* in = s->Await("net_tcp_connection", server,
+                             [&](const Event& e) { return StrArg(e, "direction") == "inbound"; });
+  ASSERT_NE(in, nullptr) << "the inbound connection, attributed to the listening server";
+  ExpectChild(*in, server);
+  EXPECT_EQ(AddrArg(*in, "src"), server_addr) << "src is the local end";
+  EXPECT_EQ(AddrArg(*in, "dst"), client_addr);
+  EXPECT_EQ(StrArg(*in, "old_state"), "TCP_SYN_RECV");
+  EXPECT_EQ(StrArg(*in, "new_state"), "TCP_ESTABLISHED");
+
+  const Event* failed = s->Await("net_tcp_connection", client,
+                                 [&](const Event& e) { return StrArg(e, "new_state") == "TCP_CLOSE"; });
+  ASSERT_NE(failed, nullptr) << "the refused connection";
+  EXPECT_EQ(StrArg(*failed, "direction"), "outbound");
+  EXPECT_EQ(StrArg(*failed, "old_state"), "TCP_SYN_SENT");
+  EXPECT_EQ(AddrArg(*failed, "dst"), Inet("127.0.0.1", 1));
+}
+
+// ------------------------------------------------------------ cap_capable
+
+TEST_F(SecurityTest, CapCapableReportsGrantedAndDeniedChecksOfTheCheckingProcess) {
+  auto s = Sensor::Start({"cap_capable"});
+  ASSERT_NE(s, nullptr);
+  pid_t child = Spawn([&] {
+    // As root: raising priority (nice below the RLIMIT_NICE floor) needs CAP_SYS_NICE.
+    if (setpriority(PRIO_PROCESS, 0, -1) != 0) return 1;
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) return 2;
+    // As nobody: the same check, denied.
+    return setpriority(PRIO_PROCESS, 0, -2) != 0 && errno == EACCES ? 0 : 3;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  auto nice_check = [](const char* result) {
+    return [result](const Event& e) {
+      return StrArg(e, "cap") == "CAP_SYS_NICE" && StrArg(e, "result") == result;
+    };
+  };
+  const Event* granted = s->Await("cap_capable", child, nice_check("granted"));
+  ASSERT_NE(granted, nullptr);
+  ExpectChild(*granted, child);
+  EXPECT_EQ(granted->uid, 0u);
+  EXPECT_EQ(granted->retval, 0);
+  EXPECT_EQ(StrArg(*granted, "syscall"), "setpriority");
+  EXPECT_EQ(granted->syscall_nr, SYS_setpriority);
+
+  const Event* denied = s->Await("cap_capable", child, nice_check("EPERM"));
+  ASSERT_NE(denied, nullptr) << "the denied check";
+  EXPECT_EQ(denied->uid, 65534u) << "the checking process, after it changed its uid";
+  EXPECT_EQ(denied->retval, -EPERM);
+  EXPECT_EQ(StrArg(*denied, "syscall"), "setpriority");
+  EXPECT_GT(denied->timestamp_ns, granted->timestamp_ns);
+  // The setuid between them was checked too.
+  EXPECT_NE(s->First("cap_capable", child, [](const Event& e) { return StrArg(e, "cap") == "CAP_SETUID"; }),
+            nullptr);
+  ExpectNothingFromThisProcess(*s);
+}
+
+// ------------------------------------------------------------ net_packet_ipv4
+
+TEST_F(SecurityTest, PacketsOfBothDirectionsWithTheSocketsUidAndCgroup) {
+  auto s = Sensor::Start({"net_packet_ipv4"});
+  ASSERT_NE(s, nullptr);
+  const std::string payload = "vigil-packet";
+  IntPipe ports;
+  pid_t child = Spawn([&] {
+    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) return 1;
+    int r = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int w = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    socklen_t len = sizeof(sin);
+    if (bind(r, reinterpret_cast<sockaddr*>(&sin), len) != 0 ||
+        bind(w, reinterpret_cast<sockaddr*>(&sin), len) != 0)
+      return 2;
+    getsockname(r, reinterpret_cast<sockaddr*>(&sin), &len);
+    sockaddr_in from{};
+    getsockname(w, reinterpret_cast<sockaddr*>(&from), &len);
+    ports.Send(ntohs(from.sin_port));
+    ports.Send(ntohs(sin.sin_port));
+    if (sendto(w, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) < 0)
+      return 3;
+    char buf[64];
+    return recv(r, buf, sizeof(buf), 0) == static_cast<ssize_t>(payload.size()) ? 0 : 4;
+  });
+  int64_t src_port = ports.Receive(), dst_port = ports.Receive();
+  ASSERT_EQ(WaitExit(child), 0);
+  auto ours = [&](const char* direction) {
+    return [=](const Event& e) {
+      return IntArg(e, "src_port") == src_port && IntArg(e, "dst_port") == dst_port &&
+             StrArg(e, "direction") == direction;
+    };
+  };
+  for (const char* direction : {"egress", "ingress"}) {
+    SCOPED_TRACE(direction);
+    const Event* p = s->Await("net_packet_ipv4", -1, ours(direction));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(StrArg(*p, "src"), "127.0.0.1");
+    EXPECT_EQ(StrArg(*p, "dst"), "127.0.0.1");
+    EXPECT_EQ(StrArg(*p, "protocol"), "IPPROTO_UDP");
+    EXPECT_EQ(IntArg(*p, "length"), static_cast<int64_t>(20 + 8 + payload.size())) << "IP total length";
+    // No task in softirq: the socket's owner and cgroup, no process.
+    EXPECT_EQ(p->uid, 65534u) << "the sending/receiving socket's uid";
+    EXPECT_EQ(p->cgroup_id, OwnCgroupV2Id()) << "the socket's cgroup (the child's, as this process's)";
+    EXPECT_EQ(p->host_pid, 0u);
+    EXPECT_EQ(p->comm, "");
+    EXPECT_EQ(p->policies, 1u);
+  }
+}
+
+// ------------------------------------------------------------ decoded syscall arguments
+
+TEST_F(SecurityTest, PtracePrctlBpfNamespaceAndSocketArgumentsAreDecoded) {
+  auto s = Sensor::Start({"ptrace", "prctl", "bpf", "unshare", "setns", "socket"});
+  ASSERT_NE(s, nullptr);
+  IntPipe tracee_pid;
+  pid_t child = Spawn([&] {
+    pid_t tracee = fork();
+    if (tracee == 0) {
+      pause();
+      _exit(0);
+    }
+    tracee_pid.Send(tracee);
+    if (ptrace(PTRACE_ATTACH, tracee, nullptr, nullptr) != 0) return 1;
+    waitpid(tracee, nullptr, 0);
+    ptrace(PTRACE_DETACH, tracee, nullptr, nullptr);
+    kill(tracee, SIGKILL);
+    waitpid(tracee, nullptr, 0);
+    prctl(PR_SET_NAME, "vg-renamed", 0, 0, 0);
+    syscall(SYS_bpf, 5 /* BPF_PROG_LOAD */, nullptr, 0);  // fails (EFAULT/EINVAL): the command is what counts
+    if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0) return 2;
+    int ns = open("/proc/self/ns/uts", O_RDONLY | O_CLOEXEC);
+    if (setns(ns, CLONE_NEWUTS) != 0) return 3;
+    close(socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    return 0;
+  });
+  int64_t tracee = tracee_pid.Receive();
+  ASSERT_EQ(WaitExit(child), 0);
+
+  const Event* attach =
+      s->Await("ptrace", child, [](const Event& e) { return StrArg(e, "request") == "PTRACE_ATTACH"; });
+  ASSERT_NE(attach, nullptr);
+  EXPECT_EQ(IntArg(*attach, "pid"), tracee);
+  EXPECT_NE(s->Await("ptrace", child, [](const Event& e) { return StrArg(e, "request") == "PTRACE_DETACH"; }),
+            nullptr);
+  const Event* p =
+      s->Await("prctl", child, [](const Event& e) { return StrArg(e, "option") == "PR_SET_NAME"; });
+  EXPECT_NE(p, nullptr);
+  const Event* b = s->Await("bpf", child);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(StrArg(*b, "cmd"), "BPF_PROG_LOAD");
+  const Event* u = s->Await("unshare", child);
+  ASSERT_NE(u, nullptr);
+  EXPECT_EQ(StrArg(*u, "flags"), "CLONE_NEWUTS|CLONE_NEWIPC") << "Tracee's argument name";
+  const Event* n = s->Await("setns", child);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(StrArg(*n, "nstype"), "CLONE_NEWUTS") << "Tracee's argument name";
+  EXPECT_EQ(n->retval, 0);
+  const Event* so =
+      s->Await("socket", child, [](const Event& e) { return StrArg(e, "domain") == "AF_INET6"; });
+  ASSERT_NE(so, nullptr);
+  EXPECT_EQ(StrArg(*so, "type"), "SOCK_DGRAM|SOCK_CLOEXEC");
+}
+
+// ------------------------------------------------------------ decoders (no kernel needed)
+
+TEST(SecurityDecoders, RenderKnownValuesByNameAndUnknownOnesAsNumbers) {
+  using namespace events;
+  EXPECT_EQ(FormatPtraceRequest(16), "PTRACE_ATTACH");
+  EXPECT_EQ(FormatPtraceRequest(0x4206), "PTRACE_SEIZE");
+  EXPECT_EQ(FormatPtraceRequest(12345), "12345");
+  EXPECT_EQ(FormatPrctlOption(15), "PR_SET_NAME");
+  EXPECT_EQ(FormatPrctlOption(0x59616d61), "PR_SET_PTRACER");
+  EXPECT_EQ(FormatBpfCmd(5), "BPF_PROG_LOAD");
+  EXPECT_EQ(FormatBpfCmd(36), "BPF_TOKEN_CREATE");
+  EXPECT_EQ(FormatBpfCmd(-1), "-1");
+  EXPECT_EQ(FormatNamespaceFlags(0), "0") << "setns: any namespace type";
+  EXPECT_EQ(FormatNamespaceFlags(CLONE_NEWNS | CLONE_NEWUSER), "CLONE_NEWNS|CLONE_NEWUSER");
+  EXPECT_EQ(FormatNamespaceFlags(0x80), "CLONE_NEWTIME") << "not a signal, unlike clone(2)'s low byte";
+  EXPECT_EQ(FormatNamespaceFlags(CLONE_FS | 0x1), "CLONE_FS|0x1");
+  EXPECT_EQ(FormatSocketDomain(AF_INET6), "AF_INET6");
+  EXPECT_EQ(FormatSocketDomain(AF_NETLINK), "AF_NETLINK");
+  EXPECT_EQ(FormatSocketType(SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC),
+            "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC");
+  EXPECT_EQ(FormatSocketType(SOCK_RAW), "SOCK_RAW");
+  EXPECT_EQ(FormatTcpState(1), "TCP_ESTABLISHED");
+  EXPECT_EQ(FormatTcpState(12), "TCP_NEW_SYN_RECV");
+  EXPECT_EQ(FormatCapCheckResult(0), "granted");
+  EXPECT_EQ(FormatCapCheckResult(-EPERM), "EPERM");
+  EXPECT_EQ(FormatSyscallName(257), "openat");
+  EXPECT_EQ(FormatSyscallName(-1), "-1");
+  EXPECT_EQ(FormatIpProtocol(6), "IPPROTO_TCP");
+  EXPECT_EQ(FormatIpProtocol(200), "200");
+  EXPECT_EQ(FormatIpv4(htonl(0x7f000001)), "127.0.0.1");
+  EXPECT_EQ(FormatIpv4(htonl(0xc0a80101)), "192.168.1.1");
+  EXPECT_EQ(FormatDirection(1), "outbound");
+  EXPECT_EQ(FormatDirection(4), "ingress");
+}
+
+}  // namespace
+}  // namespace vigil
