@@ -303,8 +303,8 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
       mnt = mnt_parent;
       continue;
     }
-    if (dentry == parent) break; /* a filesystem root that is no mount root */
     struct qstr name = BPF_CORE_READ(dentry, d_name);
+    if (dentry == parent && name.len <= 1) break; /* a filesystem root that is no mount root */
     __u32 len = name.len & (VG_MAX_STR / 2 - 1);
     __u32 pos = VG_PATH_POS(ps);
     if (pos > VG_MAX_STR || len + 1 > pos) break;
@@ -313,6 +313,9 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
     ps->data[pos] = '/';
     bpf_probe_read_kernel(&ps->data[(pos + 1) & (VG_MAX_STR - 1)], len, name.name);
     VG_PATH_POS(ps) = pos;
+    /* A file with no place in any tree (memfd, anonymous): its own parent,
+     * named "/" + its name as d_path names it ("/memfd:x"). */
+    if (dentry == parent) break;
     dentry = parent;
   }
   __u32 pos = VG_PATH_POS(ps);

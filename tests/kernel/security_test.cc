@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -362,6 +363,35 @@ TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
   unlink(link.c_str());
   unlink(file.c_str());
   rmdir(dir.c_str());
+}
+
+TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
+  auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
+  ASSERT_NE(s, nullptr);
+  const std::string name = UniqueName("memfd").substr(0, 40);
+  pid_t child = Spawn([&] {
+    int mfd = memfd_create(name.c_str(), 0);
+    int in = open("/bin/true", O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    for (ssize_t n; (n = read(in, buf, sizeof(buf))) > 0;)
+      if (write(mfd, buf, n) != n) return 1;
+    const std::string self = "/proc/self/fd/" + std::to_string(mfd);
+    if (open(self.c_str(), O_RDONLY) < 0) return 2;
+    char* argv[] = {const_cast<char*>("memfd-payload"), nullptr};
+    execv(self.c_str(), argv);  // fileless execution
+    return 3;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  const std::string expected = "/memfd:" + name;  // as /proc/<pid>/fd shows it, less " (deleted)"
+  const Event* opened = s->Await("security_file_open", child, [](const Event& e) {
+    return StrArg(e, "syscall_pathname").starts_with("/proc/self/fd/");
+  });
+  ASSERT_NE(opened, nullptr);
+  EXPECT_EQ(StrArg(*opened, "pathname"), expected);
+  const Event* exec = s->Await("sched_process_exec", child);
+  ASSERT_NE(exec, nullptr);
+  EXPECT_EQ(StrArg(*exec, "pathname"), expected) << "the executed memfd, not \"/\"";
+  EXPECT_THAT(StrArg(*exec, "cmdpath"), ::testing::StartsWith("/proc/self/fd/"));
 }
 
 // ------------------------------------------------------------ sockets
