@@ -249,6 +249,31 @@ VG_FILE_OPEN_EXIT(openat2, 1, VG_FLAGS_OPEN_HOW)
 VG_FILE_OPEN_EXIT(creat, 0, VG_FLAGS_CREAT)
 VG_FILE_OPEN_EXIT(open_by_handle_at, -1, VG_FLAGS_DX)
 
+/* Without tracefs (the per-syscall tracepoints are found through it), one
+ * raw_syscalls exit program serves every open syscall: it runs on every
+ * syscall exit of the host, so it is only the fallback. */
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_file_open_exit, struct pt_regs *regs, long ret) {
+  if (ret < 0) return 0;
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  int path_arg = 1, flags_src = VG_FLAGS_DX; /* openat */
+  if (nr == 2) {                             /* open */
+    path_arg = 0;
+    flags_src = VG_FLAGS_SI;
+  } else if (nr == 437) { /* openat2 */
+    flags_src = VG_FLAGS_OPEN_HOW;
+  } else if (nr == 85) { /* creat */
+    path_arg = 0;
+    flags_src = VG_FLAGS_CREAT;
+  } else if (nr == 304) { /* open_by_handle_at */
+    path_arg = -1;
+  } else if (nr != 257) {
+    return 0;
+  }
+  emit_file_open(nr, ret, path_arg, flags_src);
+  return 0;
+}
+
 /* ---------------------------------------------------- security_socket_* */
 
 /* Socket syscalls at exit: the descriptor is the caller's first argument
@@ -333,6 +358,19 @@ int vg_tp_sec_accept4_exit(struct vg_tp_sys_exit *ctx) {
   emit_socket_event(VG_ID_SECURITY_SOCKET_ACCEPT, ctx->nr, ctx->ret);
   return 0;
 }
+
+/* The fallbacks without tracefs (see vg_raw_sec_file_open_exit). */
+#define VG_RAW_SOCKET_EXIT(name, id, nr1, nr2)                             \
+  SEC("raw_tp/sys_exit")                                                   \
+  int BPF_PROG(vg_raw_sec_##name##_exit, struct pt_regs *regs, long ret) { \
+    long nr = BPF_CORE_READ(regs, orig_ax);                                \
+    if (nr == nr1 || nr == nr2) emit_socket_event(id, nr, ret);            \
+    return 0;                                                              \
+  }
+VG_RAW_SOCKET_EXIT(connect, VG_ID_SECURITY_SOCKET_CONNECT, 42, 42)
+VG_RAW_SOCKET_EXIT(bind, VG_ID_SECURITY_SOCKET_BIND, 49, 49)
+VG_RAW_SOCKET_EXIT(listen, VG_ID_SECURITY_SOCKET_LISTEN, 50, 50)
+VG_RAW_SOCKET_EXIT(accept, VG_ID_SECURITY_SOCKET_ACCEPT, 43, 288)
 
 /* ---------------------------------------------------------------- cap_capable */
 

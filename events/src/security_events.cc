@@ -24,12 +24,19 @@ using caps::Cap;
 
 // A tracepoint at the exit of one syscall, run by its own program (so that
 // the event works whether or not the syscall's own event is selected).
-ProbeDef SyscallExitProbe(const std::string& syscall, bool required) {
-  return ProbeDef{
+// `raw_fallback` names a raw_syscalls exit program serving all of the
+// event's syscalls, for kernels or mounts without tracefs; it goes on the
+// event's first probe only, whose failure then stands for all of them (the
+// others are optional), so that it is attached once.
+ProbeDef SyscallExitProbe(const std::string& syscall, bool required, const std::string& raw_fallback = "") {
+  ProbeDef p{
       .name = "syscalls/sys_exit_" + syscall,
       .required = required,
       .alternatives = {
           {AttachKind::kTracepoint, {"vg_tp_sec_" + syscall + "_exit"}, "syscalls/sys_exit_" + syscall}}};
+  if (!raw_fallback.empty())
+    p.alternatives.push_back({AttachKind::kRawTracepoint, {raw_fallback}, "sys_exit"});
+  return p;
 }
 
 // A kernel tracepoint through BTF (tp_btf), else as a raw tracepoint.
@@ -68,9 +75,9 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"ctime", "unsigned long", ArgFormat::kUint},
                {"syscall_pathname", "const char*", ArgFormat::kString},
                {"syscall", "int", ArgFormat::kSyscallName}},
-      .probes = {SyscallExitProbe("openat", true), SyscallExitProbe("open", true),
-                 SyscallExitProbe("openat2", true), SyscallExitProbe("creat", false),
-                 SyscallExitProbe("open_by_handle_at", false)},
+      .probes = {SyscallExitProbe("openat", true, "vg_raw_sec_file_open_exit"),
+                 SyscallExitProbe("open", false), SyscallExitProbe("openat2", false),
+                 SyscallExitProbe("creat", false), SyscallExitProbe("open_by_handle_at", false)},
   });
 
   defs.push_back(EventDef{
@@ -80,7 +87,7 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
           "a socket is being connected: the address the caller gave (returnValue: connect's result)",
       .sets = {"default", "lsm_hooks", "net", "net_sock", "security"},
       .args = {kSockfd, kSocketType, {"remote_addr", "struct sockaddr*", ArgFormat::kSockaddr}},
-      .probes = {SyscallExitProbe("connect", true)},
+      .probes = {SyscallExitProbe("connect", true, "vg_raw_sec_connect_exit")},
   });
   defs.push_back(EventDef{
       .id = kSecuritySocketBind,
@@ -88,7 +95,7 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
       .description = "a socket is being bound to a local address (returnValue: bind's result)",
       .sets = {"lsm_hooks", "net", "net_sock", "security"},
       .args = {kSockfd, {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr}, kSocketType},
-      .probes = {SyscallExitProbe("bind", true)},
+      .probes = {SyscallExitProbe("bind", true, "vg_raw_sec_bind_exit")},
   });
   defs.push_back(EventDef{
       .id = kSecuritySocketListen,
@@ -99,7 +106,7 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr},
                {"backlog", "int", ArgFormat::kInt},
                kSocketType},
-      .probes = {SyscallExitProbe("listen", true)},
+      .probes = {SyscallExitProbe("listen", true, "vg_raw_sec_listen_exit")},
   });
   defs.push_back(EventDef{
       .id = kSecuritySocketAccept,
@@ -111,7 +118,8 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"local_addr", "struct sockaddr*", ArgFormat::kSockaddr},
                {"remote_addr", "struct sockaddr*", ArgFormat::kSockaddr},
                kSocketType},
-      .probes = {SyscallExitProbe("accept", true), SyscallExitProbe("accept4", true)},
+      .probes = {SyscallExitProbe("accept", true, "vg_raw_sec_accept_exit"),
+                 SyscallExitProbe("accept4", false)},
   });
 
   defs.push_back(EventDef{

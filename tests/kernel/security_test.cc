@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -177,6 +178,7 @@ class Sensor {
   }
 
   const std::vector<Event>& events() const { return events_; }
+  BpfSensor& bpf() { return *bpf_; }
 
  private:
   Sensor() : decoder_(events::Registry::Builtin(), events::Decoder::BootToEpochOffsetNow()) {}
@@ -392,6 +394,54 @@ TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
   ASSERT_NE(exec, nullptr);
   EXPECT_EQ(StrArg(*exec, "pathname"), expected) << "the executed memfd, not \"/\"";
   EXPECT_THAT(StrArg(*exec, "cmdpath"), ::testing::StartsWith("/proc/self/fd/"));
+}
+
+// Without tracefs there are no per-syscall tracepoints; one raw_syscalls
+// exit program per event stands in. (In a private mount namespace of a
+// child, so that the machine's tracefs is untouched; the child reports by
+// its exit status.)
+TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
+  const std::string path = "/tmp/" + UniqueName("notracefs");
+  pid_t runner = Spawn([&] {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      return 10;
+    umount2("/sys/kernel/tracing", MNT_DETACH);
+    umount2("/sys/kernel/debug/tracing", MNT_DETACH);
+    umount2("/sys/kernel/debug", MNT_DETACH);
+    if (access("/sys/kernel/tracing/events", F_OK) == 0) return 11;
+    auto s = Sensor::Start({"security_file_open", "security_socket_connect"});
+    if (s == nullptr) return 12;
+    int raw = 0;
+    for (const std::string& line : s->bpf().attach_log()) raw += line.find("via raw_tp") != std::string::npos;
+    if (raw != 2) return 13;
+    pid_t actor = Spawn([&] {
+      close(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in closed{.sin_family = AF_INET, .sin_port = htons(1), .sin_addr = {htonl(INADDR_LOOPBACK)}};
+      connect(c, reinterpret_cast<sockaddr*>(&closed), sizeof(closed));
+      return 0;
+    });
+    WaitExit(actor);
+    const Event* open_event = s->Await("security_file_open", actor, [&](const Event& e) {
+      return StrArg(e, "pathname") == path && StrArg(e, "syscall") == "openat" &&
+             StrArg(e, "flags") == "O_WRONLY|O_CREAT|O_LARGEFILE|O_CLOEXEC";
+    });
+    if (open_event == nullptr) return 14;
+    const Event* connect_event = s->Await("security_socket_connect", actor, [](const Event& e) {
+      return e.retval == -ECONNREFUSED && AddrArg(e, "remote_addr") == Inet("127.0.0.1", 1);
+    });
+    if (connect_event == nullptr) return 15;
+    // Each syscall once: the fallback is attached once per event.
+    int opens = 0;
+    for (const Event& e : s->events())
+      opens += e.host_pid == static_cast<uint32_t>(actor) && StrArg(e, "pathname") == path;
+    return opens == 1 ? 0 : 16;
+  });
+  int status = WaitExit(runner);
+  unlink(path.c_str());
+  EXPECT_EQ(status, 0) << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
+                          "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
+                          "security_socket_connect, 16: the open was reported more than once";
 }
 
 // ------------------------------------------------------------ sockets
