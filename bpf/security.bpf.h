@@ -481,6 +481,8 @@ static __always_inline void emit_tcp_connection(const struct sock *sk, int oldst
     struct vg_listen_key lk = listen_key(sk);
     saved = bpf_map_lookup_elem(&tcp_listening, &lk);
   } else {
+    /* (SYN_SENT->SYN_RECV, a simultaneous open: no longer pending.) */
+    if (oldstate == VG_TCP_SYN_SENT) bpf_map_delete_elem(&tcp_connecting, &skey);
     return;
   }
   struct vg_rec r;
@@ -491,7 +493,11 @@ static __always_inline void emit_tcp_connection(const struct sock *sk, int oldst
     __u64 policies = contextless_policies(vg_event_policies[VG_ID_NET_TCP_CONNECTION]);
     if (!policies) return;
     r = rec_begin_contextless(VG_ID_NET_TCP_CONNECTION, policies);
-    if (r.buf) REC_HDR(&r)->uid = BPF_CORE_READ(sk, sk_uid.val);
+    if (r.buf) { /* the socket's owner and cgroup */
+      REC_HDR(&r)->uid = BPF_CORE_READ(sk, sk_uid.val);
+      if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup))
+        REC_HDR(&r)->cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+    }
   }
   if (direction == VG_DIR_OUTBOUND) bpf_map_delete_elem(&tcp_connecting, &skey);
   if (!r.buf) return;
