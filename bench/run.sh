@@ -21,31 +21,37 @@ contestants="vigil vigil-raw vigil-idle vigil-nomatch"
 bash "$PEERS" -p bench/contestants.sh -r "$REPS" -o "$OUT/peers" \
     -m "exec:2000 open:200000 open:400000:2 exec:2000:2" $contestants || true
 
-# 2. What selecting openat costs every other syscall: a getppid loop, no sensor
-#    vs vigil -e openat (per-syscall tracepoints) vs the raw dispatcher. Runs alternate.
+# 2. What selecting openat costs every other syscall: loops of getppid (the
+#    cheapest syscall) and 4 KiB preads, no sensor vs vigil -e openat
+#    (per-syscall tracepoints) vs the raw dispatcher. Runs alternate.
 loop=./build/bench/syscall_loop
-run_loop_under() {  # ARGS for vigil (empty: no sensor)
-    if (($# == 0)); then "$loop" 3000000; return; fi
+run_loop_under() {  # MODE N [vigil ARGS] (no ARGS: no sensor)
+    local mode=$1 n=$2; shift 2
+    if (($# == 0)); then "$loop" "$mode" "$n"; return; fi
     rm -f /tmp/vigil-bench.ready
     ./build/vigil "$@" --output json:/dev/null --ready-file /tmp/vigil-bench.ready --log-level error &
     local pid=$!
     for _ in $(seq 200); do [[ -f /tmp/vigil-bench.ready ]] && break; sleep 0.05; done
-    "$loop" 3000000
+    "$loop" "$mode" "$n"
     kill -INT "$pid"; wait "$pid" || true
 }
-printf 'rep\tnone\topenat_tracepoints\topenat_raw\n' >"$OUT/syscall_loop.tsv"
-for r in $(seq "$REPS"); do
-    a=$(run_loop_under); b=$(run_loop_under -e openat); c=$(run_loop_under -e openat --syscall-hook raw)
-    printf '%s\t%s\t%s\t%s\n' "$r" "$a" "$b" "$c" >>"$OUT/syscall_loop.tsv"
-done
-python3 - "$OUT/syscall_loop.tsv" <<'PY' | tee "$OUT/syscall_loop.txt"
+for mode in getppid read; do
+    n=3000000; [[ $mode == read ]] && n=1000000
+    printf 'rep\tnone\topenat_tracepoints\topenat_raw\n' >"$OUT/loop_$mode.tsv"
+    for r in $(seq "$REPS"); do
+        a=$(run_loop_under $mode $n); b=$(run_loop_under $mode $n -e openat)
+        c=$(run_loop_under $mode $n -e openat --syscall-hook raw)
+        printf '%s\t%s\t%s\t%s\n' "$r" "$a" "$b" "$c" >>"$OUT/loop_$mode.tsv"
+    done
+    python3 - "$OUT/loop_$mode.tsv" "$mode" "$n" <<'PY' | tee -a "$OUT/syscall_loop.txt"
 import statistics, sys
 rows = [l.split('\t') for l in open(sys.argv[1]).read().split('\n')[1:] if l]
 med = lambda i: statistics.median(float(r[i]) for r in rows)
 base = med(1)
-print(f"getppid loop, 3M calls, medians of {len(rows)}: none {base:.3f}s; "
+print(f"{sys.argv[2]} loop, {sys.argv[3]} calls, medians of {len(rows)}: none {base:.3f}s; "
       f"openat via tracepoints {med(2):.3f}s ({med(2)/base:.3f}x); openat via raw_syscalls {med(3):.3f}s ({med(3)/base:.3f}x)")
 PY
+done
 
 # 3. User-space decode + JSON rendering on one core.
 taskset -c 0 ./build/bench/decode_bench 1000000 2>/dev/null | tee "$OUT/decode.txt"
