@@ -3,9 +3,10 @@
 #   vigil-raw    the same through the raw_syscalls dispatcher
 #   vigil-idle   -e connect: running, but nothing of the workload's is selected
 #   vigil-nomatch  -e execve,openat with a scope that matches no process (comm=)
+#   vigil-fileopen -e execve,security_file_open: opens with the path resolved in the kernel
 # Sourced by ../shared/bench/peers.sh (bash). VIGIL_BIN overrides the binary.
 
-PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle vigil-nomatch"
+PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle vigil-nomatch vigil-fileopen"
 VIGIL_BIN=${VIGIL_BIN:-./build/vigil}
 
 vigil_check() { [[ -x $VIGIL_BIN ]] || { echo "$VIGIL_BIN not built (./tools/build.sh)"; return 1; }; }
@@ -49,3 +50,14 @@ c_vigil_nomatch_start() { vigil_spawn "$1" --events execve,openat --scope comm=n
 c_vigil_nomatch_ready() { [[ -f $1/ready ]]; }
 c_vigil_nomatch_count() { echo "0 0"; }
 c_vigil_nomatch_lost() { vigil_lost "$1"; }
+
+c_vigil_fileopen_check() { vigil_check; }
+c_vigil_fileopen_start() { vigil_spawn "$1" --events execve,security_file_open; }
+c_vigil_fileopen_count() {
+    jq -n -r --arg ex "$WL_EXEC" --arg op "$WL_OPEN" '
+        reduce (inputs | select(.eventName == "execve" or .eventName == "security_file_open")) as $e ({e: 0, o: 0};
+            if $e.eventName == "execve" and $e.args[0].value == $ex then .e += 1
+            elif $e.eventName == "security_file_open" and $e.args[0].value == $op then .o += 1 else . end)
+        | "\(.e) \(.o)"' "$1/events.json" 2>/dev/null || echo "- -"
+}
+c_vigil_fileopen_lost() { vigil_lost "$1"; }
