@@ -11,10 +11,12 @@
 
 #define VG_ID_CAP_CAPABLE 1007
 #define VG_ID_SECURITY_FILE_OPEN 1018
+#define VG_ID_SECURITY_INODE_UNLINK 1019
 #define VG_ID_SECURITY_SOCKET_LISTEN 1021
 #define VG_ID_SECURITY_SOCKET_CONNECT 1022
 #define VG_ID_SECURITY_SOCKET_ACCEPT 1023
 #define VG_ID_SECURITY_SOCKET_BIND 1024
+#define VG_ID_SECURITY_INODE_RENAME 1054
 #define VG_ID_NET_TCP_CONNECTION 1500
 #define VG_ID_NET_PACKET_IPV4 2000
 
@@ -271,6 +273,141 @@ int BPF_PROG(vg_raw_sec_file_open_exit, struct pt_regs *regs, long ret) {
     return 0;
   }
   emit_file_open(nr, ret, path_arg, flags_src);
+  return 0;
+}
+
+/* ------------------------------------ security_inode_unlink / _rename */
+
+#define VG_AT_FDCWD -100
+
+/* A syscall's path name as a full path: an absolute name as the caller gave
+ * it; a relative one appended to the path of the directory it is resolved
+ * against (dirfd's file, or the cwd for AT_FDCWD), built from the kernel's
+ * dentries. The caller's part is kept as given ("." and ".." are not
+ * collapsed, symlinks in it not followed). */
+static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd, const char *upath) {
+  char first = 0;
+  bpf_probe_read_user(&first, sizeof(first), upath);
+  struct task_struct *task = bpf_get_current_task_btf();
+  const struct path *dir = NULL;
+  if (first != '/') {
+    if ((int)dirfd == VG_AT_FDCWD) {
+      struct fs_struct *fs = BPF_CORE_READ(task, fs);
+      if (fs) dir = &fs->pwd;
+    } else {
+      struct file *f = vg_fd_file(task, (int)dirfd);
+      if (f) dir = &f->f_path;
+    }
+  }
+  if (!dir) {
+    put_str(r, index, upath, VG_MAX_STR, true);
+    return;
+  }
+  __u32 start = rec_off(r);
+  put_path(r, index, dir);
+  __u32 end = rec_off(r);
+  if (end < start + 5) return; /* the directory's path did not fit */
+  if (end > VG_MAX_RECORD - 2 - VG_MAX_STR) {
+    REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+    return;
+  }
+  __u32 len_off = (start + 2) & (VG_SCRATCH_HALF - 1);
+  __u16 len = 0;
+  __builtin_memcpy(&len, &r->buf[len_off], sizeof(len));
+  __u32 pos = end & (VG_SCRATCH_HALF - 1);
+  /* The root ("/") needs no separator. */
+  if (len != 1 || r->buf[len_off + 2] != '/') {
+    r->buf[pos] = '/';
+    pos = (pos + 1) & (VG_SCRATCH_HALF - 1);
+    len++;
+  }
+  long n = bpf_probe_read_user_str(&r->buf[pos], VG_MAX_STR, upath);
+  if (n >= VG_MAX_STR || n < 0) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+  if (n > 1) {
+    len += n - 1;
+    pos += n - 1;
+  }
+  __builtin_memcpy(&r->buf[len_off], &len, sizeof(len));
+  rec_set_off(r, pos);
+}
+
+/* Derived at the exit of unlink, unlinkat and rmdir when they succeeded.
+ * The removed inode is gone by then, so inode, dev and ctime are 0 (the
+ * LSM hook, refused on this kernel, would have them). */
+static __always_inline void emit_inode_unlink(__s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_SECURITY_INODE_UNLINK];
+  if (!candidates || ret != 0 || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  long dirfd = VG_AT_FDCWD;
+  const char *upath = (const char *)regs->di;
+  if (nr == 263) { /* unlinkat */
+    dirfd = (int)regs->di;
+    upath = (const char *)regs->si;
+  }
+  struct vg_rec r = rec_begin(VG_ID_SECURITY_INODE_UNLINK, nr, policies);
+  if (!r.buf) return;
+  put_at_path(&r, 0, dirfd, upath); /* pathname */
+  put_u64(&r, 1, 0);                /* inode */
+  put_u64(&r, 2, 0);                /* dev */
+  put_u64(&r, 3, 0);                /* ctime */
+  put_u64(&r, 4, nr);               /* syscall */
+  rec_submit(&r);
+}
+
+/* Derived at the exit of rename, renameat and renameat2 when they succeeded. */
+static __always_inline void emit_inode_rename(__s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_SECURITY_INODE_RENAME];
+  if (!candidates || ret != 0 || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  long olddirfd = VG_AT_FDCWD, newdirfd = VG_AT_FDCWD;
+  const char *oldpath = (const char *)regs->di, *newpath = (const char *)regs->si;
+  if (nr != 82) { /* renameat, renameat2 */
+    olddirfd = (int)regs->di;
+    oldpath = (const char *)regs->si;
+    newdirfd = (int)regs->dx;
+    newpath = (const char *)regs->r10;
+  }
+  struct vg_rec r = rec_begin(VG_ID_SECURITY_INODE_RENAME, nr, policies);
+  if (!r.buf) return;
+  put_at_path(&r, 0, olddirfd, oldpath); /* old_path */
+  put_at_path(&r, 1, newdirfd, newpath); /* new_path */
+  put_u64(&r, 2, nr);                    /* syscall */
+  rec_submit(&r);
+}
+
+#define VG_INODE_EXIT(name, emit)                           \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                \
+  int vg_tp_sec_##name##_exit(struct vg_tp_sys_exit *ctx) { \
+    emit(ctx->nr, ctx->ret);                                \
+    return 0;                                               \
+  }
+VG_INODE_EXIT(unlink, emit_inode_unlink)
+VG_INODE_EXIT(unlinkat, emit_inode_unlink)
+VG_INODE_EXIT(rmdir, emit_inode_unlink)
+VG_INODE_EXIT(rename, emit_inode_rename)
+VG_INODE_EXIT(renameat, emit_inode_rename)
+VG_INODE_EXIT(renameat2, emit_inode_rename)
+
+/* The fallbacks without tracefs (see vg_raw_sec_file_open_exit). */
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_inode_unlink_exit, struct pt_regs *regs, long ret) {
+  if (ret != 0) return 0;
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr == 87 || nr == 263 || nr == 84) emit_inode_unlink(nr, ret);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_inode_rename_exit, struct pt_regs *regs, long ret) {
+  if (ret != 0) return 0;
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr == 82 || nr == 264 || nr == 316) emit_inode_rename(nr, ret);
   return 0;
 }
 

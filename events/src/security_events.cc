@@ -13,6 +13,8 @@ namespace {
 
 static_assert(kCapCapable == VG_ID_CAP_CAPABLE);
 static_assert(kSecurityFileOpen == VG_ID_SECURITY_FILE_OPEN);
+static_assert(kSecurityInodeUnlink == VG_ID_SECURITY_INODE_UNLINK);
+static_assert(kSecurityInodeRename == VG_ID_SECURITY_INODE_RENAME);
 static_assert(kSecuritySocketListen == VG_ID_SECURITY_SOCKET_LISTEN);
 static_assert(kSecuritySocketConnect == VG_ID_SECURITY_SOCKET_CONNECT);
 static_assert(kSecuritySocketAccept == VG_ID_SECURITY_SOCKET_ACCEPT);
@@ -78,6 +80,36 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
       .probes = {SyscallExitProbe("openat", true, "vg_raw_sec_file_open_exit"),
                  SyscallExitProbe("open", false), SyscallExitProbe("openat2", false),
                  SyscallExitProbe("creat", false), SyscallExitProbe("open_by_handle_at", false)},
+  });
+
+  // Derived at the syscall exits (the LSM hooks are refused here): the path
+  // the syscall named, made full against its dirfd or the cwd.
+  defs.push_back(EventDef{
+      .id = kSecurityInodeUnlink,
+      .name = "security_inode_unlink",
+      .description = "a file or directory was removed (unlink, unlinkat, rmdir succeeded): its full path, "
+                     "the caller's name resolved against its dirfd or cwd (\".\" and \"..\" kept as given); "
+                     "inode, dev and ctime are 0: the syscall exit no longer sees the removed inode",
+      .sets = {"lsm_hooks", "fs", "fs_file_ops", "security"},
+      .args = {{"pathname", "const char*", ArgFormat::kString},
+               {"inode", "unsigned long", ArgFormat::kUint},
+               {"dev", "dev_t", ArgFormat::kUint},
+               {"ctime", "u64", ArgFormat::kUint},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {SyscallExitProbe("unlinkat", true, "vg_raw_sec_inode_unlink_exit"),
+                 SyscallExitProbe("unlink", false), SyscallExitProbe("rmdir", false)},
+  });
+  defs.push_back(EventDef{
+      .id = kSecurityInodeRename,
+      .name = "security_inode_rename",
+      .description = "a file or directory was renamed (rename, renameat, renameat2 succeeded): both full "
+                     "paths, the caller's names resolved against their dirfds or the cwd",
+      .sets = {"lsm_hooks", "fs", "fs_file_ops", "security"},
+      .args = {{"old_path", "const char*", ArgFormat::kString},
+               {"new_path", "const char*", ArgFormat::kString},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {SyscallExitProbe("renameat2", true, "vg_raw_sec_inode_rename_exit"),
+                 SyscallExitProbe("renameat", false), SyscallExitProbe("rename", false)},
   });
 
   defs.push_back(EventDef{

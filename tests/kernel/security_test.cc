@@ -367,6 +367,77 @@ TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
   rmdir(dir.c_str());
 }
 
+// ------------------------------------------------- security_inode_unlink / _rename
+
+TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
+  auto s = Sensor::Start({"security_inode_unlink", "security_inode_rename"});
+  ASSERT_NE(s, nullptr);
+  const std::string dir = RealPath("/tmp") + "/" + UniqueName("unlink");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/sub").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/gone").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/gone2").c_str(), 0700), 0);
+  for (const char* f : {"cwd-file", "dirfd-file", "abs-file", "old", "sub/inner"})
+    std::ofstream(dir + "/" + f) << "x";
+
+  pid_t child = Spawn([&] {
+    if (chdir(dir.c_str()) != 0) return 1;
+    int dirfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int subfd = open((dir + "/sub").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0 || subfd < 0) return 2;
+    if (unlink("cwd-file") != 0) return 3;                              // cwd-relative
+    if (unlinkat(dirfd, "dirfd-file", 0) != 0) return 4;                // dirfd-relative
+    if (unlinkat(dirfd, "gone", AT_REMOVEDIR) != 0) return 5;           // a directory
+    if (rmdir("gone2") != 0) return 6;                                  // rmdir(2), cwd-relative
+    if (unlink((dir + "/abs-file").c_str()) != 0) return 7;             // absolute
+    if (unlink("missing") == 0) return 8;                               // fails: no event
+    if (rename("old", "new") != 0) return 9;                            // rename(2), cwd
+    if (renameat(dirfd, "new", subfd, "moved") != 0) return 10;         // two dirfds
+    if (syscall(SYS_renameat2, subfd, "inner", AT_FDCWD, "sub/../back", 0) != 0) return 11;
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+
+  auto unlinked = [&](const std::string& path, const std::string& sys) {
+    const Event* e = s->Await("security_inode_unlink", child, [&](const Event& e) {
+      return StrArg(e, "pathname") == path && StrArg(e, "syscall") == sys;
+    });
+    EXPECT_NE(e, nullptr) << "no security_inode_unlink of " << path << " by " << sys;
+    if (e != nullptr) {
+      ExpectChild(*e, child);
+      EXPECT_EQ(e->retval, 0);
+      EXPECT_EQ(IntArg(*e, "inode"), 0) << "not seen at the syscall exit";
+    }
+  };
+  unlinked(dir + "/cwd-file", "unlink");
+  unlinked(dir + "/dirfd-file", "unlinkat");
+  unlinked(dir + "/gone", "unlinkat");
+  unlinked(dir + "/gone2", "rmdir");
+  unlinked(dir + "/abs-file", "unlink");
+  EXPECT_EQ(s->First("security_inode_unlink", child,
+                     [](const Event& e) { return StrArg(e, "pathname").ends_with("/missing"); }),
+            nullptr)
+      << "a failed unlink removed nothing";
+
+  auto renamed = [&](const std::string& from, const std::string& to, const std::string& sys) {
+    const Event* e = s->Await("security_inode_rename", child, [&](const Event& e) {
+      return StrArg(e, "old_path") == from && StrArg(e, "syscall") == sys;
+    });
+    ASSERT_NE(e, nullptr) << "no security_inode_rename of " << from << " by " << sys;
+    ExpectChild(*e, child);
+    EXPECT_EQ(StrArg(*e, "new_path"), to);
+    EXPECT_EQ(e->syscall_nr, sys == "rename" ? SYS_rename : sys == "renameat" ? SYS_renameat : SYS_renameat2);
+  };
+  renamed(dir + "/old", dir + "/new", "rename");
+  renamed(dir + "/new", dir + "/sub/moved", "renameat");
+  renamed(dir + "/sub/inner", dir + "/sub/../back", "renameat2");  // the caller's part as given
+  ExpectNothingFromThisProcess(*s);
+
+  for (const char* f : {"sub/moved", "back"}) unlink((dir + "/" + f).c_str());
+  rmdir((dir + "/sub").c_str());
+  rmdir(dir.c_str());
+}
+
 TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
   auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
   ASSERT_NE(s, nullptr);
@@ -409,16 +480,18 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
     umount2("/sys/kernel/debug/tracing", MNT_DETACH);
     umount2("/sys/kernel/debug", MNT_DETACH);
     if (access("/sys/kernel/tracing/events", F_OK) == 0) return 11;
-    auto s = Sensor::Start({"security_file_open", "security_socket_connect"});
+    auto s = Sensor::Start({"security_file_open", "security_socket_connect", "security_inode_unlink"});
     if (s == nullptr) return 12;
     int raw = 0;
     for (const std::string& line : s->bpf().attach_log()) raw += line.find("via raw_tp") != std::string::npos;
-    if (raw != 2) return 13;
+    if (raw != 3) return 13;
     pid_t actor = Spawn([&] {
       close(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
       int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in closed{.sin_family = AF_INET, .sin_port = htons(1), .sin_addr = {htonl(INADDR_LOOPBACK)}};
       connect(c, reinterpret_cast<sockaddr*>(&closed), sizeof(closed));
+      if (chdir("/tmp") != 0) return 1;
+      unlink(path.substr(5).c_str());  // cwd-relative
       return 0;
     });
     WaitExit(actor);
@@ -431,17 +504,22 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
       return e.retval == -ECONNREFUSED && AddrArg(e, "remote_addr") == Inet("127.0.0.1", 1);
     });
     if (connect_event == nullptr) return 15;
+    if (s->Await("security_inode_unlink", actor, [&](const Event& e) {
+          return StrArg(e, "pathname") == path && StrArg(e, "syscall") == "unlink";
+        }) == nullptr)
+      return 17;
     // Each syscall once: the fallback is attached once per event.
     int opens = 0;
     for (const Event& e : s->events())
-      opens += e.host_pid == static_cast<uint32_t>(actor) && StrArg(e, "pathname") == path;
+      opens += e.host_pid == static_cast<uint32_t>(actor) && e.def->name == "security_file_open" &&
+               StrArg(e, "pathname") == path;
     return opens == 1 ? 0 : 16;
   });
   int status = WaitExit(runner);
   unlink(path.c_str());
   EXPECT_EQ(status, 0) << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
                           "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
-                          "security_socket_connect, 16: the open was reported more than once";
+                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path";
 }
 
 // ------------------------------------------------------------ sockets

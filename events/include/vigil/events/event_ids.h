@@ -13,10 +13,12 @@ inline constexpr uint32_t kSchedProcessExit = 1004;
 // Security events (events/src/security_events.cc).
 inline constexpr uint32_t kCapCapable = 1007;
 inline constexpr uint32_t kSecurityFileOpen = 1018;
+inline constexpr uint32_t kSecurityInodeUnlink = 1019;
 inline constexpr uint32_t kSecuritySocketListen = 1021;
 inline constexpr uint32_t kSecuritySocketConnect = 1022;
 inline constexpr uint32_t kSecuritySocketAccept = 1023;
 inline constexpr uint32_t kSecuritySocketBind = 1024;
+inline constexpr uint32_t kSecurityInodeRename = 1054;
 // No Tracee twin: from the range Tracee leaves to extensions (1500-1999).
 inline constexpr uint32_t kNetTcpConnection = 1500;
 inline constexpr uint32_t kNetPacketIpv4 = 2000;
