@@ -61,8 +61,10 @@ std::vector<int> CapSet::Numbers() const {
 }
 
 std::string CapSet::ToString() const {
+  // Alphabetical, as SPEC's messages show them ("cap_bpf,cap_perfmon").
   std::vector<std::string> names;
   for (int n : Numbers()) names.push_back(CapName(n));
+  std::sort(names.begin(), names.end());
   return absl::StrJoin(names, ",");
 }
 

@@ -76,7 +76,7 @@ TEST(ParseCap, UnknownNameIsAnErrorNamingIt) {
 TEST(CapSet, ParsesListsAndPrintsInNumberOrder) {
   absl::StatusOr<CapSet> set = CapSet::Parse("PERFMON, cap_bpf,,sys_admin");
   ASSERT_TRUE(set.ok());
-  EXPECT_EQ(set->ToString(), "cap_sys_admin,cap_perfmon,cap_bpf");
+  EXPECT_EQ(set->ToString(), "cap_bpf,cap_perfmon,cap_sys_admin");
   EXPECT_EQ(set->ToUpperList(" "), "CAP_SYS_ADMIN CAP_PERFMON CAP_BPF");
   EXPECT_EQ(set->ToUpperList(",", /*strip_prefix=*/true), "SYS_ADMIN,PERFMON,BPF");
   EXPECT_EQ(set->size(), 3);
@@ -108,7 +108,7 @@ TEST(CapSet, Algebra) {
   c.Remove(Cap::kChown);
   EXPECT_TRUE(c.empty());
   EXPECT_EQ(DescribeCaps(c), "none");
-  EXPECT_EQ(DescribeCaps(a), "cap_net_admin,cap_perfmon,cap_bpf");
+  EXPECT_EQ(DescribeCaps(a), "cap_bpf,cap_net_admin,cap_perfmon");
 }
 
 // ---------------------------------------------------------------- kernel facts
@@ -159,7 +159,7 @@ TEST(KernelRelease, MemlockAccountingEndsAt511) {
 TEST(DecideEbpfPrivilege, CurrentKernelNeedsBpfAndPerfmon) {
   const FakeKernelFacts kernel = Kernel(6, 18, 40, 2);
   const EbpfPrivilege privilege = DecideEbpfPrivilege(kernel, /*needs_tracefs=*/true);
-  EXPECT_EQ(privilege.caps.ToString(), "cap_perfmon,cap_bpf");
+  EXPECT_EQ(privilege.caps.ToString(), "cap_bpf,cap_perfmon");
   EXPECT_EQ(ReasonCaps(privilege), privilege.caps);
   ASSERT_EQ(privilege.reasons.size(), 2u);
   EXPECT_EQ(privilege.reasons[0].cap, Cap::kPerfmon);
@@ -240,7 +240,7 @@ TEST(HostKernelFacts, AgreesWithProcAndUname) {
   if (host->has_cap_bpf_and_perfmon() && host->perf_event_paranoid() <= 2 &&
       !host->memlock_limits_bpf() && host->tracefs_readable()) {
     EXPECT_EQ(DecideEbpfPrivilege(*host, /*needs_tracefs=*/true).caps.ToString(),
-              "cap_perfmon,cap_bpf");
+              "cap_bpf,cap_perfmon");
   }
 }
 
@@ -275,8 +275,8 @@ TEST(CheckEbpfPrivilege, MissingPrivilegeIsFatalWithAFix) {
   EXPECT_EQ(checked.status().code(), absl::StatusCode::kFailedPrecondition);
   const std::string message(Message(checked.status()));
   EXPECT_THAT(message, StartsWith("cannot run: loading and attaching BPF programs on this kernel "
-                                  "needs cap_perfmon,cap_bpf; this process does not have "
-                                  "cap_perfmon (permitted: cap_net_admin,cap_bpf)."));
+                                  "needs cap_bpf,cap_perfmon; this process does not have "
+                                  "cap_perfmon (permitted: cap_bpf,cap_net_admin)."));
   EXPECT_THAT(message, HasSubstr("--inh-caps=+perfmon,+bpf --ambient-caps=+perfmon,+bpf"));
   EXPECT_THAT(message, HasSubstr("vigil caps plan"));
 
@@ -362,7 +362,7 @@ TEST(FindCancelledEvents, SpecMessage) {
   ASSERT_EQ(spec_example.size(), 1u);
   EXPECT_EQ(spec_example[0].message,
             "event security_socket_connect cancelled: needs CAP_NET_ADMIN (ebpf), which this "
-            "process does not have (permitted: cap_perfmon,cap_bpf)");
+            "process does not have (permitted: cap_bpf,cap_perfmon)");
 }
 
 TEST(FindCancelledEvents, NamesEveryMissingCapOnceWithItsRing) {
@@ -536,7 +536,7 @@ TEST(PlanFormat, ParsesNamesAndListsThemOnError) {
 TEST(PlanFormat, DescribesWhoNeedsEachCapability) {
   const PlanDescription d = DescribePlan(ExampleSources());
   EXPECT_EQ(d.plan.permitted_needed.ToString(),
-            "cap_net_admin,cap_sys_ptrace,cap_sys_admin,cap_syslog,cap_perfmon,cap_bpf");
+            "cap_bpf,cap_net_admin,cap_perfmon,cap_sys_admin,cap_sys_ptrace,cap_syslog");
   ASSERT_EQ(d.base.size(), 2u);
   EXPECT_EQ(d.base[0].cap, Cap::kSysPtrace);
   EXPECT_THAT(d.base[0].needed_by, ElementsAre("sched_process_exec"));
@@ -611,8 +611,8 @@ TEST(PlanFormat, Text) {
                               "  cap_syslog           --capabilities add=\n"));
   EXPECT_THAT(text, HasSubstr("  cap_net_admin        security_socket_connect\n"));
   EXPECT_THAT(text, HasSubstr("  cap_sys_admin        mount tracefs at /sys/kernel/tracing\n"));
-  EXPECT_THAT(text, HasSubstr("\nminimal grant: cap_net_admin,cap_sys_ptrace,cap_sys_admin,"
-                              "cap_syslog,cap_perfmon,cap_bpf\n"));
+  EXPECT_THAT(text, HasSubstr("\nminimal grant: cap_bpf,cap_net_admin,cap_perfmon,cap_sys_admin,"
+                              "cap_sys_ptrace,cap_syslog\n"));
   EXPECT_THAT(text, HasSubstr("kept after set-up: cap_sys_ptrace,cap_syslog\n"));
 }
 
@@ -793,7 +793,7 @@ TEST(ScopedRing, RestoresBaseOnEveryPath) {
                                     "base:end: attach openat:" + b, "ebpf:load maps:" + e,
                                     "base:end: load maps:" + b, "ebpf:attach execve:" + e,
                                     "base:end: attach execve:" + b, "ebpf:set up:" + e,
-                                    "specific:mount tracefs:cap_sys_ptrace,cap_sys_admin",
+                                    "specific:mount tracefs:cap_sys_admin,cap_sys_ptrace",
                                     "ebpf:end: mount tracefs:" + e, "base:end: set up:" + b));
     for (size_t i = 1; i < log.size(); ++i) {
       EXPECT_LE(log[i - 1].monotonic_ns, log[i].monotonic_ns);

@@ -60,7 +60,7 @@ class CapSet {
   bool operator==(const CapSet&) const = default;
   bool Contains(CapSet o) const { return (o.bits_ & ~bits_) == 0; }
 
-  // "cap_bpf,cap_perfmon" (libcap names, ascending); "" when empty.
+  // "cap_bpf,cap_perfmon" (libcap names, alphabetical); "" when empty.
   std::string ToString() const;
   // "CAP_BPF CAP_PERFMON" style with a chosen separator, for unit files and flags.
   std::string ToUpperList(std::string_view sep, bool strip_prefix = false) const;
