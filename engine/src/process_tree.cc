@@ -3,7 +3,11 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "vigil/events/event_ids.h"
@@ -18,6 +22,21 @@ std::string ReadExe(uint32_t pid) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
+// comm and ppid from /proc/<pid>/stat ("pid (comm) state ppid ..."; the comm
+// may hold spaces and parentheses, so it ends at the last ')').
+bool ReadStat(uint32_t pid, std::string& comm, uint32_t& ppid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  size_t open = line.find('('), close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return false;
+  comm = line.substr(open + 1, close - open - 1);
+  std::istringstream rest(line.substr(close + 1));
+  std::string state;
+  rest >> state >> ppid;
+  return !rest.fail();
+}
+
 uint64_t UintArg(const events::Event& e, const char* name) {
   const events::Arg* a = e.FindArg(name);
   return a ? static_cast<uint64_t>(a->raw) : 0;
@@ -25,12 +44,33 @@ uint64_t UintArg(const events::Event& e, const char* name) {
 
 }  // namespace
 
+ProcessTree::Info ProcessTree::ToInfo(uint32_t pid, const Proc& p) {
+  return Info{.pid = pid, .ppid = p.ppid, .comm = p.comm, .exe = p.exe, .start_time_ns = p.start_time_ns};
+}
+
+void ProcessTree::Evict() {
+  // The least recently seen quarter goes (at least one entry).
+  std::vector<uint64_t> seen;
+  seen.reserve(procs_.size());
+  for (const auto& [pid, p] : procs_) seen.push_back(p.last_seen);
+  size_t drop = std::max<size_t>(1, procs_.size() / 4);
+  std::nth_element(seen.begin(), seen.begin() + (drop - 1), seen.end());
+  const uint64_t cutoff = seen[drop - 1];
+  std::erase_if(procs_, [&](const auto& kv) { return kv.second.last_seen <= cutoff; });
+}
+
 ProcessTree::Proc& ProcessTree::Put(uint32_t host_pid, uint64_t start_time_ns) {
-  // Bounded: exited processes are erased on exit; if exits were missed the
-  // table is rebuilt lazily from later events.
-  if (procs_.size() >= max_entries_ && !procs_.contains(host_pid)) procs_.clear();
-  Proc& p = procs_[host_pid];
-  p.start_time_ns = start_time_ns;
+  auto it = procs_.find(host_pid);
+  if (it == procs_.end()) {
+    if (procs_.size() >= max_entries_) Evict();
+    it = procs_.emplace(host_pid, Proc{}).first;
+  } else if (start_time_ns != 0 && it->second.start_time_ns != 0 &&
+             it->second.start_time_ns != start_time_ns) {
+    it->second = Proc{};  // the pid was reused
+  }
+  Proc& p = it->second;
+  if (start_time_ns != 0) p.start_time_ns = start_time_ns;
+  p.last_seen = ++tick_;
   return p;
 }
 
@@ -44,7 +84,10 @@ size_t ProcessTree::SeedFromProc() {
     if (end == d->d_name || *end != '\0') continue;
     std::string exe = ReadExe(static_cast<uint32_t>(pid));
     if (exe.empty()) continue;  // kernel thread, or not readable
-    Put(static_cast<uint32_t>(pid), 0).exe = std::move(exe);
+    Proc& p = Put(static_cast<uint32_t>(pid), 0);
+    p.exe = std::move(exe);
+    p.exe_known = true;
+    ReadStat(static_cast<uint32_t>(pid), p.comm, p.ppid);
     ++seeded;
   }
   closedir(dir);
@@ -52,38 +95,80 @@ size_t ProcessTree::SeedFromProc() {
 }
 
 void ProcessTree::Apply(const events::Event& e) {
+  if (e.host_pid == 0) return;  // a record with no task (packets, connections of no known process)
   switch (e.def->id) {
-    case events::kSchedProcessExec: {
-      const events::Arg* path = e.FindArg("pathname");
-      const auto* s = path ? std::get_if<std::string>(&path->value) : nullptr;
-      if (s != nullptr) Put(e.host_pid, e.start_time_ns).exe = *s;
-      break;
-    }
     case events::kSchedProcessFork: {
       uint32_t child = static_cast<uint32_t>(UintArg(e, "child_pid"));
       if (child == 0 || child == e.host_pid) break;  // a thread
-      std::string exe = Executable(e.host_pid, e.start_time_ns);
-      Put(child, UintArg(e, "start_time")).exe = std::move(exe);
+      const std::string exe = Executable(e.host_pid, e.start_time_ns);
+      // The child starts as a copy of the forking thread: its image and comm.
+      Proc& c = Put(child, UintArg(e, "start_time"));
+      c.exe = exe;
+      c.exe_known = true;
+      c.comm = e.comm;
+      c.ppid = e.host_pid;
       break;
     }
     case events::kSchedProcessExit: {
       const events::Arg* group = e.FindArg("process_group_exit");
       const bool* dead = group ? std::get_if<bool>(&group->value) : nullptr;
-      if (dead != nullptr && *dead) procs_.erase(e.host_pid);
+      if (dead != nullptr && *dead) {
+        procs_.erase(e.host_pid);
+        return;
+      }
       break;
     }
     default:
       break;
   }
+  Proc& p = Put(e.host_pid, e.start_time_ns);
+  if (e.host_ppid != 0) p.ppid = e.host_ppid;
+  // A thread may name itself; the process is named by its leader (and by
+  // exec, which every thread leaves as the leader).
+  if (e.host_tid == e.host_pid || p.comm.empty()) p.comm = e.comm;
+  if (e.def->id == events::kSchedProcessExec) {
+    const events::Arg* path = e.FindArg("pathname");
+    const auto* s = path ? std::get_if<std::string>(&path->value) : nullptr;
+    if (s != nullptr) {
+      p.exe = *s;
+      p.exe_known = true;
+    }
+    p.comm = e.comm;
+  }
 }
 
 const std::string& ProcessTree::Executable(uint32_t host_pid, uint64_t start_time_ns) {
-  auto it = procs_.find(host_pid);
-  if (it != procs_.end() && (it->second.start_time_ns == 0 || it->second.start_time_ns == start_time_ns))
-    return it->second.exe;
   Proc& p = Put(host_pid, start_time_ns);
-  p.exe = ReadExe(host_pid);
+  if (!p.exe_known) {
+    p.exe = ReadExe(host_pid);
+    p.exe_known = true;
+  }
   return p.exe;
+}
+
+std::optional<ProcessTree::Info> ProcessTree::Find(uint32_t host_pid) const {
+  auto it = procs_.find(host_pid);
+  if (it == procs_.end()) return std::nullopt;
+  return ToInfo(host_pid, it->second);
+}
+
+std::optional<ProcessTree::Info> ProcessTree::Parent(uint32_t host_pid) const {
+  auto it = procs_.find(host_pid);
+  if (it == procs_.end() || it->second.ppid == 0) return std::nullopt;
+  return Find(it->second.ppid);
+}
+
+std::vector<ProcessTree::Info> ProcessTree::Ancestors(uint32_t host_pid, size_t max) const {
+  std::vector<Info> chain;
+  std::unordered_set<uint32_t> visited{host_pid};
+  uint32_t pid = host_pid;
+  while (chain.size() < max) {
+    std::optional<Info> parent = Parent(pid);
+    if (!parent || !visited.insert(parent->pid).second) break;
+    pid = parent->pid;
+    chain.push_back(std::move(*parent));
+  }
+  return chain;
 }
 
 }  // namespace vigil::engine

@@ -56,9 +56,41 @@ absl::Status WriteReadyFile(const std::string& path) {
   close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
-    return absl::InvalidArgumentError(absl::StrCat("write ready file ", path, ": ", strerror(errno)));
+    return absl::InvalidArgumentError(absl::StrCat("write ", path, ": ", strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+absl::Status WriteReadyFile(const std::string& path) {
+  return WriteFileAtomically(path, absl::StrCat(getpid(), "\n"));
+}
+
+struct UserCounters {
+  uint64_t emitted = 0;
+  uint64_t decode_errors = 0;
+  uint64_t filtered_user = 0;
+  uint64_t sink_errors = 0;
+};
+
+std::string MetricsText(const KernelCounters& k, const UserCounters& u) {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, std::string_view labels, uint64_t v) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name,
+                    absl::string_view(labels.data(), labels.size()), " ", v, "\n");
+  };
+  counter("vigil_events_emitted_total", "Events written to the sinks.", "", u.emitted);
+  absl::StrAppend(&out, "# HELP vigil_events_lost_total Events lost, by where.\n",
+                  "# TYPE vigil_events_lost_total counter\n",
+                  "vigil_events_lost_total{reason=\"ring_buffer_full\"} ", k.lost_reserve, "\n",
+                  "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n");
+  absl::StrAppend(&out, "# HELP vigil_events_filtered_total Events no policy wanted, by where they were dropped.\n",
+                  "# TYPE vigil_events_filtered_total counter\n",
+                  "vigil_events_filtered_total{where=\"kernel\"} ", k.filtered_kernel, "\n",
+                  "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
+  counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", "",
+          k.truncated);
+  counter("vigil_sink_write_errors_total", "Failed writes to a sink (retried).", "", u.sink_errors);
+  return out;
 }
 
 // Per-syscall tracepoints are found through tracefs; mount it when missing.
@@ -398,9 +430,12 @@ int RunSensor(const SensorOptions& options) {
       last_decode_error = std::string(st.message());
       return;
     }
+    // An exit's process leaves the tree: its executable is taken first.
+    const bool exiting = event.def->id == events::kSchedProcessExit;
+    if (exiting && event.policies != 0) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     tree.Apply(event);
     if (event.policies == 0) return;  // a lifecycle record for the process tree only
-    event.executable = tree.Executable(event.host_pid, event.start_time_ns);
+    if (!exiting) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.host_name = host_name;
     event.container_id = containers.IdOf(event.cgroup_id);
     // What the kernel could not decide: rule filters, exec= paths, container ids.
@@ -445,6 +480,15 @@ int RunSensor(const SensorOptions& options) {
   // ---- poll loop
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  auto last_metrics = start;
+  uint64_t sink_errors = 0;
+  auto write_metrics = [&] {
+    UserCounters u{.emitted = emitted, .decode_errors = decode_errors,
+                   .filtered_user = selection.policies->total_drops(), .sink_errors = sink_errors};
+    if (absl::Status st = WriteFileAtomically(options.metrics_file, MetricsText(sensor->ReadCounters(), u));
+        !st.ok())
+      LogWarn(st.message());
+  };
   int exit_code = 0;
   std::string stop_reason;
   while (true) {
@@ -456,9 +500,16 @@ int RunSensor(const SensorOptions& options) {
       break;
     }
     for (auto& sink : sinks) {
-      if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
+      if (absl::Status st = sink->Flush(); !st.ok()) {
+        ++sink_errors;
+        LogWarn(st.message());
+      }
     }
     if (options.audit && audit) audit->Collect();
+    if (!options.metrics_file.empty() && Clock::now() - last_metrics >= std::chrono::seconds(1)) {
+      last_metrics = Clock::now();
+      write_metrics();
+    }
     if (reached_max) {
       stop_reason = "--max-events reached";
       break;
@@ -490,6 +541,7 @@ int RunSensor(const SensorOptions& options) {
                        k.truncated,
                        " with truncated arguments; filtered out by policies: ", k.filtered_kernel,
                        " in the kernel, ", selection.policies->total_drops(), " in user space"));
+  if (!options.metrics_file.empty()) write_metrics();
   if (options.audit && audit) {
     AuditInputs in{.plan = caps::DescribePlan(plan.sources),
                    .bypass = cap_options->bypass,
