@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
                  "bypass=true|false, add=CAPS, drop=CAPS (repeatable)")
       ->allow_extra_args(false);
   app.add_option("--ready-file", opts.ready_file, "written once every selected event is attached");
+  app.add_option("--metrics-file", opts.metrics_file,
+                 "event and loss counters in Prometheus text format, rewritten every second");
   app.add_option("--duration", duration, "stop cleanly after this long (10s, 2m)");
   app.add_option("--max-events", max_events, "stop cleanly after emitting this many events");
   app.add_option("--log-level", log_level, "debug|info|warn|error");

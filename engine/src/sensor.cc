@@ -46,12 +46,10 @@ void InstallSignalHandlers() {
 }
 
 // Atomically: write a temporary file beside the target, then rename.
-absl::Status WriteReadyFile(const std::string& path) {
+absl::Status WriteFileAtomically(const std::string& path, const std::string& body) {
   std::string tmp = absl::StrCat(path, ".tmp.", getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return absl::InvalidArgumentError(absl::StrCat("write ready file ", tmp, ": ", strerror(errno)));
-  std::string body = absl::StrCat(getpid(), "\n");
+  if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("write ", tmp, ": ", strerror(errno)));
   bool ok = write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
   close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {

@@ -18,6 +18,9 @@ struct SensorOptions {
   std::vector<std::string> outputs;       // -o
   std::vector<std::string> capabilities;  // -C
   std::string ready_file;
+  // Counters in Prometheus text format (node_exporter's textfile collector
+  // reads such files), rewritten atomically every second and at stop.
+  std::string metrics_file;
   std::optional<uint64_t> duration_ms;
   std::optional<uint64_t> max_events;
   uint32_t ring_bytes = 16u << 20;
