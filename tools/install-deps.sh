@@ -5,7 +5,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev libcap-dev
   libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libcli11-dev
-  libclang-rt-14-dev util-linux libcap2-bin jq python3 procps
+  libclang-rt-14-dev util-linux libcap2-bin jq python3 procps strace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
