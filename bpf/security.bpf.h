@@ -18,6 +18,8 @@
 #define VG_ID_SECURITY_SOCKET_BIND 1024
 #define VG_ID_SECURITY_INODE_RENAME 1054
 #define VG_ID_NET_TCP_CONNECTION 1500
+#define VG_ID_CAPABILITIES_CHANGED 1501
+#define VG_ID_PRIVILEGE_GAINED 1502
 #define VG_ID_NET_PACKET_IPV4 2000
 
 /* Values of the `direction` arguments (ArgFormat::kDirection). */
@@ -541,6 +543,144 @@ SEC("raw_tp/cap_capable")
 int BPF_PROG(vg_raw_sec_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
              const struct user_namespace *ns, int cap, int ret) {
   emit_cap_capable(cap, ret);
+  return 0;
+}
+
+/* ---------------------------------- capabilities_changed / privilege_gained */
+
+/* A capability set as a u64 (kernel_cap_t is one u64 since 6.3, two u32
+ * before: the same bytes on little-endian x86-64). */
+static __always_inline __u64 vg_cap_set(const kernel_cap_t *set) {
+  __u64 v = 0;
+  bpf_probe_read_kernel(&v, sizeof(v), set);
+  return v;
+}
+
+/* capset succeeded: the task's sets as they now are. */
+static __always_inline void emit_capabilities_changed(__s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_CAPABILITIES_CHANGED];
+  if (!candidates || ret != 0 || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  const struct cred *cred = BPF_CORE_READ(task, real_cred);
+  struct vg_rec r = rec_begin(VG_ID_CAPABILITIES_CHANGED, nr, policies);
+  if (!r.buf) return;
+  put_u64(&r, 0, vg_cap_set(&cred->cap_effective));   /* effective */
+  put_u64(&r, 1, vg_cap_set(&cred->cap_permitted));   /* permitted */
+  put_u64(&r, 2, vg_cap_set(&cred->cap_inheritable)); /* inheritable */
+  rec_submit(&r);
+}
+
+SEC("tracepoint/syscalls/sys_exit_capset")
+int vg_tp_sec_capset_exit(struct vg_tp_sys_exit *ctx) {
+  emit_capabilities_changed(ctx->nr, ctx->ret);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_capset_exit, struct pt_regs *regs, long ret) {
+  if (BPF_CORE_READ(regs, orig_ax) == 126) emit_capabilities_changed(126, ret);
+  return 0;
+}
+
+/* The credentials a thread had when it entered a syscall that may raise
+ * them, compared at its exit with those it has then. */
+struct vg_cred_snap {
+  __u32 uid, euid, fsuid, pad;
+  __u64 cap_effective;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u32); /* host tid */
+  __type(value, struct vg_cred_snap);
+} cred_at_entry SEC(".maps");
+
+static __always_inline struct vg_cred_snap cred_snap(void) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  const struct cred *cred = BPF_CORE_READ(task, real_cred);
+  struct vg_cred_snap s = {};
+  s.uid = BPF_CORE_READ(cred, uid.val);
+  s.euid = BPF_CORE_READ(cred, euid.val);
+  s.fsuid = BPF_CORE_READ(cred, fsuid.val);
+  s.cap_effective = vg_cap_set(&cred->cap_effective);
+  return s;
+}
+
+static __always_inline void stash_cred(void) {
+  if (!vg_event_policies[VG_ID_PRIVILEGE_GAINED] || is_sensor()) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vg_cred_snap s = cred_snap();
+  bpf_map_update_elem(&cred_at_entry, &tid, &s, BPF_ANY);
+}
+
+/* At the exit: the thread gained euid 0 or fsuid 0 (from non-0), or
+ * effective capabilities it did not have at the entry. (An exec by a
+ * non-leader thread changes its tid: that one is not seen.) */
+static __always_inline void emit_privilege_gained(__s32 nr, long ret) {
+  if (!vg_event_policies[VG_ID_PRIVILEGE_GAINED]) return;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vg_cred_snap *old = bpf_map_lookup_elem(&cred_at_entry, &tid);
+  if (!old) return;
+  struct vg_cred_snap before = *old;
+  bpf_map_delete_elem(&cred_at_entry, &tid);
+  if (ret != 0 && nr != 122) return; /* setfsuid returns the previous fsuid */
+  struct vg_cred_snap now = cred_snap();
+  __u64 gained = now.cap_effective & ~before.cap_effective;
+  bool root = (before.euid != 0 && now.euid == 0) || (before.fsuid != 0 && now.fsuid == 0);
+  if (!gained && !root) return;
+  __u64 policies = matched_policies(vg_event_policies[VG_ID_PRIVILEGE_GAINED]);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(VG_ID_PRIVILEGE_GAINED, nr, policies);
+  if (!r.buf) return;
+  put_u64(&r, 0, nr);                  /* syscall */
+  put_u64(&r, 1, before.uid);          /* old_uid */
+  put_u64(&r, 2, now.uid);             /* new_uid */
+  put_u64(&r, 3, before.euid);         /* old_euid */
+  put_u64(&r, 4, now.euid);            /* new_euid */
+  put_u64(&r, 5, before.fsuid);        /* old_fsuid */
+  put_u64(&r, 6, now.fsuid);           /* new_fsuid */
+  put_u64(&r, 7, gained);              /* gained_caps */
+  put_u64(&r, 8, now.cap_effective);   /* cap_effective */
+  rec_submit(&r);
+}
+
+#define VG_PRIV_SYSCALL(name)                                      \
+  SEC("tracepoint/syscalls/sys_enter_" #name)                      \
+  int vg_tp_priv_##name##_enter(void *ctx) {                       \
+    stash_cred();                                                  \
+    return 0;                                                      \
+  }                                                                \
+  SEC("tracepoint/syscalls/sys_exit_" #name)                       \
+  int vg_tp_priv_##name##_exit(struct vg_tp_sys_exit *ctx) {       \
+    emit_privilege_gained(ctx->nr, ctx->ret);                      \
+    return 0;                                                      \
+  }
+VG_PRIV_SYSCALL(setuid)
+VG_PRIV_SYSCALL(setreuid)
+VG_PRIV_SYSCALL(setresuid)
+VG_PRIV_SYSCALL(setfsuid)
+VG_PRIV_SYSCALL(capset)
+VG_PRIV_SYSCALL(execve)
+VG_PRIV_SYSCALL(execveat)
+
+static __always_inline bool vg_priv_nr(long nr) {
+  return nr == 105 || nr == 113 || nr == 117 || nr == 122 || nr == 126 || nr == 59 || nr == 322;
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(vg_raw_priv_enter, struct pt_regs *regs, long id) {
+  if (vg_priv_nr(id)) stash_cred();
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_priv_exit, struct pt_regs *regs, long ret) {
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (vg_priv_nr(nr)) emit_privilege_gained(nr, ret);
   return 0;
 }
 

@@ -362,6 +362,13 @@ std::string FormatCapability(int64_t cap) {
   return absl::AsciiStrToUpper(caps::CapName(static_cast<int>(cap)));
 }
 
+std::vector<std::string> FormatCapabilitySet(uint64_t set) {
+  std::vector<std::string> names;
+  for (int cap = 0; cap < 64; ++cap)
+    if (set & (1ULL << cap)) names.push_back(FormatCapability(cap));
+  return names;
+}
+
 std::string FormatProt(uint64_t prot) {
   if (prot == 0) return "PROT_NONE";
   return JoinFlags(prot, kProt, "");
@@ -525,6 +532,8 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
       return FormatIpv4(static_cast<uint32_t>(raw));
     case ArgFormat::kDirection:
       return FormatDirection(static_cast<int64_t>(raw));
+    case ArgFormat::kCapabilitySet:
+      return FormatCapabilitySet(raw);
     case ArgFormat::kDirfd:
     case ArgFormat::kInt:
     default:

@@ -20,6 +20,8 @@ static_assert(kSecuritySocketConnect == VG_ID_SECURITY_SOCKET_CONNECT);
 static_assert(kSecuritySocketAccept == VG_ID_SECURITY_SOCKET_ACCEPT);
 static_assert(kSecuritySocketBind == VG_ID_SECURITY_SOCKET_BIND);
 static_assert(kNetTcpConnection == VG_ID_NET_TCP_CONNECTION);
+static_assert(kCapabilitiesChanged == VG_ID_CAPABILITIES_CHANGED);
+static_assert(kPrivilegeGained == VG_ID_PRIVILEGE_GAINED);
 static_assert(kNetPacketIpv4 == VG_ID_NET_PACKET_IPV4);
 
 using caps::Cap;
@@ -47,6 +49,27 @@ ProbeDef BtfOrRawProbe(const std::string& tracepoint) {
                   .required = true,
                   .alternatives = {{AttachKind::kTpBtf, {"vg_btf_sec_" + tracepoint}, tracepoint},
                                    {AttachKind::kRawTracepoint, {"vg_raw_sec_" + tracepoint}, tracepoint}}};
+}
+
+// A privilege_gained pair: the syscall's entry (the credentials before) and
+// exit (after), each with its raw_syscalls fallback on the first pair.
+std::vector<ProbeDef> PrivilegeProbes(const std::vector<std::string>& syscalls) {
+  std::vector<ProbeDef> probes;
+  for (size_t i = 0; i < syscalls.size(); ++i) {
+    const std::string& sc = syscalls[i];
+    for (const char* side : {"enter", "exit"}) {
+      ProbeDef p{.name = "syscalls/sys_" + std::string(side) + "_" + sc,
+                 .required = i == 0,
+                 .alternatives = {{AttachKind::kTracepoint,
+                                   {"vg_tp_priv_" + sc + "_" + side},
+                                   "syscalls/sys_" + std::string(side) + "_" + sc}}};
+      if (i == 0)
+        p.alternatives.push_back(
+            {AttachKind::kRawTracepoint, {"vg_raw_priv_" + std::string(side)}, "sys_" + std::string(side)});
+      probes.push_back(std::move(p));
+    }
+  }
+  return probes;
 }
 
 ProbeDef CgroupSkbProbe(const std::string& direction) {
@@ -180,6 +203,37 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"result", "int", ArgFormat::kCapCheckResult},
                {"syscall", "int", ArgFormat::kSyscallName}},
       .probes = {BtfOrRawProbe("cap_capable")},
+  });
+
+  defs.push_back(EventDef{
+      .id = kCapabilitiesChanged,
+      .name = "capabilities_changed",
+      .description = "capset succeeded: the calling thread's capability sets as they now are, by name",
+      .sets = {"caps", "security"},
+      .args = {{"effective", "kernel_cap_t", ArgFormat::kCapabilitySet},
+               {"permitted", "kernel_cap_t", ArgFormat::kCapabilitySet},
+               {"inheritable", "kernel_cap_t", ArgFormat::kCapabilitySet}},
+      .probes = {SyscallExitProbe("capset", true, "vg_raw_sec_capset_exit")},
+  });
+  // The credentials are read at the syscall's entry and at its exit, so the
+  // change is the syscall's own (whatever changed them since the last exec).
+  defs.push_back(EventDef{
+      .id = kPrivilegeGained,
+      .name = "privilege_gained",
+      .description = "a thread's credentials gained privilege across setuid, setreuid, setresuid, setfsuid, "
+                     "capset or execve/execveat: euid or fsuid became 0 from non-0, or effective "
+                     "capabilities it did not have at the syscall's entry (gained_caps)",
+      .sets = {"caps", "security", "proc"},
+      .args = {{"syscall", "int", ArgFormat::kSyscallName},
+               {"old_uid", "uid_t", ArgFormat::kUint},
+               {"new_uid", "uid_t", ArgFormat::kUint},
+               {"old_euid", "uid_t", ArgFormat::kUint},
+               {"new_euid", "uid_t", ArgFormat::kUint},
+               {"old_fsuid", "uid_t", ArgFormat::kUint},
+               {"new_fsuid", "uid_t", ArgFormat::kUint},
+               {"gained_caps", "kernel_cap_t", ArgFormat::kCapabilitySet},
+               {"cap_effective", "kernel_cap_t", ArgFormat::kCapabilitySet}},
+      .probes = PrivilegeProbes({"setuid", "setreuid", "setresuid", "setfsuid", "capset", "execve", "execveat"}),
   });
 
   // Attaching (and loading) a cgroup_skb program needs CAP_NET_ADMIN; once

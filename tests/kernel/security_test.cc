@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -438,6 +439,65 @@ TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
   rmdir(dir.c_str());
 }
 
+// ------------------------------------------- capabilities_changed / privilege_gained
+
+TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
+  auto s = Sensor::Start({"capabilities_changed", "privilege_gained"});
+  ASSERT_NE(s, nullptr);
+  pid_t child = Spawn([] {
+    // uid 1000 keeping its capabilities, then only CAP_SETUID, then root again.
+    if (prctl(PR_SET_KEEPCAPS, 1) != 0) return 1;
+    if (setresuid(1000, 1000, 1000) != 0) return 2;  // a loss: no privilege_gained
+    __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    __user_cap_data_struct data[2] = {};
+    data[0].effective = data[0].permitted = 1u << CAP_SETUID;
+    if (syscall(SYS_capset, &hdr, data) != 0) return 3;
+    if (setuid(0) != 0) return 4;
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+
+  const Event* changed = s->Await("capabilities_changed", child);
+  ASSERT_NE(changed, nullptr);
+  ExpectChild(*changed, child);
+  using Names = std::vector<std::string>;
+  auto names = [](const Event& e, std::string_view arg) {
+    const events::Arg* a = e.FindArg(arg);
+    const auto* v = a ? std::get_if<Names>(&a->value) : nullptr;
+    return v ? *v : Names{"<not a list>"};
+  };
+  EXPECT_EQ(names(*changed, "effective"), Names{"CAP_SETUID"});
+  EXPECT_EQ(names(*changed, "permitted"), Names{"CAP_SETUID"});
+  EXPECT_EQ(names(*changed, "inheritable"), Names{});
+  EXPECT_EQ(changed->syscall_nr, SYS_capset);
+  EXPECT_EQ(changed->uid, 1000u);
+
+  const Event* by_capset = s->Await("privilege_gained", child,
+                                    [](const Event& e) { return StrArg(e, "syscall") == "capset"; });
+  ASSERT_NE(by_capset, nullptr) << "capset raised CAP_SETUID into the effective set";
+  EXPECT_EQ(names(*by_capset, "gained_caps"), Names{"CAP_SETUID"});
+  EXPECT_EQ(IntArg(*by_capset, "old_euid"), 1000);
+  EXPECT_EQ(IntArg(*by_capset, "new_euid"), 1000);
+
+  const Event* by_setuid = s->Await("privilege_gained", child,
+                                    [](const Event& e) { return StrArg(e, "syscall") == "setuid"; });
+  ASSERT_NE(by_setuid, nullptr) << "setuid(0) from euid 1000";
+  ExpectChild(*by_setuid, child);
+  EXPECT_EQ(IntArg(*by_setuid, "old_uid"), 1000);
+  EXPECT_EQ(IntArg(*by_setuid, "new_uid"), 0);
+  EXPECT_EQ(IntArg(*by_setuid, "old_euid"), 1000);
+  EXPECT_EQ(IntArg(*by_setuid, "new_euid"), 0);
+  EXPECT_EQ(IntArg(*by_setuid, "new_fsuid"), 0);
+  EXPECT_EQ(names(*by_setuid, "gained_caps"), Names{}) << "CAP_SETUID was already effective";
+  EXPECT_EQ(names(*by_setuid, "cap_effective"), Names{"CAP_SETUID"}) << "permitted copied to effective";
+
+  EXPECT_EQ(s->First("privilege_gained", child,
+                     [](const Event& e) { return StrArg(e, "syscall") == "setresuid"; }),
+            nullptr)
+      << "dropping to uid 1000 gained nothing";
+  ExpectNothingFromThisProcess(*s);
+}
+
 TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
   auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
   ASSERT_NE(s, nullptr);
@@ -480,11 +540,12 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
     umount2("/sys/kernel/debug/tracing", MNT_DETACH);
     umount2("/sys/kernel/debug", MNT_DETACH);
     if (access("/sys/kernel/tracing/events", F_OK) == 0) return 11;
-    auto s = Sensor::Start({"security_file_open", "security_socket_connect", "security_inode_unlink"});
+    auto s = Sensor::Start(
+        {"security_file_open", "security_socket_connect", "security_inode_unlink", "privilege_gained"});
     if (s == nullptr) return 12;
     int raw = 0;
     for (const std::string& line : s->bpf().attach_log()) raw += line.find("via raw_tp") != std::string::npos;
-    if (raw != 3) return 13;
+    if (raw != 5) return 13;  // privilege_gained: sys_enter and sys_exit
     pid_t actor = Spawn([&] {
       close(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
       int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -492,6 +553,7 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
       connect(c, reinterpret_cast<sockaddr*>(&closed), sizeof(closed));
       if (chdir("/tmp") != 0) return 1;
       unlink(path.substr(5).c_str());  // cwd-relative
+      if (setresuid(1000, 1000, 0) != 0 || setresuid(-1, 0, -1) != 0) return 2;  // euid 0 again
       return 0;
     });
     WaitExit(actor);
@@ -508,6 +570,10 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
           return StrArg(e, "pathname") == path && StrArg(e, "syscall") == "unlink";
         }) == nullptr)
       return 17;
+    if (s->Await("privilege_gained", actor, [&](const Event& e) {
+          return StrArg(e, "syscall") == "setresuid" && IntArg(e, "old_euid") == 1000 && IntArg(e, "new_euid") == 0;
+        }) == nullptr)
+      return 18;
     // Each syscall once: the fallback is attached once per event.
     int opens = 0;
     for (const Event& e : s->events())
@@ -519,7 +585,7 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
   unlink(path.c_str());
   EXPECT_EQ(status, 0) << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
                           "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
-                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path";
+                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path, 18: no privilege_gained";
 }
 
 // ------------------------------------------------------------ sockets

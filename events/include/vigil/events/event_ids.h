@@ -21,6 +21,8 @@ inline constexpr uint32_t kSecuritySocketBind = 1024;
 inline constexpr uint32_t kSecurityInodeRename = 1054;
 // No Tracee twin: from the range Tracee leaves to extensions (1500-1999).
 inline constexpr uint32_t kNetTcpConnection = 1500;
+inline constexpr uint32_t kCapabilitiesChanged = 1501;
+inline constexpr uint32_t kPrivilegeGained = 1502;
 inline constexpr uint32_t kNetPacketIpv4 = 2000;
 
 }  // namespace vigil::events

@@ -45,6 +45,7 @@ enum class ArgFormat : uint8_t {
   kIpProtocol,      // "IPPROTO_TCP"
   kIpv4Addr,        // an IPv4 address in network byte order: "127.0.0.1"
   kDirection,       // 1 "outbound", 2 "inbound" (connections); 3 "egress", 4 "ingress" (packets)
+  kCapabilitySet,   // a u64 capability mask: ["CAP_SETUID", "CAP_NET_RAW"] (empty list: none)
 };
 
 // What the kernel side captures for a syscall argument (vigil_event.h VG_CAP_*).
