@@ -647,6 +647,9 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   if (interp != filename) put_str(&r, 6, interp, VG_MAX_STR, false); /* interpreter_pathname */
   put_mm_args(&r, 7, p);                                              /* argv */
   put_u64(&r, 8, BPF_CORE_READ(bprm, argc));                          /* argc */
+  struct file *in = vg_fd_file(p, 0); /* (none when fd 0 is closed) */
+  if (in) put_u64(&r, 9, BPF_CORE_READ(in, f_inode, i_mode) & VG_S_IFMT); /* stdin_type */
+  /* 10, written_since_start: set by user space from the ctime. */
   rec_submit(&r);
 }
 

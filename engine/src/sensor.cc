@@ -352,6 +352,11 @@ int RunSensor(const SensorOptions& options) {
   std::unique_ptr<BpfSensor> sensor;
   const int64_t load_start = CapAudit::NowMonotonic();
   const uint64_t start_boot_ns = BootNowNs();
+  // Executables whose inode changed after this are "written since start"
+  // (ctime is wall-clock; taken before the programs are even loaded).
+  timespec start_real{};
+  clock_gettime(CLOCK_REALTIME, &start_real);
+  const uint64_t start_real_ns = static_cast<uint64_t>(start_real.tv_sec) * 1000000000ULL + start_real.tv_nsec;
   {
     absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "load BPF object");
     if (!ring.ok()) {
@@ -436,6 +441,16 @@ int RunSensor(const SensorOptions& options) {
     if (!exiting) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.host_name = host_name;
     event.container_id = containers.IdOf(event.cgroup_id);
+    if (event.def->id == events::kSchedProcessExec) {
+      const events::Arg* ctime = event.FindArg("ctime");
+      if (ctime != nullptr) {
+        events::Arg written;
+        written.def = event.def->FindArg("written_since_start");
+        written.raw = static_cast<uint64_t>(ctime->raw) >= start_real_ns;
+        written.value = written.raw != 0;
+        event.args.push_back(std::move(written));
+      }
+    }
     // What the kernel could not decide: rule filters, exec= paths, container ids.
     event.policies = matcher.MatchUser(event, event.policies);
     if (event.policies == 0) return;

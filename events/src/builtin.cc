@@ -239,7 +239,13 @@ void AddLifecycle(std::vector<EventDef>& defs) {
                {"inode_mode", "umode_t", ArgFormat::kMode},
                {"interpreter_pathname", "const char*", ArgFormat::kString},
                {"argv", "const char**", ArgFormat::kArgvBlob},
-               {"argc", "int", ArgFormat::kInt}},
+               {"argc", "int", ArgFormat::kInt},
+               // The type of the new image's fd 0 ("S_IFIFO", "S_IFCHR"...; absent when closed).
+               {"stdin_type", "string", ArgFormat::kFileType},
+               // Not from the kernel: user space sets it (engine/src/sensor.cc) when the
+               // executable's ctime is not older than the sensor's start, i.e. its inode was
+               // written, created (or chmod'ed, renamed, linked) since the sensor started.
+               {"written_since_start", "bool", ArgFormat::kBool}},
       .probes = {SchedProbe("sched_process_exec")},
   });
   defs.push_back(EventDef{

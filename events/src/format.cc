@@ -349,6 +349,12 @@ std::string FormatMode(uint64_t mode) {
   return type ? absl::StrCat(type, "|", perm) : perm;
 }
 
+std::string FormatFileType(uint64_t mode) {
+  std::string m = FormatMode(mode & S_IFMT);
+  size_t bar = m.find('|');
+  return bar == std::string::npos ? absl::StrCat(mode & S_IFMT) : m.substr(0, bar);
+}
+
 std::string FormatSignal(int64_t sig) {
   if (sig == 0) return "0";
   if (sig > 0 && sig < 65) {
@@ -534,6 +540,8 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
       return FormatDirection(static_cast<int64_t>(raw));
     case ArgFormat::kCapabilitySet:
       return FormatCapabilitySet(raw);
+    case ArgFormat::kFileType:
+      return FormatFileType(raw);
     case ArgFormat::kDirfd:
     case ArgFormat::kInt:
     default:

@@ -498,6 +498,52 @@ TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
   ExpectNothingFromThisProcess(*s);
 }
 
+// ------------------------------------------------------- exec enrichment
+
+TEST_F(SecurityTest, ExecCarriesTheTypeOfItsStdin) {
+  auto s = Sensor::Start({"sched_process_exec"});
+  ASSERT_NE(s, nullptr);
+  const std::string file = "/tmp/" + UniqueName("stdin");
+  { std::ofstream(file) << "x"; }
+  // Each child execs /bin/true with fd 0 made of something else.
+  auto run = [&](const std::function<int()>& make_stdin) {
+    return Spawn([&] {
+      int fd = make_stdin();
+      if (fd == -2) {
+        close(0);
+      } else {
+        if (fd < 0 || dup2(fd, 0) != 0) return 1;
+      }
+      execl("/bin/true", "true", nullptr);
+      return 2;
+    });
+  };
+  pid_t pipe_child = run([] {
+    int p[2];
+    return pipe(p) == 0 ? p[0] : -1;
+  });
+  pid_t tty_child = run([] { return open("/dev/null", O_RDONLY); });
+  pid_t file_child = run([&] { return open(file.c_str(), O_RDONLY); });
+  pid_t sock_child = run([] {
+    int sv[2];
+    return socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0 ? sv[0] : -1;
+  });
+  pid_t closed_child = run([] { return -2; });
+  for (pid_t c : {pipe_child, tty_child, file_child, sock_child, closed_child}) ASSERT_EQ(WaitExit(c), 0);
+
+  auto stdin_of = [&](pid_t child) {
+    const Event* e = s->Await("sched_process_exec", child);
+    EXPECT_NE(e, nullptr) << "no exec of " << child;
+    return e ? StrArg(*e, "stdin_type") : std::string("<no exec>");
+  };
+  EXPECT_EQ(stdin_of(pipe_child), "S_IFIFO");
+  EXPECT_EQ(stdin_of(tty_child), "S_IFCHR");
+  EXPECT_EQ(stdin_of(file_child), "S_IFREG");
+  EXPECT_EQ(stdin_of(sock_child), "S_IFSOCK");
+  EXPECT_EQ(stdin_of(closed_child), "<missing>") << "no stdin, no argument";
+  unlink(file.c_str());
+}
+
 TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
   auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
   ASSERT_NE(s, nullptr);

@@ -13,6 +13,7 @@ std::string FormatOpenFlags(uint64_t flags);    // "O_RDONLY|O_CLOEXEC"
 std::string FormatMode(uint64_t mode);          // "S_IFREG|0644" or "0644"
 std::string FormatSignal(int64_t sig);          // "SIGKILL", or the number as text
 std::string FormatCapability(int64_t cap);      // "CAP_SYS_ADMIN"
+std::string FormatFileType(uint64_t mode);  // "S_IFIFO" (the number for unknown types)
 // The capabilities of a mask by name, lowest first: {"CAP_SETUID", "CAP_NET_RAW"}.
 std::vector<std::string> FormatCapabilitySet(uint64_t set);
 std::string FormatProt(uint64_t prot);          // "PROT_READ|PROT_EXEC" or "PROT_NONE"
