@@ -10,6 +10,8 @@
 #define VIGIL_BPF_SECURITY_BPF_H
 
 #define VG_ID_CAP_CAPABLE 1007
+#define VG_ID_MEM_PROT_ALERT 1010
+#define VG_ID_MAGIC_WRITE 1013
 #define VG_ID_SECURITY_FILE_OPEN 1018
 #define VG_ID_SECURITY_INODE_UNLINK 1019
 #define VG_ID_SECURITY_SOCKET_LISTEN 1021
@@ -681,6 +683,87 @@ SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_priv_exit, struct pt_regs *regs, long ret) {
   long nr = BPF_CORE_READ(regs, orig_ax);
   if (vg_priv_nr(nr)) emit_privilege_gained(nr, ret);
+  return 0;
+}
+
+/* ----------------------------------------------------------- mem_prot_alert */
+
+#define VG_PROT_WRITE 0x2
+#define VG_PROT_EXEC 0x4
+#define VG_MAP_ANONYMOUS 0x20
+
+/* Derived at the exits of mmap, mprotect and pkey_mprotect (the syscall's
+ * arguments from the task's saved registers): memory made executable by
+ * mprotect, or mapped executable by mmap when anonymous or also writable.
+ * File-backed read+exec mappings (every library) are dropped first, before
+ * any policy lookup. */
+static __always_inline void emit_mem_prot_alert(__s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_MEM_PROT_ALERT];
+  if (!candidates) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  __u64 prot = regs->dx;
+  if (!(prot & VG_PROT_EXEC)) return;
+  __u64 flags = 0;
+  long fd = -1;
+  __u64 addr = regs->di;
+  int alert; /* 0: mprotect, 1: mmap anonymous, 2: mmap writable */
+  if (nr == 9) {
+    if (ret < 0 && ret > -4096) return;
+    flags = regs->r10;
+    fd = (int)regs->r8;
+    if (prot & VG_PROT_WRITE) alert = 2;
+    else if (flags & VG_MAP_ANONYMOUS) alert = 1;
+    else return;
+    addr = ret;
+  } else {
+    if (ret != 0) return;
+    alert = 0;
+  }
+  if (is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(VG_ID_MEM_PROT_ALERT, nr, policies);
+  if (!r.buf) return;
+  static const char a_mprotect[] = "mprotect: made executable";
+  static const char a_anon[] = "mmap: anonymous executable";
+  static const char a_wx[] = "mmap: writable and executable";
+  if (alert == 0) put_bytes(&r, 0, VG_KIND_STR, a_mprotect, sizeof(a_mprotect) - 1, false);
+  else if (alert == 1) put_bytes(&r, 0, VG_KIND_STR, a_anon, sizeof(a_anon) - 1, false);
+  else put_bytes(&r, 0, VG_KIND_STR, a_wx, sizeof(a_wx) - 1, false);
+  put_u64(&r, 1, addr);        /* address */
+  put_u64(&r, 2, regs->si);    /* length */
+  put_u64(&r, 3, prot);        /* prot */
+  if (nr == 9) {
+    put_u64(&r, 4, flags);     /* flags */
+    put_u64(&r, 5, fd);        /* fd */
+  }
+  put_u64(&r, 6, nr);          /* syscall */
+  rec_submit(&r);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int vg_tp_sec_mmap_exit(struct vg_tp_sys_exit *ctx) {
+  emit_mem_prot_alert(9, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int vg_tp_sec_mprotect_exit(struct vg_tp_sys_exit *ctx) {
+  emit_mem_prot_alert(10, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_pkey_mprotect")
+int vg_tp_sec_pkey_mprotect_exit(struct vg_tp_sys_exit *ctx) {
+  emit_mem_prot_alert(329, ctx->ret);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_mem_prot_exit, struct pt_regs *regs, long ret) {
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr == 9 || nr == 10 || nr == 329) emit_mem_prot_alert(nr, ret);
   return 0;
 }
 

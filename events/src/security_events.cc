@@ -12,6 +12,8 @@ namespace vigil::events {
 namespace {
 
 static_assert(kCapCapable == VG_ID_CAP_CAPABLE);
+static_assert(kMemProtAlert == VG_ID_MEM_PROT_ALERT);
+static_assert(kMagicWrite == VG_ID_MAGIC_WRITE);
 static_assert(kSecurityFileOpen == VG_ID_SECURITY_FILE_OPEN);
 static_assert(kSecurityInodeUnlink == VG_ID_SECURITY_INODE_UNLINK);
 static_assert(kSecurityInodeRename == VG_ID_SECURITY_INODE_RENAME);
@@ -234,6 +236,28 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"gained_caps", "kernel_cap_t", ArgFormat::kCapabilitySet},
                {"cap_effective", "kernel_cap_t", ArgFormat::kCapabilitySet}},
       .probes = PrivilegeProbes({"setuid", "setreuid", "setresuid", "setfsuid", "capset", "execve", "execveat"}),
+  });
+
+  // Derived at the syscall exits (Tracee reads the VMA's previous protection
+  // in security_file_mprotect, an LSM hook refused here).
+  defs.push_back(EventDef{
+      .id = kMemProtAlert,
+      .name = "mem_prot_alert",
+      .description = "memory became executable: mprotect/pkey_mprotect succeeded with PROT_EXEC "
+                     "(\"mprotect: made executable\"), or mmap succeeded with PROT_EXEC and the mapping is "
+                     "writable (\"mmap: writable and executable\") or anonymous (\"mmap: anonymous "
+                     "executable\"); file-backed read+exec mappings are dropped in the kernel. flags and fd: "
+                     "mmap only",
+      .sets = {"security", "memory"},
+      .args = {{"alert", "const char*", ArgFormat::kString},
+               {"address", "void*", ArgFormat::kHex},
+               {"length", "size_t", ArgFormat::kUint},
+               {"prot", "int", ArgFormat::kProt},
+               {"flags", "int", ArgFormat::kHex},
+               {"fd", "int", ArgFormat::kInt},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {SyscallExitProbe("mmap", true, "vg_raw_sec_mem_prot_exit"), SyscallExitProbe("mprotect", false),
+                 SyscallExitProbe("pkey_mprotect", false)},
   });
 
   // Attaching (and loading) a cgroup_skb program needs CAP_NET_ADMIN; once

@@ -544,6 +544,63 @@ TEST_F(SecurityTest, ExecCarriesTheTypeOfItsStdin) {
   unlink(file.c_str());
 }
 
+// ------------------------------------------------------------ mem_prot_alert
+
+TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
+  auto s = Sensor::Start({"mem_prot_alert"});
+  ASSERT_NE(s, nullptr);
+  IntPipe addrs;
+  const size_t len = 2 * 4096;
+  pid_t child = Spawn([&] {
+    void* rw = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (rw == MAP_FAILED) return 1;
+    if (mprotect(rw, len, PROT_READ | PROT_EXEC) != 0) return 2;  // "made executable"
+    void* wx = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (wx == MAP_FAILED) return 3;
+    void* anon_x = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (anon_x == MAP_FAILED) return 4;
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);  // a file-backed r-x mapping: no alert
+    if (fd < 0 || mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0) == MAP_FAILED) return 5;
+    addrs.Send(reinterpret_cast<int64_t>(rw));
+    addrs.Send(reinterpret_cast<int64_t>(wx));
+    addrs.Send(reinterpret_cast<int64_t>(anon_x));
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  const int64_t rw = addrs.Receive(), wx = addrs.Receive(), anon_x = addrs.Receive();
+  auto hex = [](int64_t v) { return events::FormatHex(static_cast<uint64_t>(v)); };
+
+  const Event* prot = s->Await("mem_prot_alert", child,
+                               [](const Event& e) { return StrArg(e, "syscall") == "mprotect"; });
+  ASSERT_NE(prot, nullptr);
+  ExpectChild(*prot, child);
+  EXPECT_EQ(StrArg(*prot, "alert"), "mprotect: made executable");
+  EXPECT_EQ(StrArg(*prot, "address"), hex(rw));
+  EXPECT_EQ(IntArg(*prot, "length"), static_cast<int64_t>(len));
+  EXPECT_EQ(StrArg(*prot, "prot"), "PROT_READ|PROT_EXEC");
+  EXPECT_EQ(prot->FindArg("fd"), nullptr) << "mprotect has no fd";
+
+  const Event* w = s->Await("mem_prot_alert", child, [&](const Event& e) { return StrArg(e, "address") == hex(wx); });
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(StrArg(*w, "alert"), "mmap: writable and executable");
+  EXPECT_EQ(StrArg(*w, "syscall"), "mmap");
+  EXPECT_EQ(StrArg(*w, "prot"), "PROT_READ|PROT_WRITE|PROT_EXEC");
+  EXPECT_EQ(IntArg(*w, "length"), 4096);
+  EXPECT_EQ(IntArg(*w, "fd"), -1);
+  EXPECT_EQ(StrArg(*w, "flags"), hex(MAP_PRIVATE | MAP_ANONYMOUS));
+
+  const Event* a = s->Await("mem_prot_alert", child,
+                            [&](const Event& e) { return StrArg(e, "address") == hex(anon_x); });
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(StrArg(*a, "alert"), "mmap: anonymous executable");
+  EXPECT_EQ(StrArg(*a, "prot"), "PROT_READ|PROT_EXEC");
+
+  int alerts = 0;
+  for (const Event& e : s->events()) alerts += e.def->name == "mem_prot_alert" && e.host_pid == uint32_t(child);
+  EXPECT_EQ(alerts, 3) << "the file-backed r-x mapping (and the loader's) left no alert";
+  ExpectNothingFromThisProcess(*s);
+}
+
 TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
   auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
   ASSERT_NE(s, nullptr);

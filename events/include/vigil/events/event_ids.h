@@ -12,6 +12,8 @@ inline constexpr uint32_t kSchedProcessExit = 1004;
 
 // Security events (events/src/security_events.cc).
 inline constexpr uint32_t kCapCapable = 1007;
+inline constexpr uint32_t kMemProtAlert = 1010;
+inline constexpr uint32_t kMagicWrite = 1013;
 inline constexpr uint32_t kSecurityFileOpen = 1018;
 inline constexpr uint32_t kSecurityInodeUnlink = 1019;
 inline constexpr uint32_t kSecuritySocketListen = 1021;
