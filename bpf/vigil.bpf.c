@@ -23,6 +23,8 @@ const volatile __u64 policies_sched_process_exit = 0;
 /* Lifecycle records also feed user space's process tree (executable paths)
  * when no policy selects them; such records carry policies == 0. */
 const volatile bool track_processes = false;
+/* --exec-env: sched_process_exec also carries the new image's environment. */
+const volatile bool exec_env = false;
 
 struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
 
@@ -268,6 +270,19 @@ static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char 
 static __always_inline void put_mm_args(struct vg_rec *r, __u8 index, struct task_struct *task) {
   unsigned long start = BPF_CORE_READ(task, mm, arg_start);
   unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+  __u32 len = end > start ? end - start : 0;
+  if (len > VG_MAX_STR - 1) {
+    len = VG_MAX_STR - 1;
+    REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+  }
+  put_bytes(r, index, VG_KIND_BYTES, (const void *)start, len, true);
+}
+
+/* The environment of the new image, from the mm's env area (NUL-separated),
+ * bounded as argv is. */
+static __always_inline void put_mm_env(struct vg_rec *r, __u8 index, struct task_struct *task) {
+  unsigned long start = BPF_CORE_READ(task, mm, env_start);
+  unsigned long end = BPF_CORE_READ(task, mm, env_end);
   __u32 len = end > start ? end - start : 0;
   if (len > VG_MAX_STR - 1) {
     len = VG_MAX_STR - 1;
@@ -650,6 +665,7 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   struct file *in = vg_fd_file(p, 0); /* (none when fd 0 is closed) */
   if (in) put_u64(&r, 9, BPF_CORE_READ(in, f_inode, i_mode) & VG_S_IFMT); /* stdin_type */
   /* 10, written_since_start: set by user space from the ctime. */
+  if (exec_env) put_mm_env(&r, 11, p); /* env */
   rec_submit(&r);
 }
 

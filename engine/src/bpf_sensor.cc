@@ -201,6 +201,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
     skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
     skel->rodata->track_processes = options.track_processes;
+    skel->rodata->exec_env = options.exec_env;
     for (const SelectedEvent& e : s->events_) {
       if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
       if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   app.add_option("--ring-buffer", ring_size, "ring buffer size (power of two, e.g. 16M)");
   app.add_option("--syscall-hook", syscall_hook,
                  "auto|tracepoints|raw: per-syscall tracepoints or the raw_syscalls dispatcher");
+  app.add_flag("--exec-env", opts.exec_env,
+               "sched_process_exec also carries the new image's environment (env)");
 
   bool list_json = false;
   CLI::App* list = app.add_subcommand("list", "print the event registry");

@@ -334,6 +334,7 @@ int RunSensor(const SensorOptions& options) {
 
   // ---- kernel side
   BpfSensor::Options bpf_options{.ring_bytes = options.ring_bytes, .syscall_hook = hook};
+  bpf_options.exec_env = options.exec_env;
   bpf_options.tracefs_available = false;
   if (plan.use_tracepoints) {
     if (plan.mount_tracefs) {
@@ -439,6 +440,7 @@ int RunSensor(const SensorOptions& options) {
     tree.Apply(event);
     if (event.policies == 0) return;  // a lifecycle record for the process tree only
     if (!exiting) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
+    event.parent_comm = tree.ParentComm(event.host_pid);
     event.host_name = host_name;
     event.container_id = containers.IdOf(event.cgroup_id);
     if (event.def->id == events::kSchedProcessExec) {

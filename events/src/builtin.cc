@@ -245,7 +245,9 @@ void AddLifecycle(std::vector<EventDef>& defs) {
                // Not from the kernel: user space sets it (engine/src/sensor.cc) when the
                // executable's ctime is not older than the sensor's start, i.e. its inode was
                // written, created (or chmod'ed, renamed, linked) since the sensor started.
-               {"written_since_start", "bool", ArgFormat::kBool}},
+               {"written_since_start", "bool", ArgFormat::kBool},
+               // Only with --exec-env (BpfSensor::Options::exec_env): the new image's environment.
+               {"env", "const char**", ArgFormat::kArgvBlob}},
       .probes = {SchedProbe("sched_process_exec")},
   });
   defs.push_back(EventDef{

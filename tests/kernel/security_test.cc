@@ -109,7 +109,7 @@ class IntPipe {
 
 class Sensor {
  public:
-  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names) {
+  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names, bool exec_env = false) {
     std::unique_ptr<Sensor> s(new Sensor());
     const events::Registry& reg = events::Registry::Builtin();
     std::vector<engine::SelectedEvent> selected;
@@ -121,6 +121,7 @@ class Sensor {
     std::vector<engine::Cancellation> cancelled;
     BpfSensor::Options options;
     options.track_processes = false;
+    options.exec_env = exec_env;
     absl::StatusOr<std::unique_ptr<BpfSensor>> loaded = BpfSensor::Load(selected, options, cancelled);
     if (!loaded.ok()) {
       ADD_FAILURE() << "BpfSensor::Load: " << loaded.status();
@@ -542,6 +543,36 @@ TEST_F(SecurityTest, ExecCarriesTheTypeOfItsStdin) {
   EXPECT_EQ(stdin_of(sock_child), "S_IFSOCK");
   EXPECT_EQ(stdin_of(closed_child), "<missing>") << "no stdin, no argument";
   unlink(file.c_str());
+}
+
+// ------------------------------------------------------------ --exec-env
+
+TEST_F(SecurityTest, ExecCarriesTheEnvironmentOnlyWhenAsked) {
+  for (bool with_env : {false, true}) {
+    SCOPED_TRACE(with_env ? "exec_env" : "no exec_env");
+    auto s = Sensor::Start({"sched_process_exec"}, with_env);
+    ASSERT_NE(s, nullptr);
+    const std::string marker = "VIGIL_ENV_MARKER=" + UniqueName("env");
+    pid_t child = Spawn([&] {
+      char* const argv[] = {const_cast<char*>("true"), nullptr};
+      char* const envp[] = {const_cast<char*>(marker.c_str()), const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
+      execve("/bin/true", argv, envp);
+      return 127;
+    });
+    ASSERT_EQ(WaitExit(child), 0);
+    const Event* e = s->Await("sched_process_exec", child);
+    ASSERT_NE(e, nullptr);
+    const events::Arg* env = e->FindArg("env");
+    if (!with_env) {
+      EXPECT_EQ(env, nullptr) << "no environment is read without the option";
+      continue;
+    }
+    ASSERT_NE(env, nullptr);
+    const auto* list = std::get_if<std::vector<std::string>>(&env->value);
+    ASSERT_NE(list, nullptr);
+    EXPECT_EQ(*list, (std::vector<std::string>{marker, "PATH=/usr/bin:/bin"}));
+    EXPECT_THAT(StrArg(*e, "pathname"), HasSubstr("true"));
+  }
 }
 
 // ------------------------------------------------------------ mem_prot_alert

@@ -156,7 +156,7 @@ TEST(BuiltinRegistry, LifecycleArgsMatchTheKernelSideIndexes) {
   };
   EXPECT_THAT(names("sched_process_exec"), ElementsAre("cmdpath", "pathname", "dev", "inode", "ctime",
                                                        "inode_mode", "interpreter_pathname", "argv", "argc",
-                                                       "stdin_type", "written_since_start"));
+                                                       "stdin_type", "written_since_start", "env"));
   EXPECT_THAT(names("sched_process_fork"), ElementsAre("parent_tid", "parent_pid", "child_tid", "child_pid",
                                                        "child_ns_tid", "child_ns_pid", "start_time"));
   EXPECT_THAT(names("sched_process_exit"), ElementsAre("exit_code", "signal", "process_group_exit"));

@@ -54,6 +54,7 @@ class BpfSensor {
     size_t tracepoint_limit = 24;
     bool tracefs_available = true;  // per-syscall tracepoints need tracefs
     bool track_processes = true;    // lifecycle records for the process tree, even if unselected
+    bool exec_env = false;          // sched_process_exec carries the environment (--exec-env)
   };
 
   ~BpfSensor();

@@ -25,6 +25,8 @@ struct SensorOptions {
   std::optional<uint64_t> max_events;
   uint32_t ring_bytes = 16u << 20;
   SyscallHook syscall_hook = SyscallHook::kAuto;
+  // --exec-env: sched_process_exec also carries the environment (never read otherwise).
+  bool exec_env = false;
   // `vigil caps audit`: record the kernel's capability checks for the whole
   // run and print the report (format "text" or "json") on stdout at the end.
   bool audit = false;
