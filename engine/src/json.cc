@@ -164,6 +164,9 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
                   ",\"hostParentProcessId\":", e.host_ppid, ",\"userId\":", e.uid,
                   ",\"mountNamespace\":", e.mnt_ns, ",\"pidNamespace\":", e.pid_ns, ",\"processName\":");
   AppendJsonString(out, e.comm);
+  // Not in Tracee's event: the parent's name, from the process tree.
+  out += ",\"parentProcessName\":";
+  AppendJsonString(out, e.parent_comm);
   out += ",\"executable\":{\"path\":";
   AppendJsonString(out, e.executable);
   out += "},\"hostName\":";

@@ -158,6 +158,14 @@ std::optional<ProcessTree::Info> ProcessTree::Parent(uint32_t host_pid) const {
   return Find(it->second.ppid);
 }
 
+const std::string& ProcessTree::ParentComm(uint32_t host_pid) const {
+  static const std::string kUnknown;
+  auto it = procs_.find(host_pid);
+  if (it == procs_.end() || it->second.ppid == 0) return kUnknown;
+  auto parent = procs_.find(it->second.ppid);
+  return parent == procs_.end() ? kUnknown : parent->second.comm;
+}
+
 std::vector<ProcessTree::Info> ProcessTree::Ancestors(uint32_t host_pid, size_t max) const {
   std::vector<Info> chain;
   std::unordered_set<uint32_t> visited{host_pid};

@@ -99,6 +99,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
   out.truncated = h.flags & VG_HDR_TRUNCATED;
   out.policies = h.policies;
   out.executable.clear();
+  out.parent_comm.clear();
   out.host_name.clear();
   out.container_id.clear();
   out.args.clear();

@@ -730,3 +730,21 @@ TEST(EventJson, LifecycleEventArgumentsOfEveryShape) {
 
 }  // namespace
 }  // namespace vigil::engine
+
+namespace vigil::engine {
+namespace {
+
+TEST(EventJson, ParentProcessNameFromTheProcessTree) {
+  events::Event e = OpenatEvent();
+  e.parent_comm = "bash";
+  std::string line;
+  AppendEventJson(line, e, {"default"});
+  ExpectString(ParseLine(line), "parentProcessName", "bash");
+  e.parent_comm.clear();  // unknown parent: an empty string, never a missing field
+  line.clear();
+  AppendEventJson(line, e, {"default"});
+  ExpectString(ParseLine(line), "parentProcessName", "");
+}
+
+}  // namespace
+}  // namespace vigil::engine

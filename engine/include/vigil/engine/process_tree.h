@@ -44,6 +44,8 @@ class ProcessTree {
   std::optional<Info> Find(uint32_t host_pid) const;
   // The parent of `host_pid`, when both are known.
   std::optional<Info> Parent(uint32_t host_pid) const;
+  // The parent's comm, without copying (per event); empty when unknown.
+  const std::string& ParentComm(uint32_t host_pid) const;
   // Parent first, then its parent...: at most `max` entries, stopping at the
   // first unknown process, at pid 0/1's parent, or at a cycle.
   std::vector<Info> Ancestors(uint32_t host_pid, size_t max) const;

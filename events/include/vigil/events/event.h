@@ -36,6 +36,7 @@ struct Event {
   uint64_t start_time_ns = 0;
   std::string comm;
   std::string executable;    // enrichment: path of the process's executable
+  std::string parent_comm;   // enrichment: the parent process's name (process tree)
   std::string host_name;     // enrichment: UTS nodename
   std::string container_id;  // enrichment: from the cgroup path
   const EventDef* def = nullptr;
