@@ -25,6 +25,10 @@ const volatile __u64 policies_sched_process_exit = 0;
 const volatile bool track_processes = false;
 /* --exec-env: sched_process_exec also carries the new image's environment. */
 const volatile bool exec_env = false;
+/* The sensor's own UTS namespace (inode number): exec and fork records of
+ * tasks in another one carry that namespace's nodename (user space names
+ * every event of the namespace after it). */
+const volatile __u32 sensor_uts_ns = 0;
 
 struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
 
@@ -633,6 +637,13 @@ static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_stru
   bpf_map_delete_elem(&exec_stash, &old_tid);
 }
 
+/* The nodename of `task`'s UTS namespace, when it is not the sensor's. */
+static __always_inline void put_nodename(struct vg_rec *r, __u8 index, struct task_struct *task) {
+  struct uts_namespace *uts = BPF_CORE_READ(task, nsproxy, uts_ns);
+  if (!uts || !sensor_uts_ns || BPF_CORE_READ(uts, ns.inum) == sensor_uts_ns) return;
+  put_str(r, index, &uts->name.nodename, sizeof(uts->name.nodename), false);
+}
+
 /* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
   if (is_sensor()) return;
@@ -644,6 +655,7 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   struct inode *inode = BPF_CORE_READ(file, f_inode);
   put_str(&r, 0, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false); /* cmdpath */
   put_path(&r, 1, &file->f_path);                                    /* pathname */
+  put_nodename(&r, 12, p);                                           /* nodename */
   if (!policies) { /* for the process tree only */
     rec_submit(&r);
     return;
@@ -701,6 +713,10 @@ static __always_inline void emit_fork(struct task_struct *parent, struct task_st
   put_u64(&r, 4, task_ns_pid(child));          /* child_ns_tid */
   put_u64(&r, 5, task_ns_tgid(child));         /* child_ns_pid */
   put_u64(&r, 6, BPF_CORE_READ(child, start_time)); /* start_time */
+  /* nodename: keyed by the header's (the parent's) namespace in user space,
+   * so only when the child shares it (not after clone(CLONE_NEWUTS)). */
+  if (BPF_CORE_READ(child, nsproxy, uts_ns) == BPF_CORE_READ(parent, nsproxy, uts_ns))
+    put_nodename(&r, 7, child);
   rec_submit(&r);
 }
 

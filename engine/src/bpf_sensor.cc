@@ -202,6 +202,8 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
     skel->rodata->track_processes = options.track_processes;
     skel->rodata->exec_env = options.exec_env;
+    struct stat uts {};
+    if (stat("/proc/self/ns/uts", &uts) == 0) skel->rodata->sensor_uts_ns = static_cast<uint32_t>(uts.st_ino);
     for (const SelectedEvent& e : s->events_) {
       if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
       if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;

@@ -417,6 +417,12 @@ int RunSensor(const SensorOptions& options) {
   char host_name_buf[256] = {};
   gethostname(host_name_buf, sizeof(host_name_buf) - 1);
   const std::string host_name = host_name_buf;
+  // hostName per UTS namespace: exec and fork records of tasks outside the
+  // sensor's namespace carry its nodename (as it was at that exec or fork);
+  // every event of that namespace is named after the latest one seen.
+  struct stat own_uts {};
+  const uint32_t own_uts_ns = stat("/proc/self/ns/uts", &own_uts) == 0 ? static_cast<uint32_t>(own_uts.st_ino) : 0;
+  std::unordered_map<uint32_t, std::string> uts_names;
   uint64_t emitted = 0, decode_errors = 0;
   bool reached_max = false;
   std::string last_decode_error;
@@ -434,6 +440,16 @@ int RunSensor(const SensorOptions& options) {
       last_decode_error = std::string(st.message());
       return;
     }
+    if (event.uts_ns != own_uts_ns &&
+        (event.def->id == events::kSchedProcessExec || event.def->id == events::kSchedProcessFork)) {
+      if (const events::Arg* nodename = event.FindArg("nodename")) {
+        if (const auto* name = std::get_if<std::string>(&nodename->value)) {
+          // (A fork's nodename is the child's, sent only when it shares the parent's namespace.)
+          if (uts_names.size() >= 4096 && uts_names.count(event.uts_ns) == 0) uts_names.clear();
+          uts_names[event.uts_ns] = *name;
+        }
+      }
+    }
     // An exit's process leaves the tree: its executable is taken first.
     const bool exiting = event.def->id == events::kSchedProcessExit;
     if (exiting && event.policies != 0) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
@@ -442,6 +458,10 @@ int RunSensor(const SensorOptions& options) {
     if (!exiting) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
     event.parent_comm = tree.ParentComm(event.host_pid);
     event.host_name = host_name;
+    if (event.uts_ns != own_uts_ns) {
+      auto it = uts_names.find(event.uts_ns);
+      if (it != uts_names.end()) event.host_name = it->second;
+    }
     event.container_id = containers.IdOf(event.cgroup_id);
     if (event.def->id == events::kSchedProcessExec) {
       const events::Arg* ctime = event.FindArg("ctime");

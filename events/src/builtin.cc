@@ -223,7 +223,9 @@ void AddLifecycle(std::vector<EventDef>& defs) {
                {"child_pid", "int", ArgFormat::kInt},
                {"child_ns_tid", "int", ArgFormat::kInt},
                {"child_ns_pid", "int", ArgFormat::kInt},
-               {"start_time", "unsigned long", ArgFormat::kUint}},
+               {"start_time", "unsigned long", ArgFormat::kUint},
+               // Only when the child's UTS namespace is not the sensor's: its nodename.
+               {"nodename", "const char*", ArgFormat::kString}},
       .probes = {SchedProbe("sched_process_fork")},
   });
   defs.push_back(EventDef{
@@ -247,7 +249,10 @@ void AddLifecycle(std::vector<EventDef>& defs) {
                // written, created (or chmod'ed, renamed, linked) since the sensor started.
                {"written_since_start", "bool", ArgFormat::kBool},
                // Only with --exec-env (BpfSensor::Options::exec_env): the new image's environment.
-               {"env", "const char**", ArgFormat::kArgvBlob}},
+               {"env", "const char**", ArgFormat::kArgvBlob},
+               // Only when the process's UTS namespace is not the sensor's: its nodename
+               // (user space names the namespace's events after it: hostName).
+               {"nodename", "const char*", ArgFormat::kString}},
       .probes = {SchedProbe("sched_process_exec")},
   });
   defs.push_back(EventDef{

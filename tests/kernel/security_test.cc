@@ -575,6 +575,50 @@ TEST_F(SecurityTest, ExecCarriesTheEnvironmentOnlyWhenAsked) {
   }
 }
 
+// ------------------------------------------------------------ UTS namespace nodename
+
+TEST_F(SecurityTest, ExecAndForkInAnotherUtsNamespaceCarryItsNodename) {
+  auto s = Sensor::Start({"sched_process_exec", "sched_process_fork"});
+  ASSERT_NE(s, nullptr);
+  IntPipe grandchild;
+  pid_t child = Spawn([&] {
+    if (unshare(CLONE_NEWUTS) != 0) return 1;
+    const char name[] = "test-uts-ns";
+    if (sethostname(name, sizeof(name) - 1) != 0) return 2;
+    pid_t g = fork();
+    if (g == 0) _exit(0);
+    grandchild.Send(g);
+    waitpid(g, nullptr, 0);
+    execl("/bin/true", "true", nullptr);
+    return 127;
+  });
+  pid_t plain = Spawn([] {
+    execl("/bin/true", "true", nullptr);
+    return 127;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  ASSERT_EQ(WaitExit(plain), 0);
+  const int64_t g = grandchild.Receive();
+
+  const Event* exec = s->Await("sched_process_exec", child);
+  ASSERT_NE(exec, nullptr);
+  EXPECT_EQ(StrArg(*exec, "nodename"), "test-uts-ns");
+  struct stat own {};
+  ASSERT_EQ(stat("/proc/self/ns/uts", &own), 0);
+  EXPECT_NE(exec->uts_ns, static_cast<uint32_t>(own.st_ino));
+
+  const Event* fork_rec = s->Await("sched_process_fork", child,
+                                   [&](const Event& e) { return IntArg(e, "child_pid") == g; });
+  ASSERT_NE(fork_rec, nullptr);
+  EXPECT_EQ(StrArg(*fork_rec, "nodename"), "test-uts-ns");
+  EXPECT_EQ(fork_rec->uts_ns, exec->uts_ns);
+
+  const Event* host_exec = s->Await("sched_process_exec", plain);
+  ASSERT_NE(host_exec, nullptr);
+  EXPECT_EQ(host_exec->FindArg("nodename"), nullptr) << "the sensor's own namespace: no nodename";
+  EXPECT_EQ(host_exec->uts_ns, static_cast<uint32_t>(own.st_ino));
+}
+
 // ------------------------------------------------------------ mem_prot_alert
 
 TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
