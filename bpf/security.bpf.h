@@ -767,6 +767,61 @@ int BPF_PROG(vg_raw_sec_mem_prot_exit, struct pt_regs *regs, long ret) {
   return 0;
 }
 
+/* -------------------------------------------------------------- magic_write */
+
+#define VG_S_IFREG 0100000
+#define VG_FMODE_WRITE 0x2
+#define VG_MAGIC_BYTES 20
+
+/* The first bytes written to a regular file: write or pwrite64 succeeded at
+ * offset 0. Cheap reads decide first (the fd's file, its mode and
+ * position); the record (path walk, user read) is built only for those. */
+static __always_inline void emit_magic_write(__s32 nr, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_MAGIC_WRITE];
+  if (!candidates || ret <= 0) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  struct file *file = vg_fd_file(task, (int)regs->di);
+  if (!file) return;
+  if (!(BPF_CORE_READ(file, f_mode) & VG_FMODE_WRITE)) return;
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  if ((BPF_CORE_READ(inode, i_mode) & VG_S_IFMT) != VG_S_IFREG) return;
+  /* write advanced f_pos by ret; pwrite64 wrote at its offset argument. */
+  __s64 pos = nr == 18 ? (__s64)regs->r10 : BPF_CORE_READ(file, f_pos) - ret;
+  if (pos != 0 || is_sensor()) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  struct vg_rec r = rec_begin(VG_ID_MAGIC_WRITE, nr, policies);
+  if (!r.buf) return;
+  REC_HDR(&r)->retval = ret; /* bytes written */
+  __u32 n = ret < VG_MAGIC_BYTES ? ret : VG_MAGIC_BYTES;
+  put_path(&r, 0, &file->f_path);                                    /* pathname */
+  put_bytes(&r, 1, VG_KIND_BYTES, (const void *)regs->si, n, true);  /* bytes */
+  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev));                 /* dev */
+  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                       /* inode */
+  put_u64(&r, 4, nr);                                                /* syscall */
+  rec_submit(&r);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int vg_tp_sec_write_exit(struct vg_tp_sys_exit *ctx) {
+  emit_magic_write(1, ctx->ret);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_pwrite64")
+int vg_tp_sec_pwrite64_exit(struct vg_tp_sys_exit *ctx) {
+  emit_magic_write(18, ctx->ret);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_magic_write_exit, struct pt_regs *regs, long ret) {
+  long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr == 1 || nr == 18) emit_magic_write(nr, ret);
+  return 0;
+}
+
 /* --------------------------------------------------------- net_tcp_connection */
 
 /* The handshake ends in softirq context, where the current task is whoever

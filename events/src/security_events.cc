@@ -260,6 +260,25 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                  SyscallExitProbe("pkey_mprotect", false)},
   });
 
+  // Tracee's magic_write, derived at the syscall exits (no vfs_write probe here).
+  defs.push_back(EventDef{
+      .id = kMagicWrite,
+      .name = "magic_write",
+      .description = "the first bytes written to a regular file: write or pwrite64 succeeded at offset 0 "
+                     "(up to 20 bytes, as written: an ELF header, a script's #!), with the file's resolved "
+                     "path, dev and inode; other writes are dropped in the kernel before any record is built. "
+                     "Copies made in the kernel (copy_file_range, sendfile: GNU cp) are not writes and "
+                     "are not seen",
+      .sets = {"security", "fs", "fs_file_ops"},
+      .args = {{"pathname", "const char*", ArgFormat::kString},
+               {"bytes", "bytes", ArgFormat::kBytes},
+               {"dev", "dev_t", ArgFormat::kUint},
+               {"inode", "unsigned long", ArgFormat::kUint},
+               {"syscall", "int", ArgFormat::kSyscallName}},
+      .probes = {SyscallExitProbe("write", true, "vg_raw_sec_magic_write_exit"),
+                 SyscallExitProbe("pwrite64", false)},
+  });
+
   // Attaching (and loading) a cgroup_skb program needs CAP_NET_ADMIN; once
   // attached, nothing more is needed.
   defs.push_back(EventDef{

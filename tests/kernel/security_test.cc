@@ -619,6 +619,54 @@ TEST_F(SecurityTest, ExecAndForkInAnotherUtsNamespaceCarryItsNodename) {
   EXPECT_EQ(host_exec->uts_ns, static_cast<uint32_t>(own.st_ino));
 }
 
+// ------------------------------------------------------------ magic_write
+
+TEST_F(SecurityTest, TheFirstBytesWrittenToAFileAreCaptured) {
+  auto s = Sensor::Start({"magic_write"});
+  ASSERT_NE(s, nullptr);
+  const std::string path = "/tmp/" + UniqueName("magic");
+  const std::string path2 = path + "-p";
+  const std::string elf("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0", 24);
+  pid_t child = Spawn([&] {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (fd < 0) return 1;
+    if (write(fd, elf.data(), elf.size()) != static_cast<ssize_t>(elf.size())) return 2;
+    if (write(fd, "tail", 4) != 4) return 3;  // not at offset 0: no event
+    close(fd);
+    int p = open(path2.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (p < 0 || pwrite(p, "#!/bin/sh\n", 10, 0) != 10) return 4;
+    if (pwrite(p, "x", 1, 100) != 1) return 5;  // not at offset 0
+    close(p);
+    int pipefd[2];
+    if (pipe(pipefd) != 0 || write(pipefd[1], "ab", 2) != 2) return 6;  // not a regular file
+    if (write(1, "", 0) != 0) return 7;                                // nothing written
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+
+  const Event* e = s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path; });
+  ASSERT_NE(e, nullptr);
+  ExpectChild(*e, child);
+  EXPECT_EQ(StrArg(*e, "bytes"), elf.substr(0, 20));
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*e, "dev")), KernelDev(st.st_dev));
+  EXPECT_EQ(static_cast<uint64_t>(IntArg(*e, "inode")), st.st_ino);
+  EXPECT_EQ(StrArg(*e, "syscall"), "write");
+
+  const Event* pw = s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path2; });
+  ASSERT_NE(pw, nullptr);
+  EXPECT_EQ(StrArg(*pw, "bytes"), "#!/bin/sh\n");
+  EXPECT_EQ(StrArg(*pw, "syscall"), "pwrite64");
+
+  int n = 0;
+  for (const Event& ev : s->events()) n += ev.def->name == "magic_write" && ev.host_pid == uint32_t(child);
+  EXPECT_EQ(n, 2) << "later writes, the pipe and the empty write left nothing";
+  ExpectNothingFromThisProcess(*s);
+  unlink(path.c_str());
+  unlink(path2.c_str());
+}
+
 // ------------------------------------------------------------ mem_prot_alert
 
 TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
