@@ -59,6 +59,15 @@ constexpr FlagName kProt[] = {{PROT_READ, "PROT_READ"},
                               {PROT_GROWSDOWN, "PROT_GROWSDOWN"},
                               {PROT_GROWSUP, "PROT_GROWSUP"}};
 
+// mmap flags beside the mapping type (the low 4 bits), x86-64 values.
+constexpr FlagName kMmap[] = {{0x10, "MAP_FIXED"},          {0x20, "MAP_ANONYMOUS"},
+                              {0x100, "MAP_GROWSDOWN"},     {0x800, "MAP_DENYWRITE"},
+                              {0x1000, "MAP_EXECUTABLE"},   {0x2000, "MAP_LOCKED"},
+                              {0x4000, "MAP_NORESERVE"},    {0x8000, "MAP_POPULATE"},
+                              {0x10000, "MAP_NONBLOCK"},    {0x20000, "MAP_STACK"},
+                              {0x40000, "MAP_HUGETLB"},     {0x80000, "MAP_SYNC"},
+                              {0x100000, "MAP_FIXED_NOREPLACE"}, {0x4000000, "MAP_UNINITIALIZED"}};
+
 constexpr FlagName kClone[] = {
     {CLONE_VM, "CLONE_VM"},          {CLONE_FS, "CLONE_FS"},
     {CLONE_FILES, "CLONE_FILES"},    {CLONE_SIGHAND, "CLONE_SIGHAND"},
@@ -375,6 +384,17 @@ std::vector<std::string> FormatCapabilitySet(uint64_t set) {
   return names;
 }
 
+std::string FormatMmapFlags(uint64_t flags) {
+  const uint64_t type = flags & 0xf;
+  std::string base = type == 1   ? "MAP_SHARED"
+                     : type == 2 ? "MAP_PRIVATE"
+                     : type == 3 ? "MAP_SHARED_VALIDATE"
+                     : type == 0 ? ""
+                                 : absl::StrFormat("0x%x", type);
+  std::string out = JoinFlags(flags & ~uint64_t{0xf}, kMmap, base);
+  return out.empty() ? "0" : out;
+}
+
 std::string FormatProt(uint64_t prot) {
   if (prot == 0) return "PROT_NONE";
   return JoinFlags(prot, kProt, "");
@@ -542,6 +562,8 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
       return FormatCapabilitySet(raw);
     case ArgFormat::kFileType:
       return FormatFileType(raw);
+    case ArgFormat::kMmapFlags:
+      return FormatMmapFlags(raw);
     case ArgFormat::kDirfd:
     case ArgFormat::kInt:
     default:

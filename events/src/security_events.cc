@@ -253,7 +253,7 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"address", "void*", ArgFormat::kHex},
                {"length", "size_t", ArgFormat::kUint},
                {"prot", "int", ArgFormat::kProt},
-               {"flags", "int", ArgFormat::kHex},
+               {"flags", "int", ArgFormat::kMmapFlags},
                {"fd", "int", ArgFormat::kInt},
                {"syscall", "int", ArgFormat::kSyscallName}},
       .probes = {SyscallExitProbe("mmap", true, "vg_raw_sec_mem_prot_exit"), SyscallExitProbe("mprotect", false),

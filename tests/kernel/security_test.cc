@@ -710,7 +710,7 @@ TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
   EXPECT_EQ(StrArg(*w, "prot"), "PROT_READ|PROT_WRITE|PROT_EXEC");
   EXPECT_EQ(IntArg(*w, "length"), 4096);
   EXPECT_EQ(IntArg(*w, "fd"), -1);
-  EXPECT_EQ(StrArg(*w, "flags"), hex(MAP_PRIVATE | MAP_ANONYMOUS));
+  EXPECT_EQ(StrArg(*w, "flags"), "MAP_PRIVATE|MAP_ANONYMOUS");
 
   const Event* a = s->Await("mem_prot_alert", child,
                             [&](const Event& e) { return StrArg(e, "address") == hex(anon_x); });
@@ -766,14 +766,18 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
     umount2("/sys/kernel/debug/tracing", MNT_DETACH);
     umount2("/sys/kernel/debug", MNT_DETACH);
     if (access("/sys/kernel/tracing/events", F_OK) == 0) return 11;
-    auto s = Sensor::Start(
-        {"security_file_open", "security_socket_connect", "security_inode_unlink", "privilege_gained"});
+    auto s = Sensor::Start({"security_file_open", "security_socket_connect", "security_inode_unlink",
+                            "privilege_gained", "mem_prot_alert", "magic_write"});
     if (s == nullptr) return 12;
     int raw = 0;
     for (const std::string& line : s->bpf().attach_log()) raw += line.find("via raw_tp") != std::string::npos;
-    if (raw != 5) return 13;  // privilege_gained: sys_enter and sys_exit
+    if (raw != 7) return 13;  // privilege_gained: sys_enter and sys_exit
     pid_t actor = Spawn([&] {
-      close(open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+      int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (write(fd, "MZ", 2) != 2) return 3;
+      close(fd);
+      if (mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+        return 4;
       int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in closed{.sin_family = AF_INET, .sin_port = htons(1), .sin_addr = {htonl(INADDR_LOOPBACK)}};
       connect(c, reinterpret_cast<sockaddr*>(&closed), sizeof(closed));
@@ -800,6 +804,14 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
           return StrArg(e, "syscall") == "setresuid" && IntArg(e, "old_euid") == 1000 && IntArg(e, "new_euid") == 0;
         }) == nullptr)
       return 18;
+    if (s->Await("mem_prot_alert", actor, [](const Event& e) {
+          return StrArg(e, "alert") == "mmap: writable and executable";
+        }) == nullptr)
+      return 19;
+    if (s->Await("magic_write", actor, [&](const Event& e) {
+          return StrArg(e, "pathname") == path && StrArg(e, "bytes") == "MZ";
+        }) == nullptr)
+      return 20;
     // Each syscall once: the fallback is attached once per event.
     int opens = 0;
     for (const Event& e : s->events())
@@ -811,7 +823,7 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
   unlink(path.c_str());
   EXPECT_EQ(status, 0) << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
                           "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
-                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path, 18: no privilege_gained";
+                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path, 18: no privilege_gained, 19: no mem_prot_alert, 20: no magic_write";
 }
 
 // ------------------------------------------------------------ sockets

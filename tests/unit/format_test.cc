@@ -303,5 +303,15 @@ TEST(RenderInteger, BuiltinArgumentsUseTheirFormats) {
   EXPECT_EQ(std::get<std::string>(RenderInteger(arg("chmod", "mode"), 04711)), "4711");
 }
 
+TEST(FormatMmapFlags, TypeAndFlags) {
+  EXPECT_EQ(FormatMmapFlags(MAP_PRIVATE | MAP_ANONYMOUS), "MAP_PRIVATE|MAP_ANONYMOUS");
+  EXPECT_EQ(FormatMmapFlags(MAP_SHARED | MAP_FIXED | MAP_POPULATE), "MAP_SHARED|MAP_FIXED|MAP_POPULATE");
+  EXPECT_EQ(FormatMmapFlags(MAP_SHARED_VALIDATE | MAP_SYNC), "MAP_SHARED_VALIDATE|MAP_SYNC");
+  EXPECT_EQ(FormatMmapFlags(MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_STACK),
+            "MAP_PRIVATE|MAP_STACK|MAP_FIXED_NOREPLACE");
+  EXPECT_EQ(FormatMmapFlags(MAP_PRIVATE | 0x80000000ULL), "MAP_PRIVATE|0x80000000") << "unknown bits stay";
+  EXPECT_EQ(FormatMmapFlags(0), "0");
+}
+
 }  // namespace
 }  // namespace vigil::events

@@ -17,6 +17,7 @@ std::string FormatFileType(uint64_t mode);  // "S_IFIFO" (the number for unknown
 // The capabilities of a mask by name, lowest first: {"CAP_SETUID", "CAP_NET_RAW"}.
 std::vector<std::string> FormatCapabilitySet(uint64_t set);
 std::string FormatProt(uint64_t prot);          // "PROT_READ|PROT_EXEC" or "PROT_NONE"
+std::string FormatMmapFlags(uint64_t flags);   // "MAP_PRIVATE|MAP_ANONYMOUS"
 std::string FormatCloneFlags(uint64_t flags);   // "CLONE_VM|CLONE_FS|SIGCHLD"
 std::string FormatAccessMode(uint64_t mode);    // "R_OK|W_OK" or "F_OK"
 std::string FormatHex(uint64_t value);          // "0x7ffd1234"
