@@ -1012,3 +1012,23 @@ TEST(ShippedPoliciesTest, ExamplesMeanWhatTheySay) {
 
 }  // namespace
 }  // namespace vigil::policies
+
+namespace vigil::policies {
+namespace {
+
+TEST(ShippedPoliciesTest, DefaultSeesExecutableMemoryAndFilesDroppedInTmp) {
+  absl::StatusOr<CompiledPolicies> c = CompileSelection(
+      {}, events::Registry::Builtin(), std::string(VIGIL_SOURCE_DIR) + "/policies/default.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const events::Registry& r = events::Registry::Builtin();
+  EXPECT_NE(c->PoliciesOf(r.Find("mem_prot_alert")->id), 0u);
+  events::Event e;
+  e.def = r.Find("magic_write");
+  e.args.push_back({.def = e.def->FindArg("pathname"), .value = std::string("/tmp/x/dropper")});
+  EXPECT_NE(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
+  e.args[0].value = std::string("/home/user/notes.txt");
+  EXPECT_EQ(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
+}
+
+}  // namespace
+}  // namespace vigil::policies
