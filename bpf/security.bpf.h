@@ -22,6 +22,7 @@
 #define VG_ID_NET_TCP_CONNECTION 1500
 #define VG_ID_CAPABILITIES_CHANGED 1501
 #define VG_ID_PRIVILEGE_GAINED 1502
+#define VG_ID_BPF_PROG_LOAD 1503
 #define VG_ID_NET_PACKET_IPV4 2000
 
 /* Values of the `direction` arguments (ArgFormat::kDirection). */
@@ -975,6 +976,41 @@ int vg_cgskb_ingress(struct __sk_buff *skb) { return emit_packet(skb, VG_DIR_ING
 
 SEC("cgroup_skb/egress")
 int vg_cgskb_egress(struct __sk_buff *skb) { return emit_packet(skb, VG_DIR_EGRESS); }
+
+/* ------------------------------------------------------------ bpf_prog_load */
+
+/* bpf(BPF_PROG_LOAD, attr, size) returned: the program's type, name and size
+ * from the caller's attr (resident: the kernel just copied it). */
+static __always_inline void emit_bpf_prog_load(__s32 nr, struct pt_regs *regs, long ret) {
+  __u64 candidates = vg_event_policies[VG_ID_BPF_PROG_LOAD];
+  if (!candidates || is_sensor()) return;
+  if (BPF_CORE_READ(regs, di) != 5 /* BPF_PROG_LOAD */) return;
+  __u64 policies = matched_policies(candidates);
+  if (!policies) return;
+  const char *attr = (const char *)BPF_CORE_READ(regs, si);
+  __u32 prog_type = 0, insn_cnt = 0;
+  bpf_probe_read_user(&prog_type, sizeof(prog_type), attr + __builtin_offsetof(union bpf_attr, prog_type));
+  bpf_probe_read_user(&insn_cnt, sizeof(insn_cnt), attr + __builtin_offsetof(union bpf_attr, insn_cnt));
+  struct vg_rec r = rec_begin(VG_ID_BPF_PROG_LOAD, nr, policies);
+  if (!r.buf) return;
+  REC_HDR(&r)->retval = ret;
+  put_u64(&r, 0, prog_type);                                                          /* prog_type */
+  put_str(&r, 1, attr + __builtin_offsetof(union bpf_attr, prog_name), 16, true);     /* prog_name */
+  put_u64(&r, 2, insn_cnt);                                                           /* insn_cnt */
+  rec_submit(&r);
+}
+
+SEC("tracepoint/syscalls/sys_exit_bpf")
+int vg_tp_sec_bpf_exit(struct vg_tp_sys_exit *ctx) {
+  emit_bpf_prog_load(ctx->nr, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_raw_sec_bpf_exit, struct pt_regs *regs, long ret) {
+  if (BPF_CORE_READ(regs, orig_ax) == 321) emit_bpf_prog_load(321, regs, ret);
+  return 0;
+}
 
 #endif /* __VMLINUX_H__ */
 #endif /* VIGIL_BPF_SECURITY_BPF_H */

@@ -24,6 +24,7 @@ static_assert(kSecuritySocketBind == VG_ID_SECURITY_SOCKET_BIND);
 static_assert(kNetTcpConnection == VG_ID_NET_TCP_CONNECTION);
 static_assert(kCapabilitiesChanged == VG_ID_CAPABILITIES_CHANGED);
 static_assert(kPrivilegeGained == VG_ID_PRIVILEGE_GAINED);
+static_assert(kBpfProgLoad == VG_ID_BPF_PROG_LOAD);
 static_assert(kNetPacketIpv4 == VG_ID_NET_PACKET_IPV4);
 
 using caps::Cap;
@@ -296,6 +297,18 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                {"direction", "string", ArgFormat::kDirection}},
       .probes = {CgroupSkbProbe("ingress"), CgroupSkbProbe("egress")},
       .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
+  });
+  // Tracee's security_bpf_prog is an LSM hook, refused here; this is the
+  // syscall's view of the same act: a BPF program being loaded.
+  defs.push_back(EventDef{
+      .id = kBpfProgLoad,
+      .name = "bpf_prog_load",
+      .description = "bpf(BPF_PROG_LOAD): a process loads a BPF program; returnValue is its fd or the error",
+      .sets = {"security", "proc"},
+      .args = {{"prog_type", "int", ArgFormat::kBpfProgType},
+               {"prog_name", "const char*", ArgFormat::kString},
+               {"insn_cnt", "unsigned int", ArgFormat::kUint}},
+      .probes = {SyscallExitProbe("bpf", true, "vg_raw_sec_bpf_exit")},
   });
 }
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
@@ -1140,6 +1141,36 @@ TEST_F(SecurityTest, PtracePrctlBpfNamespaceAndSocketArgumentsAreDecoded) {
       s->Await("socket", child, [](const Event& e) { return StrArg(e, "domain") == "AF_INET6"; });
   ASSERT_NE(so, nullptr);
   EXPECT_EQ(StrArg(*so, "type"), "SOCK_DGRAM|SOCK_CLOEXEC");
+}
+
+TEST_F(SecurityTest, BpfProgramLoadsCarryTheirTypeNameAndSize) {
+  auto s = Sensor::Start({"bpf_prog_load"});
+  ASSERT_NE(s, nullptr);
+  pid_t child = Spawn([&] {
+    // r0 = 0; exit: the smallest program a socket filter may be.
+    struct bpf_insn insns[2] = {};
+    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+    insns[0].dst_reg = BPF_REG_0;
+    insns[1].code = BPF_JMP | BPF_EXIT;
+    union bpf_attr attr = {};
+    attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    attr.insns = reinterpret_cast<uint64_t>(insns);
+    attr.insn_cnt = 2;
+    attr.license = reinterpret_cast<uint64_t>("GPL");
+    std::strncpy(attr.prog_name, "vg_test_prog", sizeof(attr.prog_name) - 1);
+    int fd = static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)));
+    if (fd < 0) return 1;
+    close(fd);
+    syscall(SYS_bpf, BPF_MAP_CREATE, &attr, 0);  // another command: no event
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  const Event* e = s->Await("bpf_prog_load", child);
+  ASSERT_NE(e, nullptr);
+  EXPECT_GE(e->retval, 0) << "the program's fd";
+  EXPECT_EQ(StrArg(*e, "prog_type"), "BPF_PROG_TYPE_SOCKET_FILTER");
+  EXPECT_EQ(StrArg(*e, "prog_name"), "vg_test_prog");
+  EXPECT_EQ(IntArg(*e, "insn_cnt"), 2);
 }
 
 // ------------------------------------------------------------ decoders (no kernel needed)

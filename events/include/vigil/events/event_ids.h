@@ -25,6 +25,7 @@ inline constexpr uint32_t kSecurityInodeRename = 1054;
 inline constexpr uint32_t kNetTcpConnection = 1500;
 inline constexpr uint32_t kCapabilitiesChanged = 1501;
 inline constexpr uint32_t kPrivilegeGained = 1502;
+inline constexpr uint32_t kBpfProgLoad = 1503;
 inline constexpr uint32_t kNetPacketIpv4 = 2000;
 
 }  // namespace vigil::events

@@ -28,7 +28,8 @@ std::string FormatSocketDomain(int64_t domain);    // "AF_INET"
 std::string FormatSocketType(uint64_t type);       // "SOCK_STREAM|SOCK_CLOEXEC"
 std::string FormatPtraceRequest(int64_t request);  // "PTRACE_ATTACH"
 std::string FormatPrctlOption(int64_t option);     // "PR_SET_NAME"
-std::string FormatBpfCmd(int64_t cmd);             // "BPF_PROG_LOAD"
+std::string FormatBpfCmd(int64_t cmd);
+std::string FormatBpfProgType(int64_t type);  // "BPF_PROG_TYPE_SOCKET_FILTER"             // "BPF_PROG_LOAD"
 std::string FormatNamespaceFlags(uint64_t flags);  // "CLONE_NEWNS|CLONE_NEWUSER", "0" for none
 std::string FormatIpProtocol(int64_t protocol);    // "IPPROTO_TCP"
 std::string FormatIpv4(uint32_t network_order);    // "127.0.0.1"

@@ -48,6 +48,7 @@ enum class ArgFormat : uint8_t {
   kCapabilitySet,   // a u64 capability mask: ["CAP_SETUID", "CAP_NET_RAW"] (empty list: none)
   kFileType,        // the S_IFMT bits of a mode: "S_IFIFO", "S_IFCHR", "S_IFREG"...
   kMmapFlags,       // mmap flags: "MAP_PRIVATE|MAP_ANONYMOUS"
+  kBpfProgType,     // "BPF_PROG_TYPE_KPROBE"
 };
 
 // What the kernel side captures for a syscall argument (vigil_event.h VG_CAP_*).
