@@ -41,6 +41,17 @@ std::string AsString(std::span<const uint8_t> b) {
   return std::string(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
+std::string HexBytes(std::span<const uint8_t> b) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(b.size() * 2);
+  for (uint8_t c : b) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xF];
+  }
+  return out;
+}
+
 // The argument area of a process: NUL-separated strings.
 std::vector<std::string> SplitArgv(std::span<const uint8_t> b) {
   std::vector<std::string> out;
@@ -130,6 +141,8 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
           return Malformed(*def, absl::StrCat(ad.name, ": ", len, " bytes overrun the record"));
         if (kind == VG_KIND_SOCKADDR || ad.format == ArgFormat::kSockaddr)
           arg.value = FormatSockaddr(b);
+        else if (ad.format == ArgFormat::kBytes)
+          arg.value = HexBytes(b);  // raw memory: every byte survives JSON
         else if (ad.format == ArgFormat::kArgvBlob || ad.format == ArgFormat::kStringArray)
           arg.value = SplitArgv(b);  // an argument area (NUL-separated), as exec copied it
         else

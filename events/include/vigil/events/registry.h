@@ -32,7 +32,7 @@ enum class ArgFormat : uint8_t {
   kCloneFlags,
   kDirfd,           // AT_FDCWD shown as -100 (kept numeric, as Tracee does)
   kAccessMode,      // "F_OK|R_OK"
-  kBytes,           // raw memory, hex
+  kBytes,           // raw memory, as lowercase hex ("7f454c46")
   kSyscallName,     // x86-64 syscall number: "openat"
   kCapCheckResult,  // 0: "granted", else the errno: "EPERM"
   kTcpState,        // "TCP_ESTABLISHED"
