@@ -18,7 +18,6 @@
 #define VG_MAX_STR 4096          /* one string (path) read from memory */
 #define VG_MAX_ARGV 64           /* argv/envp entries captured */
 #define VG_MAX_ARGV_STR 1024     /* bytes of one argv entry */
-#define VG_MAX_ARGS 8            /* arguments of one event */
 #define VG_SOCKADDR_MAX 128      /* sizeof(struct sockaddr_storage) */
 
 /* How one argument is encoded after the header. Each argument starts with

@@ -72,11 +72,10 @@ struct UserCounters {
 
 std::string MetricsText(const KernelCounters& k, const UserCounters& u) {
   std::string out;
-  auto counter = [&out](const char* name, const char* help, std::string_view labels, uint64_t v) {
-    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name,
-                    absl::string_view(labels.data(), labels.size()), " ", v, "\n");
+  auto counter = [&out](const char* name, const char* help, uint64_t v) {
+    absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ", v, "\n");
   };
-  counter("vigil_events_emitted_total", "Events written to the sinks.", "", u.emitted);
+  counter("vigil_events_emitted_total", "Events written to the sinks.", u.emitted);
   absl::StrAppend(&out, "# HELP vigil_events_lost_total Events lost, by where.\n",
                   "# TYPE vigil_events_lost_total counter\n",
                   "vigil_events_lost_total{reason=\"ring_buffer_full\"} ", k.lost_reserve, "\n",
@@ -85,9 +84,9 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u) {
                   "# TYPE vigil_events_filtered_total counter\n",
                   "vigil_events_filtered_total{where=\"kernel\"} ", k.filtered_kernel, "\n",
                   "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
-  counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", "",
+  counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.",
           k.truncated);
-  counter("vigil_sink_write_errors_total", "Failed writes to a sink (retried).", "", u.sink_errors);
+  counter("vigil_sink_write_errors_total", "Failed writes to a sink (retried).", u.sink_errors);
   return out;
 }
 

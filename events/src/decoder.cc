@@ -169,9 +169,11 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
     }
     out.args.push_back(std::move(arg));
   }
-  // The kernel may write an argument out of order (argv last); show them as defined.
-  std::stable_sort(out.args.begin(), out.args.end(),
-                   [](const Arg& a, const Arg& b) { return a.def < b.def; });
+  // The kernel may write an argument out of order (argv last); show them as
+  // defined. Checked first: stable_sort allocates, and this is the per-event path.
+  auto by_definition = [](const Arg& a, const Arg& b) { return a.def < b.def; };
+  if (!std::is_sorted(out.args.begin(), out.args.end(), by_definition))
+    std::stable_sort(out.args.begin(), out.args.end(), by_definition);
   return absl::OkStatus();
 }
 
