@@ -24,6 +24,8 @@ sleep 0.3
 kill -INT "$sensor"; wait "$sensor"
 got=$(jq -r --arg m "$marker" 'select(.args[1].value == $m) | .container.id' "$tmp/events.json")
 [[ $got == "$id" ]] || { echo "open of $marker: container.id '$got', want '$id'"; exit 1; }
-host=$(jq -r --arg r "$tmp/ready" 'select(.args[1].value == $r) | .container.id' "$tmp/events.json" | head -1)
-[[ -z $host ]] || { echo "host open carries container.id '$host'"; exit 1; }
+# The host-cgroup open must be there (else this check proves nothing) with an empty id.
+host=$(jq -r --arg r "$tmp/ready" 'select(.args[1].value == $r) | "id=" + .container.id' "$tmp/events.json" | head -1)
+[[ -n $host ]] || { echo "no openat of $tmp/ready from the host cgroup"; exit 1; }
+[[ $host == "id=" ]] || { echo "host open carries container.id '${host#id=}'"; exit 1; }
 echo "container.id ok: $id"
