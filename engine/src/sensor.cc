@@ -11,7 +11,6 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <unordered_map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -23,10 +22,10 @@
 #include "vigil/engine/cap_audit.h"
 #include "vigil/engine/containers.h"
 #include "vigil/engine/log.h"
+#include "vigil/engine/pipeline.h"
 #include "vigil/engine/process_tree.h"
 #include "vigil/engine/startup.h"
 #include "vigil/events/decoder.h"
-#include "vigil/events/event_ids.h"
 #include "vigil/policies/kernel_scope.h"
 
 namespace vigil::engine {
@@ -80,12 +79,11 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u) {
                   "# TYPE vigil_events_lost_total counter\n",
                   "vigil_events_lost_total{reason=\"ring_buffer_full\"} ", k.lost_reserve, "\n",
                   "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n");
-  absl::StrAppend(&out, "# HELP vigil_events_filtered_total Events no policy wanted, by where they were dropped.\n",
-                  "# TYPE vigil_events_filtered_total counter\n",
-                  "vigil_events_filtered_total{where=\"kernel\"} ", k.filtered_kernel, "\n",
-                  "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
-  counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.",
-          k.truncated);
+  absl::StrAppend(
+      &out, "# HELP vigil_events_filtered_total Events no policy wanted, by where they were dropped.\n",
+      "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
+      k.filtered_kernel, "\n", "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
+  counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", k.truncated);
   counter("vigil_sink_write_errors_total", "Failed writes to a sink (retried).", u.sink_errors);
   return out;
 }
@@ -157,6 +155,18 @@ uint64_t BootNowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
 }
 
+uint64_t RealNowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + ts.tv_nsec;
+}
+
+// Start-up failures carry their exit status (SPEC §1): a usage error is 2,
+// anything that keeps the sensor from running is 1. The message is logged as is.
+absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
+absl::Status CannotRun(absl::string_view message) { return absl::FailedPreconditionError(message); }
+int ExitCodeOf(const absl::Status& st) { return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1; }
+
 // Removes cancelled events and every selected event that depends on them.
 void CancelEvents(Selection& selection, const std::set<std::string>& names) {
   const events::Registry& registry = events::Registry::Builtin();
@@ -174,421 +184,412 @@ void CancelEvents(Selection& selection, const std::set<std::string>& names) {
   std::erase_if(selection.events, [&](const SelectedEvent& e) { return drop.contains(e.def->id); });
 }
 
-}  // namespace
+// EPERM/EACCES reasons get the effective set and, where recorded, the
+// capability the kernel denied.
+void ExplainPermissionErrors(std::vector<Cancellation>& cancelled, const std::string& context) {
+  for (Cancellation& c : cancelled)
+    if (absl::StrContains(c.reason, "EPERM") || absl::StrContains(c.reason, "EACCES"))
+      absl::StrAppend(&c.reason, context);
+}
 
-int RunSensor(const SensorOptions& options) {
-  const events::Registry& registry = events::Registry::Builtin();
+// One run of the sensor: start-up (usage, capability plan, privilege,
+// load, attach), the poll loop, and the clean stop. Each step is a method;
+// Run() strings them together.
+class SensorRun {
+ public:
+  explicit SensorRun(const SensorOptions& options)
+      : options_(options), registry_(events::Registry::Builtin()) {}
 
-  // ---- usage: everything a user typed is checked before anything changes
+  int Run() {
+    absl::Status st = CheckUsage();
+    if (st.ok()) st = PlanCapabilities();
+    if (st.ok()) st = StartCapabilityAudit();
+    if (st.ok()) st = Harden();
+    if (st.ok()) st = SetUpKernelSide();
+    if (st.ok()) st = StartPipeline();
+    if (st.ok()) st = AnnounceReady();
+    if (!st.ok()) {
+      LogError(st.message());
+      return ExitCodeOf(st);
+    }
+    const int exit_code = PollUntilStop();
+    Stop();
+    return exit_code;
+  }
+
+ private:
+  absl::Status CheckUsage();
+  absl::Status PlanCapabilities();
+  absl::Status ChooseSyscallHook(const caps::CapSet& permitted, bool seed);
+  absl::Status StartCapabilityAudit();
+  absl::Status Harden();
+  void SeedProcessTree();
+  void PrepareTracefs(BpfSensor::Options& bpf_options);
+  absl::Status SetUpKernelSide();
+  absl::Status LoadPrograms(const BpfSensor::Options& bpf_options);
+  absl::Status AttachPrograms();
+  absl::Status StartPipeline();
+  absl::Status AnnounceReady();
+  int PollUntilStop();
+  void FlushSinks(bool count_errors);
+  void WriteMetrics();
+  void Stop();
+
+  std::string Explain(int64_t since) const {
+    return audit_ ? ExplainDenial(audit_->DeniedSince(since), cap_options_.drop) : std::string();
+  }
+  std::string EffectiveNow() const {
+    return absl::StrCat(" (effective: ", caps::DescribeCaps(cap_engine_->effective_now()), ")");
+  }
+
+  const SensorOptions& options_;
+  const events::Registry& registry_;
+  caps::CapabilityOptions cap_options_;
+  Selection selection_;
+  std::vector<std::unique_ptr<Sink>> sinks_;
+  std::optional<caps::HostKernelFacts> facts_;
+  SyscallHook hook_ = SyscallHook::kAuto;
+  bool seed_ = false;
+  StartupPlan plan_;
+  std::unique_ptr<CapAudit> audit_;
+  std::optional<caps::CapabilityEngine> cap_engine_;
+  ProcessTree process_tree_;
+  ContainerResolver containers_;
+  std::unique_ptr<BpfSensor> sensor_;
+  std::unique_ptr<events::Decoder> decoder_;
+  std::unique_ptr<Enricher> enricher_;
+  std::unique_ptr<Pipeline> pipeline_;
+  int64_t setup_done_ = 0;
+  uint64_t sink_errors_ = 0;
+  std::string stop_reason_;
+};
+
+// Everything a user typed is checked before anything changes. Sinks are
+// opened here: a bad path is a usage error before anything loads.
+absl::Status SensorRun::CheckUsage() {
   absl::StatusOr<caps::CapabilityOptions> cap_options =
-      caps::ParseCapabilityOptions(options.capabilities, caps::ProcessEnvironment());
-  if (!cap_options.ok()) {
-    LogError(cap_options.status().message());
-    return 2;
-  }
-  absl::StatusOr<Selection> selected = BuildSelection(options);
-  if (!selected.ok()) {
-    LogError(selected.status().message());
-    return 2;
-  }
-  Selection selection = std::move(*selected);
+      caps::ParseCapabilityOptions(options_.capabilities, caps::ProcessEnvironment());
+  if (!cap_options.ok()) return UsageError(cap_options.status().message());
+  cap_options_ = std::move(*cap_options);
+  absl::StatusOr<Selection> selected = BuildSelection(options_);
+  if (!selected.ok()) return UsageError(selected.status().message());
+  selection_ = std::move(*selected);
 
-  // Sinks are opened first: a bad path is a usage error before anything loads.
-  std::vector<std::unique_ptr<Sink>> sinks;
-  std::vector<std::string> outputs = options.outputs;
+  std::vector<std::string> outputs = options_.outputs;
   // The audit report owns stdout; events are written only where asked.
-  if (outputs.empty() && !options.audit) outputs = {"table"};
+  if (outputs.empty() && !options_.audit) outputs = {"table"};
   for (const std::string& o : outputs) {
     absl::StatusOr<SinkSpec> spec = ParseSinkSpec(o);
-    if (!spec.ok()) {
-      LogError(spec.status().message());
-      return 2;
-    }
-    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &selection.policies->names());
-    if (!sink.ok()) {
-      LogError(sink.status().message());
-      return 2;
-    }
-    sinks.push_back(std::move(*sink));
+    if (!spec.ok()) return UsageError(spec.status().message());
+    absl::StatusOr<std::unique_ptr<Sink>> sink = Sink::Open(*spec, &selection_.policies->names());
+    if (!sink.ok()) return UsageError(sink.status().message());
+    sinks_.push_back(std::move(*sink));
   }
+  return absl::OkStatus();
+}
 
-  // ---- capabilities: what the selection needs against what this process has
+// What the selection needs against what this process has: events that
+// cannot run are cancelled, then the syscall hook and the rings are chosen.
+absl::Status SensorRun::PlanCapabilities() {
   absl::StatusOr<caps::HostKernelFacts> facts = caps::HostKernelFacts::Probe();
-  if (!facts.ok()) {
-    LogError(facts.status().message());
-    return 1;
-  }
-  const size_t tracepoint_limit = BpfSensor::Options{}.tracepoint_limit;
+  if (!facts.ok()) return CannotRun(facts.status().message());
+  facts_ = std::move(*facts);
   absl::StatusOr<caps::ThreadCaps> start_caps = caps::ReadThreadCaps();
-  if (!start_caps.ok()) {
-    LogError(start_caps.status().message());
-    return 1;
-  }
-  const caps::CapSet permitted = cap_options->bypass ? start_caps->effective : start_caps->permitted;
-  if (cap_options->bypass)
+  if (!start_caps.ok()) return CannotRun(start_caps.status().message());
+  const caps::CapSet permitted = cap_options_.bypass ? start_caps->effective : start_caps->permitted;
+  if (cap_options_.bypass)
     LogInfo(absl::StrCat("--capabilities bypass=true: capabilities are left as inherited (effective: ",
                          caps::DescribeCaps(start_caps->effective), ")"));
 
-  std::set<std::string> cancelled_names;
-  for (const caps::EventCancellation& c : caps::FindCancelledEvents(
-           PlanStartup(selection, *cap_options, *facts, options.syscall_hook, tracepoint_limit)
-               .sources.events,
-           permitted)) {
+  std::set<std::string> cancelled;
+  for (const caps::EventCancellation& c : caps::FindCancelledEvents(EventCapSources(selection_), permitted)) {
     LogWarn(c.message);
-    cancelled_names.insert(c.event);
+    cancelled.insert(c.event);
   }
-  if (!cancelled_names.empty()) CancelEvents(selection, cancelled_names);
-  if (selection.events.empty()) {
-    LogError("no selected event can run with this process's capabilities; nothing to do");
-    return 1;
-  }
+  if (!cancelled.empty()) CancelEvents(selection_, cancelled);
+  if (selection_.events.empty())
+    return CannotRun("no selected event can run with this process's capabilities; nothing to do");
 
-  // Per-syscall tracepoints are an optimisation: when what they need (reading
-  // or mounting tracefs) is not permitted, the raw_syscalls dispatcher does
-  // the same work without tracefs.
-  SyscallHook hook = options.syscall_hook;
-  const bool seed = permitted.Has(caps::Cap::kSysPtrace) && !cap_options->drop.Has(caps::Cap::kSysPtrace);
-  StartupPlan plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
-  if (plan.mount_tracefs && !permitted.Has(caps::Cap::kSysAdmin) && hook == SyscallHook::kAuto) {
-    LogInfo(
-        "tracefs is not mounted and this process may not mount it (no cap_sys_admin); "
-        "syscall events use the raw_syscalls dispatcher, which needs no tracefs");
-    hook = SyscallHook::kRawSyscalls;
-    plan = PlanStartup(selection, *cap_options, *facts, hook, tracepoint_limit, seed);
-  }
-  if (!cap_options->bypass) {
-    // drop= is not checked here: SPEC §3 lets it make events fail, which the
-    // load/attach diagnosis then reports with the denied capability.
-    absl::StatusOr<caps::EbpfPrivilege> privilege =
-        caps::CheckEbpfPrivilege(plan.sources.privilege, permitted, /*dropped=*/{});
-    if (!privilege.ok() && plan.use_tracepoints && hook == SyscallHook::kAuto) {
-      StartupPlan raw =
-          PlanStartup(selection, *cap_options, *facts, SyscallHook::kRawSyscalls, tracepoint_limit, seed);
-      absl::StatusOr<caps::EbpfPrivilege> raw_privilege =
-          caps::CheckEbpfPrivilege(raw.sources.privilege, permitted, /*dropped=*/{});
-      if (raw_privilege.ok()) {
-        LogInfo(absl::StrCat("per-syscall tracepoints need ",
-                             (plan.sources.privilege.caps - raw.sources.privilege.caps).ToString(),
-                             " here (tracefs is not readable by this uid); syscall events use the "
-                             "raw_syscalls dispatcher, which needs no tracefs"));
-        hook = SyscallHook::kRawSyscalls;
-        plan = std::move(raw);
-        privilege = raw_privilege;
-      }
-    }
-    if (!privilege.ok()) {
-      LogError(privilege.status().message());
-      return 1;
-    }
-    plan.sources.privilege = *privilege;
-    plan.rings = caps::PlanRings(caps::ToRingInputs(plan.sources));
-  }
-  LogDebug(absl::StrCat("rings: base=", caps::DescribeCaps(plan.rings.base),
-                        " ebpf=", caps::DescribeCaps(plan.rings.ebpf),
-                        " specific=", caps::DescribeCaps(plan.rings.specific),
-                        " after set-up=", caps::DescribeCaps(plan.rings.after_setup)));
+  seed_ = permitted.Has(caps::Cap::kSysPtrace) && !cap_options_.drop.Has(caps::Cap::kSysPtrace);
+  if (absl::Status st = ChooseSyscallHook(permitted, seed_); !st.ok()) return st;
+  LogDebug(absl::StrCat("rings: base=", caps::DescribeCaps(plan_.rings.base),
+                        " ebpf=", caps::DescribeCaps(plan_.rings.ebpf),
+                        " specific=", caps::DescribeCaps(plan_.rings.specific),
+                        " after set-up=", caps::DescribeCaps(plan_.rings.after_setup)));
+  return absl::OkStatus();
+}
 
-  // The kernel's record of our capability checks, loaded first (with the
-  // privilege the process started with) so that every later EPERM can name
-  // the capability that was denied.
-  std::unique_ptr<CapAudit> audit;
-  {
-    absl::StatusOr<std::unique_ptr<CapAudit>> started = CapAudit::Start();
-    if (started.ok()) {
-      audit = std::move(*started);
-    } else if (options.audit) {
-      LogError(absl::StrCat("caps audit needs the capability:cap_capable tracepoint: ",
-                            started.status().message()));
-      return 1;
-    } else {
-      LogDebug(absl::StrCat("capability diagnosis unavailable: ", started.status().message()));
-    }
-  }
-  auto explain = [&](int64_t since) {
-    return audit ? ExplainDenial(audit->DeniedSince(since), cap_options->drop) : std::string();
+// Per-syscall tracepoints are an optimisation: when what they need (reading
+// or mounting tracefs) is not permitted, the raw_syscalls dispatcher does the
+// same work without tracefs. The plan is made for the requested hook, and at
+// most once more for the raw dispatcher.
+absl::Status SensorRun::ChooseSyscallHook(const caps::CapSet& permitted, bool seed) {
+  const size_t limit = BpfSensor::Options{}.tracepoint_limit;
+  hook_ = options_.syscall_hook;
+  plan_ = PlanStartup(selection_, cap_options_, *facts_, hook_, limit, seed);
+  const bool may_fall_back = hook_ == SyscallHook::kAuto && plan_.use_tracepoints;
+  std::optional<StartupPlan> raw;
+  auto use_raw = [&](const std::string& why) {
+    LogInfo(absl::StrCat(why, "; syscall events use the raw_syscalls dispatcher, which needs no tracefs"));
+    hook_ = SyscallHook::kRawSyscalls;
+    plan_ = std::move(*raw);
   };
-
-  // Harden before any other thread exists: threads inherit their creator's sets.
-  caps::CapabilityEngine cap_engine(plan.rings, cap_options->bypass);
-  if (absl::Status st = cap_engine.Harden(); !st.ok()) {
-    LogError(absl::StrCat(st.message(),
-                          " (to run with the inherited capabilities, pass --capabilities bypass=true)"));
-    return 1;
+  if (may_fall_back && plan_.mount_tracefs && !permitted.Has(caps::Cap::kSysAdmin)) {
+    raw = PlanStartup(selection_, cap_options_, *facts_, SyscallHook::kRawSyscalls, limit, seed);
+    use_raw("tracefs is not mounted and this process may not mount it (no cap_sys_admin)");
   }
-
-  InstallSignalHandlers();
-
-  ProcessTree process_tree;
-  if (seed) {
-    absl::StatusOr<caps::ScopedRing> ring =
-        cap_engine.Raise(caps::Ring::kSpecific, "seed process tree", caps::CapSet{caps::Cap::kSysPtrace});
-    if (ring.ok())
-      LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(), " processes from /proc"));
-    else
-      LogWarn(ring.status().message());
-  } else {
-    LogDebug(absl::StrCat("process tree: ", process_tree.SeedFromProc(),
-                          " processes from /proc (without cap_sys_ptrace: those this uid may inspect)"));
-  }
-
-  // ---- kernel side
-  BpfSensor::Options bpf_options{.ring_bytes = options.ring_bytes, .syscall_hook = hook};
-  bpf_options.exec_env = options.exec_env;
-  bpf_options.tracefs_available = false;
-  if (plan.use_tracepoints) {
-    if (plan.mount_tracefs) {
-      absl::StatusOr<caps::ScopedRing> ring =
-          cap_engine.Raise(caps::Ring::kSpecific, "mount tracefs", caps::CapSet{caps::Cap::kSysAdmin});
-      if (ring.ok())
-        bpf_options.tracefs_available = EnsureTracefs();
-      else
-        LogWarn(ring.status().message());
-    } else {
-      bpf_options.tracefs_available = EnsureTracefs();
+  if (cap_options_.bypass) return absl::OkStatus();
+  // drop= is not checked here: SPEC §3 lets it make events fail, which the
+  // load/attach diagnosis then reports with the denied capability.
+  absl::StatusOr<caps::EbpfPrivilege> privilege =
+      caps::CheckEbpfPrivilege(plan_.sources.privilege, permitted, /*dropped=*/{});
+  if (!privilege.ok() && may_fall_back && hook_ == SyscallHook::kAuto) {
+    raw = PlanStartup(selection_, cap_options_, *facts_, SyscallHook::kRawSyscalls, limit, seed);
+    absl::StatusOr<caps::EbpfPrivilege> raw_privilege =
+        caps::CheckEbpfPrivilege(raw->sources.privilege, permitted, /*dropped=*/{});
+    if (raw_privilege.ok()) {
+      use_raw(absl::StrCat("per-syscall tracepoints need ",
+                           (plan_.sources.privilege.caps - raw->sources.privilege.caps).ToString(),
+                           " here (tracefs is not readable by this uid)"));
+      privilege = raw_privilege;
     }
   }
+  if (!privilege.ok()) return CannotRun(privilege.status().message());
+  plan_.sources.privilege = *privilege;
+  plan_.rings = caps::PlanRings(caps::ToRingInputs(plan_.sources));
+  return absl::OkStatus();
+}
 
-  std::vector<Cancellation> cancelled;
-  std::unique_ptr<BpfSensor> sensor;
+// The kernel's record of our capability checks, loaded first (with the
+// privilege the process started with) so that every later EPERM can name
+// the capability that was denied.
+absl::Status SensorRun::StartCapabilityAudit() {
+  absl::StatusOr<std::unique_ptr<CapAudit>> started = CapAudit::Start();
+  if (started.ok()) {
+    audit_ = std::move(*started);
+  } else if (options_.audit) {
+    return CannotRun(
+        absl::StrCat("caps audit needs the capability:cap_capable tracepoint: ", started.status().message()));
+  } else {
+    LogDebug(absl::StrCat("capability diagnosis unavailable: ", started.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+// Before any other thread exists: threads inherit their creator's sets.
+absl::Status SensorRun::Harden() {
+  cap_engine_.emplace(plan_.rings, cap_options_.bypass);
+  if (absl::Status st = cap_engine_->Harden(); !st.ok())
+    return CannotRun(absl::StrCat(
+        st.message(), " (to run with the inherited capabilities, pass --capabilities bypass=true)"));
+  InstallSignalHandlers();
+  return absl::OkStatus();
+}
+
+void SensorRun::SeedProcessTree() {
+  if (!seed_) {
+    LogDebug(absl::StrCat("process tree: ", process_tree_.SeedFromProc(),
+                          " processes from /proc (without cap_sys_ptrace: those this uid may inspect)"));
+    return;
+  }
+  absl::StatusOr<caps::ScopedRing> ring =
+      cap_engine_->Raise(caps::Ring::kSpecific, "seed process tree", caps::CapSet{caps::Cap::kSysPtrace});
+  if (ring.ok())
+    LogDebug(absl::StrCat("process tree: ", process_tree_.SeedFromProc(), " processes from /proc"));
+  else
+    LogWarn(ring.status().message());
+}
+
+void SensorRun::PrepareTracefs(BpfSensor::Options& bpf_options) {
+  bpf_options.tracefs_available = false;
+  if (!plan_.use_tracepoints) return;
+  if (!plan_.mount_tracefs) {
+    bpf_options.tracefs_available = EnsureTracefs();
+    return;
+  }
+  absl::StatusOr<caps::ScopedRing> ring =
+      cap_engine_->Raise(caps::Ring::kSpecific, "mount tracefs", caps::CapSet{caps::Cap::kSysAdmin});
+  if (ring.ok())
+    bpf_options.tracefs_available = EnsureTracefs();
+  else
+    LogWarn(ring.status().message());
+}
+
+absl::Status SensorRun::SetUpKernelSide() {
+  SeedProcessTree();
+  BpfSensor::Options bpf_options{.ring_bytes = options_.ring_bytes, .syscall_hook = hook_};
+  bpf_options.exec_env = options_.exec_env;
+  PrepareTracefs(bpf_options);
+  if (absl::Status st = LoadPrograms(bpf_options); !st.ok()) return st;
+  return AttachPrograms();
+}
+
+absl::Status SensorRun::LoadPrograms(const BpfSensor::Options& bpf_options) {
   const int64_t load_start = CapAudit::NowMonotonic();
   const uint64_t start_boot_ns = BootNowNs();
-  // Executables whose inode changed after this are "written since start"
-  // (ctime is wall-clock; taken before the programs are even loaded).
-  timespec start_real{};
-  clock_gettime(CLOCK_REALTIME, &start_real);
-  const uint64_t start_real_ns = static_cast<uint64_t>(start_real.tv_sec) * 1000000000ULL + start_real.tv_nsec;
-  {
-    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "load BPF object");
-    if (!ring.ok()) {
-      LogError(ring.status().message());
-      return 1;
-    }
-    absl::StatusOr<std::unique_ptr<BpfSensor>> loaded =
-        BpfSensor::Load(selection.events, bpf_options, cancelled);
-    if (!loaded.ok()) {
-      LogError(absl::StrCat(loaded.status().message(), " (effective: ",
-                            caps::DescribeCaps(cap_engine.effective_now()), ")", explain(load_start)));
-      return 1;
-    }
-    for (Cancellation& c : cancelled)
-      if (absl::StrContains(c.reason, "EPERM") || absl::StrContains(c.reason, "EACCES"))
-        absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
-                        explain(load_start));
-    sensor = std::move(*loaded);
-    if (audit) audit->Collect();  // drain: loading makes thousands of checks
-    if (sensor->object() != nullptr) {
-      absl::Status st = policies::PopulateScopeMaps(sensor->object(), *selection.policies, start_boot_ns);
-      if (st.ok()) st = WritePathFilters(sensor->object(), selection.path_filters);
-      if (!st.ok()) {
-        LogError(absl::StrCat(st.message(), explain(load_start)));
-        return 1;
-      }
-    }
-  }
-  {
-    absl::StatusOr<caps::ScopedRing> ring = cap_engine.Raise(caps::Ring::kEbpf, "attach programs");
-    if (!ring.ok()) {
-      LogError(ring.status().message());
-      return 1;
-    }
-    const int64_t attach_start = CapAudit::NowMonotonic();
-    std::vector<Cancellation> attach_cancelled = sensor->Attach();
-    for (Cancellation& c : attach_cancelled)
-      if (absl::StrContains(c.reason, "EPERM") || absl::StrContains(c.reason, "EACCES"))
-        absl::StrAppend(&c.reason, " (effective: ", caps::DescribeCaps(cap_engine.effective_now()), ")",
-                        explain(attach_start));
-    cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
-    if (audit) audit->Collect();
-  }
+  absl::StatusOr<caps::ScopedRing> ring = cap_engine_->Raise(caps::Ring::kEbpf, "load BPF object");
+  if (!ring.ok()) return CannotRun(ring.status().message());
+  std::vector<Cancellation> cancelled;
+  absl::StatusOr<std::unique_ptr<BpfSensor>> loaded =
+      BpfSensor::Load(selection_.events, bpf_options, cancelled);
+  if (!loaded.ok())
+    return CannotRun(absl::StrCat(loaded.status().message(), EffectiveNow(), Explain(load_start)));
+  ExplainPermissionErrors(cancelled, absl::StrCat(EffectiveNow(), Explain(load_start)));
   for (const Cancellation& c : cancelled) LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
-  for (const std::string& line : sensor->attach_log()) LogDebug(absl::StrCat("attached ", line));
-  if (sensor->running_events().empty()) {
-    LogError("no event could be attached; nothing to do");
-    return 1;
+  sensor_ = std::move(*loaded);
+  if (audit_) audit_->Collect();  // drain: loading makes thousands of checks
+  if (sensor_->object() != nullptr) {
+    absl::Status st = policies::PopulateScopeMaps(sensor_->object(), *selection_.policies, start_boot_ns);
+    if (st.ok()) st = WritePathFilters(sensor_->object(), selection_.path_filters);
+    if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
   }
+  return absl::OkStatus();
+}
 
-  // ---- pipeline
-  events::Decoder decoder(registry, events::Decoder::BootToEpochOffsetNow());
-  events::Event event;
-  ProcessTree& tree = process_tree;
-  const policies::CompiledPolicies& matcher = *selection.policies;
-  ContainerResolver containers;
-  char host_name_buf[256] = {};
-  gethostname(host_name_buf, sizeof(host_name_buf) - 1);
-  const std::string host_name = host_name_buf;
-  // hostName per UTS namespace: exec and fork records of tasks outside the
-  // sensor's namespace carry its nodename (as it was at that exec or fork);
-  // every event of that namespace is named after the latest one seen.
-  struct stat own_uts {};
-  const uint32_t own_uts_ns = stat("/proc/self/ns/uts", &own_uts) == 0 ? static_cast<uint32_t>(own_uts.st_ino) : 0;
-  std::unordered_map<uint32_t, std::string> uts_names;
-  uint64_t emitted = 0, decode_errors = 0;
-  bool reached_max = false;
-  std::string last_decode_error;
+absl::Status SensorRun::AttachPrograms() {
+  {
+    absl::StatusOr<caps::ScopedRing> ring = cap_engine_->Raise(caps::Ring::kEbpf, "attach programs");
+    if (!ring.ok()) return CannotRun(ring.status().message());
+    const int64_t attach_start = CapAudit::NowMonotonic();
+    std::vector<Cancellation> cancelled = sensor_->Attach();
+    ExplainPermissionErrors(cancelled, absl::StrCat(EffectiveNow(), Explain(attach_start)));
+    for (const Cancellation& c : cancelled)
+      LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
+    if (audit_) audit_->Collect();
+  }
+  for (const std::string& line : sensor_->attach_log()) LogDebug(absl::StrCat("attached ", line));
+  if (sensor_->running_events().empty()) return CannotRun("no event could be attached; nothing to do");
+  return absl::OkStatus();
+}
+
+// The ring buffer feeds the pipeline; once it is mapped, set-up is over and
+// what nothing will raise again leaves permitted.
+absl::Status SensorRun::StartPipeline() {
+  // Executables whose inode changed after this are "written since start"
+  // (ctime is wall-clock; taken before the ring is even mapped).
+  decoder_ = std::make_unique<events::Decoder>(registry_, events::Decoder::BootToEpochOffsetNow());
+  enricher_ =
+      std::make_unique<Enricher>(process_tree_, containers_, Enricher::OptionsForThisProcess(RealNowNs()));
+  pipeline_ =
+      std::make_unique<Pipeline>(*decoder_, *enricher_, *selection_.policies, [this](const events::Event& e) {
+        for (auto& sink : sinks_) sink->Write(e);
+      });
+  pipeline_->set_max_events(options_.max_events);
 
   const int64_t ring_start = CapAudit::NowMonotonic();
-  absl::StatusOr<caps::ScopedRing> ring_scope = cap_engine.Raise(caps::Ring::kEbpf, "map ring buffer");
-  if (!ring_scope.ok()) {
-    LogError(ring_scope.status().message());
-    return 1;
-  }
-  absl::Status ring = sensor->OpenRingBuffer([&](std::span<const uint8_t> record) {
-    if (reached_max) return;
-    if (absl::Status st = decoder.Decode(record, event); !st.ok()) {
-      ++decode_errors;
-      last_decode_error = std::string(st.message());
-      return;
-    }
-    if (event.uts_ns != own_uts_ns &&
-        (event.def->id == events::kSchedProcessExec || event.def->id == events::kSchedProcessFork)) {
-      if (const events::Arg* nodename = event.FindArg("nodename")) {
-        if (const auto* name = std::get_if<std::string>(&nodename->value)) {
-          // (A fork's nodename is the child's, sent only when it shares the parent's namespace.)
-          if (uts_names.size() >= 4096 && uts_names.count(event.uts_ns) == 0) uts_names.clear();
-          uts_names[event.uts_ns] = *name;
-        }
-      }
-    }
-    // An exit's process leaves the tree: its executable is taken first.
-    const bool exiting = event.def->id == events::kSchedProcessExit;
-    if (exiting && event.policies != 0) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
-    tree.Apply(event);
-    if (event.policies == 0) return;  // a lifecycle record for the process tree only
-    if (!exiting) event.executable = tree.Executable(event.host_pid, event.start_time_ns);
-    event.parent_comm = tree.ParentComm(event.host_pid);
-    event.host_name = host_name;
-    if (event.uts_ns != own_uts_ns) {
-      auto it = uts_names.find(event.uts_ns);
-      if (it != uts_names.end()) event.host_name = it->second;
-    }
-    event.container_id = containers.IdOf(event.cgroup_id);
-    if (event.def->id == events::kSchedProcessExec) {
-      const events::Arg* ctime = event.FindArg("ctime");
-      if (ctime != nullptr) {
-        events::Arg written;
-        written.def = event.def->FindArg("written_since_start");
-        written.raw = static_cast<uint64_t>(ctime->raw) >= start_real_ns;
-        written.value = written.raw != 0;
-        event.args.push_back(std::move(written));
-      }
-    }
-    // What the kernel could not decide: rule filters, exec= paths, container ids.
-    event.policies = matcher.MatchUser(event, event.policies);
-    if (event.policies == 0) return;
-    for (auto& sink : sinks) sink->Write(event);
-    ++emitted;
-    if (options.max_events && emitted >= *options.max_events) reached_max = true;
-  });
-  if (!ring.ok()) {
-    LogError(absl::StrCat(ring.message(), " (effective: ", caps::DescribeCaps(cap_engine.effective_now()),
-                          ")", explain(ring_start)));
-    return 1;
-  }
-  if (absl::Status st = ring_scope->Leave(); !st.ok()) {
-    LogError(st.message());
-    return 1;
-  }
-  // Everything is attached and mapped: what nothing will raise again leaves permitted.
-  if (absl::Status st = cap_engine.FinishSetup(); !st.ok()) {
-    LogError(st.message());
-    return 1;
-  }
-  const int64_t setup_done = CapAudit::NowMonotonic();
-  if (audit) audit->Collect();
-  if (audit && !options.audit) audit->Stop();  // diagnosis is only needed during set-up
-  LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine.effective_now()),
-                        " permitted=", caps::DescribeCaps(plan.rings.after_setup)));
+  absl::StatusOr<caps::ScopedRing> ring_scope = cap_engine_->Raise(caps::Ring::kEbpf, "map ring buffer");
+  if (!ring_scope.ok()) return CannotRun(ring_scope.status().message());
+  absl::Status ring =
+      sensor_->OpenRingBuffer([this](std::span<const uint8_t> record) { pipeline_->OnRecord(record); });
+  if (!ring.ok()) return CannotRun(absl::StrCat(ring.message(), EffectiveNow(), Explain(ring_start)));
+  if (absl::Status st = ring_scope->Leave(); !st.ok()) return CannotRun(st.message());
+  if (absl::Status st = cap_engine_->FinishSetup(); !st.ok()) return CannotRun(st.message());
+  setup_done_ = CapAudit::NowMonotonic();
+  if (audit_) audit_->Collect();
+  if (audit_ && !options_.audit) audit_->Stop();  // diagnosis is only needed during set-up
+  LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine_->effective_now()),
+                        " permitted=", caps::DescribeCaps(plan_.rings.after_setup)));
+  return absl::OkStatus();
+}
 
+absl::Status SensorRun::AnnounceReady() {
   std::vector<std::string> running;
-  for (uint32_t id : sensor->running_events()) running.push_back(registry.FindId(id)->name);
+  for (uint32_t id : sensor_->running_events()) running.push_back(registry_.FindId(id)->name);
   LogInfo(absl::StrCat("running ", running.size(), " events (", absl::StrJoin(running, ","),
                        "); syscalls via ",
-                       sensor->syscall_hook_used().empty() ? "-" : sensor->syscall_hook_used()));
-  if (!options.ready_file.empty()) {
-    if (absl::Status st = WriteReadyFile(options.ready_file); !st.ok()) {
-      LogError(st.message());
-      return 2;
+                       sensor_->syscall_hook_used().empty() ? "-" : sensor_->syscall_hook_used()));
+  if (options_.ready_file.empty()) return absl::OkStatus();
+  if (absl::Status st = WriteReadyFile(options_.ready_file); !st.ok()) return UsageError(st.message());
+  return absl::OkStatus();
+}
+
+void SensorRun::FlushSinks(bool count_errors) {
+  for (auto& sink : sinks_) {
+    if (absl::Status st = sink->Flush(); !st.ok()) {
+      if (count_errors) ++sink_errors_;
+      LogWarn(st.message());
     }
   }
+}
 
-  // ---- poll loop
+void SensorRun::WriteMetrics() {
+  const PipelineCounters& p = pipeline_->counters();
+  UserCounters u{.emitted = p.emitted,
+                 .decode_errors = p.decode_errors,
+                 .filtered_user = selection_.policies->total_drops(),
+                 .sink_errors = sink_errors_};
+  if (absl::Status st = WriteFileAtomically(options_.metrics_file, MetricsText(sensor_->ReadCounters(), u));
+      !st.ok())
+    LogWarn(st.message());
+}
+
+int SensorRun::PollUntilStop() {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto last_metrics = start;
-  uint64_t sink_errors = 0;
-  auto write_metrics = [&] {
-    UserCounters u{.emitted = emitted, .decode_errors = decode_errors,
-                   .filtered_user = selection.policies->total_drops(), .sink_errors = sink_errors};
-    if (absl::Status st = WriteFileAtomically(options.metrics_file, MetricsText(sensor->ReadCounters(), u));
-        !st.ok())
-      LogWarn(st.message());
-  };
-  int exit_code = 0;
-  std::string stop_reason;
   while (true) {
-    absl::StatusOr<int> n = sensor->PollAndDrain(50);
+    absl::StatusOr<int> n = sensor_->PollAndDrain(50);
     if (!n.ok()) {
       LogError(n.status().message());
-      exit_code = 1;
-      stop_reason = "error";
-      break;
+      stop_reason_ = "error";
+      return 1;
     }
-    for (auto& sink : sinks) {
-      if (absl::Status st = sink->Flush(); !st.ok()) {
-        ++sink_errors;
-        LogWarn(st.message());
-      }
-    }
-    if (options.audit && audit) audit->Collect();
-    if (!options.metrics_file.empty() && Clock::now() - last_metrics >= std::chrono::seconds(1)) {
+    FlushSinks(/*count_errors=*/true);
+    if (options_.audit && audit_) audit_->Collect();
+    if (!options_.metrics_file.empty() && Clock::now() - last_metrics >= std::chrono::seconds(1)) {
       last_metrics = Clock::now();
-      write_metrics();
+      WriteMetrics();
     }
-    if (reached_max) {
-      stop_reason = "--max-events reached";
-      break;
+    if (pipeline_->reached_max()) {
+      stop_reason_ = "--max-events reached";
+      return 0;
     }
     if (int sig = g_stop_signal.load()) {
-      stop_reason = strsignal(sig);
-      break;
+      stop_reason_ = strsignal(sig);
+      return 0;
     }
-    if (options.duration_ms && Clock::now() - start >= std::chrono::milliseconds(*options.duration_ms)) {
-      stop_reason = "--duration elapsed";
-      break;
+    if (options_.duration_ms && Clock::now() - start >= std::chrono::milliseconds(*options_.duration_ms)) {
+      stop_reason_ = "--duration elapsed";
+      return 0;
     }
   }
+}
 
-  // ---- clean stop: detach first, then drain what the kernel already wrote.
+// Detach first, then drain what the kernel already wrote.
+void SensorRun::Stop() {
+  using Clock = std::chrono::steady_clock;
   const auto detach_start = Clock::now();
-  sensor->Detach();
+  sensor_->Detach();
   LogDebug(absl::StrCat(
       "detached in ",
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - detach_start).count(), " ms"));
-  if (!reached_max) (void)sensor->PollAndDrain(0);
-  for (auto& sink : sinks) {
-    if (absl::Status st = sink->Flush(); !st.ok()) LogWarn(st.message());
-  }
-  KernelCounters k = sensor->ReadCounters();
-  LogInfo(absl::StrCat("stopped (", stop_reason, "): emitted ", emitted, " events; lost ", k.lost_reserve,
-                       " (ring buffer full), ", decode_errors, " undecodable",
-                       decode_errors ? absl::StrCat(" (last: ", last_decode_error, ")") : "", "; ",
+  if (!pipeline_->reached_max()) (void)sensor_->PollAndDrain(0);
+  FlushSinks(/*count_errors=*/false);
+  const KernelCounters k = sensor_->ReadCounters();
+  const PipelineCounters& p = pipeline_->counters();
+  LogInfo(absl::StrCat("stopped (", stop_reason_, "): emitted ", p.emitted, " events; lost ", k.lost_reserve,
+                       " (ring buffer full), ", p.decode_errors, " undecodable",
+                       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ",
                        k.truncated,
                        " with truncated arguments; filtered out by policies: ", k.filtered_kernel,
-                       " in the kernel, ", selection.policies->total_drops(), " in user space"));
-  if (!options.metrics_file.empty()) write_metrics();
-  if (options.audit && audit) {
-    AuditInputs in{.plan = caps::DescribePlan(plan.sources),
-                   .bypass = cap_options->bypass,
-                   .transitions = cap_engine.transitions(),
-                   .checks = audit->Collect(),
-                   .attach_times = sensor->attach_times(),
-                   .setup_done_ns = setup_done,
-                   .lost = audit->lost()};
-    std::string report = options.audit_format == "json" ? RenderAuditJson(in) : RenderAuditText(in);
+                       " in the kernel, ", selection_.policies->total_drops(), " in user space"));
+  if (!options_.metrics_file.empty()) WriteMetrics();
+  if (options_.audit && audit_) {
+    AuditInputs in{.plan = caps::DescribePlan(plan_.sources),
+                   .bypass = cap_options_.bypass,
+                   .transitions = cap_engine_->transitions(),
+                   .checks = audit_->Collect(),
+                   .attach_times = sensor_->attach_times(),
+                   .setup_done_ns = setup_done_,
+                   .lost = audit_->lost()};
+    std::string report = options_.audit_format == "json" ? RenderAuditJson(in) : RenderAuditText(in);
     fwrite(report.data(), 1, report.size(), stdout);
     fflush(stdout);
   }
-  return exit_code;
 }
+
+}  // namespace
+
+int RunSensor(const SensorOptions& options) { return SensorRun(options).Run(); }
 
 }  // namespace vigil::engine

@@ -50,17 +50,24 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   return selection;
 }
 
+std::vector<caps::EventCapsInput> EventCapSources(const Selection& selection) {
+  const events::Registry& registry = events::Registry::Builtin();
+  std::vector<caps::EventCapsInput> out;
+  out.reserve(selection.events.size());
+  for (const SelectedEvent& e : selection.events) {
+    events::EventCaps c = registry.CapsClosure(e.def->id);
+    out.push_back({e.def->name, c.base, c.ebpf});
+  }
+  return out;
+}
+
 StartupPlan PlanStartup(const Selection& selection, const caps::CapabilityOptions& cap_options,
                         const caps::KernelFacts& facts, SyscallHook hook, size_t tracepoint_limit,
                         bool seed_process_tree) {
-  const events::Registry& registry = events::Registry::Builtin();
   StartupPlan plan;
   size_t syscalls = 0;
-  for (const SelectedEvent& e : selection.events) {
-    syscalls += e.def->is_syscall();
-    events::EventCaps c = registry.CapsClosure(e.def->id);
-    plan.sources.events.push_back({e.def->name, c.base, c.ebpf});
-  }
+  for (const SelectedEvent& e : selection.events) syscalls += e.def->is_syscall();
+  plan.sources.events = EventCapSources(selection);
   plan.use_tracepoints = syscalls > 0 && hook != SyscallHook::kRawSyscalls &&
                          (hook == SyscallHook::kTracepoints || syscalls <= tracepoint_limit);
   plan.mount_tracefs = plan.use_tracepoints && !facts.tracefs_mounted();

@@ -35,6 +35,9 @@ struct StartupPlan {
   bool mount_tracefs = false;    // tracefs is needed and missing
 };
 
+// Each selected event's capabilities (with its dependencies'), by name.
+std::vector<caps::EventCapsInput> EventCapSources(const Selection& selection);
+
 // `seed_process_tree`: read /proc/<pid>/exe of running processes once at
 // start (CAP_SYS_PTRACE, Specific ring); the sensor asks for it only when the
 // process holds the capability, since the kernel's exec records cover every

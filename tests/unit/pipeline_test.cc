@@ -1,0 +1,181 @@
+// Unit tests of the user-space pipeline (engine/src/pipeline.cc): each stage
+// driven with synthetic events, no kernel needed.
+#include "vigil/engine/pipeline.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "vigil/events/registry.h"
+#include "vigil/policies/compile.h"
+
+namespace vigil::engine {
+namespace {
+
+using events::Event;
+
+const events::EventDef& Def(const char* name) {
+  const events::EventDef* d = events::Registry::Builtin().Find(name);
+  EXPECT_NE(d, nullptr) << name;
+  return *d;
+}
+
+Event Make(const char* name, uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t policies) {
+  Event e;
+  e.def = &Def(name);
+  e.host_pid = e.host_tid = e.pid = e.tid = pid;
+  e.host_ppid = e.ppid = ppid;
+  e.comm = comm;
+  e.start_time_ns = 1000 + pid;
+  e.policies = policies;
+  return e;
+}
+
+void AddArg(Event& e, const char* name, events::Value value, int64_t raw = 0) {
+  events::Arg a;
+  a.def = e.def->FindArg(name);
+  ASSERT_NE(a.def, nullptr) << name;
+  a.value = std::move(value);
+  a.raw = raw;
+  e.args.push_back(std::move(a));
+}
+
+Event Exec(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& path, uint64_t policies) {
+  Event e = Make("sched_process_exec", pid, ppid, comm, policies);
+  AddArg(e, "pathname", path);
+  return e;
+}
+
+Event Openat(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& path) {
+  Event e = Make("openat", pid, ppid, comm, 1);
+  AddArg(e, "dirfd", int64_t{-100}, -100);
+  AddArg(e, "pathname", path);
+  return e;
+}
+
+// A cgroup tree with no container in it: every id resolves to "".
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("vigil-pipeline-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(root_);
+    containers_ = std::make_unique<ContainerResolver>(root_.string());
+    Enricher::Options o;
+    o.host_name = "sensor-host";
+    o.own_uts_ns = 111;
+    o.start_real_ns = 5000;
+    enricher_ = std::make_unique<Enricher>(tree_, *containers_, o);
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  policies::CompiledPolicies Compile(const std::vector<std::string>& events) {
+    absl::StatusOr<policies::Policy> p = policies::CliPolicy(events, {}, events::Registry::Builtin());
+    EXPECT_TRUE(p.ok()) << p.status();
+    absl::StatusOr<policies::CompiledPolicies> c = policies::Compile({*p}, events::Registry::Builtin());
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+
+  std::filesystem::path root_;
+  ProcessTree tree_;
+  std::unique_ptr<ContainerResolver> containers_;
+  std::unique_ptr<Enricher> enricher_;
+};
+
+TEST_F(PipelineTest, EnricherKeepsTreeOnlyRecordsOutOfTheOutputButInTheTree) {
+  Event exec = Exec(200, 100, "curl", "/usr/bin/curl", /*policies=*/0);
+  EXPECT_FALSE(enricher_->Apply(exec));
+  ASSERT_TRUE(tree_.Find(200));
+  EXPECT_EQ(tree_.Find(200)->exe, "/usr/bin/curl");
+}
+
+TEST_F(PipelineTest, EnricherNamesExecutableParentHostAndContainer) {
+  Event parent = Exec(100, 1, "bash", "/usr/bin/bash", 0);
+  enricher_->Apply(parent);
+  Event child = Exec(200, 100, "cat", "/usr/bin/cat", 0);
+  enricher_->Apply(child);
+  Event open = Openat(200, 100, "cat", "/etc/passwd");
+  open.uts_ns = 111;
+  ASSERT_TRUE(enricher_->Apply(open));
+  EXPECT_EQ(open.executable, "/usr/bin/cat");
+  EXPECT_EQ(open.parent_comm, "bash");
+  EXPECT_EQ(open.host_name, "sensor-host");
+  EXPECT_EQ(open.container_id, "");
+}
+
+TEST_F(PipelineTest, EnricherNamesOtherUtsNamespacesAfterTheirNodename) {
+  Event exec = Exec(300, 1, "sh", "/bin/sh", 0);
+  exec.uts_ns = 222;
+  AddArg(exec, "nodename", std::string("web-1"));
+  enricher_->Apply(exec);
+  Event open = Openat(300, 1, "sh", "/etc/hosts");
+  open.uts_ns = 222;
+  ASSERT_TRUE(enricher_->Apply(open));
+  EXPECT_EQ(open.host_name, "web-1");
+  Event same_ns = Openat(301, 1, "sh", "/etc/hosts");
+  same_ns.uts_ns = 111;
+  ASSERT_TRUE(enricher_->Apply(same_ns));
+  EXPECT_EQ(same_ns.host_name, "sensor-host");
+}
+
+TEST_F(PipelineTest, EnricherMarksExecutablesWrittenSinceStart) {
+  for (auto [ctime, written] : {std::pair<uint64_t, bool>{4999, false}, {5000, true}, {9000, true}}) {
+    Event exec = Exec(400, 1, "dropper", "/tmp/dropper", 1);
+    AddArg(exec, "ctime", ctime, static_cast<int64_t>(ctime));
+    ASSERT_TRUE(enricher_->Apply(exec));
+    const events::Arg* w = exec.FindArg("written_since_start");
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(std::get<bool>(w->value), written) << ctime;
+  }
+}
+
+TEST_F(PipelineTest, PipelineEmitsWhatPoliciesMatchAndDropsTheRest) {
+  policies::CompiledPolicies policies = Compile({"openat.data.pathname=/etc/*"});
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  std::vector<std::string> seen;
+  Pipeline pipeline(decoder, *enricher_, policies, [&](const Event& e) {
+    seen.push_back(std::get<std::string>(e.FindArg("pathname")->value));
+  });
+  Event hit = Openat(500, 1, "cat", "/etc/shadow");
+  Event miss = Openat(500, 1, "cat", "/home/user/notes");
+  Event tree_only = Exec(501, 500, "ls", "/usr/bin/ls", 0);
+  pipeline.OnEvent(hit);
+  pipeline.OnEvent(miss);
+  pipeline.OnEvent(tree_only);
+  EXPECT_THAT(seen, ::testing::ElementsAre("/etc/shadow"));
+  EXPECT_EQ(pipeline.counters().emitted, 1u);
+  EXPECT_EQ(pipeline.counters().tree_only, 1u);
+  EXPECT_EQ(policies.total_drops(), 1u);
+}
+
+TEST_F(PipelineTest, PipelineStopsAtMaxEvents) {
+  policies::CompiledPolicies policies = Compile({"openat"});
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  int emitted = 0;
+  Pipeline pipeline(decoder, *enricher_, policies, [&](const Event&) { ++emitted; });
+  pipeline.set_max_events(2);
+  for (int i = 0; i < 5; ++i) {
+    Event e = Openat(600, 1, "cat", "/etc/passwd");
+    pipeline.OnEvent(e);
+  }
+  EXPECT_EQ(emitted, 2);
+  EXPECT_TRUE(pipeline.reached_max());
+}
+
+TEST_F(PipelineTest, PipelineCountsUndecodableRecords) {
+  policies::CompiledPolicies policies = Compile({"openat"});
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  int emitted = 0;
+  Pipeline pipeline(decoder, *enricher_, policies, [&](const Event&) { ++emitted; });
+  const uint8_t garbage[7] = {1, 2, 3, 4, 5, 6, 7};
+  pipeline.OnRecord(garbage);
+  EXPECT_EQ(emitted, 0);
+  EXPECT_EQ(pipeline.counters().records, 1u);
+  EXPECT_EQ(pipeline.counters().decode_errors, 1u);
+  EXPECT_FALSE(pipeline.counters().last_decode_error.empty());
+}
+
+}  // namespace
+}  // namespace vigil::engine
