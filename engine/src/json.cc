@@ -157,6 +157,24 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
   std::visit(Visitor{out}, v);
 }
 
+namespace {
+
+void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const events::Arg& a = args[i];
+    if (i) out += ',';
+    out += "{\"name\":";
+    AppendJsonString(out, a.def->name);
+    out += ",\"type\":";
+    AppendJsonString(out, a.def->type);
+    out += ",\"value\":";
+    AppendJsonValue(out, a.value);
+    out += '}';
+  }
+}
+
+}  // namespace
+
 void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names) {
   absl::StrAppend(&out, "{\"timestamp\":", e.timestamp_ns, ",\"processorId\":", e.processor_id,
                   ",\"processId\":", e.pid, ",\"threadId\":", e.tid, ",\"parentProcessId\":", e.ppid,
@@ -183,25 +201,40 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     first = false;
     AppendJsonString(out, policy_names[i]);
   }
-  absl::StrAppend(&out, "],\"argsNum\":", e.args.size(), ",\"returnValue\":", e.retval);
+  const size_t args_num = e.args.size() + (e.triggered_by ? 1 : 0);
+  absl::StrAppend(&out, "],\"argsNum\":", args_num, ",\"returnValue\":", e.retval);
   if (e.def->is_syscall()) {
     out += ",\"syscall\":";
     AppendJsonString(out, e.def->name);
   }
   if (e.truncated) out += ",\"truncated\":true";
   out += ",\"args\":[";
-  for (size_t i = 0; i < e.args.size(); ++i) {
-    const events::Arg& a = e.args[i];
-    if (i) out += ',';
-    out += "{\"name\":";
-    AppendJsonString(out, a.def->name);
-    out += ",\"type\":";
-    AppendJsonString(out, a.def->type);
-    out += ",\"value\":";
-    AppendJsonValue(out, a.value);
-    out += '}';
+  if (e.triggered_by) {
+    // Tracee's detection argument: a summary of the triggering event.
+    const events::Event& t = *e.triggered_by;
+    absl::StrAppend(&out, "{\"name\":\"triggeredBy\",\"type\":\"unknown\",\"value\":{\"id\":", t.def->id,
+                    ",\"name\":");
+    AppendJsonString(out, t.def->name);
+    absl::StrAppend(&out, ",\"returnValue\":", t.retval, ",\"args\":[");
+    AppendArgsJson(out, t.args);
+    out += "]}}";
+    if (!e.args.empty()) out += ',';
   }
-  out += "]}\n";
+  AppendArgsJson(out, e.args);
+  out += ']';
+  if (e.triggered_by) {
+    out += ",\"ancestors\":[";
+    for (size_t i = 0; i < e.ancestors.size(); ++i) {
+      const events::Ancestor& a = e.ancestors[i];
+      absl::StrAppend(&out, i ? "," : "", "{\"pid\":", a.pid, ",\"comm\":");
+      AppendJsonString(out, a.comm);
+      out += ",\"executable\":";
+      AppendJsonString(out, a.executable);
+      out += '}';
+    }
+    out += ']';
+  }
+  out += "}\n";
 }
 
 }  // namespace vigil::engine

@@ -77,11 +77,28 @@ void Pipeline::OnEvent(events::Event& event) {
     ++counters_.tree_only;
     return;
   }
-  // What the kernel could not decide: rule filters, exec= paths, container ids.
-  event.policies = policies_.MatchUser(event, event.policies);
-  if (event.policies == 0) return;
-  emit_(event);
-  ++counters_.emitted;
+  const uint64_t kernel_matched = event.policies;
+  uint64_t to_detectors = 0;
+  if (detect_ != nullptr && detection_inputs_ != nullptr) {
+    auto it = detection_inputs_->find(event.def->id);
+    if (it != detection_inputs_->end()) to_detectors = kernel_matched & it->second;
+  }
+  // What the kernel could not decide: rule filters, exec= paths, container
+  // ids. Only the policies that select the event itself can pass it out.
+  event.policies = policies_.MatchUser(event, kernel_matched);
+  if (event.policies != 0) {
+    emit_(event);
+    ++counters_.emitted;
+  }
+  if (to_detectors == 0) return;
+  detect_->OnEvent(event, to_detectors, [&](events::Event& detection) {
+    // The policies that select this detection, with their filters on it.
+    detection.policies = policies_.MatchUser(detection, to_detectors);
+    if (detection.policies == 0 || reached_max()) return;
+    emit_(detection);
+    ++counters_.emitted;
+    ++counters_.detections;
+  });
 }
 
 }  // namespace vigil::engine

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,10 @@ std::string DefaultPolicyPath() {
   return absl::StrCat(VIGIL_SOURCE_DIR, "/policies/default.yaml");
 }
 
+bool IsDetection(const events::EventDef& def) {
+  return std::find(def.sets.begin(), def.sets.end(), "signatures") != def.sets.end();
+}
+
 absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   const events::Registry& registry = events::Registry::Builtin();
   absl::StatusOr<policies::CompiledPolicies> compiled = policies::CompileSelection(
@@ -39,8 +44,15 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   selection.description = selection.policies->description();
   // Dependencies run for the events that need them; unselected, they carry no policy.
   selection.path_filters = PlanPathFilters(*selection.policies, registry);
+  for (const auto& [id, policies] : selection.policies->event_policies()) {
+    if (!IsDetection(*registry.FindId(id))) continue;
+    for (uint32_t input : registry.WithDependencies({id}))
+      if (input != id) selection.detection_inputs[input] |= policies;
+  }
   for (uint32_t id : registry.WithDependencies(selection.policies->events())) {
-    SelectedEvent e{registry.FindId(id), selection.policies->PoliciesOf(id)};
+    auto input = selection.detection_inputs.find(id);
+    SelectedEvent e{registry.FindId(id), selection.policies->PoliciesOf(id) |
+                                             (input == selection.detection_inputs.end() ? 0 : input->second)};
     if (auto it = selection.path_filters.events.find(id); it != selection.path_filters.events.end()) {
       e.path_policies = it->second.policies;
       e.path_arg = it->second.arg;

@@ -177,5 +177,89 @@ TEST_F(PipelineTest, PipelineCountsUndecodableRecords) {
   EXPECT_FALSE(pipeline.counters().last_decode_error.empty());
 }
 
+// A registry with openat, close and a detection consuming openat.
+const events::Registry& DetectionRegistry() {
+  static const events::Registry* registry = [] {
+    std::vector<events::EventDef> defs = {*events::Registry::Builtin().Find("openat"),
+                                          *events::Registry::Builtin().Find("close")};
+    events::EventDef detection;
+    detection.id = 6999;
+    detection.name = "opens_shadow";
+    detection.sets = {"signatures"};
+    detection.dependencies = {"openat"};
+    defs.push_back(detection);
+    return new events::Registry(defs);
+  }();
+  return *registry;
+}
+
+// Emits one detection per openat of /etc/shadow, in the trigger's envelope.
+class FakeDetections : public DetectStage {
+ public:
+  void OnEvent(const Event& input, uint64_t policies, const EmitDetection& emit) override {
+    inputs.push_back(input.def->name);
+    consumed_policies |= policies;
+    const events::Arg* path = input.FindArg("pathname");
+    if (path == nullptr || std::get<std::string>(path->value) != "/etc/shadow") return;
+    Event d = input;
+    d.def = DetectionRegistry().Find("opens_shadow");
+    d.args.clear();
+    d.triggered_by = std::make_shared<Event>(input);
+    emit(d);
+  }
+  std::vector<std::string> inputs;
+  uint64_t consumed_policies = 0;
+};
+
+TEST_F(PipelineTest, DetectionsConsumeInputsThatOnlyTheirPoliciesSelect) {
+  // Policy 0 selects the detection only; policy 1 selects close. openat
+  // reaches the detector but never the outputs.
+  const events::Registry& registry = DetectionRegistry();
+  std::vector<policies::Policy> ps;
+  for (auto [name, event] : {std::pair{"detect", "opens_shadow"}, {"closes", "close"}}) {
+    absl::StatusOr<policies::Policy> p = policies::CliPolicy({event}, {}, registry);
+    ASSERT_TRUE(p.ok()) << p.status();
+    p->name = name;
+    ps.push_back(*p);
+  }
+  absl::StatusOr<policies::CompiledPolicies> policies = policies::Compile(ps, registry);
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  const std::map<uint32_t, uint64_t> inputs = {{registry.Find("openat")->id, 0b01}};
+  events::Decoder decoder(registry, 0);
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  Pipeline pipeline(decoder, *enricher_, *policies,
+                    [&](const Event& e) { seen.emplace_back(e.def->name, e.policies); });
+  FakeDetections detections;
+  pipeline.set_detect_stage(&detections, &inputs);
+
+  auto open = [&](const std::string& path) {
+    Event e;
+    e.def = registry.Find("openat");
+    e.host_pid = e.pid = 700;
+    e.comm = "cat";
+    e.policies = 0b11;  // as the kernel captured it for both policies' scopes
+    events::Arg a;
+    a.def = e.def->FindArg("pathname");
+    a.value = path;
+    e.args.push_back(a);
+    return e;
+  };
+  Event benign = open("/etc/passwd");
+  Event shadow = open("/etc/shadow");
+  pipeline.OnEvent(benign);
+  pipeline.OnEvent(shadow);
+  Event close;
+  close.def = registry.Find("close");
+  close.policies = 0b11;
+  pipeline.OnEvent(close);
+
+  EXPECT_THAT(detections.inputs, ::testing::ElementsAre("openat", "openat"));
+  EXPECT_EQ(detections.consumed_policies, 0b01u);
+  EXPECT_THAT(seen, ::testing::ElementsAre(std::pair<std::string, uint64_t>{"opens_shadow", 0b01},
+                                           std::pair<std::string, uint64_t>{"close", 0b10}));
+  EXPECT_EQ(pipeline.counters().detections, 1u);
+  EXPECT_EQ(pipeline.counters().emitted, 2u);
+}
+
 }  // namespace
 }  // namespace vigil::engine

@@ -1,11 +1,13 @@
 // The user-space pipeline a ring-buffer record goes through:
-//   decode -> enrich (process tree, containers, UTS names) -> match policies -> sinks.
+//   decode -> enrich (process tree, containers, UTS names) -> match policies
+//   -> detect -> sinks.
 // Each stage is a small class a unit test can drive with synthetic records or
 // events; the Pipeline only strings them together and counts.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -53,11 +55,24 @@ class Enricher {
   std::unordered_map<uint32_t, std::string> uts_names_;
 };
 
+// The detect stage: detections consume input events and produce detection
+// events (def in the `signatures` set) in the trigger's envelope.
+class DetectStage {
+ public:
+  using EmitDetection = std::function<void(events::Event&)>;
+  virtual ~DetectStage() = default;
+  // `input` is enriched; `policies` are the policies whose selected
+  // detections may consume it. Calls `emit` for each detection it triggers;
+  // the pipeline then applies those policies to the detection itself.
+  virtual void OnEvent(const events::Event& input, uint64_t policies, const EmitDetection& emit) = 0;
+};
+
 struct PipelineCounters {
   uint64_t records = 0;        // records read from the ring buffer
   uint64_t decode_errors = 0;  // records that could not be decoded (lost)
   uint64_t tree_only = 0;      // lifecycle records kept for the process tree only
-  uint64_t emitted = 0;        // written to the sinks
+  uint64_t emitted = 0;        // written to the sinks (detections included)
+  uint64_t detections = 0;     // detections written to the sinks
   std::string last_decode_error;
 };
 
@@ -69,6 +84,13 @@ class Pipeline {
   Pipeline(const events::Decoder& decoder, Enricher& enricher, const policies::CompiledPolicies& policies,
            Emit emit)
       : decoder_(decoder), enricher_(enricher), policies_(policies), emit_(std::move(emit)) {}
+
+  // Detections, and the inputs they consume: event id -> the policies whose
+  // detections consume it (Selection::detection_inputs).
+  void set_detect_stage(DetectStage* stage, const std::map<uint32_t, uint64_t>* inputs) {
+    detect_ = stage;
+    detection_inputs_ = inputs;
+  }
 
   // Stop emitting after this many events (--max-events); records that arrive
   // later are ignored.
@@ -87,6 +109,8 @@ class Pipeline {
   Enricher& enricher_;
   const policies::CompiledPolicies& policies_;
   Emit emit_;
+  DetectStage* detect_ = nullptr;
+  const std::map<uint32_t, uint64_t>* detection_inputs_ = nullptr;
   std::optional<uint64_t> max_events_;
   events::Event event_;  // reused: decoding allocates nothing once warm
   PipelineCounters counters_;

@@ -3,6 +3,7 @@
 // capability rings. Shared by the sensor and `vigil caps plan`.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,7 +24,14 @@ struct Selection {
   std::shared_ptr<const policies::CompiledPolicies> policies;
   PathFilterPlan path_filters;
   std::vector<SelectedEvent> events;  // selected events plus their dependencies
+  // Inputs of selected detections -> the policies whose detections consume
+  // them. The kernel captures an input within those policies' scopes too;
+  // it reaches the outputs only for the policies that select it themselves.
+  std::map<uint32_t, uint64_t> detection_inputs;
 };
+
+// A detection is an event of the registry's `signatures` set.
+bool IsDetection(const events::EventDef& def);
 
 // From -e/-s/-p (or the default policy). Errors are usage errors (exit 2).
 absl::StatusOr<Selection> BuildSelection(const SensorOptions& options);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
@@ -25,6 +26,13 @@ struct Arg {
   int64_t raw = 0;  // the captured integer before rendering (flags, modes...)
 };
 
+// One process of a detection's ancestry (from the process tree).
+struct Ancestor {
+  uint32_t pid = 0;  // host pid
+  std::string comm;
+  std::string executable;
+};
+
 struct Event {
   uint64_t timestamp_ns = 0;  // since the Unix epoch
   uint32_t processor_id = 0;
@@ -45,6 +53,10 @@ struct Event {
   bool truncated = false;
   uint64_t policies = 0;  // bit i: policy i matched
   std::vector<Arg> args;
+  // Detections only (def in the `signatures` set): the event that triggered
+  // it, and its process's ancestors, parent first.
+  std::shared_ptr<const Event> triggered_by;
+  std::vector<Ancestor> ancestors;
 
   const Arg* FindArg(std::string_view name) const {
     for (const Arg& a : args)
