@@ -37,6 +37,41 @@ bool ReadStat(uint32_t pid, std::string& comm, uint32_t& ppid) {
   return !rest.fail();
 }
 
+// The first kMaxArgvBytes of a NUL-separated argument area.
+std::vector<std::string> SplitArgs(std::string_view area, size_t max_bytes) {
+  std::vector<std::string> out;
+  size_t used = 0;
+  while (!area.empty() && used < max_bytes) {
+    size_t end = area.find('\0');
+    std::string_view arg = area.substr(0, end);
+    out.emplace_back(arg.substr(0, max_bytes - used));
+    used += arg.size() + 1;
+    if (end == std::string_view::npos) break;
+    area.remove_prefix(end + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> ReadCmdline(uint32_t pid, size_t max_bytes) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/cmdline"), std::ios::binary);
+  std::string area(max_bytes, '\0');
+  in.read(area.data(), static_cast<std::streamsize>(max_bytes));
+  area.resize(static_cast<size_t>(in.gcount()));
+  return SplitArgs(area, max_bytes);
+}
+
+// argv as the exec record carries it, bounded.
+std::vector<std::string> BoundedArgv(const std::vector<std::string>& argv, size_t max_bytes) {
+  std::vector<std::string> out;
+  size_t used = 0;
+  for (const std::string& a : argv) {
+    if (used >= max_bytes) break;
+    out.push_back(a.substr(0, max_bytes - used));
+    used += a.size() + 1;
+  }
+  return out;
+}
+
 uint64_t UintArg(const events::Event& e, const char* name) {
   const events::Arg* a = e.FindArg(name);
   return a ? static_cast<uint64_t>(a->raw) : 0;
@@ -88,6 +123,8 @@ size_t ProcessTree::SeedFromProc() {
     p.exe = std::move(exe);
     p.exe_known = true;
     ReadStat(static_cast<uint32_t>(pid), p.comm, p.ppid);
+    p.argv = ReadCmdline(static_cast<uint32_t>(pid), kMaxArgvBytes);
+    p.argv_known = true;
     ++seeded;
   }
   closedir(dir);
@@ -101,10 +138,18 @@ void ProcessTree::Apply(const events::Event& e) {
       uint32_t child = static_cast<uint32_t>(UintArg(e, "child_pid"));
       if (child == 0 || child == e.host_pid) break;  // a thread
       const std::string exe = Executable(e.host_pid, e.start_time_ns);
-      // The child starts as a copy of the forking thread: its image and comm.
+      std::vector<std::string> argv;
+      bool argv_known = false;
+      if (auto parent = procs_.find(e.host_pid); parent != procs_.end() && parent->second.argv_known) {
+        argv = parent->second.argv;
+        argv_known = true;
+      }
+      // The child starts as a copy of the forking thread: its image, argv and comm.
       Proc& c = Put(child, UintArg(e, "start_time"));
       c.exe = exe;
       c.exe_known = true;
+      c.argv = std::move(argv);
+      c.argv_known = argv_known;
       c.comm = e.comm;
       c.ppid = e.host_pid;
       break;
@@ -132,6 +177,15 @@ void ProcessTree::Apply(const events::Event& e) {
     if (s != nullptr) {
       p.exe = *s;
       p.exe_known = true;
+    }
+    const events::Arg* argv = e.FindArg("argv");
+    const auto* list = argv ? std::get_if<std::vector<std::string>>(&argv->value) : nullptr;
+    if (list != nullptr) {
+      p.argv = BoundedArgv(*list, kMaxArgvBytes);
+      p.argv_known = true;
+    } else {
+      p.argv.clear();
+      p.argv_known = false;
     }
     p.comm = e.comm;
   }
@@ -177,6 +231,29 @@ std::vector<ProcessTree::Info> ProcessTree::Ancestors(uint32_t host_pid, size_t 
     chain.push_back(std::move(*parent));
   }
   return chain;
+}
+
+bool ProcessTree::AncestorAt(uint32_t host_pid, int n, uint32_t& pid, const std::string*& comm,
+                             const std::string*& exe) const {
+  uint32_t cur = host_pid;
+  for (int i = 0; i < n; ++i) {
+    auto it = procs_.find(cur);
+    if (it == procs_.end() || it->second.ppid == 0 || it->second.ppid == cur) return false;
+    cur = it->second.ppid;
+    if (cur == host_pid) return false;  // a cycle back to the start
+  }
+  auto it = procs_.find(cur);
+  if (it == procs_.end()) return false;
+  pid = cur;
+  comm = &it->second.comm;
+  exe = &it->second.exe;
+  return true;
+}
+
+const std::vector<std::string>* ProcessTree::Argv(uint32_t host_pid) const {
+  auto it = procs_.find(host_pid);
+  if (it == procs_.end() || !it->second.argv_known) return nullptr;
+  return &it->second.argv;
 }
 
 }  // namespace vigil::engine

@@ -177,6 +177,49 @@ TEST_F(PipelineTest, PipelineCountsUndecodableRecords) {
   EXPECT_FALSE(pipeline.counters().last_decode_error.empty());
 }
 
+TEST(ProcessTreeForDetections, ArgvFollowsExecAndForkWithinItsBound) {
+  ProcessTree tree;
+  Event exec = Exec(100, 1, "bash", "/usr/bin/bash", 0);
+  AddArg(exec, "argv", std::vector<std::string>{"bash", "-c", "id"});
+  tree.Apply(exec);
+  ASSERT_NE(tree.Argv(100), nullptr);
+  EXPECT_THAT(*tree.Argv(100), ::testing::ElementsAre("bash", "-c", "id"));
+  Event fork = Make("sched_process_fork", 100, 1, "bash", 0);
+  AddArg(fork, "child_pid", int64_t{101}, 101);
+  AddArg(fork, "start_time", uint64_t{5}, 5);
+  tree.Apply(fork);
+  ASSERT_NE(tree.Argv(101), nullptr);
+  EXPECT_THAT(*tree.Argv(101), ::testing::ElementsAre("bash", "-c", "id"));
+  Event big = Exec(101, 100, "python3", "/usr/bin/python3", 0);
+  big.start_time_ns = 5;
+  AddArg(big, "argv", std::vector<std::string>{"python3", std::string(10000, 'x'), "tail"});
+  tree.Apply(big);
+  ASSERT_NE(tree.Argv(101), nullptr);
+  size_t bytes = 0;
+  for (const std::string& a : *tree.Argv(101)) bytes += a.size();
+  EXPECT_LE(bytes, ProcessTree::kMaxArgvBytes);
+  EXPECT_EQ(tree.Argv(101)->front(), "python3");
+  EXPECT_EQ(tree.Argv(999), nullptr);
+}
+
+TEST(ProcessTreeForDetections, AncestorAtWalksWithoutCopying) {
+  ProcessTree tree;
+  tree.Apply(Exec(10, 1, "sshd", "/usr/sbin/sshd", 0));
+  tree.Apply(Exec(20, 10, "bash", "/usr/bin/bash", 0));
+  tree.Apply(Exec(30, 20, "curl", "/usr/bin/curl", 0));
+  uint32_t pid = 0;
+  const std::string *comm = nullptr, *exe = nullptr;
+  ASSERT_TRUE(tree.AncestorAt(30, 1, pid, comm, exe));
+  EXPECT_EQ(pid, 20u);
+  EXPECT_EQ(*comm, "bash");
+  ASSERT_TRUE(tree.AncestorAt(30, 2, pid, comm, exe));
+  EXPECT_EQ(*exe, "/usr/sbin/sshd");
+  EXPECT_FALSE(tree.AncestorAt(30, 4, pid, comm, exe));  // pid 1 is not in the tree
+  // A cycle (pid reuse seen out of order) ends the walk.
+  tree.Apply(Exec(10, 30, "sshd", "/usr/sbin/sshd", 0));
+  EXPECT_FALSE(tree.AncestorAt(30, 3, pid, comm, exe));
+}
+
 // A registry with openat, close and a detection consuming openat.
 const events::Registry& DetectionRegistry() {
   static const events::Registry* registry = [] {

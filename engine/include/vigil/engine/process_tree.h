@@ -19,10 +19,10 @@ class ProcessTree {
  public:
   // What the tree knows of one process.
   struct Info {
-    uint32_t pid = 0;   // host pid
-    uint32_t ppid = 0;  // host pid of its parent (0: unknown)
-    std::string comm;   // the process's (leader thread's) comm; "" when unknown
-    std::string exe;    // "" when not known yet
+    uint32_t pid = 0;            // host pid
+    uint32_t ppid = 0;           // host pid of its parent (0: unknown)
+    std::string comm;            // the process's (leader thread's) comm; "" when unknown
+    std::string exe;             // "" when not known yet
     uint64_t start_time_ns = 0;  // 0: seeded from /proc, start time unknown
   };
 
@@ -50,6 +50,17 @@ class ProcessTree {
   // first unknown process, at pid 0/1's parent, or at a cycle.
   std::vector<Info> Ancestors(uint32_t host_pid, size_t max) const;
 
+  // Without copying (detection rules, per event): the n-th ancestor (1: the
+  // parent) as its host pid, comm and executable, valid until the tree
+  // changes. False when unknown, past the root, or on a cycle.
+  bool AncestorAt(uint32_t host_pid, int n, uint32_t& pid, const std::string*& comm,
+                  const std::string*& exe) const;
+  // The argv of the image the process runs (from its exec, inherited at fork,
+  // or /proc/<pid>/cmdline at seed), at most kMaxArgvBytes of it; nullptr
+  // when unknown.
+  const std::vector<std::string>* Argv(uint32_t host_pid) const;
+  static constexpr size_t kMaxArgvBytes = 4096;
+
   size_t size() const { return procs_.size(); }
 
  private:
@@ -60,6 +71,8 @@ class ProcessTree {
     bool exe_known = false;
     std::string exe;
     std::string comm;
+    std::vector<std::string> argv;
+    bool argv_known = false;
   };
   // The entry of `host_pid` for a process started at `start_time_ns`: a
   // stale one (pid reused) is reset.
