@@ -1,11 +1,10 @@
 // Kernel tests of the security events (bpf/security.bpf.h,
 // events/src/security_events.cc): the real programs, loaded and attached in
-// this process through BpfSensor, with CHILD processes doing the real
-// action (the sensor never reports its own process). Each test asserts the
+// this process through the harness (harness.h), with CHILD processes doing
+// the real action (the sensor never reports its own process). Each test asserts the
 // decoded fields a user would check. Root and BPF are required; without them
 // the tests skip and say why.
 #include <arpa/inet.h>
-#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
@@ -27,26 +26,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "harness.h"
 #include "vigil/engine/bpf_sensor.h"
-#include "vigil/engine/log.h"
-#include "vigil/events/decoder.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
-#include "vigil/events/registry.h"
 
 namespace vigil {
 namespace {
@@ -58,212 +52,22 @@ using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Pair;
 
-// ------------------------------------------------------------ helpers
+using namespace ktest;  // the harness: Sensor, Spawn, IntPipe, argument accessors
 
-std::string UniqueName(const char* what) {
-  static std::mt19937_64 rng(std::random_device{}());
-  return std::string("vigil-sec-") + what + "-" + std::to_string(getpid()) + "-" +
-         std::to_string(rng() % 1000000007);
+// The security events without process tracking: only what was selected.
+std::unique_ptr<Sensor> StartSensor(const std::vector<std::string>& names, bool exec_env = false) {
+  BpfSensor::Options options;
+  options.track_processes = false;
+  options.exec_env = exec_env;
+  return Sensor::Start(names, options);
 }
 
-std::string RealPath(const std::string& path) {
-  char buf[PATH_MAX];
-  return realpath(path.c_str(), buf) ? std::string(buf) : std::string();
-}
+// Shadows the harness's strict StrArg: the predicates here look at events
+// that may lack an argument, which is no failure ("<missing>" instead).
+std::string StrArg(const Event& e, std::string_view name) { return StrArgOrMark(e, name); }
 
-// The kernel's encoding of a device number (MKDEV), as the records carry it.
-uint64_t KernelDev(dev_t dev) { return (static_cast<uint64_t>(major(dev)) << 20) | minor(dev); }
-
-pid_t Spawn(const std::function<int()>& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// A pipe carrying integers between processes (both directions are used:
-// children report what they got; some wait for the test's go-ahead).
-class IntPipe {
- public:
-  IntPipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
-  ~IntPipe() {
-    for (int fd : fds_)
-      if (fd >= 0) close(fd);
-  }
-  void Send(int64_t v) { (void)!write(fds_[1], &v, sizeof(v)); }
-  int64_t Receive() {
-    int64_t v = -1;
-    if (read(fds_[0], &v, sizeof(v)) != sizeof(v)) ADD_FAILURE() << "nothing came through the pipe";
-    return v;
-  }
-
- private:
-  int fds_[2] = {-1, -1};
-};
-
-class Sensor {
- public:
-  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names, bool exec_env = false) {
-    std::unique_ptr<Sensor> s(new Sensor());
-    const events::Registry& reg = events::Registry::Builtin();
-    std::vector<engine::SelectedEvent> selected;
-    for (const std::string& n : names) {
-      const events::EventDef* d = reg.Find(n);
-      EXPECT_NE(d, nullptr) << n;
-      if (d) selected.push_back({d, 1});
-    }
-    std::vector<engine::Cancellation> cancelled;
-    BpfSensor::Options options;
-    options.track_processes = false;
-    options.exec_env = exec_env;
-    absl::StatusOr<std::unique_ptr<BpfSensor>> loaded = BpfSensor::Load(selected, options, cancelled);
-    if (!loaded.ok()) {
-      ADD_FAILURE() << "BpfSensor::Load: " << loaded.status();
-      return nullptr;
-    }
-    s->bpf_ = std::move(*loaded);
-    std::vector<engine::Cancellation> attach_cancelled = s->bpf_->Attach();
-    cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
-    for (const engine::Cancellation& c : cancelled)
-      ADD_FAILURE() << "event " << c.event << " cancelled: " << c.reason;
-    if (!cancelled.empty()) return nullptr;
-    EXPECT_EQ(s->bpf_->running_events().size(), selected.size());
-    absl::Status ring = s->bpf_->OpenRingBuffer([raw = s.get()](std::span<const uint8_t> record) {
-      Event e;
-      absl::Status st = raw->decoder_.Decode(record, e);
-      if (!st.ok()) {
-        ++raw->decode_errors_;
-        raw->last_decode_error_ = std::string(st.message());
-        return;
-      }
-      raw->events_.push_back(std::move(e));
-    });
-    if (!ring.ok()) {
-      ADD_FAILURE() << "OpenRingBuffer: " << ring;
-      return nullptr;
-    }
-    return s;
-  }
-
-  ~Sensor() { EXPECT_EQ(decode_errors_, 0u) << "records the decoder refused; last: " << last_decode_error_; }
-
-  bool DrainUntil(const std::function<bool()>& done, int timeout_ms = 5000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (true) {
-      absl::StatusOr<int> n = bpf_->PollAndDrain(20);
-      EXPECT_TRUE(n.ok()) << n.status();
-      if (done()) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-    }
-  }
-
-  // The first event named `name` of `host_pid` (any process when -1) satisfying `match`.
-  const Event* First(std::string_view name, pid_t host_pid,
-                     const std::function<bool(const Event&)>& match = nullptr) const {
-    for (const Event& e : events_)
-      if (e.def->name == name && (host_pid < 0 || e.host_pid == static_cast<uint32_t>(host_pid)) &&
-          (!match || match(e)))
-        return &e;
-    return nullptr;
-  }
-  // Drains until First(...) finds the event; returns it or null.
-  const Event* Await(std::string_view name, pid_t host_pid,
-                     const std::function<bool(const Event&)>& match = nullptr) {
-    DrainUntil([&] { return First(name, host_pid, match) != nullptr; });
-    return First(name, host_pid, match);
-  }
-
-  const std::vector<Event>& events() const { return events_; }
-  BpfSensor& bpf() { return *bpf_; }
-
- private:
-  Sensor() : decoder_(events::Registry::Builtin(), events::Decoder::BootToEpochOffsetNow()) {}
-
-  std::unique_ptr<BpfSensor> bpf_;
-  events::Decoder decoder_;
-  std::vector<Event> events_;
-  uint64_t decode_errors_ = 0;
-  std::string last_decode_error_;
-};
-
-const events::Arg* ArgOf(const Event& e, std::string_view name) {
-  const events::Arg* a = e.FindArg(name);
-  EXPECT_NE(a, nullptr) << e.def->name << " has no argument " << name;
-  return a;
-}
-std::string StrArg(const Event& e, std::string_view name) {
-  const events::Arg* a = e.FindArg(name);
-  if (a == nullptr) return "<missing>";
-  const auto* s = std::get_if<std::string>(&a->value);
-  return s ? *s : "<not a string>";
-}
-std::string Hex(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
-int64_t IntArg(const Event& e, std::string_view name) {
-  const events::Arg* a = ArgOf(e, name);
-  if (a == nullptr) return INT64_MIN;
-  if (const auto* i = std::get_if<int64_t>(&a->value)) return *i;
-  if (const auto* u = std::get_if<uint64_t>(&a->value)) return static_cast<int64_t>(*u);
-  ADD_FAILURE() << e.def->name << "." << name << " is not a number";
-  return INT64_MIN;
-}
-Fields AddrArg(const Event& e, std::string_view name) {
-  const events::Arg* a = ArgOf(e, name);
-  if (a == nullptr) return {};
-  const auto* f = std::get_if<Fields>(&a->value);
-  EXPECT_NE(f, nullptr) << e.def->name << "." << name << " is not a socket address";
-  return f ? *f : Fields{};
-}
-Fields Inet(const char* addr, int port) {
-  return {{"sa_family", "AF_INET"}, {"sin_addr", addr}, {"sin_port", std::to_string(port)}};
-}
-
-// The cgroup v2 id of this process: the inode of its cgroup's directory.
-uint64_t OwnCgroupV2Id() {
-  std::ifstream cg("/proc/self/cgroup");
-  std::string line, path;
-  while (std::getline(cg, line))
-    if (line.starts_with("0::")) path = line.substr(3);
-  std::ifstream mi("/proc/self/mountinfo");
-  while (std::getline(mi, line)) {
-    size_t dash = line.find(" - cgroup2 ");
-    if (dash == std::string::npos) continue;
-    std::istringstream f(line.substr(0, dash));
-    std::string id, parent, dev, root, mount_point;
-    f >> id >> parent >> dev >> root >> mount_point;
-    struct stat st {};
-    if (root == "/" && stat((mount_point + path).c_str(), &st) == 0) return st.st_ino;
-  }
-  return 0;
-}
-
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public BpfTest {
  protected:
-  void SetUp() override {
-    if (geteuid() != 0)
-      GTEST_SKIP() << "kernel tests load BPF programs and need root (euid " << geteuid() << ")";
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
-      GTEST_SKIP() << "this kernel cannot load BPF tracepoint programs";
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-      GTEST_SKIP() << "this kernel has no BTF (/sys/kernel/btf/vmlinux), which the CO-RE programs need";
-    engine::SetLogLevel(engine::LogLevel::kWarn);
-  }
-
   // The header describes the child that acted.
   void ExpectChild(const Event& e, pid_t child) {
     SCOPED_TRACE(e.def->name);
@@ -274,17 +78,13 @@ class SecurityTest : public ::testing::Test {
     EXPECT_EQ(e.policies, 1u);
     EXPECT_NE(e.cgroup_id, 0u);
   }
-  void ExpectNothingFromThisProcess(const Sensor& s) {
-    for (const Event& e : s.events())
-      EXPECT_NE(e.host_pid, static_cast<uint32_t>(getpid())) << "the sensor reported its own " << e.def->name;
-  }
 };
 
 // ------------------------------------------------------------ security_file_open
 
 TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
   // Not selecting openat: the event has its own programs.
-  auto s = Sensor::Start({"security_file_open"});
+  auto s = StartSensor({"security_file_open"});
   ASSERT_NE(s, nullptr);
   const std::string dir = "/tmp/" + UniqueName("dir");
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
@@ -383,7 +183,7 @@ TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
 // ------------------------------------------------- security_inode_unlink / _rename
 
 TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
-  auto s = Sensor::Start({"security_inode_unlink", "security_inode_rename"});
+  auto s = StartSensor({"security_inode_unlink", "security_inode_rename"});
   ASSERT_NE(s, nullptr);
   const std::string dir = RealPath("/tmp") + "/" + UniqueName("unlink");
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
@@ -398,14 +198,14 @@ TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
     int dirfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int subfd = open((dir + "/sub").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0 || subfd < 0) return 2;
-    if (unlink("cwd-file") != 0) return 3;                              // cwd-relative
-    if (unlinkat(dirfd, "dirfd-file", 0) != 0) return 4;                // dirfd-relative
-    if (unlinkat(dirfd, "gone", AT_REMOVEDIR) != 0) return 5;           // a directory
-    if (rmdir("gone2") != 0) return 6;                                  // rmdir(2), cwd-relative
-    if (unlink((dir + "/abs-file").c_str()) != 0) return 7;             // absolute
-    if (unlink("missing") == 0) return 8;                               // fails: no event
-    if (rename("old", "new") != 0) return 9;                            // rename(2), cwd
-    if (renameat(dirfd, "new", subfd, "moved") != 0) return 10;         // two dirfds
+    if (unlink("cwd-file") != 0) return 3;                       // cwd-relative
+    if (unlinkat(dirfd, "dirfd-file", 0) != 0) return 4;         // dirfd-relative
+    if (unlinkat(dirfd, "gone", AT_REMOVEDIR) != 0) return 5;    // a directory
+    if (rmdir("gone2") != 0) return 6;                           // rmdir(2), cwd-relative
+    if (unlink((dir + "/abs-file").c_str()) != 0) return 7;      // absolute
+    if (unlink("missing") == 0) return 8;                        // fails: no event
+    if (rename("old", "new") != 0) return 9;                     // rename(2), cwd
+    if (renameat(dirfd, "new", subfd, "moved") != 0) return 10;  // two dirfds
     if (syscall(SYS_renameat2, subfd, "inner", AT_FDCWD, "sub/../back", 0) != 0) return 11;
     return 0;
   });
@@ -454,7 +254,7 @@ TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
 // ------------------------------------------- capabilities_changed / privilege_gained
 
 TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
-  auto s = Sensor::Start({"capabilities_changed", "privilege_gained"});
+  auto s = StartSensor({"capabilities_changed", "privilege_gained"});
   ASSERT_NE(s, nullptr);
   pid_t child = Spawn([] {
     // uid 1000 keeping its capabilities, then only CAP_SETUID, then root again.
@@ -484,15 +284,15 @@ TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
   EXPECT_EQ(changed->syscall_nr, SYS_capset);
   EXPECT_EQ(changed->uid, 1000u);
 
-  const Event* by_capset = s->Await("privilege_gained", child,
-                                    [](const Event& e) { return StrArg(e, "syscall") == "capset"; });
+  const Event* by_capset =
+      s->Await("privilege_gained", child, [](const Event& e) { return StrArg(e, "syscall") == "capset"; });
   ASSERT_NE(by_capset, nullptr) << "capset raised CAP_SETUID into the effective set";
   EXPECT_EQ(names(*by_capset, "gained_caps"), Names{"CAP_SETUID"});
   EXPECT_EQ(IntArg(*by_capset, "old_euid"), 1000);
   EXPECT_EQ(IntArg(*by_capset, "new_euid"), 1000);
 
-  const Event* by_setuid = s->Await("privilege_gained", child,
-                                    [](const Event& e) { return StrArg(e, "syscall") == "setuid"; });
+  const Event* by_setuid =
+      s->Await("privilege_gained", child, [](const Event& e) { return StrArg(e, "syscall") == "setuid"; });
   ASSERT_NE(by_setuid, nullptr) << "setuid(0) from euid 1000";
   ExpectChild(*by_setuid, child);
   EXPECT_EQ(IntArg(*by_setuid, "old_uid"), 1000);
@@ -503,9 +303,9 @@ TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
   EXPECT_EQ(names(*by_setuid, "gained_caps"), Names{}) << "CAP_SETUID was already effective";
   EXPECT_EQ(names(*by_setuid, "cap_effective"), Names{"CAP_SETUID"}) << "permitted copied to effective";
 
-  EXPECT_EQ(s->First("privilege_gained", child,
-                     [](const Event& e) { return StrArg(e, "syscall") == "setresuid"; }),
-            nullptr)
+  EXPECT_EQ(
+      s->First("privilege_gained", child, [](const Event& e) { return StrArg(e, "syscall") == "setresuid"; }),
+      nullptr)
       << "dropping to uid 1000 gained nothing";
   ExpectNothingFromThisProcess(*s);
 }
@@ -513,7 +313,7 @@ TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
 // ------------------------------------------------------- exec enrichment
 
 TEST_F(SecurityTest, ExecCarriesTheTypeOfItsStdin) {
-  auto s = Sensor::Start({"sched_process_exec"});
+  auto s = StartSensor({"sched_process_exec"});
   ASSERT_NE(s, nullptr);
   const std::string file = "/tmp/" + UniqueName("stdin");
   { std::ofstream(file) << "x"; }
@@ -561,12 +361,13 @@ TEST_F(SecurityTest, ExecCarriesTheTypeOfItsStdin) {
 TEST_F(SecurityTest, ExecCarriesTheEnvironmentOnlyWhenAsked) {
   for (bool with_env : {false, true}) {
     SCOPED_TRACE(with_env ? "exec_env" : "no exec_env");
-    auto s = Sensor::Start({"sched_process_exec"}, with_env);
+    auto s = StartSensor({"sched_process_exec"}, with_env);
     ASSERT_NE(s, nullptr);
     const std::string marker = "VIGIL_ENV_MARKER=" + UniqueName("env");
     pid_t child = Spawn([&] {
       char* const argv[] = {const_cast<char*>("true"), nullptr};
-      char* const envp[] = {const_cast<char*>(marker.c_str()), const_cast<char*>("PATH=/usr/bin:/bin"), nullptr};
+      char* const envp[] = {const_cast<char*>(marker.c_str()), const_cast<char*>("PATH=/usr/bin:/bin"),
+                            nullptr};
       execve("/bin/true", argv, envp);
       return 127;
     });
@@ -589,7 +390,7 @@ TEST_F(SecurityTest, ExecCarriesTheEnvironmentOnlyWhenAsked) {
 // ------------------------------------------------------------ UTS namespace nodename
 
 TEST_F(SecurityTest, ExecAndForkInAnotherUtsNamespaceCarryItsNodename) {
-  auto s = Sensor::Start({"sched_process_exec", "sched_process_fork"});
+  auto s = StartSensor({"sched_process_exec", "sched_process_fork"});
   ASSERT_NE(s, nullptr);
   IntPipe grandchild;
   pid_t child = Spawn([&] {
@@ -618,8 +419,8 @@ TEST_F(SecurityTest, ExecAndForkInAnotherUtsNamespaceCarryItsNodename) {
   ASSERT_EQ(stat("/proc/self/ns/uts", &own), 0);
   EXPECT_NE(exec->uts_ns, static_cast<uint32_t>(own.st_ino));
 
-  const Event* fork_rec = s->Await("sched_process_fork", child,
-                                   [&](const Event& e) { return IntArg(e, "child_pid") == g; });
+  const Event* fork_rec =
+      s->Await("sched_process_fork", child, [&](const Event& e) { return IntArg(e, "child_pid") == g; });
   ASSERT_NE(fork_rec, nullptr);
   EXPECT_EQ(StrArg(*fork_rec, "nodename"), "test-uts-ns");
   EXPECT_EQ(fork_rec->uts_ns, exec->uts_ns);
@@ -633,11 +434,14 @@ TEST_F(SecurityTest, ExecAndForkInAnotherUtsNamespaceCarryItsNodename) {
 // ------------------------------------------------------------ magic_write
 
 TEST_F(SecurityTest, TheFirstBytesWrittenToAFileAreCaptured) {
-  auto s = Sensor::Start({"magic_write"});
+  auto s = StartSensor({"magic_write"});
   ASSERT_NE(s, nullptr);
   const std::string path = "/tmp/" + UniqueName("magic");
   const std::string path2 = path + "-p";
-  const std::string elf("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0", 24);
+  const std::string elf(
+      "\x7f"
+      "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0\x01\0\0\0",
+      24);
   pid_t child = Spawn([&] {
     int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
     if (fd < 0) return 1;
@@ -650,14 +454,15 @@ TEST_F(SecurityTest, TheFirstBytesWrittenToAFileAreCaptured) {
     close(p);
     int pipefd[2];
     if (pipe(pipefd) != 0 || write(pipefd[1], "ab", 2) != 2) return 6;  // not a regular file
-    if (write(1, "", 0) != 0) return 7;                                // nothing written
+    if (write(1, "", 0) != 0) return 7;                                 // nothing written
     return 0;
   });
   ASSERT_EQ(WaitExit(child), 0);
   struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
 
-  const Event* e = s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path; });
+  const Event* e =
+      s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path; });
   ASSERT_NE(e, nullptr);
   ExpectChild(*e, child);
   EXPECT_EQ(StrArg(*e, "bytes"), Hex(elf.substr(0, 20))) << "raw bytes are shown in hex";
@@ -665,7 +470,8 @@ TEST_F(SecurityTest, TheFirstBytesWrittenToAFileAreCaptured) {
   EXPECT_EQ(static_cast<uint64_t>(IntArg(*e, "inode")), st.st_ino);
   EXPECT_EQ(StrArg(*e, "syscall"), "write");
 
-  const Event* pw = s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path2; });
+  const Event* pw =
+      s->Await("magic_write", child, [&](const Event& e) { return StrArg(e, "pathname") == path2; });
   ASSERT_NE(pw, nullptr);
   EXPECT_EQ(StrArg(*pw, "bytes"), "23212f62696e2f73680a");  // "#!/bin/sh\n"
   EXPECT_EQ(StrArg(*pw, "syscall"), "pwrite64");
@@ -681,7 +487,7 @@ TEST_F(SecurityTest, TheFirstBytesWrittenToAFileAreCaptured) {
 // ------------------------------------------------------------ mem_prot_alert
 
 TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
-  auto s = Sensor::Start({"mem_prot_alert"});
+  auto s = StartSensor({"mem_prot_alert"});
   ASSERT_NE(s, nullptr);
   IntPipe addrs;
   const size_t len = 2 * 4096;
@@ -704,8 +510,8 @@ TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
   const int64_t rw = addrs.Receive(), wx = addrs.Receive(), anon_x = addrs.Receive();
   auto hex = [](int64_t v) { return events::FormatHex(static_cast<uint64_t>(v)); };
 
-  const Event* prot = s->Await("mem_prot_alert", child,
-                               [](const Event& e) { return StrArg(e, "syscall") == "mprotect"; });
+  const Event* prot =
+      s->Await("mem_prot_alert", child, [](const Event& e) { return StrArg(e, "syscall") == "mprotect"; });
   ASSERT_NE(prot, nullptr);
   ExpectChild(*prot, child);
   EXPECT_EQ(StrArg(*prot, "alert"), "mprotect: made executable");
@@ -714,7 +520,8 @@ TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
   EXPECT_EQ(StrArg(*prot, "prot"), "PROT_READ|PROT_EXEC");
   EXPECT_EQ(prot->FindArg("fd"), nullptr) << "mprotect has no fd";
 
-  const Event* w = s->Await("mem_prot_alert", child, [&](const Event& e) { return StrArg(e, "address") == hex(wx); });
+  const Event* w =
+      s->Await("mem_prot_alert", child, [&](const Event& e) { return StrArg(e, "address") == hex(wx); });
   ASSERT_NE(w, nullptr);
   EXPECT_EQ(StrArg(*w, "alert"), "mmap: writable and executable");
   EXPECT_EQ(StrArg(*w, "syscall"), "mmap");
@@ -723,20 +530,21 @@ TEST_F(SecurityTest, MemoryMadeExecutableIsAlertedButLibraryMappingsAreNot) {
   EXPECT_EQ(IntArg(*w, "fd"), -1);
   EXPECT_EQ(StrArg(*w, "flags"), "MAP_PRIVATE|MAP_ANONYMOUS");
 
-  const Event* a = s->Await("mem_prot_alert", child,
-                            [&](const Event& e) { return StrArg(e, "address") == hex(anon_x); });
+  const Event* a =
+      s->Await("mem_prot_alert", child, [&](const Event& e) { return StrArg(e, "address") == hex(anon_x); });
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(StrArg(*a, "alert"), "mmap: anonymous executable");
   EXPECT_EQ(StrArg(*a, "prot"), "PROT_READ|PROT_EXEC");
 
   int alerts = 0;
-  for (const Event& e : s->events()) alerts += e.def->name == "mem_prot_alert" && e.host_pid == uint32_t(child);
+  for (const Event& e : s->events())
+    alerts += e.def->name == "mem_prot_alert" && e.host_pid == uint32_t(child);
   EXPECT_EQ(alerts, 3) << "the file-backed r-x mapping (and the loader's) left no alert";
   ExpectNothingFromThisProcess(*s);
 }
 
 TEST_F(SecurityTest, MemfdFilesAreNamedAsTheKernelNamesThem) {
-  auto s = Sensor::Start({"security_file_open", "sched_process_exec"});
+  auto s = StartSensor({"security_file_open", "sched_process_exec"});
   ASSERT_NE(s, nullptr);
   const std::string name = UniqueName("memfd").substr(0, 40);
   pid_t child = Spawn([&] {
@@ -777,8 +585,8 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
     umount2("/sys/kernel/debug/tracing", MNT_DETACH);
     umount2("/sys/kernel/debug", MNT_DETACH);
     if (access("/sys/kernel/tracing/events", F_OK) == 0) return 11;
-    auto s = Sensor::Start({"security_file_open", "security_socket_connect", "security_inode_unlink",
-                            "privilege_gained", "mem_prot_alert", "magic_write"});
+    auto s = StartSensor({"security_file_open", "security_socket_connect", "security_inode_unlink",
+                          "privilege_gained", "mem_prot_alert", "magic_write"});
     if (s == nullptr) return 12;
     int raw = 0;
     for (const std::string& line : s->bpf().attach_log()) raw += line.find("via raw_tp") != std::string::npos;
@@ -787,13 +595,14 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
       int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
       if (write(fd, "MZ", 2) != 2) return 3;
       close(fd);
-      if (mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+      if (mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+          MAP_FAILED)
         return 4;
       int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in closed{.sin_family = AF_INET, .sin_port = htons(1), .sin_addr = {htonl(INADDR_LOOPBACK)}};
       connect(c, reinterpret_cast<sockaddr*>(&closed), sizeof(closed));
       if (chdir("/tmp") != 0) return 1;
-      unlink(path.substr(5).c_str());  // cwd-relative
+      unlink(path.substr(5).c_str());                                            // cwd-relative
       if (setresuid(1000, 1000, 0) != 0 || setresuid(-1, 0, -1) != 0) return 2;  // euid 0 again
       return 0;
     });
@@ -812,7 +621,8 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
         }) == nullptr)
       return 17;
     if (s->Await("privilege_gained", actor, [&](const Event& e) {
-          return StrArg(e, "syscall") == "setresuid" && IntArg(e, "old_euid") == 1000 && IntArg(e, "new_euid") == 0;
+          return StrArg(e, "syscall") == "setresuid" && IntArg(e, "old_euid") == 1000 &&
+                 IntArg(e, "new_euid") == 0;
         }) == nullptr)
       return 18;
     if (s->Await("mem_prot_alert", actor, [](const Event& e) {
@@ -832,16 +642,18 @@ TEST_F(SecurityTest, WithoutTracefsTheRawSyscallExitProgramsStandIn) {
   });
   int status = WaitExit(runner);
   unlink(path.c_str());
-  EXPECT_EQ(status, 0) << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
-                          "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
-                          "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink with the full path, 18: no privilege_gained, 19: no mem_prot_alert, 20: no magic_write";
+  EXPECT_EQ(status, 0)
+      << "10: no private mount namespace, 11: tracefs still visible, 12: the sensor did not "
+         "start, 13: not attached through raw_tp, 14: no security_file_open, 15: no "
+         "security_socket_connect, 16: the open was reported more than once, 17: no security_inode_unlink "
+         "with the full path, 18: no privilege_gained, 19: no mem_prot_alert, 20: no magic_write";
 }
 
 // ------------------------------------------------------------ sockets
 
 TEST_F(SecurityTest, SocketBindListenConnectAcceptOverIpv4Ipv6AndUnix) {
-  auto s = Sensor::Start({"security_socket_bind", "security_socket_listen", "security_socket_connect",
-                          "security_socket_accept"});
+  auto s = StartSensor({"security_socket_bind", "security_socket_listen", "security_socket_connect",
+                        "security_socket_accept"});
   ASSERT_NE(s, nullptr);
   const std::string unix_path = "/tmp/" + UniqueName("sock");
   IntPipe out;
@@ -945,7 +757,7 @@ TEST_F(SecurityTest, SocketBindListenConnectAcceptOverIpv4Ipv6AndUnix) {
 // ------------------------------------------------------------ net_tcp_connection
 
 TEST_F(SecurityTest, TcpConnectionsCarryDirectionAndTheProcessesAtBothEnds) {
-  auto s = Sensor::Start({"net_tcp_connection"});
+  auto s = StartSensor({"net_tcp_connection"});
   ASSERT_NE(s, nullptr);
   IntPipe port_pipe, done_pipe;
   // The server: listens (after the sensor started) and accepts one connection.
@@ -1013,7 +825,7 @@ TEST_F(SecurityTest, TcpConnectionsCarryDirectionAndTheProcessesAtBothEnds) {
 // ------------------------------------------------------------ cap_capable
 
 TEST_F(SecurityTest, CapCapableReportsGrantedAndDeniedChecksOfTheCheckingProcess) {
-  auto s = Sensor::Start({"cap_capable"});
+  auto s = StartSensor({"cap_capable"});
   ASSERT_NE(s, nullptr);
   pid_t child = Spawn([&] {
     // As root: raising priority (nice below the RLIMIT_NICE floor) needs CAP_SYS_NICE.
@@ -1051,7 +863,7 @@ TEST_F(SecurityTest, CapCapableReportsGrantedAndDeniedChecksOfTheCheckingProcess
 // ------------------------------------------------------------ net_packet_ipv4
 
 TEST_F(SecurityTest, PacketsOfBothDirectionsWithTheSocketsUidAndCgroup) {
-  auto s = Sensor::Start({"net_packet_ipv4"});
+  auto s = StartSensor({"net_packet_ipv4"});
   ASSERT_NE(s, nullptr);
   const std::string payload = "vigil-packet";
   IntPipe ports;
@@ -1102,7 +914,7 @@ TEST_F(SecurityTest, PacketsOfBothDirectionsWithTheSocketsUidAndCgroup) {
 // ------------------------------------------------------------ decoded syscall arguments
 
 TEST_F(SecurityTest, PtracePrctlBpfNamespaceAndSocketArgumentsAreDecoded) {
-  auto s = Sensor::Start({"ptrace", "prctl", "bpf", "unshare", "setns", "socket"});
+  auto s = StartSensor({"ptrace", "prctl", "bpf", "unshare", "setns", "socket"});
   ASSERT_NE(s, nullptr);
   IntPipe tracee_pid;
   pid_t child = Spawn([&] {
@@ -1154,7 +966,7 @@ TEST_F(SecurityTest, PtracePrctlBpfNamespaceAndSocketArgumentsAreDecoded) {
 }
 
 TEST_F(SecurityTest, BpfProgramLoadsCarryTheirTypeNameAndSize) {
-  auto s = Sensor::Start({"bpf_prog_load"});
+  auto s = StartSensor({"bpf_prog_load"});
   ASSERT_NE(s, nullptr);
   pid_t child = Spawn([&] {
     // r0 = 0; exit: the smallest program a socket filter may be.

@@ -1,11 +1,9 @@
 // Kernel tests: the real BPF programs, loaded and attached in this process
-// through the engine (BpfSensor) and decoded by the registry's decoder. Each
-// test makes a CHILD process do something known — exec a binary with known
-// argv, create a file, exit with a code, fork — and asserts the decoded
-// event's fields. (The sensor never reports its own process, so the actions
-// must come from children.) Root and BPF are required; without them the tests
-// skip and say why.
-#include <bpf/libbpf.h>
+// through the engine (BpfSensor) and decoded by the registry's decoder (the
+// harness, harness.h). Each test makes a CHILD process do something known —
+// exec a binary with known argv, create a file, exit with a code, fork — and
+// asserts the decoded event's fields. Root and BPF are required; without them
+// the tests skip and say why.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -18,25 +16,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "harness.h"
 #include "vigil/engine/bpf_sensor.h"
-#include "vigil/engine/log.h"
-#include "vigil/events/decoder.h"
 #include "vigil/events/event_ids.h"
-#include "vigil/events/registry.h"
 
 namespace vigil {
 namespace {
@@ -47,217 +39,13 @@ using events::Event;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::StartsWith;
+using namespace ktest;  // the harness: Sensor, Spawn, IntPipe, argument accessors
 
-constexpr int64_t kNsPerSec = 1'000'000'000;
-
-int64_t RealtimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return ts.tv_sec * kNsPerSec + ts.tv_nsec;
-}
-
-std::string ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-uint64_t InodeOf(const std::string& path) {
-  struct stat st {};
-  return stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
-}
-
-std::string RealPath(const char* path) {
-  char buf[PATH_MAX];
-  return realpath(path, buf) ? std::string(buf) : std::string();
-}
-
-// A name no other process on the machine will use.
-std::string UniqueName(const char* what) {
-  static std::mt19937_64 rng(std::random_device{}());
-  return std::string("vigil-kt-") + what + "-" + std::to_string(getpid()) + "-" +
-         std::to_string(rng() % 1000000007);
-}
-
-// Runs `body` in a forked child and returns its pid; the child exits with
-// body's return value. The test process is single-threaded, so the child may
-// do anything.
-pid_t Spawn(const std::function<int()>& body) {
-  fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) _exit(body());
-  return pid;
-}
-
-int WaitStatus(pid_t pid) {
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return status;
-}
-
-// A pipe carrying a few integers from a child to the test.
-class IntPipe {
- public:
-  IntPipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
-  ~IntPipe() {
-    for (int fd : fds_)
-      if (fd >= 0) close(fd);
-  }
-  void Send(int64_t v) { (void)!write(fds_[1], &v, sizeof(v)); }
-  int64_t Receive() {
-    if (fds_[1] >= 0) close(fds_[1]), fds_[1] = -1;
-    int64_t v = -1;
-    if (read(fds_[0], &v, sizeof(v)) != sizeof(v)) ADD_FAILURE() << "the child sent nothing";
-    return v;
-  }
-
- private:
-  int fds_[2] = {-1, -1};
-};
-
-// ------------------------------------------------------------ the sensor under test
-
-class Sensor {
- public:
-  // Loads and attaches `names`; fails the test (or skips when BPF is not
-  // available at all) when it cannot.
-  static std::unique_ptr<Sensor> Start(const std::vector<std::string>& names,
-                                       BpfSensor::Options options = {}) {
-    std::unique_ptr<Sensor> s(new Sensor());
-    const events::Registry& reg = events::Registry::Builtin();
-    std::vector<engine::SelectedEvent> selected;
-    for (const std::string& n : names) {
-      const events::EventDef* d = reg.Find(n);
-      EXPECT_NE(d, nullptr) << n;
-      if (d) selected.push_back({d, 1});
-    }
-    std::vector<engine::Cancellation> cancelled;
-    absl::StatusOr<std::unique_ptr<BpfSensor>> loaded = BpfSensor::Load(selected, options, cancelled);
-    if (!loaded.ok()) {
-      ADD_FAILURE() << "BpfSensor::Load: " << loaded.status();
-      return nullptr;
-    }
-    s->bpf_ = std::move(*loaded);
-    std::vector<engine::Cancellation> attach_cancelled = s->bpf_->Attach();
-    cancelled.insert(cancelled.end(), attach_cancelled.begin(), attach_cancelled.end());
-    for (const engine::Cancellation& c : cancelled)
-      ADD_FAILURE() << "event " << c.event << " cancelled: " << c.reason;
-    if (!cancelled.empty()) return nullptr;
-    EXPECT_EQ(s->bpf_->running_events().size(), selected.size());
-    absl::Status ring = s->bpf_->OpenRingBuffer([raw = s.get()](std::span<const uint8_t> record) {
-      Event e;
-      absl::Status st = raw->decoder_.Decode(record, e);
-      if (!st.ok()) {
-        ++raw->decode_errors_;
-        raw->last_decode_error_ = std::string(st.message());
-        return;
-      }
-      // Lifecycle records that no policy selected only feed the engine's
-      // process tree (policies == 0): they are not reported to users.
-      (e.policies == 0 ? raw->tracking_ : raw->events_).push_back(std::move(e));
-    });
-    if (!ring.ok()) {
-      ADD_FAILURE() << "OpenRingBuffer: " << ring;
-      return nullptr;
-    }
-    return s;
-  }
-
-  ~Sensor() { EXPECT_EQ(decode_errors_, 0u) << "records the decoder refused; last: " << last_decode_error_; }
-
-  // Drains until `done` holds or the timeout passes; returns `done()`.
-  bool DrainUntil(const std::function<bool()>& done, int timeout_ms = 5000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (true) {
-      absl::StatusOr<int> n = bpf_->PollAndDrain(20);
-      EXPECT_TRUE(n.ok()) << n.status();
-      if (done()) return true;
-      if (std::chrono::steady_clock::now() > deadline) return false;
-    }
-  }
-  // Drains for a while (to show that something does NOT arrive).
-  void DrainFor(int ms) {
-    DrainUntil([] { return false; }, ms);
-  }
-  // Drains until the ring buffer is empty.
-  void DrainAll() {
-    for (int idle = 0; idle < 3;) {
-      absl::StatusOr<int> n = bpf_->PollAndDrain(20);
-      ASSERT_TRUE(n.ok()) << n.status();
-      idle = *n == 0 ? idle + 1 : 0;
-    }
-  }
-
-  std::vector<const Event*> Find(std::string_view name, pid_t host_pid) const {
-    std::vector<const Event*> out;
-    for (const Event& e : events_)
-      if (e.def->name == name && e.host_pid == static_cast<uint32_t>(host_pid)) out.push_back(&e);
-    return out;
-  }
-  // The first event named `name` of `host_pid` satisfying `match`, or null.
-  const Event* First(std::string_view name, pid_t host_pid,
-                     const std::function<bool(const Event&)>& match = nullptr) const {
-    for (const Event* e : Find(name, host_pid))
-      if (!match || match(*e)) return e;
-    return nullptr;
-  }
-
-  const std::vector<Event>& events() const { return events_; }
-  const std::vector<Event>& tracking() const { return tracking_; }
-  BpfSensor& bpf() { return *bpf_; }
-
- private:
-  Sensor() : decoder_(events::Registry::Builtin(), events::Decoder::BootToEpochOffsetNow()) {}
-
-  std::unique_ptr<BpfSensor> bpf_;
-  events::Decoder decoder_;
-  std::vector<Event> events_;    // what a user would see
-  std::vector<Event> tracking_;  // process-tree records (no policy)
-  uint64_t decode_errors_ = 0;
-  std::string last_decode_error_;
-};
-
-// Argument accessors that fail the test, not the process, on a wrong type.
-const events::Arg* ArgOf(const Event& e, std::string_view name) {
-  const events::Arg* a = e.FindArg(name);
-  EXPECT_NE(a, nullptr) << e.def->name << " has no argument " << name;
-  return a;
-}
-std::string StrArg(const Event& e, std::string_view name) {
-  const events::Arg* a = ArgOf(e, name);
-  if (a == nullptr) return "<missing>";
-  const auto* s = std::get_if<std::string>(&a->value);
-  EXPECT_NE(s, nullptr) << e.def->name << "." << name << " is not a string";
-  return s ? *s : "<not a string>";
-}
-int64_t IntArg(const Event& e, std::string_view name) {
-  const events::Arg* a = ArgOf(e, name);
-  if (a == nullptr) return INT64_MIN;
-  if (const auto* i = std::get_if<int64_t>(&a->value)) return *i;
-  if (const auto* u = std::get_if<uint64_t>(&a->value)) return static_cast<int64_t>(*u);
-  ADD_FAILURE() << e.def->name << "." << name << " is not a number";
-  return INT64_MIN;
-}
-std::vector<std::string> ListArg(const Event& e, std::string_view name) {
-  const events::Arg* a = ArgOf(e, name);
-  if (a == nullptr) return {};
-  const auto* v = std::get_if<std::vector<std::string>>(&a->value);
-  EXPECT_NE(v, nullptr) << e.def->name << "." << name << " is not a list";
-  return v ? *v : std::vector<std::string>{};
-}
-
-class KernelTest : public ::testing::Test {
+class KernelTest : public ktest::BpfTest {
  protected:
   void SetUp() override {
-    if (geteuid() != 0)
-      GTEST_SKIP() << "kernel tests load BPF programs and need root (euid is " << geteuid() << ")";
-    if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr) != 1)
-      GTEST_SKIP() << "this kernel cannot load BPF tracepoint programs (bpf() unavailable or disabled)";
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-      GTEST_SKIP() << "this kernel has no BTF (/sys/kernel/btf/vmlinux), which the CO-RE programs need";
-    engine::SetLogLevel(engine::LogLevel::kWarn);
+    BpfTest::SetUp();
+    if (IsSkipped()) return;
     comm_ = ReadFirstLine("/proc/self/comm");
     mnt_ns_ = InodeOf("/proc/self/ns/mnt");
     pid_ns_ = InodeOf("/proc/self/ns/pid");
@@ -289,10 +77,6 @@ class KernelTest : public ::testing::Test {
     int64_t ts = static_cast<int64_t>(e.timestamp_ns);
     EXPECT_GE(ts, started_ns_ - 2 * kNsPerSec) << e.def->name << ": timestamp before the test began";
     EXPECT_LE(ts, RealtimeNs() + 2 * kNsPerSec) << e.def->name << ": timestamp in the future";
-  }
-  void ExpectNothingFromThisProcess(const Sensor& s) {
-    for (const Event& e : s.events())
-      EXPECT_NE(e.host_pid, static_cast<uint32_t>(getpid())) << "the sensor reported its own " << e.def->name;
   }
 
   std::string comm_;
