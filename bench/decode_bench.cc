@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "record_builder.h"
 #include "vigil/engine/json.h"
 #include "vigil/events/decoder.h"
 #include "vigil/events/event_ids.h"
@@ -17,50 +18,20 @@ namespace {
 
 using vigil::events::Registry;
 
-class RecordBuilder {
- public:
-  explicit RecordBuilder(uint32_t event_id, int32_t nr) {
-    vg_event_header h{};
-    h.ts_boot_ns = 123456789;
-    h.event_id = event_id;
-    h.syscall_nr = nr;
-    h.host_pid = h.pid = h.host_tid = h.tid = 4242;
-    h.host_ppid = h.ppid = 1;
-    std::strcpy(h.comm, "cat");
-    h.policies = 1;
-    buf_.resize(sizeof(h));
-    std::memcpy(buf_.data(), &h, sizeof(h));
-  }
-  void U64(uint8_t index, uint64_t v) {
-    Head(index, VG_KIND_U64);
-    Append(&v, 8);
-  }
-  void Str(uint8_t index, uint8_t kind, const std::string& s) {
-    Head(index, kind);
-    uint16_t len = static_cast<uint16_t>(s.size());
-    Append(&len, 2);
-    Append(s.data(), s.size());
-  }
-  std::vector<uint8_t> Done() {
-    auto* h = reinterpret_cast<vg_event_header*>(buf_.data());
-    h->args_size = static_cast<uint32_t>(buf_.size() - sizeof(vg_event_header));
-    h->argc = argc_;
-    return buf_;
-  }
+using vigil::test_support::RecordBuilder;  // tests/support/record_builder.h
 
- private:
-  void Head(uint8_t index, uint8_t kind) {
-    buf_.push_back(index);
-    buf_.push_back(kind);
-    ++argc_;
-  }
-  void Append(const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    buf_.insert(buf_.end(), b, b + n);
-  }
-  std::vector<uint8_t> buf_;
-  uint8_t argc_ = 0;
-};
+// The header every benchmark record carries.
+RecordBuilder BenchRecord(uint32_t event_id, int32_t nr) {
+  vg_event_header h{};
+  h.ts_boot_ns = 123456789;
+  h.event_id = event_id;
+  h.syscall_nr = nr;
+  h.host_pid = h.pid = h.host_tid = h.tid = 4242;
+  h.host_ppid = h.ppid = 1;
+  std::strcpy(h.comm, "cat");
+  h.policies = 1;
+  return RecordBuilder(h);
+}
 
 double Seconds() {
   timespec ts{};
@@ -96,21 +67,18 @@ double Measure(const std::vector<uint8_t>& record, int n) {
 
 int main(int argc, char** argv) {
   int n = argc > 1 ? std::atoi(argv[1]) : 1000000;
-  RecordBuilder open(257, 257);
-  open.U64(0, static_cast<uint64_t>(-100));
-  open.Str(1, VG_KIND_STR, "/etc/ld.so.cache");
-  open.U64(2, 02000000);
-  open.U64(3, 0);
-  RecordBuilder exec(vigil::events::kSchedProcessExec, -1);
-  exec.Str(0, VG_KIND_STR, "/usr/bin/cat");
-  exec.Str(1, VG_KIND_STR, "/usr/bin/cat");
-  exec.U64(2, 0x10300000);
-  exec.U64(3, 247304);
-  exec.U64(4, 1663687647000000000ULL);
-  exec.U64(5, 0100755);
-  exec.Str(7, VG_KIND_BYTES, std::string("cat\0-n\0/etc/hostname\0", 22));
-  exec.U64(8, 3);
-  std::printf("openat: %.0f events/s\n", Measure(open.Done(), n));
-  std::printf("sched_process_exec (argv): %.0f events/s\n", Measure(exec.Done(), n / 2));
+  RecordBuilder open = BenchRecord(257, 257);
+  open.U64(0, static_cast<uint64_t>(-100)).Str(1, "/etc/ld.so.cache").U64(2, 02000000).U64(3, 0);
+  RecordBuilder exec = BenchRecord(vigil::events::kSchedProcessExec, -1);
+  exec.Str(0, "/usr/bin/cat")
+      .Str(1, "/usr/bin/cat")
+      .U64(2, 0x10300000)
+      .U64(3, 247304)
+      .U64(4, 1663687647000000000ULL)
+      .U64(5, 0100755)
+      .Str(7, std::string_view("cat\0-n\0/etc/hostname\0", 22), VG_KIND_BYTES)
+      .U64(8, 3);
+  std::printf("openat: %.0f events/s\n", Measure(open.Build(), n));
+  std::printf("sched_process_exec (argv): %.0f events/s\n", Measure(exec.Build(), n / 2));
   return 0;
 }
