@@ -15,120 +15,35 @@
 # pid), so other processes on the machine cannot make a check pass or fail.
 set -uo pipefail
 
-VIGIL=${1:?usage: policies_e2e.sh VIGIL CASE}
 CASE=${2:?usage: policies_e2e.sh VIGIL CASE}
-[[ -x "$VIGIL" ]] || { echo "not an executable: $VIGIL" >&2; exit 1; }
-VIGIL=$(readlink -f "$VIGIL")
-command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/vigil-pol.XXXXXX)
-# uid 65534 must reach the files the cases open.
-chmod 0755 "$WORK"
-SENSOR_PID=
-BACKGROUND=()
-FAILURES=0
-OUT=$WORK/events.json
-
-cleanup() {
-  if [[ -n "$SENSOR_PID" ]] && kill -0 "$SENSOR_PID" 2>/dev/null; then
-    kill -KILL "$SENSOR_PID" 2>/dev/null
-    wait "$SENSOR_PID" 2>/dev/null
-  fi
-  for pid in "${BACKGROUND[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "[$CASE] $*" >&2; }
-fail() {
-  echo "[$CASE] FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-pass() { echo "[$CASE] ok: $*" >&2; }
-die() {
-  fail "$*"
-  finish
-}
-skip() {
-  echo "[$CASE] SKIPPED: $*" >&2
-  exit 77
-}
-finish() {
-  if ((FAILURES > 0)); then
-    log "$FAILURES check(s) failed; stderr of the last run:"
-    tail -n 5 "$WORK/stderr" >&2 2>/dev/null
-    exit 1
-  fi
-  log "passed"
-  exit 0
-}
-
-need_root() {
-  [[ $(id -u) == 0 ]] || skip "the sensor loads BPF programs and needs root"
-}
-
-# check DESCRIPTION JQ_FILTER [FILE]: the filter, over the whole file as an
-# array of events (jq -s), must be true.
-check() {
-  local what=$1 filter=$2 file=${3:-$OUT}
-  if jq -s -e "$filter" "$file" >/dev/null 2>"$WORK/jq.err"; then
-    pass "$what"
-  else
-    fail "$what $(head -c 300 "$WORK/jq.err")"
-  fi
-}
+TEST_NAME=$CASE
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+require_commands jq
 
 # The events of FILE (default: the output) whose pathname argument is $1, as
 # one line per event: pid comm uid policies.
 show_path() {
   jq -c --arg p "$1" 'select(any(.args[]; .name == "pathname" and .value == $p)) |
-    [.hostProcessId, .processName, .userId, .matchedPolicies]' "${2:-$OUT}" 2>/dev/null | head -n 20 >&2
+    [.hostProcessId, .processName, .userId, .matchedPolicies]' "${2:-$EVENTS}" 2>/dev/null | head -n 20 >&2
 }
 
 # A jq predicate: the event is an open of path $1.
 opens() { printf '(.eventName == "openat" and any(.args[]; .name == "pathname" and .value == "%s"))' "$1"; }
 
-# start_sensor ARGS...: starts vigil in the background with --ready-file and
-# waits (up to 30 s) until it is ready. stderr goes to $WORK/stderr.
-start_sensor() {
-  local ready=$WORK/ready
-  rm -f "$ready"
-  "$VIGIL" "$@" --ready-file "$ready" 2>"$WORK/stderr" &
-  SENSOR_PID=$!
-  local deadline=$((SECONDS + 30))
-  while [[ ! -s "$ready" ]]; do
-    if ! kill -0 "$SENSOR_PID" 2>/dev/null; then
-      wait "$SENSOR_PID"
-      local rc=$?
-      SENSOR_PID=
-      die "vigil exited with status $rc before it was ready: $(tail -n 20 "$WORK/stderr")"
-    fi
-    ((SECONDS < deadline)) || die "vigil was not ready within 30 s: $(tail -n 20 "$WORK/stderr")"
-    sleep 0.05
-  done
-  log "vigil $SENSOR_PID ready: $*"
-}
-
-# stop_sensor: SIGINT, a clean exit, then KERNEL_DROPS and USER_DROPS from
-# the totals line on stderr.
+# stop_and_count_drops: SIGINT, a clean exit, then KERNEL_DROPS and
+# USER_DROPS from the totals line on stderr.
 KERNEL_DROPS=
 USER_DROPS=
-stop_sensor() {
-  kill -INT "$SENSOR_PID"
-  local deadline=$((SECONDS + 10))
-  while kill -0 "$SENSOR_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.02; done
-  kill -0 "$SENSOR_PID" 2>/dev/null && die "vigil still runs 10 s after SIGINT"
-  wait "$SENSOR_PID"
-  local rc=$?
-  SENSOR_PID=
-  ((rc == 0)) || fail "exit status $rc after SIGINT: $(tail -n 5 "$WORK/stderr")"
+stop_and_count_drops() {
+  stop_sensor INT
   local totals
-  totals=$(grep -o 'filtered out by policies: [0-9]* in the kernel, [0-9]* in user space' "$WORK/stderr")
-  [[ -n "$totals" ]] || die "no 'filtered out by policies' totals on stderr: $(tail -n 3 "$WORK/stderr")"
+  totals=$(grep -o 'filtered out by policies: [0-9]* in the kernel, [0-9]* in user space' "$SENSOR_ERR")
+  [[ -n "$totals" ]] || die "no 'filtered out by policies' totals on stderr: $(tail -n 3 "$SENSOR_ERR")"
   KERNEL_DROPS=$(sed -E 's/.*: ([0-9]+) in the kernel.*/\1/' <<<"$totals")
   USER_DROPS=$(sed -E 's/.* ([0-9]+) in user space/\1/' <<<"$totals")
   log "totals: $KERNEL_DROPS filtered in the kernel, $USER_DROPS in user space"
-  [[ -s "$OUT" ]] || die "no events were written to $OUT"
+  [[ -s "$EVENTS" ]] || die "no events were written to $EVENTS"
 }
 
 # The scope kinds below are decided in the kernel (policies/README.md): the
@@ -190,7 +105,7 @@ case_uid() {
   local f p=$WORK/p.yaml
   f=$(target uid)
   policy "$p" nobody-opens "uid=65534" "    - event: openat"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   /bin/cat "$f" >/dev/null &
   local root_cat=$!
   wait $root_cat
@@ -200,7 +115,7 @@ case_uid() {
   /bin/cat "$f" >/dev/null &
   local root_cat2=$!
   wait $root_cat2
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "nobody's cat ($nobody_cat) opened $f: reported with uid 65534 and matchedPolicies [nobody-opens]" "
@@ -230,7 +145,7 @@ case_uid_operators() {
 uid<65534" "$filter"
   policy "$p" uid-le-0 "uid<=0" "$filter"
   policy "$p" uid-list "uid=1,65534,2" "$filter"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   declare -A pid_of
   local u
   for u in 0 1000 65534 70000; do
@@ -238,7 +153,7 @@ uid<65534" "$filter"
     pid_of[$u]=$!
     wait $!
   done
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
   check "uid 0: [uid-le-0]" "any(.[]; $(opens "$f") and .hostProcessId == ${pid_of[0]} and .matchedPolicies == [\"uid-le-0\"])"
   check "uid 1000: [uid-gt-0, uid-ne-0, uid-1000-to-65533]" "
@@ -264,7 +179,7 @@ case_comm() {
   longbin=$(renamed_copy "$long")
   policy "$p" by-comm "comm=$comm" "    - event: openat"
   policy "$p" by-long-comm "comm=$long" "    - event: openat"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   "$bin" "$f" >/dev/null &
   local renamed=$!
   wait $renamed
@@ -274,7 +189,7 @@ case_comm() {
   "$longbin" "$f" >/dev/null &
   local longpid=$!
   wait $longpid
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "$comm ($renamed) opened $f: reported with matchedPolicies [by-comm]" "
@@ -303,14 +218,14 @@ case_pid_new() {
   BACKGROUND+=("$old")
   sleep 0.3
   policy "$p" new-processes "pid=new" "    - event: openat"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   bash -c "$loop" new-loop "$f" &
   local new=$!
   BACKGROUND+=("$new")
   sleep 1
   kill $old $new
   wait $old $new 2>/dev/null
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "the loop started after the sensor ($new) is reported opening $f, at least 5 times" "
@@ -344,18 +259,18 @@ EOF
   local root=$!
   BACKGROUND+=("$root")
   policy "$p" subtree "tree=$root" "    - event: openat"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   /bin/cat "$f" >/dev/null &  # a sibling of the tree's root
   local sibling=$!
   wait $sibling
   : <"$f"  # the root's parent, this script
   touch "$go"
   wait $root
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
   local child inner
-  child=$(awk '$1 == "child" { print $2 }' "$pids")
-  inner=$(awk '$1 == "inner" { print $2 }' "$pids")
+  child=$(pid_of child "$pids")
+  inner=$(pid_of inner "$pids")
   log "pids: root=$root child=$child inner=$inner sibling=$sibling script=$$"
 
   check "the root ($root) opening $f is reported" "any(.[]; $(opens "$f") and .hostProcessId == $root)"
@@ -389,7 +304,7 @@ follow" "    - event: openat"
   policy "$p" follow-unlink "comm=$comm
 follow" "    - event: unlinkat"
   touch "$WORK/delete-me-1" "$WORK/delete-me-2"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   # shellcheck disable=SC2016
   "$shell" -c '
     : <"$1"
@@ -408,11 +323,11 @@ follow" "    - event: unlinkat"
   /bin/rm "$WORK/delete-me-2" &
   local unrelated_rm=$!
   wait $unrelated_rm
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
   local child inner
-  child=$(awk '$1 == "child" { print $2 }' "$pids")
-  inner=$(awk '$1 == "inner" { print $2 }' "$pids")
+  child=$(pid_of child "$pids")
+  inner=$(pid_of inner "$pids")
   log "pids: renamed=$renamed child=$child inner=$inner unrelated=$unrelated"
 
   check "the renamed shell ($renamed) matches both policies" "
@@ -447,7 +362,7 @@ case_exec() {
   local real
   real=$(readlink -f /bin/cat)
   policy "$p" only-cat "exec=/bin/cat" "    - event: openat"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   /bin/cat "$f" >/dev/null &
   local cat=$!
   wait $cat
@@ -457,7 +372,7 @@ case_exec() {
   head -c 1 "$f" >/dev/null &
   local head=$!
   wait $head
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "/bin/cat ($cat) opening $f is reported, executable $real" "
@@ -485,7 +400,7 @@ case_two_policies() {
   policy "$p" by-comm "comm=$comm" "    - event: openat"
   policy "$p" by-uid "uid=65534" "    - event: openat
     - event: execve"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   "$bin" "$f" >/dev/null &
   local root_renamed=$!
   wait $root_renamed
@@ -498,7 +413,7 @@ case_two_policies() {
   /bin/cat "$f" >/dev/null &
   local root_cat=$!
   wait $root_cat
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "$comm as root ($root_renamed): matchedPolicies [by-comm]" "
@@ -537,7 +452,7 @@ case_policies_64() {
   done
   policy "$p" p63 "uid>=65534
 uid<=65534" "$filter"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   for i in $(seq 0 62); do
     "$WORK/c$(printf %02d $i)-$tag" "$f" >/dev/null
   done
@@ -548,7 +463,7 @@ uid<=65534" "$filter"
   as_nobody "$WORK/c05-$tag" "$f" >/dev/null &
   local nobody05=$!
   wait $nobody05
-  stop_sensor
+  stop_and_count_drops
   check "63 comm policies: each renamed cat carries exactly its own policy" "
     [.[] | select($(opens "$f") and .userId == 0)] as \$e |
     (\$e | length) == 63 and
@@ -570,12 +485,12 @@ pathname_case() {
   local how=$1 f p=$WORK/p.yaml
   f=$(target pathname)
   if [[ $how == cli ]]; then
-    start_sensor -e 'openat.data.pathname=/tmp/*' -o "json:$OUT"
+    start_sensor main -e 'openat.data.pathname=/tmp/*' -o "json:$EVENTS"
   else
     policy "$p" tmp-opens "global" "    - event: openat
       filters:
         - data.pathname=/tmp*"
-    start_sensor -p "$p" -o "json:$OUT"
+    start_sensor main -p "$p" -o "json:$EVENTS"
   fi
   local pol
   pol=$([[ $how == cli ]] && echo cli || echo tmp-opens)
@@ -588,7 +503,7 @@ pathname_case() {
     others+=("$!")
     wait $!
   done
-  stop_sensor
+  stop_and_count_drops
   show_path "$f"
 
   check "cat ($tmp_cat) opening $f is reported with matchedPolicies [$pol]" "
@@ -613,14 +528,14 @@ case_pathname_suffix() {
   policy "$p" hostname-opens "global" "    - event: openat
       filters:
         - data.pathname=*/hostname"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   /bin/cat /etc/hostname >/dev/null &
   local hostname_cat=$!
   wait $hostname_cat
   /bin/cat "$f" >/dev/null &
   local other_cat=$!
   wait $other_cat
-  stop_sensor
+  stop_and_count_drops
   check "cat ($hostname_cat) opening /etc/hostname is reported" "any(.[]; $(opens /etc/hostname) and .hostProcessId == $hostname_cat)"
   check "cat ($other_cat) opening $f is not" "all(.[]; .hostProcessId != $other_cat)"
   check "every event opens a path ending in /hostname" '
@@ -640,7 +555,7 @@ case_pathname_execve() {
   policy "$p" exec-from-work "global" "    - event: execve
       filters:
         - data.pathname=$WORK/bin/*"
-  start_sensor -p "$p" -o "json:$OUT"
+  start_sensor main -p "$p" -o "json:$EVENTS"
   "$WORK/bin/true" &
   local mine=$!
   wait $mine
@@ -657,7 +572,7 @@ case_pathname_execve() {
     others+=("$!")
     wait $!
   done
-  stop_sensor
+  stop_and_count_drops
   check "the failed execve of $WORK/bin/missing ($mine_failed) is reported with -ENOENT" "
     any(.[]; .eventName == \"execve\" and .hostProcessId == $mine_failed and .args[0].value == \"$WORK/bin/missing\" and
              .returnValue == -2)"

@@ -8,100 +8,18 @@
 # 1 fail, 77 skipped (ctest's SKIP_RETURN_CODE) with the reason on stderr.
 set -uo pipefail
 
-VIGIL=${1:?usage: sensor_e2e.sh VIGIL CASE}
 CASE=${2:?usage: sensor_e2e.sh VIGIL CASE}
-[[ -x "$VIGIL" ]] || { echo "not an executable: $VIGIL" >&2; exit 1; }
-command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
+TEST_NAME=$CASE
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+require_commands jq
 
-WORK=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
-SENSOR_PID=
-FAILURES=0
-
-cleanup() {
-  if [[ -n "$SENSOR_PID" ]] && kill -0 "$SENSOR_PID" 2>/dev/null; then
-    kill -KILL "$SENSOR_PID" 2>/dev/null
-    wait "$SENSOR_PID" 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "[$CASE] $*" >&2; }
-fail() {
-  echo "[$CASE] FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-pass() { echo "[$CASE] ok: $*" >&2; }
-die() {
-  fail "$*"
-  finish
-}
-skip() {
-  echo "[$CASE] SKIPPED: $*" >&2
-  exit 77
-}
-finish() {
-  if ((FAILURES > 0)); then
-    log "$FAILURES check(s) failed"
-    exit 1
-  fi
-  log "passed"
-  exit 0
-}
-now_ns() { date +%s%N; }
-
-need_root() {
-  [[ $(id -u) == 0 ]] || skip "the sensor loads BPF programs and needs root"
-}
-
-# check DESCRIPTION JQ_FILTER FILE: the filter, over the whole file as an
-# array of events (jq -s), must be true.
-check() {
-  local what=$1 filter=$2 file=$3
-  if jq -s -e "$filter" "$file" >/dev/null 2>&1; then
-    pass "$what"
-  else
-    fail "$what"
-  fi
-}
-
-# start_sensor ARGS...: starts vigil in the background with --ready-file and
-# waits (up to 30 s) until it is ready. Sets SENSOR_PID; stderr goes to $WORK/stderr.
-start_sensor() {
-  local ready=$WORK/ready
-  rm -f "$ready"
-  "$VIGIL" "$@" --ready-file "$ready" 2>"$WORK/stderr" &
-  SENSOR_PID=$!
-  local deadline=$((SECONDS + 30))
-  while [[ ! -s "$ready" ]]; do
-    if ! kill -0 "$SENSOR_PID" 2>/dev/null; then
-      wait "$SENSOR_PID"
-      die "vigil exited with status $? before it was ready: $(tail -n 20 "$WORK/stderr")"
-    fi
-    ((SECONDS < deadline)) || die "vigil was not ready within 30 s: $(tail -n 20 "$WORK/stderr")"
-    sleep 0.05
-  done
-  [[ $(head -n 1 "$ready") == "$SENSOR_PID" ]] || fail "the ready file holds '$(head -n 1 "$ready")', not vigil's pid $SENSOR_PID"
-  log "vigil $SENSOR_PID ready"
-}
-
-# stop_sensor SIGNAL: sends it and checks a clean exit (status 0) within 2 s.
-stop_sensor() {
-  local sig=$1 start elapsed_ms rc
-  start=$(now_ns)
-  kill -"$sig" "$SENSOR_PID"
-  local deadline=$((SECONDS + 10))
-  while kill -0 "$SENSOR_PID" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.01; done
-  elapsed_ms=$((($(now_ns) - start) / 1000000))
-  if kill -0 "$SENSOR_PID" 2>/dev/null; then
-    die "vigil still runs 10 s after SIG$sig"
-  fi
-  wait "$SENSOR_PID"
-  rc=$?
-  SENSOR_PID=
-  ((rc == 0)) && pass "exit status 0 after SIG$sig" || fail "exit status $rc after SIG$sig: $(tail -n 5 "$WORK/stderr")"
-  ((elapsed_ms <= 2000)) && pass "stopped ${elapsed_ms} ms after SIG$sig" ||
-    fail "stopped ${elapsed_ms} ms after SIG$sig (SPEC: within 2 s)"
+# stop_within_2s SIGNAL: a clean stop (status 0) within 2 s of the signal (SPEC).
+stop_within_2s() {
+  stop_sensor "$1"
+  ((SENSOR_RC == 0)) && pass "exit status 0 after SIG$1"
+  ((SENSOR_STOP_MS <= 2000)) && pass "stopped ${SENSOR_STOP_MS} ms after SIG$1" ||
+    fail "stopped ${SENSOR_STOP_MS} ms after SIG$1 (SPEC: within 2 s)"
 }
 
 # The workload: known commands, each started in the background so that its
@@ -122,7 +40,6 @@ echo "touch $!" >>"$pids"
 wait
 EOF
 }
-pid_of() { awk -v w="$1" '$1 == w { print $2 }' "$WORK/pids"; }
 
 # Every line is one complete JSON object; the file ends with a newline.
 check_json_lines() {
@@ -159,22 +76,22 @@ case_json_output() {
   write_workload
   local t0
   t0=$(now_ns)
-  start_sensor -e execve,openat -o "json:$out"
+  start_sensor main -e execve,openat -o "json:$out"
   bash "$WORK/workload.sh" "$WORK/pids" "$touched"
   [[ -e "$touched" ]] || fail "the workload did not create $touched"
   sleep 0.3  # events reach the file within ~100 ms of the action
-  stop_sensor INT
+  stop_within_2s INT
   local t1
   t1=$(now_ns)
 
   check_mode_0600 "$out"
   check_json_lines "$out"
-  grep -q 'lost' "$WORK/stderr" && pass "lost-event totals on stderr" ||
-    fail "no lost-event totals on stderr: $(tail -n 3 "$WORK/stderr")"
+  grep -q 'lost' "$SENSOR_ERR" && pass "lost-event totals on stderr" ||
+    fail "no lost-event totals on stderr: $(tail -n 3 "$SENSOR_ERR")"
 
   local shell cat env touch vigil
   shell=$(pid_of shell) cat=$(pid_of cat) env=$(pid_of env) touch=$(pid_of touch)
-  vigil=$(head -n 1 "$WORK/ready" 2>/dev/null || echo 0)
+  vigil=$(head -n 1 "$SENSOR_READY" 2>/dev/null || echo 0)
   log "pids: shell=$shell cat=$cat env=$env touch=$touch"
 
   check "only execve and openat events" 'all(.[]; .eventName == "execve" or .eventName == "openat")' "$out"
@@ -243,10 +160,10 @@ case_two_sinks() {
   need_root
   local table=$WORK/events.table json=$WORK/events.json touched=$WORK/touched-$RANDOM$RANDOM
   write_workload
-  start_sensor -e execve,openat -o "table:$table" -o "json:$json"
+  start_sensor main -e execve,openat -o "table:$table" -o "json:$json"
   bash "$WORK/workload.sh" "$WORK/pids" "$touched"
   sleep 0.3
-  stop_sensor TERM
+  stop_within_2s TERM
   check_mode_0600 "$table"
   check_mode_0600 "$json"
   check_json_lines "$json"

@@ -1,73 +1,18 @@
-# Shared helpers for the capability e2e tests (sourced, not run).
+# Helpers of the capability e2e tests (sourced, not run), on top of ../lib.sh.
 #
 # Every test script is called as `script VIGIL_BINARY` by CTest (the binary is
 # $<TARGET_FILE:vigil>), runs as root, loads BPF, and exits 0 (pass), 1 (fail)
 # or 77 (skipped, with the reason on stderr). The helpers never assume that
 # tracefs or bpffs are mounted.
 
-set -uo pipefail
-
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 SCRIPT_ARGS=("$@")
-VIGIL=${1:-${VIGIL:-}}
-if [[ -z "$VIGIL" || ! -x "$VIGIL" ]]; then
-  echo "usage: $0 PATH_TO_VIGIL (got '${VIGIL}')" >&2
-  exit 2
-fi
-VIGIL=$(readlink -f "$VIGIL")
-
-TEST_NAME=$(basename "$0" .sh)
-# The capability environment of whoever runs the tests must not leak in.
-unset CAPABILITIES_BYPASS CAPABILITIES_ADD CAPABILITIES_DROP
-FAILURES=0
-SENSOR_PID=""
-
 # A scratch directory that any uid may use (the sensor may run as nobody).
-WORK=$(mktemp -d "/tmp/${TEST_NAME}.XXXXXX")
 chmod 0777 "$WORK"
 
-cleanup() {
-  if [[ -n "$SENSOR_PID" ]] && kill -0 "$SENSOR_PID" 2>/dev/null; then
-    kill -TERM "$SENSOR_PID" 2>/dev/null
-    wait "$SENSOR_PID" 2>/dev/null
-  fi
-  if [[ "${KEEP_WORK:-0}" != 1 ]]; then rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-log() { echo "[$TEST_NAME] $*" >&2; }
-
-# Records a failed check and carries on, so one run reports every broken property.
-fail() {
-  echo "[$TEST_NAME] FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-
-# Stops the test now (for failures that make the rest meaningless).
-die() {
-  echo "[$TEST_NAME] FAIL: $*" >&2
-  exit 1
-}
-
-pass() { echo "[$TEST_NAME] ok: $*" >&2; }
-
-finish() {
-  if ((FAILURES > 0)); then
-    echo "[$TEST_NAME] $FAILURES check(s) failed" >&2
-    exit 1
-  fi
-  echo "[$TEST_NAME] all checks passed" >&2
-  exit 0
-}
-
-skip() {
-  echo "[$TEST_NAME] SKIP: $*" >&2
-  exit 77
-}
-
 [[ $(id -u) == 0 ]] || die "these tests run as root (they load BPF and change uids)"
-for tool in jq capsh setpriv unshare; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
+require_commands jq capsh setpriv unshare
 
 # ---------------------------------------------------------------- capability numbers
 # name -> number, learnt from libcap (capsh --decode) rather than a table of our own.
@@ -153,57 +98,7 @@ plan_grant() { plan_mask "$1" '.minimal_grant'; }
 plan_after_setup() { plan_mask "$1" '.after_setup'; }
 
 # ---------------------------------------------------------------- running the sensor
-# start_sensor NAME PREFIX... -- VIGIL_ARGS...
-# Starts `PREFIX... $VIGIL VIGIL_ARGS... --ready-file ... -o json:...` in the
-# background (PREFIX is e.g. a setpriv command line, which execs, so the pid is
-# the sensor's), waits for the ready file, and sets SENSOR_PID, SENSOR_OUT
-# (events, JSON lines) and SENSOR_ERR (stderr).
-start_sensor() {
-  local name=$1
-  shift
-  local prefix=()
-  while (($#)) && [[ $1 != -- ]]; do prefix+=("$1"); shift; done
-  [[ ${1:-} == -- ]] && shift
-  SENSOR_OUT="$WORK/$name.events.json"
-  SENSOR_ERR="$WORK/$name.stderr"
-  SENSOR_READY="$WORK/$name.ready"
-  rm -f "$SENSOR_OUT" "$SENSOR_ERR" "$SENSOR_READY"
-  (cd "$WORK" && exec "${prefix[@]}" "$VIGIL" "$@" --ready-file "$SENSOR_READY" -o "json:$SENSOR_OUT" \
-    2>"$SENSOR_ERR") &
-  SENSOR_PID=$!
-  local i
-  for ((i = 0; i < 300; i++)); do
-    [[ -s "$SENSOR_READY" ]] && break
-    if ! kill -0 "$SENSOR_PID" 2>/dev/null; then
-      wait "$SENSOR_PID"
-      local rc=$?
-      SENSOR_PID=""
-      die "sensor ($name) exited with status $rc before it was ready; stderr:
-$(cat "$SENSOR_ERR")"
-    fi
-    sleep 0.1
-  done
-  [[ -s "$SENSOR_READY" ]] || die "sensor ($name) not ready after 30s; stderr:
-$(cat "$SENSOR_ERR")"
-  local ready_pid
-  ready_pid=$(tr -d '[:space:]' <"$SENSOR_READY")
-  [[ "$ready_pid" == "$SENSOR_PID" ]] ||
-    die "ready file holds pid '$ready_pid', but the sensor started is $SENSOR_PID"
-  log "sensor ($name) ready, pid $SENSOR_PID"
-}
-
-# stop_sensor: SIGTERM, wait; fails unless the sensor exits 0 (a clean stop).
-stop_sensor() {
-  [[ -n "$SENSOR_PID" ]] || return 0
-  kill -TERM "$SENSOR_PID" 2>/dev/null
-  wait "$SENSOR_PID"
-  local rc=$?
-  SENSOR_PID=""
-  if ((rc != 0)); then
-    fail "sensor exited with status $rc after SIGTERM (expected 0); stderr:
-$(cat "$SENSOR_ERR")"
-  fi
-}
+# start_sensor / stop_sensor: ../lib.sh (events in $SENSOR_OUT).
 
 # expect_open_event PATH_PREFIX [TRIGGER_CMD...]: opens a unique path (from
 # this test, or with TRIGGER_CMD as a prefix, e.g. a setpriv line) until the
@@ -227,45 +122,6 @@ expect_open_event() {
   fi
   OPEN_EVENT=$line
   pass "openat event seen for $target"
-}
-
-# run_vigil NAME ARGS...: runs vigil to completion; sets RC, OUT (stdout file), ERR (stderr file).
-run_vigil() {
-  local name=$1
-  shift
-  OUT="$WORK/$name.stdout"
-  ERR="$WORK/$name.stderr"
-  (cd "$WORK" && exec timeout 60 "$@" >"$OUT" 2>"$ERR")
-  RC=$?
-}
-
-# expect_rc WHAT EXPECTED: checks RC from run_vigil, showing stderr on mismatch.
-expect_rc() {
-  if [[ "$RC" != "$2" ]]; then
-    fail "$1: exit status $RC, expected $2; stderr:
-$(cat "$ERR")"
-    return 1
-  fi
-  pass "$1: exit status $2"
-}
-
-# expect_stderr WHAT ERE: the last run's stderr matches the extended regex.
-expect_stderr() {
-  if grep -Eq -- "$2" "$ERR"; then
-    pass "$1"
-  else
-    fail "$1: stderr does not match /$2/; stderr:
-$(cat "$ERR")"
-  fi
-}
-
-expect_no_stderr() {
-  if grep -Eq -- "$2" "$ERR"; then
-    fail "$1: stderr unexpectedly matches /$2/; stderr:
-$(cat "$ERR")"
-  else
-    pass "$1"
-  fi
 }
 
 # The setpriv spelling of a list of names: "cap_bpf cap_perfmon" -> "+bpf,+perfmon".
