@@ -18,44 +18,13 @@
 # the reason on stderr.
 set -uo pipefail
 
-VIGIL=${1:?usage: attack_day.sh VIGIL POLICY}
 POLICY=${2:?usage: attack_day.sh VIGIL POLICY}
-[[ -x "$VIGIL" ]] || { echo "not an executable: $VIGIL" >&2; exit 1; }
-[[ -r "$POLICY" ]] || { echo "no policy file: $POLICY" >&2; exit 1; }
-
-skip() {
-  echo "[attack_day] SKIPPED: $*" >&2
-  exit 77
-}
-[[ $(id -u) == 0 ]] || skip "the sensor loads BPF programs and needs root"
-command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+[[ -r "$POLICY" ]] || die "no policy file: $POLICY"
+need_root
+require_commands jq
 command -v python3 >/dev/null || skip "python3 is needed for the ptrace and memfd steps"
-
-WORK=$(mktemp -d /tmp/vigil-attack.XXXXXX)
-chmod 755 "$WORK"
-EVENTS=$WORK/events.json
-SENSOR_PID=
-FAILURES=0
-
-cleanup() {
-  if [[ -n "$SENSOR_PID" ]] && kill -0 "$SENSOR_PID" 2>/dev/null; then
-    kill -KILL "$SENSOR_PID" 2>/dev/null
-    wait "$SENSOR_PID" 2>/dev/null
-  fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-log() { echo "[attack_day] $*" >&2; }
-pass() { echo "[attack_day] ok: $*" >&2; }
-fail() {
-  echo "[attack_day] FAIL: $*" >&2
-  FAILURES=$((FAILURES + 1))
-}
-die() {
-  fail "$*"
-  exit 1
-}
 
 # ------------------------------------------------------------ the attacker's tools
 
@@ -150,28 +119,13 @@ EOF
 
 # ------------------------------------------------------------ run
 
-"$VIGIL" -p "$POLICY" -o "json:$EVENTS" --ready-file "$WORK/ready" 2>"$WORK/stderr" &
-SENSOR_PID=$!
-deadline=$((SECONDS + 30))
-while [[ ! -s "$WORK/ready" ]]; do
-  if ! kill -0 "$SENSOR_PID" 2>/dev/null; then
-    wait "$SENSOR_PID"
-    die "vigil exited with status $? before it was ready: $(tail -n 20 "$WORK/stderr")"
-  fi
-  ((SECONDS < deadline)) || die "vigil was not ready within 30 s: $(tail -n 20 "$WORK/stderr")"
-  sleep 0.05
-done
-log "vigil $SENSOR_PID ready ($(grep -o 'running [0-9]* events' "$WORK/stderr"))"
+start_sensor main -p "$POLICY" -o "json:$EVENTS"
+log "running $(grep -o 'running [0-9]* events' "$SENSOR_ERR")"
 
 bash "$WORK/attack.sh" "$WORK" || die "the attack script failed"
 sleep 0.5  # records reach the sink within ~100 ms
-kill -INT "$SENSOR_PID"
-wait "$SENSOR_PID"
-rc=$?
-SENSOR_PID=
-((rc == 0)) || fail "vigil exited with status $rc: $(tail -n 5 "$WORK/stderr")"
+stop_sensor INT
 
-pid_of() { awk -v w="$1" '$1 == w { print $2 }' "$WORK/pids"; }
 SHELL_PID=$(pid_of shell)
 PORT=$(pid_of port)
 for step in dropper cat listener client target tracer memfd capset; do
@@ -260,7 +214,7 @@ expect "6. capset by the capability-changing tool, child of the shell (privilege
    and .returnValue == 0 and policy("privilege-changes")'
 
 # The sensor itself never appears.
-if jq -e -s --argjson sensor "$(awk '{print $1}' "$WORK/ready")" \
+if jq -e -s --argjson sensor "$(awk '{print $1}' "$SENSOR_READY")" \
   'any(.[]; .hostProcessId == $sensor)' "$EVENTS" >/dev/null; then
   fail "the sensor reported its own process"
 else
@@ -268,10 +222,8 @@ else
 fi
 
 if ((FAILURES > 0)); then
-  log "$FAILURES check(s) failed; events of the attack:"
+  log "events of the attack:"
   jq -c --argjson shell "$SHELL_PID" 'select(.hostParentProcessId == $shell or .hostProcessId == $shell)
     | [.eventName, .hostProcessId, .processName, [.args[] | .value]]' "$EVENTS" >&2
-  exit 1
 fi
-log "passed"
-exit 0
+finish
