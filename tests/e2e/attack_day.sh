@@ -16,8 +16,6 @@
 #
 # Exit status: 0 pass, 1 fail, 77 skipped (ctest's SKIP_RETURN_CODE) with
 # the reason on stderr.
-set -uo pipefail
-
 POLICY=${2:?usage: attack_day.sh VIGIL POLICY}
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -102,6 +102,22 @@ check() {
 # pid_of NAME [FILE]: the pid a workload wrote as "NAME PID" into FILE ($WORK/pids).
 pid_of() { awk -v w="$1" '$1 == w { print $2 }' "${2:-$WORK/pids}"; }
 
+# run_child VAR CMD...: runs CMD (a command or a function that execs) as a
+# child of this script, sets VAR to its pid and waits for it to end.
+run_child() {
+  local -n child_pid_=$1
+  shift
+  "$@" &
+  child_pid_=$!
+  wait "$child_pid_"
+}
+
+# run_case: a script of several cases runs the function case_$CASE.
+run_case() {
+  declare -F "case_$CASE" >/dev/null || die "unknown case: $CASE"
+  "case_$CASE"
+}
+
 # ---------------------------------------------------------------- the sensor
 
 # start_sensor NAME [PREFIX... --] VIGIL_ARGS...

@@ -13,8 +13,6 @@
 #
 # Every check keys on something unique to this run (a file path, a comm, a
 # pid), so other processes on the machine cannot make a check pass or fail.
-set -uo pipefail
-
 CASE=${2:?usage: policies_e2e.sh VIGIL CASE}
 TEST_NAME=$CASE
 # shellcheck source=lib.sh
@@ -106,15 +104,12 @@ case_uid() {
   f=$(target uid)
   policy "$p" nobody-opens "uid=65534" "    - event: openat"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  /bin/cat "$f" >/dev/null &
-  local root_cat=$!
-  wait $root_cat
-  as_nobody /bin/cat "$f" >/dev/null &
-  local nobody_cat=$!
-  wait $nobody_cat
-  /bin/cat "$f" >/dev/null &
-  local root_cat2=$!
-  wait $root_cat2
+  local root_cat
+  run_child root_cat /bin/cat "$f" >/dev/null
+  local nobody_cat
+  run_child nobody_cat as_nobody /bin/cat "$f" >/dev/null
+  local root_cat2
+  run_child root_cat2 /bin/cat "$f" >/dev/null
   stop_and_count_drops
   show_path "$f"
 
@@ -180,15 +175,12 @@ case_comm() {
   policy "$p" by-comm "comm=$comm" "    - event: openat"
   policy "$p" by-long-comm "comm=$long" "    - event: openat"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  "$bin" "$f" >/dev/null &
-  local renamed=$!
-  wait $renamed
-  /bin/cat "$f" >/dev/null &
-  local cat=$!
-  wait $cat
-  "$longbin" "$f" >/dev/null &
-  local longpid=$!
-  wait $longpid
+  local renamed
+  run_child renamed "$bin" "$f" >/dev/null
+  local cat
+  run_child cat /bin/cat "$f" >/dev/null
+  local longpid
+  run_child longpid "$longbin" "$f" >/dev/null
   stop_and_count_drops
   show_path "$f"
 
@@ -317,12 +309,10 @@ follow" "    - event: unlinkat"
   ' _ "$f" "$pids" "$WORK/delete-me-1" &
   local renamed=$!
   wait $renamed
-  /bin/cat "$f" >/dev/null &
-  local unrelated=$!
-  wait $unrelated
-  /bin/rm "$WORK/delete-me-2" &
-  local unrelated_rm=$!
-  wait $unrelated_rm
+  local unrelated
+  run_child unrelated /bin/cat "$f" >/dev/null
+  local unrelated_rm
+  run_child unrelated_rm /bin/rm "$WORK/delete-me-2"
   stop_and_count_drops
   show_path "$f"
   local child inner
@@ -363,15 +353,12 @@ case_exec() {
   real=$(readlink -f /bin/cat)
   policy "$p" only-cat "exec=/bin/cat" "    - event: openat"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  /bin/cat "$f" >/dev/null &
-  local cat=$!
-  wait $cat
-  "$WORK/bin/cat" "$f" >/dev/null &
-  local copy=$!
-  wait $copy
-  head -c 1 "$f" >/dev/null &
-  local head=$!
-  wait $head
+  local cat
+  run_child cat /bin/cat "$f" >/dev/null
+  local copy
+  run_child copy "$WORK/bin/cat" "$f" >/dev/null
+  local head
+  run_child head head -c 1 "$f" >/dev/null
   stop_and_count_drops
   show_path "$f"
 
@@ -401,18 +388,14 @@ case_two_policies() {
   policy "$p" by-uid "uid=65534" "    - event: openat
     - event: execve"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  "$bin" "$f" >/dev/null &
-  local root_renamed=$!
-  wait $root_renamed
-  as_nobody "$bin" "$f" >/dev/null &
-  local nobody_renamed=$!
-  wait $nobody_renamed
-  as_nobody /bin/cat "$f" >/dev/null &
-  local nobody_cat=$!
-  wait $nobody_cat
-  /bin/cat "$f" >/dev/null &
-  local root_cat=$!
-  wait $root_cat
+  local root_renamed
+  run_child root_renamed "$bin" "$f" >/dev/null
+  local nobody_renamed
+  run_child nobody_renamed as_nobody "$bin" "$f" >/dev/null
+  local nobody_cat
+  run_child nobody_cat as_nobody /bin/cat "$f" >/dev/null
+  local root_cat
+  run_child root_cat /bin/cat "$f" >/dev/null
   stop_and_count_drops
   show_path "$f"
 
@@ -456,13 +439,11 @@ uid<=65534" "$filter"
   for i in $(seq 0 62); do
     "$WORK/c$(printf %02d $i)-$tag" "$f" >/dev/null
   done
-  as_nobody /bin/cat "$f" >/dev/null &
-  local nobody=$!
-  wait $nobody
+  local nobody
+  run_child nobody as_nobody /bin/cat "$f" >/dev/null
   # One of the renamed copies as nobody matches two policies, the comm's and p63.
-  as_nobody "$WORK/c05-$tag" "$f" >/dev/null &
-  local nobody05=$!
-  wait $nobody05
+  local nobody05
+  run_child nobody05 as_nobody "$WORK/c05-$tag" "$f" >/dev/null
   stop_and_count_drops
   check "63 comm policies: each renamed cat carries exactly its own policy" "
     [.[] | select($(opens "$f") and .userId == 0)] as \$e |
@@ -494,9 +475,8 @@ pathname_case() {
   fi
   local pol
   pol=$([[ $how == cli ]] && echo cli || echo tmp-opens)
-  /bin/cat "$f" >/dev/null &
-  local tmp_cat=$!
-  wait $tmp_cat
+  local tmp_cat
+  run_child tmp_cat /bin/cat "$f" >/dev/null
   local others=()
   for _ in $(seq 20); do
     /bin/cat /etc/hostname >/dev/null &
@@ -529,12 +509,10 @@ case_pathname_suffix() {
       filters:
         - data.pathname=*/hostname"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  /bin/cat /etc/hostname >/dev/null &
-  local hostname_cat=$!
-  wait $hostname_cat
-  /bin/cat "$f" >/dev/null &
-  local other_cat=$!
-  wait $other_cat
+  local hostname_cat
+  run_child hostname_cat /bin/cat /etc/hostname >/dev/null
+  local other_cat
+  run_child other_cat /bin/cat "$f" >/dev/null
   stop_and_count_drops
   check "cat ($hostname_cat) opening /etc/hostname is reported" "any(.[]; $(opens /etc/hostname) and .hostProcessId == $hostname_cat)"
   check "cat ($other_cat) opening $f is not" "all(.[]; .hostProcessId != $other_cat)"
@@ -556,13 +534,11 @@ case_pathname_execve() {
       filters:
         - data.pathname=$WORK/bin/*"
   start_sensor main -p "$p" -o "json:$EVENTS"
-  "$WORK/bin/true" &
-  local mine=$!
-  wait $mine
+  local mine
+  run_child mine "$WORK/bin/true"
   # Failed execs (ENOENT) are emitted from the syscall's exit instead.
-  "$WORK/bin/missing" 2>/dev/null &
-  local mine_failed=$!
-  wait $mine_failed
+  local mine_failed
+  run_child mine_failed "$WORK/bin/missing" 2>/dev/null
   local others=()
   for _ in $(seq 20); do
     /bin/true &
@@ -655,5 +631,4 @@ EOF
   finish
 }
 
-declare -F "case_$CASE" >/dev/null || { echo "unknown case: $CASE" >&2; exit 1; }
-"case_$CASE"
+run_case

@@ -6,8 +6,6 @@
 #
 # CASE is one of the functions named case_* below. Exit status: 0 pass,
 # 1 fail, 77 skipped (ctest's SKIP_RETURN_CODE) with the reason on stderr.
-set -uo pipefail
-
 CASE=${2:?usage: sensor_e2e.sh VIGIL CASE}
 TEST_NAME=$CASE
 # shellcheck source=lib.sh
@@ -297,5 +295,4 @@ case_list() {
   finish
 }
 
-declare -F "case_$CASE" >/dev/null || { echo "unknown case: $CASE" >&2; exit 1; }
-"case_$CASE"
+run_case

@@ -42,17 +42,14 @@
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
 
-namespace vigil {
+// In the harness's namespace: Sensor, Spawn, IntPipe, the argument accessors.
+namespace vigil::ktest {
 namespace {
 
 using engine::BpfSensor;
 using events::Event;
 using events::Fields;
-using ::testing::Contains;
 using ::testing::HasSubstr;
-using ::testing::Pair;
-
-using namespace ktest;  // the harness: Sensor, Spawn, IntPipe, argument accessors
 
 // The security events without process tracking: only what was selected.
 std::unique_ptr<Sensor> StartSensor(const std::vector<std::string>& names, bool exec_env = false) {
@@ -733,9 +730,9 @@ TEST_F(SecurityTest, SocketBindListenConnectAcceptOverIpv4Ipv6AndUnix) {
   ASSERT_NE(conn6, nullptr);
   EXPECT_EQ(conn6->retval, -ECONNREFUSED);
   Fields six = AddrArg(*conn6, "remote_addr");
-  EXPECT_THAT(six, Contains(Pair("sa_family", "AF_INET6")));
-  EXPECT_THAT(six, Contains(Pair("sin6_addr", "::1")));
-  EXPECT_THAT(six, Contains(Pair("sin6_port", "1")));
+  EXPECT_THAT(six, ::testing::Contains(::testing::Pair("sa_family", "AF_INET6")));
+  EXPECT_THAT(six, ::testing::Contains(::testing::Pair("sin6_addr", "::1")));
+  EXPECT_THAT(six, ::testing::Contains(::testing::Pair("sin6_port", "1")));
 
   Fields unix_addr = {{"sa_family", "AF_UNIX"}, {"sun_path", unix_path}};
   const Event* ubind = s->Await("security_socket_bind", child,
@@ -1031,4 +1028,4 @@ TEST(SecurityDecoders, RenderKnownValuesByNameAndUnknownOnesAsNumbers) {
 }
 
 }  // namespace
-}  // namespace vigil
+}  // namespace vigil::ktest

@@ -30,18 +30,15 @@
 #include "vigil/engine/bpf_sensor.h"
 #include "vigil/events/event_ids.h"
 
-namespace vigil {
+// In the harness's namespace: Sensor, Spawn, IntPipe, the argument accessors.
+namespace vigil::ktest {
 namespace {
 
 using engine::BpfSensor;
 using engine::SyscallHook;
 using events::Event;
-using ::testing::ElementsAre;
-using ::testing::ElementsAreArray;
 using ::testing::StartsWith;
-using namespace ktest;  // the harness: Sensor, Spawn, IntPipe, argument accessors
-
-class KernelTest : public ktest::BpfTest {
+class KernelTest : public BpfTest {
  protected:
   void SetUp() override {
     BpfTest::SetUp();
@@ -416,12 +413,18 @@ TEST_F(KernelTest, PidNamespaceIdsAreReportedBesideHostIds) {
 
 // ------------------------------------------------------------ openat, both syscall hooks
 
-class OpenatTest : public KernelTest, public ::testing::WithParamInterface<SyscallHook> {};
+class OpenatTest : public KernelTest, public ::testing::WithParamInterface<SyscallHook> {
+ protected:
+  // A sensor of openat alone, through the hook under test.
+  std::unique_ptr<Sensor> StartOpenat() {
+    BpfSensor::Options options;
+    options.syscall_hook = GetParam();
+    return Sensor::Start({"openat"}, options);
+  }
+};
 
 TEST_P(OpenatTest, CreateMissingAndDirfdOpens) {
-  BpfSensor::Options options;
-  options.syscall_hook = GetParam();
-  auto s = Sensor::Start({"openat"}, options);
+  auto s = StartOpenat();
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->bpf().syscall_hook_used(),
             GetParam() == SyscallHook::kTracepoints ? "syscall_tracepoints" : "raw_syscalls");
@@ -489,9 +492,7 @@ TEST_P(OpenatTest, CreateMissingAndDirfdOpens) {
 }
 
 TEST_P(OpenatTest, UserIdOfTheCaller) {
-  BpfSensor::Options options;
-  options.syscall_hook = GetParam();
-  auto s = Sensor::Start({"openat"}, options);
+  auto s = StartOpenat();
   ASSERT_NE(s, nullptr);
   const std::string path = "/tmp/" + UniqueName("uid");
   pid_t child = Spawn([&] {
@@ -509,9 +510,7 @@ TEST_P(OpenatTest, UserIdOfTheCaller) {
 }
 
 TEST_P(OpenatTest, NothingIsReportedAfterDetach) {
-  BpfSensor::Options options;
-  options.syscall_hook = GetParam();
-  auto s = Sensor::Start({"openat"}, options);
+  auto s = StartOpenat();
   ASSERT_NE(s, nullptr);
   const std::string before = "/tmp/" + UniqueName("before");
   const std::string after = "/tmp/" + UniqueName("after");
@@ -660,4 +659,4 @@ TEST_F(KernelTest, RingBufferOverflowIsCountedNotHidden) {
 }
 
 }  // namespace
-}  // namespace vigil
+}  // namespace vigil::ktest
