@@ -53,6 +53,12 @@ check_dropped_in_kernel() {
     fail "stderr: $USER_DROPS events filtered out in user space, expected 0 (the kernel decides this)"
 }
 
+# need_root_and_setpriv [WHO]: cases that run processes as WHO (uid 65534) via setpriv.
+need_root_and_setpriv() {
+  need_root
+  command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to run as ${1:-uid 65534}"
+}
+
 # A world-readable file with a name unique to this run.
 target() {
   local f=$WORK/$1-$RANDOM$RANDOM
@@ -98,8 +104,7 @@ policy() {
 
 # 1. scope uid=65534: only the opens of a process running as nobody.
 case_uid() {
-  need_root
-  command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to run as uid 65534"
+  need_root_and_setpriv
   local f p=$WORK/p.yaml
   f=$(target uid)
   policy "$p" nobody-opens "uid=65534" "    - event: openat"
@@ -127,8 +132,7 @@ case_uid() {
 # 1b. uid with the other operators, decided in the kernel: ranges, !=, and a
 # list of alternatives.
 case_uid_operators() {
-  need_root
-  command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to run as other uids"
+  need_root_and_setpriv "other uids"
   local f p=$WORK/p.yaml
   f=$(target uidops)
   local filter="    - event: openat
@@ -378,8 +382,7 @@ case_exec() {
 # matched; an event only the other policy selects is not reported for a
 # process that matches just one's scope.
 case_two_policies() {
-  need_root
-  command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to run as uid 65534"
+  need_root_and_setpriv
   local f p=$WORK/p.yaml comm bin
   f=$(target two)
   comm=$(unique_comm vgtwo)
@@ -421,8 +424,7 @@ case_two_policies() {
 # selects the opens of $f by comm cNN-…; the last one, bit 63, instead
 # bounds the uid. Each process must carry exactly its own policy's name.
 case_policies_64() {
-  need_root
-  command -v setpriv >/dev/null || skip "setpriv (util-linux) is needed to run as uid 65534"
+  need_root_and_setpriv
   local f p=$WORK/p.yaml i tag
   f=$(target p64)
   tag=$(printf '%05d' $((RANDOM % 100000)))

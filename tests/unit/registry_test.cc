@@ -29,7 +29,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsSupersetOf;
 using ::testing::Not;
-using ::testing::UnorderedElementsAre;
 
 std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
