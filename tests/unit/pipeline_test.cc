@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "synthetic_event.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/compile.h"
 
@@ -33,14 +34,7 @@ Event Make(const char* name, uint32_t pid, uint32_t ppid, const std::string& com
   return e;
 }
 
-void AddArg(Event& e, const char* name, events::Value value, int64_t raw = 0) {
-  events::Arg a;
-  a.def = e.def->FindArg(name);
-  ASSERT_NE(a.def, nullptr) << name;
-  a.value = std::move(value);
-  a.raw = raw;
-  e.args.push_back(std::move(a));
-}
+using test_support::AddArg;  // tests/support/synthetic_event.h
 
 Event Exec(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& path, uint64_t policies) {
   Event e = Make("sched_process_exec", pid, ppid, comm, policies);

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "synthetic_event.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
 
@@ -35,14 +36,7 @@ Event Header(const char* event, uint32_t pid, uint32_t ppid, const std::string& 
   return e;
 }
 
-void AddArg(Event& e, const char* name, events::Value value, int64_t raw = 0) {
-  events::Arg a;
-  a.def = e.def->FindArg(name);
-  ASSERT_NE(a.def, nullptr) << name;
-  a.value = std::move(value);
-  a.raw = raw;
-  e.args.push_back(std::move(a));
-}
+using test_support::AddArg;  // tests/support/synthetic_event.h
 
 Event Fork(uint32_t parent, uint32_t grandparent, const std::string& comm, uint64_t start, uint32_t child,
            uint64_t child_start, uint32_t tid = 0) {
@@ -58,7 +52,8 @@ Event Exec(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t start,
   return e;
 }
 
-Event Exit(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t start, bool group, uint32_t tid = 0) {
+Event Exit(uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t start, bool group,
+           uint32_t tid = 0) {
   Event e = Header("sched_process_exit", pid, ppid, comm, start, tid);
   AddArg(e, "process_group_exit", group);
   return e;

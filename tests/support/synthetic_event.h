@@ -1,0 +1,28 @@
+// Decoded events built by hand, for unit tests of what consumes them (the
+// process tree, the pipeline's stages): no record, no decoder.
+#ifndef VIGIL_TESTS_SUPPORT_SYNTHETIC_EVENT_H_
+#define VIGIL_TESTS_SUPPORT_SYNTHETIC_EVENT_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "gtest/gtest.h"
+#include "vigil/events/event.h"
+#include "vigil/events/registry.h"
+
+namespace vigil::test_support {
+
+// Appends argument `name` of e's definition with `value` (and `raw`, the
+// number it was decoded from); fails the test if the event has no such argument.
+inline void AddArg(events::Event& e, const char* name, events::Value value, int64_t raw = 0) {
+  events::Arg a;
+  a.def = e.def->FindArg(name);
+  ASSERT_NE(a.def, nullptr) << name;
+  a.value = std::move(value);
+  a.raw = raw;
+  e.args.push_back(std::move(a));
+}
+
+}  // namespace vigil::test_support
+
+#endif  // VIGIL_TESTS_SUPPORT_SYNTHETIC_EVENT_H_
