@@ -12,6 +12,13 @@
 
 namespace vigil::test_support {
 
+// The built-in registry's definition of event `name`; fails the test if there is none.
+inline const events::EventDef& Def(const char* name) {
+  const events::EventDef* d = events::Registry::Builtin().Find(name);
+  EXPECT_NE(d, nullptr) << name;
+  return *d;
+}
+
 // Appends argument `name` of e's definition with `value` (and `raw`, the
 // number it was decoded from); fails the test if the event has no such argument.
 inline void AddArg(events::Event& e, const char* name, events::Value value, int64_t raw = 0) {

@@ -17,11 +17,7 @@ namespace {
 
 using events::Event;
 
-const events::EventDef& Def(const char* name) {
-  const events::EventDef* d = events::Registry::Builtin().Find(name);
-  EXPECT_NE(d, nullptr) << name;
-  return *d;
-}
+using test_support::Def;  // tests/support/synthetic_event.h
 
 Event Make(const char* name, uint32_t pid, uint32_t ppid, const std::string& comm, uint64_t policies) {
   Event e;
