@@ -277,9 +277,17 @@ std::vector<EventDef> BuiltinDefs() {
 
 }  // namespace
 
-const Registry& Registry::Builtin() {
-  static const Registry* registry = new Registry(BuiltinDefs());
+namespace {
+Registry& MutableBuiltin() {
+  static Registry* registry = new Registry(BuiltinDefs());
   return *registry;
+}
+}  // namespace
+
+const Registry& Registry::Builtin() { return MutableBuiltin(); }
+
+absl::Status Registry::AddBuiltinDetections(std::vector<EventDef> defs) {
+  return MutableBuiltin().Add(std::move(defs));
 }
 
 }  // namespace vigil::events

@@ -32,12 +32,36 @@ int EventDef::ArgIndex(std::string_view arg_name) const {
   return -1;
 }
 
-Registry::Registry(std::vector<EventDef> defs) : defs_(std::move(defs)) {
+Registry::Registry(std::vector<EventDef> defs)
+    : defs_(std::make_move_iterator(defs.begin()), std::make_move_iterator(defs.end())) {
   for (size_t i = 0; i < defs_.size(); ++i) {
     by_name_.emplace(defs_[i].name, i);
     by_id_.emplace(defs_[i].id, i);
     for (const std::string& s : defs_[i].sets) sets_.insert(s);
   }
+}
+
+absl::Status Registry::Add(std::vector<EventDef> defs) {
+  std::set<std::string, std::less<>> names;
+  std::set<uint32_t> ids;
+  for (const EventDef& d : defs) {
+    if (Find(d.name) != nullptr || !names.insert(d.name).second)
+      return absl::AlreadyExistsError(absl::StrCat("event name '", d.name, "' is already in the registry"));
+    if (FindId(d.id) != nullptr || !ids.insert(d.id).second)
+      return absl::AlreadyExistsError(absl::StrCat("event id ", d.id, " (", d.name, ") is already in the registry"));
+  }
+  for (const EventDef& d : defs)
+    for (const std::string& dep : d.dependencies)
+      if (Find(dep) == nullptr && !names.contains(dep))
+        return absl::InvalidArgumentError(absl::StrCat("event '", d.name, "' depends on unknown event '", dep, "'"));
+  for (EventDef& d : defs) {
+    size_t i = defs_.size();
+    defs_.push_back(std::move(d));
+    by_name_.emplace(defs_[i].name, i);
+    by_id_.emplace(defs_[i].id, i);
+    for (const std::string& s : defs_[i].sets) sets_.insert(s);
+  }
+  return absl::OkStatus();
 }
 
 const EventDef* Registry::Find(std::string_view name) const {

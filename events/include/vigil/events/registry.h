@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -89,6 +91,25 @@ struct EventCaps {
   caps::CapSet ebpf;  // needed only while its programs are set up
 };
 
+// What a detection (an event of set `signatures`) says about itself; shown as
+// Tracee's `metadata` (SPEC §2.2). Filled by rules/ (vigil_rules).
+struct DetectionMeta {
+  std::string version = "1";
+  std::string description;  // Tracee's threat description (metadata.Description)
+  std::vector<std::string> tags;
+  std::string signature_id;    // "TRC-102"
+  std::string signature_name;  // "Anti-Debugging detected"
+  int severity = 0;            // 0 info, 1 low, 2 medium, 3 high, 4 critical
+  std::string category;        // "defense-evasion"
+  std::string technique;       // MITRE technique name: "Debugger Evasion"
+  std::string external_id;     // MITRE id: "T1622"
+  std::string tactic;          // MITRE tactic: "Defense Evasion"
+  bool needs_exec_env = false; // reads sched_process_exec's env: the sensor turns on --exec-env
+  std::vector<std::string> missing_inputs;  // inputs this build does not have (not in dependencies)
+  std::string unavailable;  // non-empty: cancelled on this build, and why
+  std::string origin;       // "rules/builtin/tracee.yaml:12" or a detector's name
+};
+
 struct EventDef {
   uint32_t id = 0;
   std::string name;
@@ -102,6 +123,7 @@ struct EventDef {
   bool emit_at_entry = false; // exit, exit_group: they do not return
   bool deferred_exec = false; // execve, execveat: emitted at exec (success) or exit (failure)
   bool internal = false;      // not selectable by users
+  std::shared_ptr<const DetectionMeta> detection;  // set for detections only
 
   bool is_syscall() const { return syscall_nr >= 0; }
   const ArgDef* FindArg(std::string_view arg_name) const;
@@ -115,9 +137,17 @@ class Registry {
   // The events this build of vigil ships (syscalls, lifecycle, ...).
   static const Registry& Builtin();
 
+  // Adds detections (rules::DetectionEngine::event_defs()) to Builtin(); call
+  // once at start, before other threads read the registry. Definitions already
+  // handed out stay valid (the storage is a deque). Id or name clashes and
+  // unknown dependencies are errors.
+  static absl::Status AddBuiltinDetections(std::vector<EventDef> defs);
+  // The same for this registry.
+  absl::Status Add(std::vector<EventDef> defs);
+
   const EventDef* Find(std::string_view name) const;
   const EventDef* FindId(uint32_t id) const;
-  const std::vector<EventDef>& all() const { return defs_; }
+  const std::deque<EventDef>& all() const { return defs_; }
   bool IsSet(std::string_view set) const { return sets_.contains(std::string(set)); }
   const std::set<std::string>& sets() const { return sets_; }
 
@@ -135,7 +165,7 @@ class Registry {
   EventCaps CapsClosure(uint32_t id) const;
 
  private:
-  std::vector<EventDef> defs_;
+  std::deque<EventDef> defs_;
   std::map<std::string, size_t, std::less<>> by_name_;
   std::map<uint32_t, size_t> by_id_;
   std::set<std::string> sets_;
