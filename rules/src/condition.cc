@@ -220,6 +220,21 @@ class Parser {
       Next();
       return node;
     }
+    if (IsKeyword("val") && t_[i_ + 1].kind == Tok::kLParen) {
+      Next(), Next();
+      const Token& f = Peek();
+      auto rhs = std::make_shared<Ast>();
+      std::string ferr;
+      if (f.kind != Tok::kWord || !ParseField(f.text, rhs->field, rhs->arg, rhs->index, ferr))
+        return Fail(ferr.empty() ? "expected a field in val()" : ferr);
+      rhs->field_text = f.text;
+      rhs->offset = f.offset;
+      Next();
+      if (Peek().kind != Tok::kRParen) return Fail("expected ')' to close val(");
+      Next();
+      node->rhs = rhs;
+      return node;
+    }
     const Token& v = Peek();
     if (node->field == Field::kEvtDir && v.kind == Tok::kSym && (v.text == "<" || v.text == ">")) {
       node->values.push_back(v.text);  // evt.dir = < (Falco: the exit of a syscall)
@@ -561,7 +576,37 @@ bool MatchVal(const Check& c, const Val& v) {
   return false;
 }
 
+bool CompareVals(Op op, const Val& l, const Val& r) {
+  if (l.kind == Val::kInt && r.kind == Val::kInt) {
+    switch (op) {
+      case Op::kEq: return l.i == r.i;
+      case Op::kNe: return l.i != r.i;
+      case Op::kLt: return l.i < r.i;
+      case Op::kLe: return l.i <= r.i;
+      case Op::kGt: return l.i > r.i;
+      case Op::kGe: return l.i >= r.i;
+      default: return false;
+    }
+  }
+  if (l.kind == Val::kStr && r.kind == Val::kStr) {
+    switch (op) {
+      case Op::kEq: return l.s == r.s;
+      case Op::kNe: return l.s != r.s;
+      case Op::kLt: return l.s < r.s;
+      case Op::kLe: return l.s <= r.s;
+      case Op::kGt: return l.s > r.s;
+      case Op::kGe: return l.s >= r.s;
+      case Op::kContains: return l.s.find(r.s) != std::string_view::npos;
+      case Op::kStartsWith: return l.s.starts_with(r.s);
+      case Op::kEndsWith: return l.s.ends_with(r.s);
+      default: return false;
+    }
+  }
+  return false;
+}
+
 bool RunCheck(const Check& c, EvalContext& ctx) {
+  if (c.rhs) return CompareVals(c.op, Extract(c, ctx), Extract(*c.rhs, ctx));
   if (c.index < 0 && (c.field == Field::kProcAname || c.field == Field::kProcAexe)) {
     // Any ancestor (Falco's proc.aname without index), up to 32 levels.
     ProcessView p;
@@ -831,61 +876,18 @@ struct Builder {
     }
     // A check.
     auto c = std::make_unique<Check>();
-    c->field = a.field;
-    c->op = a.op;
-    c->index = a.index;
-    c->numeric = IsNumericField(a.field);
-    auto bind = [&](int i) {
-      if (i < 0) return false;
-      c->arg_index = i;
-      c->arg = &def.args[i];
-      return true;
-    };
-    switch (a.field) {
-      case Field::kEvtArg: {
-        if (!bind(def.ArgIndex(a.arg))) {
-          if (unknown_args) unknown_args->push_back(&a);
-          return Const(false);
-        }
-        events::ArgFormat f = c->arg->format;
-        bool all_numbers = !a.values.empty() && std::all_of(a.values.begin(), a.values.end(), [](const std::string& v) {
-          int64_t n;
-          return ParseNumber(v, n);
-        });
-        if (IsIntegerFormat(f)) c->numeric = true;
-        else if (HasRawInteger(f) && all_numbers) c->numeric = true;
-        c->flag_tokens = !c->numeric && IsFlagFormat(f);
-        break;
-      }
-      case Field::kFdName:
-      case Field::kFdDirectory:
-      case Field::kFdFilename:
-        if (!bind(FileArg(def))) return Const(false);
-        break;
-      case Field::kIsOpenWrite:
-      case Field::kIsOpenRead: {
-        int i = def.ArgIndex("flags");
-        if (i < 0 || def.args[i].format != events::ArgFormat::kOpenFlags) return Const(false);
-        bind(i);
-        break;
-      }
-      case Field::kFdRip:
-      case Field::kFdRport:
-      case Field::kFdL4proto:
-        if (a.field == Field::kFdL4proto) {
-          int i = def.ArgIndex("type");
-          if (i < 0 || def.args[i].format != events::ArgFormat::kSocketType) return Const(false);
-          bind(i);
-        } else if (!bind(SockArg(def, true))) {
-          return Const(false);
-        }
-        break;
-      case Field::kFdLip:
-      case Field::kFdLport:
-        if (!bind(SockArg(def, false))) return Const(false);
-        break;
-      default:
-        break;
+    if (!Bind(a, *c)) return Const(false);
+    if (a.rhs) {
+      c->rhs = std::make_unique<Check>();
+      if (!Bind(*a.rhs, *c->rhs)) return Const(false);
+      c->rhs->op = Op::kExists;
+      if (a.field == Field::kEvtName || a.field == Field::kEvtId || a.field == Field::kEvtDir ||
+          a.rhs->field == Field::kEvtName || a.rhs->field == Field::kEvtId || a.rhs->field == Field::kEvtDir)
+        return Fail(a, "val(): evt.name, evt.id and evt.dir cannot be compared with another field"), std::nullopt;
+      out.checks_.push_back(std::move(c));
+      out.nodes_.push_back({Node::kCheck});
+      out.nodes_.back().check = static_cast<uint32_t>(out.checks_.size() - 1);
+      return static_cast<uint32_t>(out.nodes_.size() - 1);
     }
     if (!Literals(a, *c)) return std::nullopt;
     // Known for this event type: fold.
@@ -906,6 +908,68 @@ struct Builder {
     out.nodes_.push_back({Node::kCheck});
     out.nodes_.back().check = static_cast<uint32_t>(out.checks_.size() - 1);
     return static_cast<uint32_t>(out.nodes_.size() - 1);
+  }
+
+  // Binds a check's field to this event type; false when the event has no such value.
+  bool Bind(const Ast& a, Check& check) {
+    Check* c = &check;
+    c->field = a.field;
+    c->op = a.op;
+    c->index = a.index;
+    c->numeric = IsNumericField(a.field);
+    auto bind = [&](int i) {
+      if (i < 0) return false;
+      c->arg_index = i;
+      c->arg = &def.args[i];
+      return true;
+    };
+    switch (a.field) {
+      case Field::kEvtArg: {
+        if (!bind(def.ArgIndex(a.arg))) {
+          if (unknown_args) unknown_args->push_back(&a);
+          return false;
+        }
+        events::ArgFormat f = c->arg->format;
+        bool all_numbers = !a.values.empty() && std::all_of(a.values.begin(), a.values.end(), [](const std::string& v) {
+          int64_t n;
+          return ParseNumber(v, n);
+        });
+        if (IsIntegerFormat(f)) c->numeric = true;
+        else if (HasRawInteger(f) && all_numbers) c->numeric = true;
+        c->flag_tokens = !c->numeric && IsFlagFormat(f);
+        break;
+      }
+      case Field::kFdName:
+      case Field::kFdDirectory:
+      case Field::kFdFilename:
+        if (!bind(FileArg(def))) return false;
+        break;
+      case Field::kIsOpenWrite:
+      case Field::kIsOpenRead: {
+        int i = def.ArgIndex("flags");
+        if (i < 0 || def.args[i].format != events::ArgFormat::kOpenFlags) return false;
+        bind(i);
+        break;
+      }
+      case Field::kFdRip:
+      case Field::kFdRport:
+      case Field::kFdL4proto:
+        if (a.field == Field::kFdL4proto) {
+          int i = def.ArgIndex("type");
+          if (i < 0 || def.args[i].format != events::ArgFormat::kSocketType) return false;
+          bind(i);
+        } else if (!bind(SockArg(def, true))) {
+          return false;
+        }
+        break;
+      case Field::kFdLip:
+      case Field::kFdLport:
+        if (!bind(SockArg(def, false))) return false;
+        break;
+      default:
+        break;
+    }
+    return true;
   }
 };
 

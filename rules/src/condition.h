@@ -49,6 +49,7 @@ struct Ast {
   int index = -1;          // proc.aname[N] / proc.aexe[N]
   Op op = Op::kExists;
   std::vector<std::string> values;  // literals (lists expanded)
+  std::shared_ptr<const Ast> rhs;   // Falco's val(field): compared with another field
   // Where it was written (for errors after parsing): the source's name and offset.
   std::shared_ptr<const std::string> source;  // "file:line:col of the condition" resolver key
   size_t offset = 0;
@@ -91,6 +92,7 @@ struct Check {
   absl::flat_hash_set<int64_t> numbers;
   std::vector<std::string> globs;  // pmatch items with wildcards
   std::unique_ptr<PathTrie> trie;
+  std::unique_ptr<Check> rhs;  // val(field)
 };
 
 struct Node {

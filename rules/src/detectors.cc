@@ -177,6 +177,48 @@ class PortScan final : public Detector {
   events::Fields fields_;
 };
 
+// Tracee's k8s_api_connection: a container's exec environment names the API
+// server (KUBERNETES_SERVICE_HOST); a connect from that container to it is the
+// detection. Bounded to `max_containers` containers.
+class K8sApiConnection final : public Detector {
+ public:
+  K8sApiConnection(std::string name, size_t max_containers) : name_(std::move(name)), max_(max_containers) {}
+  std::string_view name() const override { return name_; }
+  std::vector<std::string> inputs() const override { return {"sched_process_exec", "security_socket_connect"}; }
+
+  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def, Emit emit) override {
+    if (e.container_id.empty()) return;
+    if (e.def->name == "sched_process_exec") {
+      const events::Arg* env = e.FindArg("env");
+      const auto* list = env ? std::get_if<std::vector<std::string>>(&env->value) : nullptr;
+      if (!list) return;
+      for (const std::string& v : *list) {
+        constexpr std::string_view kKey = "KUBERNETES_SERVICE_HOST=";
+        if (!std::string_view(v).starts_with(kKey)) continue;
+        std::string ip = v.substr(kKey.size());
+        while (!ip.empty() && ip.back() == ' ') ip.pop_back();
+        if (ip.empty()) return;
+        if (!api_.contains(e.container_id) && api_.size() >= max_) api_.erase(api_.begin());
+        api_[e.container_id] = ip;
+        return;
+      }
+      return;
+    }
+    auto it = api_.find(e.container_id);
+    if (it == api_.end()) return;
+    std::string ip, port;
+    if (!RemoteOf(e.FindArg("remote_addr"), ip, port) || ip != it->second) return;
+    fields_ = {{"ip", ip}, {"port", port}};
+    emit(Detection{.def = &def, .trigger = &e, .fields = &fields_});
+  }
+
+ private:
+  std::string name_;
+  size_t max_;
+  absl::flat_hash_map<std::string, std::string> api_;
+  events::Fields fields_;
+};
+
 absl::StatusOr<uint64_t> Param(const std::map<std::string, std::string>& params, const std::string& key,
                                uint64_t fallback) {
   auto it = params.find(key);
@@ -215,8 +257,14 @@ absl::StatusOr<std::unique_ptr<Detector>> MakeDetector(const std::string& kind, 
     if (!pairs.ok()) return pairs.status();
     return std::make_unique<PortScan>(name, *ports, *window * 1000000, *pairs);
   }
+  if (kind == "k8s_api_connection") {
+    if (auto s = known({"max_containers"}); !s.ok()) return s;
+    auto max = Param(params, "max_containers", 1024);
+    if (!max.ok()) return max.status();
+    return std::make_unique<K8sApiConnection>(name, *max);
+  }
   return absl::InvalidArgumentError(
-      absl::StrCat("unknown detector '", kind, "' (known: stdio_over_socket, port_scan)"));
+      absl::StrCat("unknown detector '", kind, "' (known: stdio_over_socket, port_scan, k8s_api_connection)"));
 }
 
 }  // namespace vigil::rules::internal
