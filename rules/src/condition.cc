@@ -978,7 +978,8 @@ absl::StatusOr<Compiled> Compiled::Build(const Ast& ast, const events::EventDef&
   Compiled out;
   Builder b{out, def, unknown_args};
   auto root = b.Compile(ast);
-  if (!root) return absl::InvalidArgumentError(absl::StrCat(b.error_at->offset, "\x1f", b.error));
+  if (!root)
+    return absl::InvalidArgumentError(absl::StrCat(b.error_at->offset, "\x1f", b.error_at->field_text, "\x1f", b.error));
   out.root_ = *root;
   return out;
 }

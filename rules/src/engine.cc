@@ -725,7 +725,9 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
       internal::EventNamesMentioned(**ast, named);
       for (const std::string& n : named)
         if (!registry.Find(n) && !absl::c_linear_search(missing, n)) missing.push_back(n);
-      if (types.size() == total)
+      // Like Falco's evttype check: a rule must name the events it reads
+      // (more than half of all event types is no restriction, e.g. "not evt.name = x").
+      if (types.size() > total / 2)
         return absl::InvalidArgumentError(absl::StrCat(
             r.where, ": ", what, ": the condition does not restrict the event type (add evt.name = X or evt.name in (X, Y))"));
       if (types.empty() && missing.empty())
@@ -738,10 +740,10 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
         auto tree = Compiled::Build(**ast, *d, &unknown);
         if (!tree.ok()) {
           std::string msg(tree.status().message());
-          size_t sep = msg.find('\x1f');
+          size_t sep = msg.find('\x1f'), sep2 = msg.find('\x1f', sep + 1);
           size_t off = std::stoul(msg.substr(0, sep));
-          return absl::InvalidArgumentError(
-              absl::StrCat(Locate(segs, off, ""), ": ", msg.substr(sep + 1), " in the condition of ", what));
+          return absl::InvalidArgumentError(absl::StrCat(Locate(segs, off, msg.substr(sep + 1, sep2 - sep - 1)), ": ",
+                                                         msg.substr(sep2 + 1), " in the condition of ", what));
         }
         for (const internal::Ast* a : unknown) ++unknown_count[a];
         if (tree->constant_false()) continue;
