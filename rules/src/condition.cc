@@ -680,8 +680,9 @@ int FileArg(const events::EventDef& def) {
   return -1;
 }
 int SockArg(const events::EventDef& def, bool remote) {
-  for (const char* n : remote ? std::initializer_list<const char*>{"remote_addr", "addr", "dst", "dest_addr"}
-                              : std::initializer_list<const char*>{"local_addr", "src"})
+  static const std::vector<std::string_view> kRemote = {"remote_addr", "addr", "dst", "dest_addr"};
+  static const std::vector<std::string_view> kLocal = {"local_addr", "src"};
+  for (std::string_view n : remote ? kRemote : kLocal)
     if (int i = def.ArgIndex(n); i >= 0 && def.args[i].format == events::ArgFormat::kSockaddr) return i;
   return -1;
 }
