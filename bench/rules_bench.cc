@@ -45,10 +45,14 @@ events::Event Make(const events::EventDef* def, const std::string& path, int64_t
   e.retval = 3;
   for (size_t i = 0; i < def->args.size(); ++i) {
     const events::ArgDef& a = def->args[i];
-    if (a.name == "pathname") e.args.push_back({&a, path, 0});
-    else if (a.name == "flags") e.args.push_back({&a, events::RenderInteger(a, flags), flags});
-    else if (a.name == "dirfd") e.args.push_back({&a, int64_t{-100}, -100});
-    else if (a.name == "mode") e.args.push_back({&a, int64_t{0}, 0});
+    if (a.name == "pathname")
+      e.args.push_back({&a, path, 0});
+    else if (a.name == "flags")
+      e.args.push_back({&a, events::RenderInteger(a, flags), flags});
+    else if (a.name == "dirfd")
+      e.args.push_back({&a, int64_t{-100}, -100});
+    else if (a.name == "mode")
+      e.args.push_back({&a, int64_t{0}, 0});
   }
   return e;
 }
@@ -68,9 +72,16 @@ int main(int argc, char** argv) {
   (*engine)->Enable(all);
 
   // A compile-like mix: libraries, headers, /proc, temporaries; some writes.
-  const char* paths[] = {"/usr/lib/x86_64-linux-gnu/libc.so.6", "/etc/ld.so.cache", "/usr/include/stdio.h",
-                         "/proc/self/stat", "/tmp/ccX1a2b3.s", "/home/u/src/main.c", "/etc/passwd",
-                         "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h", "/dev/null", "/var/log/syslog"};
+  const char* paths[] = {"/usr/lib/x86_64-linux-gnu/libc.so.6",
+                         "/etc/ld.so.cache",
+                         "/usr/include/stdio.h",
+                         "/proc/self/stat",
+                         "/tmp/ccX1a2b3.s",
+                         "/home/u/src/main.c",
+                         "/etc/passwd",
+                         "/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h",
+                         "/dev/null",
+                         "/var/log/syslog"};
   std::vector<events::Event> evs;
   for (const char* name : {"openat", "security_file_open"})
     for (const char* p : paths)
@@ -81,7 +92,8 @@ int main(int argc, char** argv) {
   rules::NoProcessLookup lookup;
   uint64_t detections = 0;
   auto count = [&](const rules::Detection&) { ++detections; };
-  for (size_t i = 0; i < evs.size() * 100; ++i) (*engine)->OnEvent(evs[i % evs.size()], lookup, count);  // warm
+  for (size_t i = 0; i < evs.size() * 100; ++i)
+    (*engine)->OnEvent(evs[i % evs.size()], lookup, count);  // warm
   detections = 0;
   uint64_t allocs_before = g_allocations.load();
   auto t0 = std::chrono::steady_clock::now();
@@ -89,9 +101,11 @@ int main(int argc, char** argv) {
   auto t1 = std::chrono::steady_clock::now();
   uint64_t allocs = g_allocations.load() - allocs_before;
   double s = std::chrono::duration<double>(t1 - t0).count();
-  std::printf("rules_bench: %zu events (openat + security_file_open, %zu detections enabled) in %.3f s: %.2f M events/s, "
-              "%.1f ns/event; %lu detections; %lu heap allocations (%.4f per event, all in detections' output)\n",
-              n, all.size(), s, n / s / 1e6, s * 1e9 / n, static_cast<unsigned long>(detections),
-              static_cast<unsigned long>(allocs), static_cast<double>(allocs) / n);
+  std::printf(
+      "rules_bench: %zu events (openat + security_file_open, %zu detections enabled) in %.3f s: %.2f M "
+      "events/s, "
+      "%.1f ns/event; %lu detections; %lu heap allocations (%.4f per event, all in detections' output)\n",
+      n, all.size(), s, n / s / 1e6, s * 1e9 / n, static_cast<unsigned long>(detections),
+      static_cast<unsigned long>(allocs), static_cast<double>(allocs) / n);
   return 0;
 }

@@ -72,10 +72,15 @@ bool Lex(std::string_view s, std::vector<Token>& out, ParseError* err) {
 }
 
 bool WordOp(std::string_view w, Op& op) {
-  static const std::pair<std::string_view, Op> kOps[] = {
-      {"contains", Op::kContains}, {"icontains", Op::kIContains}, {"startswith", Op::kStartsWith},
-      {"endswith", Op::kEndsWith}, {"glob", Op::kGlob},           {"pmatch", Op::kPmatch},
-      {"in", Op::kIn},             {"intersects", Op::kIntersects}, {"exists", Op::kExists}};
+  static const std::pair<std::string_view, Op> kOps[] = {{"contains", Op::kContains},
+                                                         {"icontains", Op::kIContains},
+                                                         {"startswith", Op::kStartsWith},
+                                                         {"endswith", Op::kEndsWith},
+                                                         {"glob", Op::kGlob},
+                                                         {"pmatch", Op::kPmatch},
+                                                         {"in", Op::kIn},
+                                                         {"intersects", Op::kIntersects},
+                                                         {"exists", Op::kExists}};
   for (const auto& [name, o] : kOps)
     if (w == name) return op = o, true;
   return false;
@@ -180,7 +185,8 @@ class Parser {
     Next();
     const Token& optok = Peek();
     Op op;
-    if (!((optok.kind == Tok::kSym && SymOp(optok.text, op)) || (optok.kind == Tok::kWord && WordOp(optok.text, op))))
+    if (!((optok.kind == Tok::kSym && SymOp(optok.text, op)) ||
+          (optok.kind == Tok::kWord && WordOp(optok.text, op))))
       return Fail(absl::StrCat("expected an operator after '", node->field_text,
                                "' (=, !=, <, <=, >, >=, contains, icontains, startswith, endswith, glob, "
                                "pmatch, in, intersects, exists)"));
@@ -299,7 +305,9 @@ bool IContains(std::string_view hay, std::string_view lower_needle) {
   if (hay.size() < lower_needle.size()) return false;
   for (size_t i = 0; i + lower_needle.size() <= hay.size(); ++i) {
     size_t k = 0;
-    while (k < lower_needle.size() && absl::ascii_tolower(static_cast<unsigned char>(hay[i + k])) == lower_needle[k]) ++k;
+    while (k < lower_needle.size() &&
+           absl::ascii_tolower(static_cast<unsigned char>(hay[i + k])) == lower_needle[k])
+      ++k;
     if (k == lower_needle.size()) return true;
   }
   return false;
@@ -329,17 +337,28 @@ bool HasToken(std::string_view s, std::string_view t) {
 
 bool MatchString(const Check& c, std::string_view s) {
   switch (c.op) {
-    case Op::kEq: return s == c.text;
-    case Op::kNe: return s != c.text;
-    case Op::kLt: return s < std::string_view(c.text);
-    case Op::kLe: return s <= std::string_view(c.text);
-    case Op::kGt: return s > std::string_view(c.text);
-    case Op::kGe: return s >= std::string_view(c.text);
-    case Op::kContains: return c.flag_tokens ? HasToken(s, c.text) : (s.find(c.text) != std::string_view::npos);
-    case Op::kIContains: return IContains(s, c.text);
-    case Op::kStartsWith: return s.starts_with(c.text);
-    case Op::kEndsWith: return s.ends_with(c.text);
-    case Op::kGlob: return GlobMatch(c.text, s);
+    case Op::kEq:
+      return s == c.text;
+    case Op::kNe:
+      return s != c.text;
+    case Op::kLt:
+      return s < std::string_view(c.text);
+    case Op::kLe:
+      return s <= std::string_view(c.text);
+    case Op::kGt:
+      return s > std::string_view(c.text);
+    case Op::kGe:
+      return s >= std::string_view(c.text);
+    case Op::kContains:
+      return c.flag_tokens ? HasToken(s, c.text) : (s.find(c.text) != std::string_view::npos);
+    case Op::kIContains:
+      return IContains(s, c.text);
+    case Op::kStartsWith:
+      return s.starts_with(c.text);
+    case Op::kEndsWith:
+      return s.ends_with(c.text);
+    case Op::kGlob:
+      return GlobMatch(c.text, s);
     case Op::kIn:
     case Op::kIntersects:
       if (c.flag_tokens) {
@@ -361,24 +380,35 @@ bool MatchString(const Check& c, std::string_view s) {
       }
       return false;
     }
-    case Op::kExists: return true;
+    case Op::kExists:
+      return true;
   }
   return false;
 }
 
 bool MatchNumber(const Check& c, int64_t v) {
   switch (c.op) {
-    case Op::kEq: return v == c.number;
-    case Op::kNe: return v != c.number;
-    case Op::kLt: return v < c.number;
-    case Op::kLe: return v <= c.number;
-    case Op::kGt: return v > c.number;
-    case Op::kGe: return v >= c.number;
-    case Op::kContains: return (v & c.number) == c.number;  // flags: every bit set
+    case Op::kEq:
+      return v == c.number;
+    case Op::kNe:
+      return v != c.number;
+    case Op::kLt:
+      return v < c.number;
+    case Op::kLe:
+      return v <= c.number;
+    case Op::kGt:
+      return v > c.number;
+    case Op::kGe:
+      return v >= c.number;
+    case Op::kContains:
+      return (v & c.number) == c.number;  // flags: every bit set
     case Op::kIn:
-    case Op::kIntersects: return c.numbers.contains(v);
-    case Op::kExists: return true;
-    default: return false;
+    case Op::kIntersects:
+      return c.numbers.contains(v);
+    case Op::kExists:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -394,7 +424,8 @@ struct Val {
 };
 
 const events::Arg* FindArg(const events::Event& e, const Check& c) {
-  if (c.arg_index >= 0 && static_cast<size_t>(c.arg_index) < e.args.size() && e.args[c.arg_index].def == c.arg)
+  if (c.arg_index >= 0 && static_cast<size_t>(c.arg_index) < e.args.size() &&
+      e.args[c.arg_index].def == c.arg)
     return &e.args[c.arg_index];
   for (const events::Arg& a : e.args)
     if (a.def == c.arg) return &a;
@@ -404,8 +435,10 @@ const events::Arg* FindArg(const events::Event& e, const Check& c) {
 Val ArgVal(const events::Arg& a, bool numeric) {
   Val v;
   if (const auto* s = std::get_if<std::string>(&a.value)) {
-    if (numeric) v.kind = Val::kInt, v.i = a.raw;
-    else v.kind = Val::kStr, v.s = *s;
+    if (numeric)
+      v.kind = Val::kInt, v.i = a.raw;
+    else
+      v.kind = Val::kStr, v.s = *s;
   } else if (const auto* i = std::get_if<int64_t>(&a.value)) {
     v.kind = Val::kInt, v.i = *i;
   } else if (const auto* u = std::get_if<uint64_t>(&a.value)) {
@@ -472,26 +505,52 @@ Val Extract(const Check& c, EvalContext& ctx) {
   auto str = [&](std::string_view s) { v.kind = Val::kStr, v.s = s; };
   auto num = [&](int64_t i) { v.kind = Val::kInt, v.i = i; };
   switch (c.field) {
-    case Field::kEvtName: if (e.def) str(e.def->name); break;
-    case Field::kEvtId: if (e.def) num(e.def->id); break;
-    case Field::kEvtRetval: num(e.retval); break;
-    case Field::kEvtHostname: str(e.host_name); break;
-    case Field::kEvtDir: str(e.def && e.def->emit_at_entry ? ">" : "<"); break;
+    case Field::kEvtName:
+      if (e.def) str(e.def->name);
+      break;
+    case Field::kEvtId:
+      if (e.def) num(e.def->id);
+      break;
+    case Field::kEvtRetval:
+      num(e.retval);
+      break;
+    case Field::kEvtHostname:
+      str(e.host_name);
+      break;
+    case Field::kEvtDir:
+      str(e.def && e.def->emit_at_entry ? ">" : "<");
+      break;
     case Field::kEvtArg:
       if (const events::Arg* a = FindArg(e, c)) v = ArgVal(*a, c.numeric);
       break;
-    case Field::kProcName: str(e.comm); break;
-    case Field::kProcExe: str(Exe(e)); break;
-    case Field::kProcArgs: PrepareArgs(ctx), str(ctx.args); break;
-    case Field::kProcCmdline: PrepareArgs(ctx), str(ctx.cmdline); break;
-    case Field::kProcPid: num(e.pid); break;
-    case Field::kProcPpid: num(e.ppid); break;
-    case Field::kProcTid: num(e.tid); break;
+    case Field::kProcName:
+      str(e.comm);
+      break;
+    case Field::kProcExe:
+      str(Exe(e));
+      break;
+    case Field::kProcArgs:
+      PrepareArgs(ctx), str(ctx.args);
+      break;
+    case Field::kProcCmdline:
+      PrepareArgs(ctx), str(ctx.cmdline);
+      break;
+    case Field::kProcPid:
+      num(e.pid);
+      break;
+    case Field::kProcPpid:
+      num(e.ppid);
+      break;
+    case Field::kProcTid:
+      num(e.tid);
+      break;
     case Field::kProcPname:
     case Field::kProcPexe: {
       ProcessView p;
-      if (c.field == Field::kProcPname && !e.parent_comm.empty()) str(e.parent_comm);
-      else if (ctx.lookup->Ancestor(e.host_pid, 1, p)) str(c.field == Field::kProcPname ? p.comm : p.exe);
+      if (c.field == Field::kProcPname && !e.parent_comm.empty())
+        str(e.parent_comm);
+      else if (ctx.lookup->Ancestor(e.host_pid, 1, p))
+        str(c.field == Field::kProcPname ? p.comm : p.exe);
       break;
     }
     case Field::kProcAname:
@@ -505,16 +564,22 @@ Val Extract(const Check& c, EvalContext& ctx) {
       break;
     }
     case Field::kUserUid:
-    case Field::kUserEuid: num(e.uid); break;
-    case Field::kContainerId: str(e.container_id.empty() ? std::string_view("host") : e.container_id); break;
+    case Field::kUserEuid:
+      num(e.uid);
+      break;
+    case Field::kContainerId:
+      str(e.container_id.empty() ? std::string_view("host") : e.container_id);
+      break;
     case Field::kFdName:
     case Field::kFdDirectory:
     case Field::kFdFilename: {
       const events::Arg* a = FindArg(e, c);
       if (!a) break;
       std::string_view path;
-      if (const auto* s = std::get_if<std::string>(&a->value)) path = *s;
-      else path = SockField(*a, "sun_path", "sun_path");
+      if (const auto* s = std::get_if<std::string>(&a->value))
+        path = *s;
+      else
+        path = SockField(*a, "sun_path", "sun_path");
       if (path.empty() && !std::holds_alternative<std::string>(a->value)) break;
       str(c.field == Field::kFdName ? path : c.field == Field::kFdDirectory ? Dirname(path) : Basename(path));
       break;
@@ -546,19 +611,27 @@ Val Extract(const Check& c, EvalContext& ctx) {
     case Field::kFdL4proto: {
       const events::Arg* a = FindArg(e, c);
       if (const auto* s = a ? std::get_if<std::string>(&a->value) : nullptr)
-        str(HasToken(*s, "SOCK_STREAM") ? "tcp" : HasToken(*s, "SOCK_DGRAM") ? "udp" : HasToken(*s, "SOCK_RAW") ? "raw" : "");
+        str(HasToken(*s, "SOCK_STREAM")  ? "tcp"
+            : HasToken(*s, "SOCK_DGRAM") ? "udp"
+            : HasToken(*s, "SOCK_RAW")   ? "raw"
+                                         : "");
       break;
     }
-    case Field::kFdRdomain: str(""); break;  // no DNS enrichment yet
+    case Field::kFdRdomain:
+      str("");
+      break;  // no DNS enrichment yet
   }
   return v;
 }
 
 bool MatchVal(const Check& c, const Val& v) {
   switch (v.kind) {
-    case Val::kNone: return false;
-    case Val::kInt: return c.numeric && MatchNumber(c, v.i);
-    case Val::kStr: return !c.numeric && MatchString(c, v.s);
+    case Val::kNone:
+      return false;
+    case Val::kInt:
+      return c.numeric && MatchNumber(c, v.i);
+    case Val::kStr:
+      return !c.numeric && MatchString(c, v.s);
     case Val::kList: {
       if (c.op == Op::kExists) return true;
       if (c.numeric) return false;
@@ -579,27 +652,44 @@ bool MatchVal(const Check& c, const Val& v) {
 bool CompareVals(Op op, const Val& l, const Val& r) {
   if (l.kind == Val::kInt && r.kind == Val::kInt) {
     switch (op) {
-      case Op::kEq: return l.i == r.i;
-      case Op::kNe: return l.i != r.i;
-      case Op::kLt: return l.i < r.i;
-      case Op::kLe: return l.i <= r.i;
-      case Op::kGt: return l.i > r.i;
-      case Op::kGe: return l.i >= r.i;
-      default: return false;
+      case Op::kEq:
+        return l.i == r.i;
+      case Op::kNe:
+        return l.i != r.i;
+      case Op::kLt:
+        return l.i < r.i;
+      case Op::kLe:
+        return l.i <= r.i;
+      case Op::kGt:
+        return l.i > r.i;
+      case Op::kGe:
+        return l.i >= r.i;
+      default:
+        return false;
     }
   }
   if (l.kind == Val::kStr && r.kind == Val::kStr) {
     switch (op) {
-      case Op::kEq: return l.s == r.s;
-      case Op::kNe: return l.s != r.s;
-      case Op::kLt: return l.s < r.s;
-      case Op::kLe: return l.s <= r.s;
-      case Op::kGt: return l.s > r.s;
-      case Op::kGe: return l.s >= r.s;
-      case Op::kContains: return l.s.find(r.s) != std::string_view::npos;
-      case Op::kStartsWith: return l.s.starts_with(r.s);
-      case Op::kEndsWith: return l.s.ends_with(r.s);
-      default: return false;
+      case Op::kEq:
+        return l.s == r.s;
+      case Op::kNe:
+        return l.s != r.s;
+      case Op::kLt:
+        return l.s < r.s;
+      case Op::kLe:
+        return l.s <= r.s;
+      case Op::kGt:
+        return l.s > r.s;
+      case Op::kGe:
+        return l.s >= r.s;
+      case Op::kContains:
+        return l.s.find(r.s) != std::string_view::npos;
+      case Op::kStartsWith:
+        return l.s.starts_with(r.s);
+      case Op::kEndsWith:
+        return l.s.ends_with(r.s);
+      default:
+        return false;
     }
   }
   return false;
@@ -629,9 +719,17 @@ bool RunCheck(const Check& c, EvalContext& ctx) {
 
 bool IsNumericField(Field f) {
   switch (f) {
-    case Field::kEvtId: case Field::kEvtRetval: case Field::kProcPid: case Field::kProcPpid:
-    case Field::kProcTid: case Field::kUserUid: case Field::kUserEuid: case Field::kFdRport:
-    case Field::kFdLport: case Field::kIsOpenWrite: case Field::kIsOpenRead:
+    case Field::kEvtId:
+    case Field::kEvtRetval:
+    case Field::kProcPid:
+    case Field::kProcPpid:
+    case Field::kProcTid:
+    case Field::kUserUid:
+    case Field::kUserEuid:
+    case Field::kFdRport:
+    case Field::kFdLport:
+    case Field::kIsOpenWrite:
+    case Field::kIsOpenRead:
       return true;
     default:
       return false;
@@ -649,8 +747,8 @@ bool IsIntegerFormat(events::ArgFormat f) {
 }
 bool HasRawInteger(events::ArgFormat f) {
   using F = events::ArgFormat;
-  return f != F::kString && f != F::kStringArray && f != F::kArgvBlob && f != F::kBytes && f != F::kSockaddr &&
-         f != F::kCapabilitySet;
+  return f != F::kString && f != F::kStringArray && f != F::kArgvBlob && f != F::kBytes &&
+         f != F::kSockaddr && f != F::kCapabilitySet;
 }
 
 bool ParseNumber(std::string_view s, int64_t& out) {
@@ -669,7 +767,8 @@ bool ParseNumber(std::string_view s, int64_t& out) {
 // The argument that holds "the file" or "the socket" of an event type.
 int FileArg(const events::EventDef& def) {
   static const char* kRenameLike[] = {"new_path", "newname", "newpath"};
-  bool rename_like = def.name.find("rename") != std::string::npos || def.name.find("link") != std::string::npos;
+  bool rename_like =
+      def.name.find("rename") != std::string::npos || def.name.find("link") != std::string::npos;
   if (rename_like && def.name.find("unlink") == std::string::npos)
     for (const char* n : kRenameLike)
       if (int i = def.ArgIndex(n); i >= 0) return i;
@@ -725,18 +824,42 @@ bool PathTrie::MatchesPrefixOf(std::string_view path) const {
 
 bool ParseField(std::string_view t, Field& f, std::string& arg, int& index, std::string& error) {
   static const std::pair<std::string_view, Field> kPlain[] = {
-      {"evt.name", Field::kEvtName},         {"evt.type", Field::kEvtName},       {"evt.id", Field::kEvtId},
-      {"evt.retval", Field::kEvtRetval},     {"evt.res", Field::kEvtRetval},      {"evt.hostname", Field::kEvtHostname}, {"evt.dir", Field::kEvtDir},
-      {"evt.is_open_write", Field::kIsOpenWrite}, {"evt.is_open_read", Field::kIsOpenRead},
-      {"proc.name", Field::kProcName},       {"proc.exe", Field::kProcExe},       {"proc.exepath", Field::kProcExe},
-      {"proc.args", Field::kProcArgs},       {"proc.cmdline", Field::kProcCmdline}, {"proc.pid", Field::kProcPid},
-      {"proc.ppid", Field::kProcPpid},       {"proc.tid", Field::kProcTid},       {"thread.tid", Field::kProcTid},
-      {"proc.pname", Field::kProcPname},     {"proc.pexe", Field::kProcPexe},     {"proc.pexepath", Field::kProcPexe},
-      {"proc.aname", Field::kProcAname},     {"proc.aexe", Field::kProcAexe},     {"proc.aexepath", Field::kProcAexe},
-      {"user.uid", Field::kUserUid},         {"user.euid", Field::kUserEuid},     {"container.id", Field::kContainerId},
-      {"fd.name", Field::kFdName},           {"fd.directory", Field::kFdDirectory}, {"fd.filename", Field::kFdFilename},
-      {"fd.rip", Field::kFdRip},             {"fd.rport", Field::kFdRport},       {"fd.lip", Field::kFdLip},
-      {"fd.lport", Field::kFdLport},         {"fd.l4proto", Field::kFdL4proto},   {"fd.rdomain", Field::kFdRdomain},
+      {"evt.name", Field::kEvtName},
+      {"evt.type", Field::kEvtName},
+      {"evt.id", Field::kEvtId},
+      {"evt.retval", Field::kEvtRetval},
+      {"evt.res", Field::kEvtRetval},
+      {"evt.hostname", Field::kEvtHostname},
+      {"evt.dir", Field::kEvtDir},
+      {"evt.is_open_write", Field::kIsOpenWrite},
+      {"evt.is_open_read", Field::kIsOpenRead},
+      {"proc.name", Field::kProcName},
+      {"proc.exe", Field::kProcExe},
+      {"proc.exepath", Field::kProcExe},
+      {"proc.args", Field::kProcArgs},
+      {"proc.cmdline", Field::kProcCmdline},
+      {"proc.pid", Field::kProcPid},
+      {"proc.ppid", Field::kProcPpid},
+      {"proc.tid", Field::kProcTid},
+      {"thread.tid", Field::kProcTid},
+      {"proc.pname", Field::kProcPname},
+      {"proc.pexe", Field::kProcPexe},
+      {"proc.pexepath", Field::kProcPexe},
+      {"proc.aname", Field::kProcAname},
+      {"proc.aexe", Field::kProcAexe},
+      {"proc.aexepath", Field::kProcAexe},
+      {"user.uid", Field::kUserUid},
+      {"user.euid", Field::kUserEuid},
+      {"container.id", Field::kContainerId},
+      {"fd.name", Field::kFdName},
+      {"fd.directory", Field::kFdDirectory},
+      {"fd.filename", Field::kFdFilename},
+      {"fd.rip", Field::kFdRip},
+      {"fd.rport", Field::kFdRport},
+      {"fd.lip", Field::kFdLip},
+      {"fd.lport", Field::kFdLport},
+      {"fd.l4proto", Field::kFdL4proto},
+      {"fd.rdomain", Field::kFdRdomain},
   };
   index = -1;
   arg.clear();
@@ -754,7 +877,8 @@ bool ParseField(std::string_view t, Field& f, std::string& arg, int& index, std:
   if (base == "evt.arg" && !bracket.empty()) return f = Field::kEvtArg, arg = bracket, true;
   if (t.starts_with("evt.arg.") && t.size() > 8 && bracket.empty())
     return f = Field::kEvtArg, arg = t.substr(8), true;
-  if (t.starts_with("data.") && t.size() > 5 && bracket.empty()) return f = Field::kEvtArg, arg = t.substr(5), true;
+  if (t.starts_with("data.") && t.size() > 5 && bracket.empty())
+    return f = Field::kEvtArg, arg = t.substr(5), true;
   for (const auto& [name, field] : kPlain) {
     if (base != name) continue;
     f = field;
@@ -772,7 +896,8 @@ bool ParseField(std::string_view t, Field& f, std::string& arg, int& index, std:
     }
     return true;
   }
-  if (t.find('.') != std::string_view::npos && !t.starts_with('/') && std::isalpha(static_cast<unsigned char>(t[0])))
+  if (t.find('.') != std::string_view::npos && !t.starts_with('/') &&
+      std::isalpha(static_cast<unsigned char>(t[0])))
     error = absl::StrCat("unknown field '", std::string(t), "'");
   return false;
 }
@@ -817,9 +942,12 @@ struct Builder {
         return Fail(a, absl::StrCat("operator not valid on the numeric field '", a.field_text, "'"));
       for (const std::string& v : a.values) {
         int64_t n;
-        if (!ParseNumber(v, n)) return Fail(a, absl::StrCat("'", a.field_text, "' is a number, not '", v, "'"));
-        if (list_op) c.numbers.insert(n);
-        else c.number = n;
+        if (!ParseNumber(v, n))
+          return Fail(a, absl::StrCat("'", a.field_text, "' is a number, not '", v, "'"));
+        if (list_op)
+          c.numbers.insert(n);
+        else
+          c.number = n;
       }
       return true;
     }
@@ -828,8 +956,10 @@ struct Builder {
     } else if (a.op == Op::kPmatch) {
       c.trie = std::make_unique<PathTrie>();
       for (const std::string& v : a.values) {
-        if (HasGlob(v)) c.globs.push_back(v);
-        else c.trie->Add(v);
+        if (HasGlob(v))
+          c.globs.push_back(v);
+        else
+          c.trie->Add(v);
       }
     } else if (!a.values.empty()) {
       c.text = a.op == Op::kIContains ? absl::AsciiStrToLower(a.values[0]) : a.values[0];
@@ -884,7 +1014,8 @@ struct Builder {
       c->rhs->op = Op::kExists;
       if (a.field == Field::kEvtName || a.field == Field::kEvtId || a.field == Field::kEvtDir ||
           a.rhs->field == Field::kEvtName || a.rhs->field == Field::kEvtId || a.rhs->field == Field::kEvtDir)
-        return Fail(a, "val(): evt.name, evt.id and evt.dir cannot be compared with another field"), std::nullopt;
+        return Fail(a, "val(): evt.name, evt.id and evt.dir cannot be compared with another field"),
+               std::nullopt;
       out.checks_.push_back(std::move(c));
       out.nodes_.push_back({Node::kCheck});
       out.nodes_.back().check = static_cast<uint32_t>(out.checks_.size() - 1);
@@ -931,12 +1062,15 @@ struct Builder {
           return false;
         }
         events::ArgFormat f = c->arg->format;
-        bool all_numbers = !a.values.empty() && std::all_of(a.values.begin(), a.values.end(), [](const std::string& v) {
-          int64_t n;
-          return ParseNumber(v, n);
-        });
-        if (IsIntegerFormat(f)) c->numeric = true;
-        else if (HasRawInteger(f) && all_numbers) c->numeric = true;
+        bool all_numbers =
+            !a.values.empty() && std::all_of(a.values.begin(), a.values.end(), [](const std::string& v) {
+              int64_t n;
+              return ParseNumber(v, n);
+            });
+        if (IsIntegerFormat(f))
+          c->numeric = true;
+        else if (HasRawInteger(f) && all_numbers)
+          c->numeric = true;
         c->flag_tokens = !c->numeric && IsFlagFormat(f);
         break;
       }
@@ -980,7 +1114,8 @@ absl::StatusOr<Compiled> Compiled::Build(const Ast& ast, const events::EventDef&
   Builder b{out, def, unknown_args};
   auto root = b.Compile(ast);
   if (!root)
-    return absl::InvalidArgumentError(absl::StrCat(b.error_at->offset, "\x1f", b.error_at->field_text, "\x1f", b.error));
+    return absl::InvalidArgumentError(
+        absl::StrCat(b.error_at->offset, "\x1f", b.error_at->field_text, "\x1f", b.error));
   out.root_ = *root;
   return out;
 }
@@ -988,10 +1123,14 @@ absl::StatusOr<Compiled> Compiled::Build(const Ast& ast, const events::EventDef&
 bool Compiled::EvalNode(uint32_t n, EvalContext& ctx) const {
   const Node& node = nodes_[n];
   switch (node.kind) {
-    case Node::kTrue: return true;
-    case Node::kFalse: return false;
-    case Node::kCheck: return RunCheck(*checks_[node.check], ctx);
-    case Node::kNot: return !EvalNode(kids_[node.first], ctx);
+    case Node::kTrue:
+      return true;
+    case Node::kFalse:
+      return false;
+    case Node::kCheck:
+      return RunCheck(*checks_[node.check], ctx);
+    case Node::kNot:
+      return !EvalNode(kids_[node.first], ctx);
     case Node::kAnd:
       for (uint32_t k = 0; k < node.count; ++k)
         if (!EvalNode(kids_[node.first + k], ctx)) return false;
@@ -1012,21 +1151,44 @@ std::string Compiled::Render(Field field, const events::EventDef& def, std::stri
   c.op = Op::kExists;
   int i = -1;
   switch (field) {
-    case Field::kEvtArg: i = def.ArgIndex(arg); break;
-    case Field::kFdName: case Field::kFdDirectory: case Field::kFdFilename: i = FileArg(def); break;
-    case Field::kIsOpenRead: case Field::kIsOpenWrite: i = def.ArgIndex("flags"); break;
-    case Field::kFdRip: case Field::kFdRport: i = SockArg(def, true); break;
-    case Field::kFdLip: case Field::kFdLport: i = SockArg(def, false); break;
-    case Field::kFdL4proto: i = def.ArgIndex("type"); break;
-    default: break;
+    case Field::kEvtArg:
+      i = def.ArgIndex(arg);
+      break;
+    case Field::kFdName:
+    case Field::kFdDirectory:
+    case Field::kFdFilename:
+      i = FileArg(def);
+      break;
+    case Field::kIsOpenRead:
+    case Field::kIsOpenWrite:
+      i = def.ArgIndex("flags");
+      break;
+    case Field::kFdRip:
+    case Field::kFdRport:
+      i = SockArg(def, true);
+      break;
+    case Field::kFdLip:
+    case Field::kFdLport:
+      i = SockArg(def, false);
+      break;
+    case Field::kFdL4proto:
+      i = def.ArgIndex("type");
+      break;
+    default:
+      break;
   }
-  if (i >= 0) c.arg_index = i, c.arg = &def.args[i];
-  else if (field == Field::kEvtArg || (field >= Field::kFdName && field != Field::kFdRdomain)) return "<NA>";
+  if (i >= 0)
+    c.arg_index = i, c.arg = &def.args[i];
+  else if (field == Field::kEvtArg || (field >= Field::kFdName && field != Field::kFdRdomain))
+    return "<NA>";
   Val v = Extract(c, ctx);
   switch (v.kind) {
-    case Val::kNone: return "<NA>";
-    case Val::kInt: return absl::StrCat(v.i);
-    case Val::kStr: return std::string(v.s);
+    case Val::kNone:
+      return "<NA>";
+    case Val::kInt:
+      return absl::StrCat(v.i);
+    case Val::kStr:
+      return std::string(v.s);
     case Val::kList: {
       std::string s;
       for (size_t k = 0; k < v.list->size(); ++k) absl::StrAppend(&s, k ? " " : "", (*v.list)[k]);
@@ -1038,7 +1200,8 @@ std::string Compiled::Render(Field field, const events::EventDef& def, std::stri
 
 int EventTypeVerdict(const Ast& a, std::string_view name, uint32_t id) {
   switch (a.kind) {
-    case Ast::kNot: return 2 - EventTypeVerdict(*a.kids[0], name, id);
+    case Ast::kNot:
+      return 2 - EventTypeVerdict(*a.kids[0], name, id);
     case Ast::kAnd: {
       int v = 2;
       for (const AstPtr& k : a.kids) v = std::min(v, EventTypeVerdict(*k, name, id));
@@ -1063,7 +1226,8 @@ int EventTypeVerdict(const Ast& a, std::string_view name, uint32_t id) {
         return (a.op == Op::kExists || MatchNumber(c, id)) ? 2 : 0;
       }
       for (const std::string& v : a.values) c.strings.insert(v);
-      if (!a.values.empty()) c.text = a.op == Op::kIContains ? absl::AsciiStrToLower(a.values[0]) : a.values[0];
+      if (!a.values.empty())
+        c.text = a.op == Op::kIContains ? absl::AsciiStrToLower(a.values[0]) : a.values[0];
       if (a.op == Op::kPmatch) {
         c.trie = std::make_unique<PathTrie>();
         for (const std::string& v : a.values) c.trie->Add(v);

@@ -18,17 +18,55 @@
 namespace vigil::rules::internal {
 
 enum class Op : uint8_t {
-  kEq, kNe, kLt, kLe, kGt, kGe, kContains, kIContains, kStartsWith, kEndsWith, kGlob,
-  kPmatch, kIn, kIntersects, kExists,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kContains,
+  kIContains,
+  kStartsWith,
+  kEndsWith,
+  kGlob,
+  kPmatch,
+  kIn,
+  kIntersects,
+  kExists,
 };
 
 enum class Field : uint8_t {
-  kEvtName, kEvtId, kEvtRetval, kEvtArg, kEvtHostname, kEvtDir,
-  kProcName, kProcExe, kProcArgs, kProcCmdline, kProcPid, kProcPpid, kProcTid,
-  kProcPname, kProcPexe, kProcAname, kProcAexe,  // with index >= 0: Nth ancestor; -1: any
-  kUserUid, kUserEuid, kContainerId,
-  kFdName, kFdDirectory, kFdFilename, kIsOpenWrite, kIsOpenRead,
-  kFdRip, kFdRport, kFdLip, kFdLport, kFdL4proto, kFdRdomain,
+  kEvtName,
+  kEvtId,
+  kEvtRetval,
+  kEvtArg,
+  kEvtHostname,
+  kEvtDir,
+  kProcName,
+  kProcExe,
+  kProcArgs,
+  kProcCmdline,
+  kProcPid,
+  kProcPpid,
+  kProcTid,
+  kProcPname,
+  kProcPexe,
+  kProcAname,
+  kProcAexe,  // with index >= 0: Nth ancestor; -1: any
+  kUserUid,
+  kUserEuid,
+  kContainerId,
+  kFdName,
+  kFdDirectory,
+  kFdFilename,
+  kIsOpenWrite,
+  kIsOpenRead,
+  kFdRip,
+  kFdRport,
+  kFdLip,
+  kFdLport,
+  kFdL4proto,
+  kFdRdomain,
 };
 
 // A parse error at an offset of the condition text.
@@ -109,9 +147,7 @@ struct EvalContext {
   bool args_ready = false;
   std::string args;     // proc.args
   std::string cmdline;  // proc.cmdline
-  void Reset(const events::Event& ev, const ProcessLookup& l) {
-    e = &ev, lookup = &l, args_ready = false;
-  }
+  void Reset(const events::Event& ev, const ProcessLookup& l) { e = &ev, lookup = &l, args_ready = false; }
 };
 
 class Compiled {

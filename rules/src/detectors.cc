@@ -56,7 +56,8 @@ class StdioOverSocket final : public Detector {
     return {"security_socket_connect", "dup", "dup2", "dup3", "sched_process_exit"};
   }
 
-  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def, Emit emit) override {
+  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def,
+               Emit emit) override {
     const std::string& n = e.def->name;
     if (n == "sched_process_exit") {
       if (ProcessExited(e)) procs_.erase(e.host_pid);
@@ -130,7 +131,8 @@ class PortScan final : public Detector {
   std::string_view name() const override { return name_; }
   std::vector<std::string> inputs() const override { return {"security_socket_connect"}; }
 
-  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def, Emit emit) override {
+  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def,
+               Emit emit) override {
     std::string ip, port_text;
     if (!RemoteOf(e.FindArg("remote_addr"), ip, port_text)) return;
     uint32_t port;
@@ -184,9 +186,12 @@ class K8sApiConnection final : public Detector {
  public:
   K8sApiConnection(std::string name, size_t max_containers) : name_(std::move(name)), max_(max_containers) {}
   std::string_view name() const override { return name_; }
-  std::vector<std::string> inputs() const override { return {"sched_process_exec", "security_socket_connect"}; }
+  std::vector<std::string> inputs() const override {
+    return {"sched_process_exec", "security_socket_connect"};
+  }
 
-  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def, Emit emit) override {
+  void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def,
+               Emit emit) override {
     if (e.container_id.empty()) return;
     if (e.def->name == "sched_process_exec") {
       const events::Arg* env = e.FindArg("env");
@@ -225,7 +230,8 @@ absl::StatusOr<uint64_t> Param(const std::map<std::string, std::string>& params,
   if (it == params.end()) return fallback;
   uint64_t v;
   if (!absl::SimpleAtoi(it->second, &v) || v == 0)
-    return absl::InvalidArgumentError(absl::StrCat("params.", key, ": expected a positive integer, got '", it->second, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("params.", key, ": expected a positive integer, got '", it->second, "'"));
   return v;
 }
 
@@ -263,8 +269,8 @@ absl::StatusOr<std::unique_ptr<Detector>> MakeDetector(const std::string& kind, 
     if (!max.ok()) return max.status();
     return std::make_unique<K8sApiConnection>(name, *max);
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown detector '", kind, "' (known: stdio_over_socket, port_scan, k8s_api_connection)"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown detector '", kind, "' (known: stdio_over_socket, port_scan, k8s_api_connection)"));
 }
 
 }  // namespace vigil::rules::internal

