@@ -17,6 +17,8 @@
 #include "vigil/events/registry.h"
 #include "vigil/rules/rules.h"
 
+// GCC pairs the replaced operator new with free() across inlining and warns wrongly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 namespace {
 std::atomic<uint64_t> g_allocations{0};
 }

@@ -1,10 +1,25 @@
 // Every built-in detection: one synthetic event that fires it and one near
 // miss that does not; the cancelled ones; the registry integration.
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rules_test_util.h"
+
+// GCC pairs the replaced operator new with free() across inlining and warns wrongly.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+// Counts heap allocations, for the no-allocation-per-event test.
+static std::atomic<uint64_t> g_allocations{0};
+void* operator new(size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace vigil::rules {
 namespace {
@@ -545,6 +560,24 @@ TEST_F(Builtin, PortScan) {
     fired += std::count(names.begin(), names.end(), "port_scan");
   }
   EXPECT_EQ(fired, 0);
+}
+
+TEST_F(Builtin, NoAllocationPerEvent) {
+  FakeLookup l;
+  l.ancestors = {{"bash", "/usr/bin/bash"}, {"sshd", "/usr/sbin/sshd"}};
+  l.argv[4242] = {"cc1", "-quiet", "main.c"};
+  std::vector<events::Event> evs = {
+      Open("/usr/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY_),
+      Open("/tmp/cc1.s", O_WRONLY_ | O_CREAT_ | O_TRUNC_),
+      Ev("openat", {{"dirfd", -100}, {"pathname", std::string("/etc/hosts")}, {"flags", 0}}),
+      Exec("/usr/bin/ls", {"ls", "-l"}, {"HOME=/root"}), Ev("ptrace", {{"request", 2}})};
+  for (const auto& e : evs) Run(e, l);  // warm: scratch buffers reach their size
+  uint64_t before = g_allocations.load();
+  int fired = 0;
+  for (int i = 0; i < 1000; ++i)
+    for (const auto& e : evs) engine().OnEvent(e, l, [&](const Detection&) { ++fired; });
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(g_allocations.load() - before, 0u);
 }
 
 TEST_F(Builtin, OutputIsRendered) {
