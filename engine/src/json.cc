@@ -173,6 +173,30 @@ void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
   }
 }
 
+// Tracee's detection metadata (SPEC §2.2).
+void AppendDetectionMetadata(std::string& out, const events::DetectionMeta& m) {
+  out += ",\"metadata\":{\"Version\":";
+  AppendJsonString(out, m.version);
+  out += ",\"Description\":";
+  AppendJsonString(out, m.description);
+  out += ",\"Tags\":[";
+  for (size_t i = 0; i < m.tags.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, m.tags[i]);
+  }
+  out += "],\"Properties\":{\"signatureID\":";
+  AppendJsonString(out, m.signature_id);
+  out += ",\"signatureName\":";
+  AppendJsonString(out, m.signature_name);
+  absl::StrAppend(&out, ",\"Severity\":", m.severity, ",\"Category\":");
+  AppendJsonString(out, m.category);
+  out += ",\"Technique\":";
+  AppendJsonString(out, m.technique);
+  out += ",\"external_id\":";
+  AppendJsonString(out, m.external_id);
+  out += "}}";
+}
+
 }  // namespace
 
 void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names) {
@@ -222,6 +246,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
   }
   AppendArgsJson(out, e.args);
   out += ']';
+  if (e.def->detection) AppendDetectionMetadata(out, *e.def->detection);
   if (e.triggered_by) {
     out += ",\"ancestors\":[";
     for (size_t i = 0; i < e.ancestors.size(); ++i) {

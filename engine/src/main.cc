@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "vigil/engine/detections.h"
 #include "vigil/engine/list.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/sensor.h"
@@ -24,6 +25,23 @@ void AddSelectionFlags(CLI::App& app, vigil::engine::SensorOptions& o) {
   app.add_option("-s,--scope", o.scopes, "scope filter (repeatable, ANDed)")->allow_extra_args(false);
   app.add_option("-p,--policy", o.policy_paths, "policy file or directory (repeatable)")
       ->allow_extra_args(false);
+  app.add_option("--rules", o.rules,
+                 "rule file or directory of *.yaml (repeatable): added to the built-in rules, "
+                 "overriding them by name")
+      ->allow_extra_args(false);
+}
+
+// The built-in rules and --rules, loaded into the registry before anything
+// resolves an event name. Exit status 2 on a broken rule file.
+int LoadRules(vigil::engine::SensorOptions& o, std::unique_ptr<vigil::rules::DetectionEngine>& engine) {
+  absl::StatusOr<std::unique_ptr<vigil::rules::DetectionEngine>> loaded = vigil::engine::LoadDetections(o.rules);
+  if (!loaded.ok()) {
+    std::cerr << "vigil: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  engine = std::move(*loaded);
+  o.detections = engine.get();
+  return 0;
 }
 
 }  // namespace
@@ -53,8 +71,11 @@ int main(int argc, char** argv) {
                "sched_process_exec also carries the new image's environment (env)");
 
   bool list_json = false;
-  CLI::App* list = app.add_subcommand("list", "print the event registry");
+  vigil::engine::SensorOptions list_opts;
+  CLI::App* list = app.add_subcommand("list", "print the event registry (events and detections)");
   list->add_flag("--json", list_json, "as JSON");
+  list->add_option("--rules", list_opts.rules, "rule file or directory (repeatable), as for the sensor")
+      ->allow_extra_args(false);
   CLI::App* version = app.add_subcommand("version", "print the version");
 
   CLI::App* caps_cmd = app.add_subcommand("caps", "capability planning and auditing");
@@ -102,9 +123,17 @@ int main(int argc, char** argv) {
     std::cout << "vigil " << kVersion << "\n";
     return 0;
   }
-  if (*list) return vigil::engine::PrintRegistry(std::cout, list_json);
-  if (*plan) return vigil::engine::PrintCapsPlan(plan_opts, plan_format);
+  std::unique_ptr<vigil::rules::DetectionEngine> detections;
+  if (*list) {
+    if (int rc = LoadRules(list_opts, detections)) return rc;
+    return vigil::engine::PrintRegistry(std::cout, list_json);
+  }
+  if (*plan) {
+    if (int rc = LoadRules(plan_opts, detections)) return rc;
+    return vigil::engine::PrintCapsPlan(plan_opts, plan_format);
+  }
   if (*audit) {
+    if (int rc = LoadRules(audit_opts, detections)) return rc;
     uint64_t ms;
     if (!vigil::engine::ParseDuration(audit_duration, ms)) {
       std::cerr << "vigil: --duration " << audit_duration
@@ -147,5 +176,6 @@ int main(int argc, char** argv) {
     std::cerr << "vigil: --syscall-hook " << syscall_hook << ": expected auto, tracepoints or raw\n";
     return 2;
   }
+  if (int rc = LoadRules(opts, detections)) return rc;
   return vigil::engine::RunSensor(opts);
 }

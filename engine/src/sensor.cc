@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "vigil/engine/audit_report.h"
 #include "vigil/engine/cap_audit.h"
 #include "vigil/engine/containers.h"
+#include "vigil/engine/detections.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/pipeline.h"
 #include "vigil/engine/process_tree.h"
@@ -221,6 +223,8 @@ class SensorRun {
   absl::Status CheckUsage();
   absl::Status PlanCapabilities();
   absl::Status ChooseSyscallHook(const caps::CapSet& permitted, bool seed);
+  void CancelUnavailableDetections();
+  void CancelDetectionsWithoutInputs();
   absl::Status StartCapabilityAudit();
   absl::Status Harden();
   void SeedProcessTree();
@@ -259,6 +263,8 @@ class SensorRun {
   std::unique_ptr<events::Decoder> decoder_;
   std::unique_ptr<Enricher> enricher_;
   std::unique_ptr<Pipeline> pipeline_;
+  std::set<uint32_t> detections_;  // selected detections that run
+  std::unique_ptr<RulesDetectStage> detect_stage_;
   int64_t setup_done_ = 0;
   uint64_t sink_errors_ = 0;
   std::string stop_reason_;
@@ -301,6 +307,7 @@ absl::Status SensorRun::PlanCapabilities() {
     LogInfo(absl::StrCat("--capabilities bypass=true: capabilities are left as inherited (effective: ",
                          caps::DescribeCaps(start_caps->effective), ")"));
 
+  CancelUnavailableDetections();
   std::set<std::string> cancelled;
   for (const caps::EventCancellation& c : caps::FindCancelledEvents(EventCapSources(selection_), permitted)) {
     LogWarn(c.message);
@@ -317,6 +324,40 @@ absl::Status SensorRun::PlanCapabilities() {
                         " specific=", caps::DescribeCaps(plan_.rings.specific),
                         " after set-up=", caps::DescribeCaps(plan_.rings.after_setup)));
   return absl::OkStatus();
+}
+
+// Detections this build or kernel cannot run (an input event that does not
+// exist here) are cancelled with their reason; the rest runs.
+void SensorRun::CancelUnavailableDetections() {
+  std::set<std::string> unavailable;
+  for (const SelectedEvent& e : selection_.events) {
+    if (!IsDetection(*e.def)) continue;
+    if (e.def->detection && !e.def->detection->unavailable.empty()) {
+      LogWarn(absl::StrCat("event ", e.def->name, " cancelled: ", e.def->detection->unavailable));
+      unavailable.insert(e.def->name);
+    } else {
+      detections_.insert(e.def->id);
+    }
+  }
+  std::erase_if(selection_.events, [&](const SelectedEvent& e) { return unavailable.contains(e.def->name); });
+}
+
+// A detection runs only while all its inputs do.
+void SensorRun::CancelDetectionsWithoutInputs() {
+  const std::set<uint32_t>& running = sensor_->running_events();
+  std::erase_if(detections_, [&](uint32_t id) {
+    const events::EventDef* d = registry_.FindId(id);
+    if (!running.contains(id)) return true;  // cancelled with its inputs at start-up
+    for (const std::string& input : d->dependencies) {
+      const events::EventDef* in = registry_.Find(input);
+      if (in != nullptr && !running.contains(in->id)) {
+        LogWarn(absl::StrCat("event ", d->name, " cancelled: its input ", input, " is not running"));
+        return true;
+      }
+    }
+    return false;
+  });
+  if (options_.detections != nullptr) options_.detections->Enable(detections_);
 }
 
 // Per-syscall tracepoints are an optimisation: when what they need (reading
@@ -419,6 +460,17 @@ absl::Status SensorRun::SetUpKernelSide() {
   SeedProcessTree();
   BpfSensor::Options bpf_options{.ring_bytes = options_.ring_bytes, .syscall_hook = hook_};
   bpf_options.exec_env = options_.exec_env;
+  if (options_.detections != nullptr) {
+    std::erase_if(detections_, [&](uint32_t id) {
+      return std::none_of(selection_.events.begin(), selection_.events.end(),
+                          [id](const SelectedEvent& e) { return e.def->id == id; });
+    });
+    options_.detections->Enable(detections_);
+    if (options_.detections->NeedsExecEnv() && !bpf_options.exec_env) {
+      LogDebug("a selected detection reads exec environments: sched_process_exec carries env");
+      bpf_options.exec_env = true;
+    }
+  }
   PrepareTracefs(bpf_options);
   if (absl::Status st = LoadPrograms(bpf_options); !st.ok()) return st;
   return AttachPrograms();
@@ -458,7 +510,12 @@ absl::Status SensorRun::AttachPrograms() {
     if (audit_) audit_->Collect();
   }
   for (const std::string& line : sensor_->attach_log()) LogDebug(absl::StrCat("attached ", line));
-  if (sensor_->running_events().empty()) return CannotRun("no event could be attached; nothing to do");
+  CancelDetectionsWithoutInputs();
+  const bool nothing_runs = std::all_of(sensor_->running_events().begin(), sensor_->running_events().end(),
+                                        [&](uint32_t id) {
+                                          return IsDetection(*registry_.FindId(id)) && !detections_.contains(id);
+                                        });
+  if (nothing_runs) return CannotRun("no event could be attached; nothing to do");
   return absl::OkStatus();
 }
 
@@ -475,6 +532,10 @@ absl::Status SensorRun::StartPipeline() {
         for (auto& sink : sinks_) sink->Write(e);
       });
   pipeline_->set_max_events(options_.max_events);
+  if (!detections_.empty()) {
+    detect_stage_ = std::make_unique<RulesDetectStage>(*options_.detections, process_tree_);
+    pipeline_->set_detect_stage(detect_stage_.get(), &selection_.detection_inputs);
+  }
 
   const int64_t ring_start = CapAudit::NowMonotonic();
   absl::StatusOr<caps::ScopedRing> ring_scope = cap_engine_->Raise(caps::Ring::kEbpf, "map ring buffer");
@@ -494,7 +555,8 @@ absl::Status SensorRun::StartPipeline() {
 
 absl::Status SensorRun::AnnounceReady() {
   std::vector<std::string> running;
-  for (uint32_t id : sensor_->running_events()) running.push_back(registry_.FindId(id)->name);
+  for (uint32_t id : sensor_->running_events())
+    if (!IsDetection(*registry_.FindId(id)) || detections_.contains(id)) running.push_back(registry_.FindId(id)->name);
   LogInfo(absl::StrCat("running ", running.size(), " events (", absl::StrJoin(running, ","),
                        "); syscalls via ",
                        sensor_->syscall_hook_used().empty() ? "-" : sensor_->syscall_hook_used()));
@@ -567,7 +629,8 @@ void SensorRun::Stop() {
   FlushSinks(/*count_errors=*/false);
   const KernelCounters k = sensor_->ReadCounters();
   const PipelineCounters& p = pipeline_->counters();
-  LogInfo(absl::StrCat("stopped (", stop_reason_, "): emitted ", p.emitted, " events; lost ", k.lost_reserve,
+  LogInfo(absl::StrCat("stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections,
+                       " detections); lost ", k.lost_reserve,
                        " (ring buffer full), ", p.decode_errors, " undecodable",
                        p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ",
                        k.truncated,

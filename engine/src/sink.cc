@@ -1,5 +1,7 @@
 #include "vigil/engine/sink.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -75,6 +77,15 @@ void Sink::Write(const events::Event& e) {
     absl::StrAppendFormat(&buffer_, "%02d:%02d:%02d.%03d %-6u %-16s %-7u %-7u %-6d %-22s ", t.tm_hour,
                           t.tm_min, t.tm_sec, static_cast<int>(e.timestamp_ns / 1000000 % 1000), e.uid,
                           e.comm, e.pid, e.tid, e.retval, e.def->name);
+    if (e.def->detection) {
+      // A detection stands out: its severity and what triggered it first.
+      static constexpr const char* kSeverity[] = {"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"};
+      const int sev = std::clamp(e.def->detection->severity, 0, 4);
+      absl::StrAppend(&buffer_, "DETECTION ", kSeverity[sev],
+                      e.def->detection->signature_id.empty() ? "" : " ", e.def->detection->signature_id,
+                      e.triggered_by ? absl::StrCat(" from ", e.triggered_by->def->name) : "",
+                      e.args.empty() ? "" : ": ");
+    }
     for (size_t i = 0; i < e.args.size(); ++i) {
       if (i) buffer_ += ", ";
       absl::StrAppend(&buffer_, e.args[i].def->name, ": ");

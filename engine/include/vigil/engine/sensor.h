@@ -9,12 +9,17 @@
 #include "vigil/engine/bpf_sensor.h"
 #include "vigil/engine/sink.h"
 
+namespace vigil::rules {
+class DetectionEngine;
+}
+
 namespace vigil::engine {
 
 struct SensorOptions {
   std::vector<std::string> events;        // -e
   std::vector<std::string> scopes;        // -s
   std::vector<std::string> policy_paths;  // -p
+  std::vector<std::string> rules;         // --rules (loaded by LoadDetections before the selection)
   std::vector<std::string> outputs;       // -o
   std::vector<std::string> capabilities;  // -C
   std::string ready_file;
@@ -30,6 +35,8 @@ struct SensorOptions {
   // `vigil caps audit`: record the kernel's capability checks for the whole
   // run and print the report (format "text" or "json") on stdout at the end.
   bool audit = false;
+  // The loaded rules (LoadDetections); null: no detection can be selected.
+  rules::DetectionEngine* detections = nullptr;
   std::string audit_format = "text";
 };
 
