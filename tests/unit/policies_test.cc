@@ -13,6 +13,7 @@
 #include "vigil/policies/compile.h"
 #include "vigil/policies/kernel_scope.h"
 #include "vigil/policies/policy.h"
+#include "vigil/rules/rules.h"
 
 #ifndef VIGIL_SOURCE_DIR
 #define VIGIL_SOURCE_DIR "."
@@ -20,6 +21,18 @@
 
 namespace vigil::policies {
 namespace {
+
+// Detections are events of the registry once the rules are loaded (as the
+// sensor does before compiling policies): the shipped policies select them.
+class BuiltinDetections : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    auto engine = rules::DetectionEngine::Create({}, events::Registry::Builtin());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_TRUE(events::Registry::AddBuiltinDetections((*engine)->event_defs()).ok());
+  }
+};
+const auto* const kDetections = ::testing::AddGlobalTestEnvironment(new BuiltinDetections);
 
 using events::ArgFormat;
 using events::Capture;
@@ -957,6 +970,10 @@ TEST(ShippedPoliciesTest, DefaultCoversTheHostSensorBasics) {
     EXPECT_NE(c->PoliciesOf(r.Find(name)->id), 0u) << name;
   EXPECT_EQ(c->PoliciesOf(r.Find("read")->id), 0u);
   EXPECT_FALSE(c->needs_fork_hook());
+  // A host running the default policy gets alerts: every built-in detection.
+  for (const char* name : {"anti_debugging", "fileless_execution", "stdio_over_socket", "ld_preload",
+                           "read_sensitive_file_untrusted", "port_scan"})
+    EXPECT_NE(c->PoliciesOf(r.Find(name)->id), 0u) << name;
 
   // /etc/shadow opened for writing matches both file policies; reading /etc/passwd neither.
   events::Event e;
