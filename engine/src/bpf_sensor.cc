@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
-#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <regex>
@@ -21,10 +21,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "vigil.skel.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/event_ids.h"
 #include "vigil_event.h"  // before the skeleton, which uses its structs
-#include "vigil.skel.h"
 
 namespace vigil::engine {
 namespace {
@@ -197,19 +197,11 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     // between two of its timer-driven drains: every quarter of the buffer
     // per CPU, at a typical record size.
     skel->rodata->wakeup_every = std::max<uint64_t>(64, options.ring_bytes / 4 / 256);
-    skel->rodata->id_sched_process_exec = events::kSchedProcessExec;
-    skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
-    skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
     skel->rodata->track_processes = options.track_processes;
     skel->rodata->exec_env = options.exec_env;
     struct stat uts {};
     if (stat("/proc/self/ns/uts", &uts) == 0) skel->rodata->sensor_uts_ns = static_cast<uint32_t>(uts.st_ino);
-    for (const SelectedEvent& e : s->events_) {
-      if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
-      if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;
-      if (e.def->id == events::kSchedProcessExit) skel->rodata->policies_sched_process_exit = e.policies;
-    }
-    // Security events (bpf/security.bpf.h) read their policies by event id.
+    // Non-syscall events (lifecycle, bpf/security.bpf.h) read their policies by event id.
     for (const SelectedEvent& e : s->events_)
       if (!e.def->is_syscall() && e.def->id < VG_MAX_EVENTS)
         skel->rodata->vg_event_policies[e.def->id] = e.policies;
@@ -230,9 +222,9 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       refused = g_last_refused_program;
     }
     if (refused.empty() || s->disabled_programs_.contains(refused))
-      return absl::Status(err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied
-                                                          : absl::StatusCode::kInternal,
-                          absl::StrCat("load BPF object: ", Errno(err)));
+      return absl::Status(
+          err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+          absl::StrCat("load BPF object: ", Errno(err)));
     LogInfo(absl::StrCat("program ", refused, " refused by this kernel (", Errno(err),
                          "); trying the next alternative of its probe"));
     s->disabled_programs_.insert(refused);
@@ -246,8 +238,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
         bool any = false;
         for (const events::ProbeAlternative& alt : p.alternatives) {
           bool all_loadable = true;
-          for (const std::string& prog : alt.programs)
-            all_loadable &= !s->disabled_programs_.contains(prog);
+          for (const std::string& prog : alt.programs) all_loadable &= !s->disabled_programs_.contains(prog);
           any |= all_loadable;
         }
         ok &= any;
@@ -255,8 +246,9 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       if (ok)
         keep.push_back(e);
       else if (e.policies != 0)  // internal (process-tree) probes are not the user's events
-        cancelled.push_back({e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
-                                                       refused, ", ", Errno(err), ")")});
+        cancelled.push_back(
+            {e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
+                                       refused, ", ", Errno(err), ")")});
     }
     s->events_ = std::move(keep);
     if (s->events_.empty()) return s;
@@ -265,11 +257,18 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
   return s;
 }
 
+absl::Status BpfSensor::WriteSyscallSpec(uint32_t nr, const std::string& for_event) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.syscall_specs), &nr, &specs_[nr], BPF_ANY) != 0)
+    return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+                        absl::StrCat("update map syscall_specs for event ", for_event, ": ", Errno(errno)));
+  return absl::OkStatus();
+}
+
 absl::Status BpfSensor::SetUpSyscallSpecs() {
-  int fd = bpf_map__fd(skel_->maps.syscall_specs);
   for (const SelectedEvent& e : events_) {
     if (!e.def->is_syscall() || e.def->syscall_nr >= VG_MAX_SYSCALLS) continue;
-    vg_syscall_spec spec{};
+    uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
+    vg_syscall_spec& spec = specs_[key];
     spec.argc = static_cast<uint8_t>(std::min<size_t>(e.def->args.size(), 6));
     for (size_t i = 0; i < spec.argc; ++i) spec.capture[i] = CaptureOf(e.def->args[i]);
     spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0) |
@@ -279,12 +278,34 @@ absl::Status BpfSensor::SetUpSyscallSpecs() {
       spec.path_policies = e.path_policies;
       spec.path_arg = static_cast<uint8_t>(e.path_arg);
     }
-    uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
-    if (bpf_map_update_elem(fd, &key, &spec, BPF_ANY) != 0)
-      return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
-                          absl::StrCat("update map syscall_specs for event ", e.def->name, ": ", Errno(errno)));
+    if (absl::Status st = WriteSyscallSpec(key, e.def->name); !st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+bool BpfSensor::AttachDispatcher(bool entry) {
+  bool& attached = entry ? raw_enter_attached_ : raw_exit_attached_;
+  if (attached) return true;
+  bpf_link* link = entry ? bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter")
+                         : bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit");
+  if (link == nullptr) return false;
+  links_.push_back(link);
+  attached = true;
+  return true;
+}
+
+bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt) {
+  if (!AttachDispatcher(alt.target == "sys_enter")) return false;
+  for (int nr : alt.consumer_syscalls) {
+    if (nr < 0 || nr >= VG_MAX_SYSCALLS) continue;
+    specs_[nr].consumers |= static_cast<uint16_t>(1u << alt.consumer);
+    if (absl::Status st = WriteSyscallSpec(static_cast<uint32_t>(nr), def.name); !st.ok()) {
+      LogInfo(st.message());
+      errno = st.code() == absl::StatusCode::kPermissionDenied ? EPERM : EIO;
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<Cancellation> BpfSensor::Attach() {
@@ -306,11 +327,16 @@ std::vector<Cancellation> BpfSensor::Attach() {
         bpf_program* prog = FindProgram(skel_, name);
         if (prog == nullptr || disabled_programs_.contains(name)) continue;
         bpf_link* link = nullptr;
+        bool consumer_attached = false;
         switch (alt.kind) {
           case events::AttachKind::kTpBtf:
             link = bpf_program__attach(prog);
             break;
           case events::AttachKind::kRawTracepoint:
+            if (alt.consumer >= 0) {  // served by the raw_syscalls dispatcher
+              consumer_attached = AttachConsumer(*e.def, alt);
+              break;
+            }
             link = bpf_program__attach_raw_tracepoint(prog, alt.target.c_str());
             break;
           case events::AttachKind::kTracepoint: {  // target "category/name"
@@ -333,15 +359,15 @@ std::vector<Cancellation> BpfSensor::Attach() {
           default:
             break;
         }
-        if (link != nullptr) {
-          links_.push_back(link);
+        if (link != nullptr || consumer_attached) {
+          if (link != nullptr) links_.push_back(link);
           attach_log_.push_back(absl::StrCat(e.def->name, ": ", p.name, " via ",
                                              events::AttachKindName(alt.kind), " (", name, ")"));
           attached = true;
           break;
         }
-        absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind),
-                        " ", alt.target, ": ", Errno(errno));
+        absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind), " ",
+                        alt.target, ": ", Errno(errno));
       }
       if (!attached && p.required) {
         ok = false;
@@ -408,7 +434,8 @@ std::vector<Cancellation> BpfSensor::Attach() {
       for (const SelectedEvent* e : syscalls) {
         if (std::find(no_tracepoint.begin(), no_tracepoint.end(), e) != no_tracepoint.end()) {
           LogInfo(absl::StrCat("event ", e->def->name, " not watched: this kernel has no syscalls/sys_enter_",
-                               e->def->name, " tracepoint, so it does not implement the syscall "
+                               e->def->name,
+                               " tracepoint, so it does not implement the syscall "
                                "(--syscall-hook raw watches attempts anyway)"));
           continue;
         }
@@ -430,24 +457,18 @@ std::vector<Cancellation> BpfSensor::Attach() {
     any_entry |= e->def->emit_at_entry || e->def->deferred_exec;
     any_exit |= !e->def->emit_at_entry;
   }
-  bpf_link* enter = nullptr;
-  bpf_link* exit = nullptr;
+  // (The dispatcher may run already for the consumers of security events.)
+  skel_->bss->raw_dispatch_syscalls = true;
   int err = 0;
-  if (any_entry && (enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter")) == nullptr)
-    err = errno;
-  if (err == 0 && any_exit &&
-      (exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit")) == nullptr)
-    err = errno;
+  if (any_entry && !AttachDispatcher(true)) err = errno;
+  if (err == 0 && any_exit && !AttachDispatcher(false)) err = errno;
   if (err != 0) {
-    if (enter) bpf_link__destroy(enter);
-    if (exit) bpf_link__destroy(exit);
+    skel_->bss->raw_dispatch_syscalls = false;
     std::string why = absl::StrCat("attach raw_syscalls dispatcher: ", Errno(err),
                                    tp_error.empty() ? "" : absl::StrCat("; ", tp_error));
     for (const SelectedEvent* e : syscalls) cancelled.push_back({e->def->name, why});
     return cancelled;
   }
-  if (enter) links_.push_back(enter);
-  if (exit) links_.push_back(exit);
   syscall_hook_used_ = "raw_syscalls";
   for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
   attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via the raw_syscalls dispatcher"));

@@ -5,9 +5,10 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "defined_events.h"
+#include "security_events.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
-#include "security_events.h"
 
 namespace vigil::events {
 namespace {
@@ -33,22 +34,22 @@ using caps::Cap;
 // Arguments read as strings. Other `char*` arguments are data buffers
 // (read/write), which the sensor does not copy.
 const std::set<std::string_view> kStringArgNames = {
-    "filename", "pathname", "path",      "oldname", "newname",     "oldpath",  "newpath",
-    "dev_name", "dir_name", "type",      "specialfile", "library", "uname",    "name",
-    "pathname", "special",  "old_name",  "new_name",    "uargs"};
+    "filename", "pathname",    "path",    "oldname", "newname", "oldpath", "newpath",  "dev_name", "dir_name",
+    "type",     "specialfile", "library", "uname",   "name",    "special", "old_name", "new_name", "uargs"};
 
 // Kernel argument names renamed to Tracee's, so existing policies keep working.
 const std::map<std::string_view, std::string_view> kArgRenames = {
-    {"filename", "pathname"}, {"dfd", "dirfd"},           {"olddfd", "olddirfd"},
-    {"newdfd", "newdirfd"},   {"uservaddr", "addr"},      {"umyaddr", "addr"},
-    {"upeer_sockaddr", "addr"}, {"upeer_addrlen", "addrlen"}, {"usockaddr", "addr"},
-    {"usockaddr_len", "addrlen"}, {"addr_len", "addrlen"},  {"uname", "name"},
+    {"filename", "pathname"},   {"dfd", "dirfd"},
+    {"olddfd", "olddirfd"},     {"newdfd", "newdirfd"},
+    {"uservaddr", "addr"},      {"umyaddr", "addr"},
+    {"upeer_sockaddr", "addr"}, {"upeer_addrlen", "addrlen"},
+    {"usockaddr", "addr"},      {"usockaddr_len", "addrlen"},
+    {"addr_len", "addrlen"},    {"uname", "name"},
 };
 
 const std::set<std::string_view> kSocketSyscalls = {
-    "connect", "bind",    "accept",      "accept4",     "listen",     "sendto",
-    "recvfrom", "sendmsg", "recvmsg",    "getsockname", "getpeername", "setsockopt",
-    "getsockopt", "shutdown", "sendmmsg", "recvmmsg"};
+    "connect", "bind",        "accept",      "accept4",    "listen",     "sendto",   "recvfrom", "sendmsg",
+    "recvmsg", "getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown", "sendmmsg", "recvmmsg"};
 
 // Syscalls whose sockaddr argument is followed by its length by value.
 const std::set<std::string_view> kSockaddrByValueLen = {"connect", "bind", "sendto"};
@@ -58,32 +59,75 @@ const std::set<std::string_view> kOpenFlagSyscalls = {"open", "openat", "creat",
 // Tags (sets), in the spirit of Tracee's.
 const std::map<std::string_view, std::vector<std::string_view>> kSyscallSets = {
     {"fs",
-     {"open", "openat", "openat2", "creat", "close", "read", "write", "pread64", "pwrite64",
-      "readv", "writev", "unlink", "unlinkat", "rename", "renameat", "renameat2", "mkdir",
-      "mkdirat", "rmdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
-      "lchown", "fchownat", "link", "linkat", "symlink", "symlinkat", "readlink", "readlinkat",
-      "stat", "fstat", "lstat", "newfstatat", "statx", "truncate", "ftruncate", "mknod",
-      "mknodat", "access", "faccessat", "faccessat2", "getdents64", "mount", "umount2",
-      "memfd_create", "utimensat", "fsync", "fdatasync", "sendfile", "copy_file_range",
-      "splice", "dup", "dup2", "dup3", "fcntl", "chdir", "fchdir", "chroot", "pivot_root"}},
+     {"open",      "openat",     "openat2",    "creat",      "close",           "read",     "write",
+      "pread64",   "pwrite64",   "readv",      "writev",     "unlink",          "unlinkat", "rename",
+      "renameat",  "renameat2",  "mkdir",      "mkdirat",    "rmdir",           "chmod",    "fchmod",
+      "fchmodat",  "fchmodat2",  "chown",      "fchown",     "lchown",          "fchownat", "link",
+      "linkat",    "symlink",    "symlinkat",  "readlink",   "readlinkat",      "stat",     "fstat",
+      "lstat",     "newfstatat", "statx",      "truncate",   "ftruncate",       "mknod",    "mknodat",
+      "access",    "faccessat",  "faccessat2", "getdents64", "mount",           "umount2",  "memfd_create",
+      "utimensat", "fsync",      "fdatasync",  "sendfile",   "copy_file_range", "splice",   "dup",
+      "dup2",      "dup3",       "fcntl",      "chdir",      "fchdir",          "chroot",   "pivot_root"}},
     {"net",
-     {"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto",
-      "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockname", "getpeername",
-      "setsockopt", "getsockopt", "shutdown"}},
+     {"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom",
+      "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockname", "getpeername", "setsockopt", "getsockopt",
+      "shutdown"}},
     {"proc",
-     {"execve", "execveat", "fork", "vfork", "clone", "clone3", "exit", "exit_group", "wait4",
-      "waitid", "kill", "tkill", "tgkill", "ptrace", "prctl", "setuid", "setgid", "setreuid",
-      "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "capset", "unshare", "setns",
-      "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
-      "seccomp", "personality", "setsid", "setpgid"}},
-    {"security",
-     {"ptrace", "process_vm_writev", "init_module", "finit_module", "delete_module", "bpf",
-      "capset", "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setfsuid",
-      "setfsgid", "mount", "umount2", "unshare", "setns", "kexec_load", "kexec_file_load",
-      "memfd_create", "keyctl", "add_key", "request_key", "perf_event_open", "seccomp",
-      "pivot_root", "chroot", "reboot", "syslog", "iopl", "ioperm"}},
-    {"ipc", {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "msgget",
-             "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "pipe", "pipe2"}},
+     {"execve",
+      "execveat",
+      "fork",
+      "vfork",
+      "clone",
+      "clone3",
+      "exit",
+      "exit_group",
+      "wait4",
+      "waitid",
+      "kill",
+      "tkill",
+      "tgkill",
+      "ptrace",
+      "prctl",
+      "setuid",
+      "setgid",
+      "setreuid",
+      "setregid",
+      "setresuid",
+      "setresgid",
+      "setfsuid",
+      "setfsgid",
+      "capset",
+      "unshare",
+      "setns",
+      "process_vm_readv",
+      "process_vm_writev",
+      "pidfd_open",
+      "pidfd_send_signal",
+      "pidfd_getfd",
+      "seccomp",
+      "personality",
+      "setsid",
+      "setpgid"}},
+    {"security", {"ptrace",          "process_vm_writev",
+                  "init_module",     "finit_module",
+                  "delete_module",   "bpf",
+                  "capset",          "setuid",
+                  "setgid",          "setresuid",
+                  "setresgid",       "setreuid",
+                  "setregid",        "setfsuid",
+                  "setfsgid",        "mount",
+                  "umount2",         "unshare",
+                  "setns",           "kexec_load",
+                  "kexec_file_load", "memfd_create",
+                  "keyctl",          "add_key",
+                  "request_key",     "perf_event_open",
+                  "seccomp",         "pivot_root",
+                  "chroot",          "reboot",
+                  "syslog",          "iopl",
+                  "ioperm"}},
+    {"ipc",
+     {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "msgget", "msgsnd", "msgrcv",
+      "msgctl", "mq_open", "mq_unlink", "pipe", "pipe2"}},
     {"caps", {"capset", "capget"}},
 };
 
@@ -150,9 +194,9 @@ ArgDef SyscallArg(std::string_view syscall, const SyscallArgRow& row, bool next_
     a.format = ArgFormat::kCloneFlags;
   } else if (kname == "dfd" || kname == "olddfd" || kname == "newdfd") {
     a.format = ArgFormat::kDirfd;
-  } else if (type.starts_with("unsigned") || type == "size_t" || type == "u32" ||
-             type == "u64" || type == "__u32" || type == "__u64" || type == "uid_t" ||
-             type == "gid_t" || type == "qid_t" || type == "key_serial_t" || type == "aio_context_t") {
+  } else if (type.starts_with("unsigned") || type == "size_t" || type == "u32" || type == "u64" ||
+             type == "__u32" || type == "__u64" || type == "uid_t" || type == "gid_t" || type == "qid_t" ||
+             type == "key_serial_t" || type == "aio_context_t") {
     a.format = ArgFormat::kUint;
   } else {
     a.format = ArgFormat::kInt;
@@ -166,7 +210,8 @@ ProbeDef SyscallProbe(std::string_view name, bool has_tracepoint, int argc) {
   p.required = true;
   if (has_tracepoint)
     p.alternatives.push_back({AttachKind::kSyscallTracepoints,
-                              {absl::StrCat("vg_tp_sys_enter", argc), "vg_tp_sys_exit"}, std::string(name)});
+                              {absl::StrCat("vg_tp_sys_enter", argc), "vg_tp_sys_exit"},
+                              std::string(name)});
   p.alternatives.push_back(
       {AttachKind::kRawSyscalls, {"vg_raw_sys_enter", "vg_raw_sys_exit"}, "raw_syscalls"});
   return p;
@@ -195,8 +240,8 @@ void AddSyscalls(std::vector<EventDef>& defs) {
     if (auto it = sets_of.find(row.name); it != sets_of.end())
       d.sets.insert(d.sets.end(), it->second.begin(), it->second.end());
     for (int i = 0; i < row.argc && i < 6; ++i) {
-      bool next_is_len = i + 1 < row.argc &&
-                         std::string_view(row.args[i + 1].type).find('*') == std::string_view::npos;
+      bool next_is_len =
+          i + 1 < row.argc && std::string_view(row.args[i + 1].type).find('*') == std::string_view::npos;
       d.args.push_back(SyscallArg(row.name, row.args[i], next_is_len));
     }
     d.probes.push_back(SyscallProbe(row.name, row.has_tracepoint, row.argc));
@@ -211,60 +256,27 @@ void AddSyscalls(std::vector<EventDef>& defs) {
   }
 }
 
+// Ids and arguments from bpf/events.def.
 void AddLifecycle(std::vector<EventDef>& defs) {
-  defs.push_back(EventDef{
-      .id = kSchedProcessFork,
-      .name = "sched_process_fork",
-      .description = "a process or thread was created (fork, vfork, clone)",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"parent_tid", "int", ArgFormat::kInt},
-               {"parent_pid", "int", ArgFormat::kInt},
-               {"child_tid", "int", ArgFormat::kInt},
-               {"child_pid", "int", ArgFormat::kInt},
-               {"child_ns_tid", "int", ArgFormat::kInt},
-               {"child_ns_pid", "int", ArgFormat::kInt},
-               {"start_time", "unsigned long", ArgFormat::kUint},
-               // Only when the child's UTS namespace is not the sensor's: its nodename.
-               {"nodename", "const char*", ArgFormat::kString}},
-      .probes = {SchedProbe("sched_process_fork")},
-  });
-  defs.push_back(EventDef{
-      .id = kSchedProcessExec,
-      .name = "sched_process_exec",
-      .description = "a process replaced its image (execve succeeded)",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"cmdpath", "const char*", ArgFormat::kString},
-               {"pathname", "const char*", ArgFormat::kString},
-               {"dev", "dev_t", ArgFormat::kUint},
-               {"inode", "unsigned long", ArgFormat::kUint},
-               {"ctime", "unsigned long", ArgFormat::kUint},
-               {"inode_mode", "umode_t", ArgFormat::kMode},
-               {"interpreter_pathname", "const char*", ArgFormat::kString},
-               {"argv", "const char**", ArgFormat::kArgvBlob},
-               {"argc", "int", ArgFormat::kInt},
-               // The type of the new image's fd 0 ("S_IFIFO", "S_IFCHR"...; absent when closed).
-               {"stdin_type", "string", ArgFormat::kFileType},
-               // Not from the kernel: user space sets it (engine/src/sensor.cc) when the
-               // executable's ctime is not older than the sensor's start, i.e. its inode was
-               // written, created (or chmod'ed, renamed, linked) since the sensor started.
-               {"written_since_start", "bool", ArgFormat::kBool},
-               // Only with --exec-env (BpfSensor::Options::exec_env): the new image's environment.
-               {"env", "const char**", ArgFormat::kArgvBlob},
-               // Only when the process's UTS namespace is not the sensor's: its nodename
-               // (user space names the namespace's events after it: hostName).
-               {"nodename", "const char*", ArgFormat::kString}},
-      .probes = {SchedProbe("sched_process_exec")},
-  });
-  defs.push_back(EventDef{
-      .id = kSchedProcessExit,
-      .name = "sched_process_exit",
-      .description = "a thread exited; process_group_exit tells whether the process did",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"exit_code", "int", ArgFormat::kInt},
-               {"signal", "int", ArgFormat::kSignal},
-               {"process_group_exit", "bool", ArgFormat::kBool}},
-      .probes = {SchedProbe("sched_process_exit")},
-  });
+  defs.push_back(
+      Defined(kSchedProcessFork, {
+                                     .description = "a process or thread was created (fork, vfork, clone)",
+                                     .sets = {"default", "proc", "proc_life"},
+                                     .probes = {SchedProbe("sched_process_fork")},
+                                 }));
+  defs.push_back(
+      Defined(kSchedProcessExec, {
+                                     .description = "a process replaced its image (execve succeeded)",
+                                     .sets = {"default", "proc", "proc_life"},
+                                     .probes = {SchedProbe("sched_process_exec")},
+                                 }));
+  defs.push_back(
+      Defined(kSchedProcessExit,
+              {
+                  .description = "a thread exited; process_group_exit tells whether the process did",
+                  .sets = {"default", "proc", "proc_life"},
+                  .probes = {SchedProbe("sched_process_exit")},
+              }));
 }
 
 std::vector<EventDef> BuiltinDefs() {
@@ -276,6 +288,12 @@ std::vector<EventDef> BuiltinDefs() {
 }
 
 }  // namespace
+
+int SyscallNumber(std::string_view name) {
+  for (const SyscallRow& row : kSyscalls)
+    if (name == row.name) return row.nr;
+  return -1;
+}
 
 const Registry& Registry::Builtin() {
   static const Registry* registry = new Registry(BuiltinDefs());

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "vigil/events/registry.h"
+#include "vigil_event.h"  // bpf/: struct vg_syscall_spec
 
 struct vigil_bpf;  // the generated skeleton
 struct bpf_link;
@@ -98,11 +99,19 @@ class BpfSensor {
  private:
   BpfSensor() = default;
   absl::Status SetUpSyscallSpecs();
+  absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
+  // The raw_syscalls dispatcher at the entry or exit, attached once for all
+  // its uses (syscall events, consumers); false with errno set on failure.
+  bool AttachDispatcher(bool entry);
+  // An event served by the dispatcher: marks its syscalls' specs with its consumer.
+  bool AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt);
 
   struct vigil_bpf* skel_ = nullptr;
   std::vector<SelectedEvent> events_;
   Options options_;
-  std::set<std::string> disabled_programs_;  // refused by the kernel at load
+  std::set<std::string> disabled_programs_;    // refused by the kernel at load
+  std::map<uint32_t, vg_syscall_spec> specs_;  // what the syscall_specs map holds, by syscall
+  bool raw_enter_attached_ = false, raw_exit_attached_ = false;
   std::vector<bpf_link*> links_;
   ring_buffer* ring_ = nullptr;
   std::function<void(std::span<const uint8_t>)> on_record_;
