@@ -5,10 +5,10 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
-#include "defined_events.h"
-#include "security_events.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
+#include "defined_events.h"
+#include "security_events.h"
 
 namespace vigil::events {
 namespace {
@@ -34,22 +34,22 @@ using caps::Cap;
 // Arguments read as strings. Other `char*` arguments are data buffers
 // (read/write), which the sensor does not copy.
 const std::set<std::string_view> kStringArgNames = {
-    "filename", "pathname",    "path",    "oldname", "newname", "oldpath", "newpath",  "dev_name", "dir_name",
-    "type",     "specialfile", "library", "uname",   "name",    "special", "old_name", "new_name", "uargs"};
+    "filename", "pathname", "path",      "oldname", "newname",     "oldpath",  "newpath",
+    "dev_name", "dir_name", "type",      "specialfile", "library", "uname",    "name",
+    "special",  "old_name", "new_name",  "uargs"};
 
 // Kernel argument names renamed to Tracee's, so existing policies keep working.
 const std::map<std::string_view, std::string_view> kArgRenames = {
-    {"filename", "pathname"},   {"dfd", "dirfd"},
-    {"olddfd", "olddirfd"},     {"newdfd", "newdirfd"},
-    {"uservaddr", "addr"},      {"umyaddr", "addr"},
-    {"upeer_sockaddr", "addr"}, {"upeer_addrlen", "addrlen"},
-    {"usockaddr", "addr"},      {"usockaddr_len", "addrlen"},
-    {"addr_len", "addrlen"},    {"uname", "name"},
+    {"filename", "pathname"}, {"dfd", "dirfd"},           {"olddfd", "olddirfd"},
+    {"newdfd", "newdirfd"},   {"uservaddr", "addr"},      {"umyaddr", "addr"},
+    {"upeer_sockaddr", "addr"}, {"upeer_addrlen", "addrlen"}, {"usockaddr", "addr"},
+    {"usockaddr_len", "addrlen"}, {"addr_len", "addrlen"},  {"uname", "name"},
 };
 
 const std::set<std::string_view> kSocketSyscalls = {
-    "connect", "bind",        "accept",      "accept4",    "listen",     "sendto",   "recvfrom", "sendmsg",
-    "recvmsg", "getsockname", "getpeername", "setsockopt", "getsockopt", "shutdown", "sendmmsg", "recvmmsg"};
+    "connect", "bind",    "accept",      "accept4",     "listen",     "sendto",
+    "recvfrom", "sendmsg", "recvmsg",    "getsockname", "getpeername", "setsockopt",
+    "getsockopt", "shutdown", "sendmmsg", "recvmmsg"};
 
 // Syscalls whose sockaddr argument is followed by its length by value.
 const std::set<std::string_view> kSockaddrByValueLen = {"connect", "bind", "sendto"};
@@ -59,75 +59,32 @@ const std::set<std::string_view> kOpenFlagSyscalls = {"open", "openat", "creat",
 // Tags (sets), in the spirit of Tracee's.
 const std::map<std::string_view, std::vector<std::string_view>> kSyscallSets = {
     {"fs",
-     {"open",      "openat",     "openat2",    "creat",      "close",           "read",     "write",
-      "pread64",   "pwrite64",   "readv",      "writev",     "unlink",          "unlinkat", "rename",
-      "renameat",  "renameat2",  "mkdir",      "mkdirat",    "rmdir",           "chmod",    "fchmod",
-      "fchmodat",  "fchmodat2",  "chown",      "fchown",     "lchown",          "fchownat", "link",
-      "linkat",    "symlink",    "symlinkat",  "readlink",   "readlinkat",      "stat",     "fstat",
-      "lstat",     "newfstatat", "statx",      "truncate",   "ftruncate",       "mknod",    "mknodat",
-      "access",    "faccessat",  "faccessat2", "getdents64", "mount",           "umount2",  "memfd_create",
-      "utimensat", "fsync",      "fdatasync",  "sendfile",   "copy_file_range", "splice",   "dup",
-      "dup2",      "dup3",       "fcntl",      "chdir",      "fchdir",          "chroot",   "pivot_root"}},
+     {"open", "openat", "openat2", "creat", "close", "read", "write", "pread64", "pwrite64",
+      "readv", "writev", "unlink", "unlinkat", "rename", "renameat", "renameat2", "mkdir",
+      "mkdirat", "rmdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
+      "lchown", "fchownat", "link", "linkat", "symlink", "symlinkat", "readlink", "readlinkat",
+      "stat", "fstat", "lstat", "newfstatat", "statx", "truncate", "ftruncate", "mknod",
+      "mknodat", "access", "faccessat", "faccessat2", "getdents64", "mount", "umount2",
+      "memfd_create", "utimensat", "fsync", "fdatasync", "sendfile", "copy_file_range",
+      "splice", "dup", "dup2", "dup3", "fcntl", "chdir", "fchdir", "chroot", "pivot_root"}},
     {"net",
-     {"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto", "recvfrom",
-      "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockname", "getpeername", "setsockopt", "getsockopt",
-      "shutdown"}},
+     {"socket", "socketpair", "connect", "bind", "listen", "accept", "accept4", "sendto",
+      "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "getsockname", "getpeername",
+      "setsockopt", "getsockopt", "shutdown"}},
     {"proc",
-     {"execve",
-      "execveat",
-      "fork",
-      "vfork",
-      "clone",
-      "clone3",
-      "exit",
-      "exit_group",
-      "wait4",
-      "waitid",
-      "kill",
-      "tkill",
-      "tgkill",
-      "ptrace",
-      "prctl",
-      "setuid",
-      "setgid",
-      "setreuid",
-      "setregid",
-      "setresuid",
-      "setresgid",
-      "setfsuid",
-      "setfsgid",
-      "capset",
-      "unshare",
-      "setns",
-      "process_vm_readv",
-      "process_vm_writev",
-      "pidfd_open",
-      "pidfd_send_signal",
-      "pidfd_getfd",
-      "seccomp",
-      "personality",
-      "setsid",
-      "setpgid"}},
-    {"security", {"ptrace",          "process_vm_writev",
-                  "init_module",     "finit_module",
-                  "delete_module",   "bpf",
-                  "capset",          "setuid",
-                  "setgid",          "setresuid",
-                  "setresgid",       "setreuid",
-                  "setregid",        "setfsuid",
-                  "setfsgid",        "mount",
-                  "umount2",         "unshare",
-                  "setns",           "kexec_load",
-                  "kexec_file_load", "memfd_create",
-                  "keyctl",          "add_key",
-                  "request_key",     "perf_event_open",
-                  "seccomp",         "pivot_root",
-                  "chroot",          "reboot",
-                  "syslog",          "iopl",
-                  "ioperm"}},
-    {"ipc",
-     {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "msgget", "msgsnd", "msgrcv",
-      "msgctl", "mq_open", "mq_unlink", "pipe", "pipe2"}},
+     {"execve", "execveat", "fork", "vfork", "clone", "clone3", "exit", "exit_group", "wait4",
+      "waitid", "kill", "tkill", "tgkill", "ptrace", "prctl", "setuid", "setgid", "setreuid",
+      "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid", "capset", "unshare", "setns",
+      "process_vm_readv", "process_vm_writev", "pidfd_open", "pidfd_send_signal", "pidfd_getfd",
+      "seccomp", "personality", "setsid", "setpgid"}},
+    {"security",
+     {"ptrace", "process_vm_writev", "init_module", "finit_module", "delete_module", "bpf",
+      "capset", "setuid", "setgid", "setresuid", "setresgid", "setreuid", "setregid", "setfsuid",
+      "setfsgid", "mount", "umount2", "unshare", "setns", "kexec_load", "kexec_file_load",
+      "memfd_create", "keyctl", "add_key", "request_key", "perf_event_open", "seccomp",
+      "pivot_root", "chroot", "reboot", "syslog", "iopl", "ioperm"}},
+    {"ipc", {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "msgget",
+             "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "pipe", "pipe2"}},
     {"caps", {"capset", "capget"}},
 };
 
@@ -194,9 +151,9 @@ ArgDef SyscallArg(std::string_view syscall, const SyscallArgRow& row, bool next_
     a.format = ArgFormat::kCloneFlags;
   } else if (kname == "dfd" || kname == "olddfd" || kname == "newdfd") {
     a.format = ArgFormat::kDirfd;
-  } else if (type.starts_with("unsigned") || type == "size_t" || type == "u32" || type == "u64" ||
-             type == "__u32" || type == "__u64" || type == "uid_t" || type == "gid_t" || type == "qid_t" ||
-             type == "key_serial_t" || type == "aio_context_t") {
+  } else if (type.starts_with("unsigned") || type == "size_t" || type == "u32" ||
+             type == "u64" || type == "__u32" || type == "__u64" || type == "uid_t" ||
+             type == "gid_t" || type == "qid_t" || type == "key_serial_t" || type == "aio_context_t") {
     a.format = ArgFormat::kUint;
   } else {
     a.format = ArgFormat::kInt;
@@ -210,8 +167,7 @@ ProbeDef SyscallProbe(std::string_view name, bool has_tracepoint, int argc) {
   p.required = true;
   if (has_tracepoint)
     p.alternatives.push_back({AttachKind::kSyscallTracepoints,
-                              {absl::StrCat("vg_tp_sys_enter", argc), "vg_tp_sys_exit"},
-                              std::string(name)});
+                              {absl::StrCat("vg_tp_sys_enter", argc), "vg_tp_sys_exit"}, std::string(name)});
   p.alternatives.push_back(
       {AttachKind::kRawSyscalls, {"vg_raw_sys_enter", "vg_raw_sys_exit"}, "raw_syscalls"});
   return p;
@@ -240,8 +196,8 @@ void AddSyscalls(std::vector<EventDef>& defs) {
     if (auto it = sets_of.find(row.name); it != sets_of.end())
       d.sets.insert(d.sets.end(), it->second.begin(), it->second.end());
     for (int i = 0; i < row.argc && i < 6; ++i) {
-      bool next_is_len =
-          i + 1 < row.argc && std::string_view(row.args[i + 1].type).find('*') == std::string_view::npos;
+      bool next_is_len = i + 1 < row.argc &&
+                         std::string_view(row.args[i + 1].type).find('*') == std::string_view::npos;
       d.args.push_back(SyscallArg(row.name, row.args[i], next_is_len));
     }
     d.probes.push_back(SyscallProbe(row.name, row.has_tracepoint, row.argc));
