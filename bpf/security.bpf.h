@@ -1,44 +1,16 @@
 /* Security events (files, sockets, TCP connections, capability checks,
  * packets) built on the shared record helpers of vigil.bpf.c, which includes
- * this file after them.
+ * this file after them. Ids and argument indexes (VG_ID_*, VG_ARG_*) come
+ * from bpf/events.def, which the registry in events/ reads too.
  *
- * The first part (ids and record constants) is plain C, also read by user
- * space (events/src/security_events.cc checks the ids against event_ids.h);
- * the programs follow, seen only by the BPF compiler. Argument indexes match
- * the definitions in events/src/security_events.cc. */
+ * Each event derived at syscall exits has one handler taking (nr, ret), a
+ * subprogram of its own: the per-syscall tracepoint programs call it, and so
+ * does the raw_syscalls dispatcher (vigil.bpf.c) for the syscalls whose
+ * spec names it as a consumer, where tracefs is missing. */
 #ifndef VIGIL_BPF_SECURITY_BPF_H
 #define VIGIL_BPF_SECURITY_BPF_H
 
-#define VG_ID_CAP_CAPABLE 1007
-#define VG_ID_MEM_PROT_ALERT 1010
-#define VG_ID_MAGIC_WRITE 1013
-#define VG_ID_SECURITY_FILE_OPEN 1018
-#define VG_ID_SECURITY_INODE_UNLINK 1019
-#define VG_ID_SECURITY_SOCKET_LISTEN 1021
-#define VG_ID_SECURITY_SOCKET_CONNECT 1022
-#define VG_ID_SECURITY_SOCKET_ACCEPT 1023
-#define VG_ID_SECURITY_SOCKET_BIND 1024
-#define VG_ID_SECURITY_INODE_RENAME 1054
-#define VG_ID_NET_TCP_CONNECTION 1500
-#define VG_ID_CAPABILITIES_CHANGED 1501
-#define VG_ID_PRIVILEGE_GAINED 1502
-#define VG_ID_BPF_PROG_LOAD 1503
-#define VG_ID_NET_PACKET_IPV4 2000
-
-/* Values of the `direction` arguments (ArgFormat::kDirection). */
-#define VG_DIR_OUTBOUND 1
-#define VG_DIR_INBOUND 2
-#define VG_DIR_EGRESS 3
-#define VG_DIR_INGRESS 4
-
-#ifdef __VMLINUX_H__ /* the BPF side */
-
 #include <bpf/bpf_endian.h>
-
-/* The policies that selected each non-syscall event (bit i: policy i), by
- * event id; written by user space before load, so that the verifier prunes
- * the code of unselected events. */
-const volatile __u64 vg_event_policies[VG_MAX_EVENTS];
 
 #define VG_S_IFMT 0170000
 #define VG_S_IFSOCK 0140000
@@ -54,6 +26,19 @@ const volatile __u64 vg_event_policies[VG_MAX_EVENTS];
 #define VG_TCP_LISTEN 10
 
 /* ------------------------------------------------------------------ helpers */
+
+/* The saved user registers of the current task's syscall. */
+static __always_inline struct pt_regs *syscall_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* A tracepoint program at the exit of syscall `sc` calling `handler`. */
+#define VG_SYSCALL_EXIT_TP(prefix, sc, handler)                  \
+  SEC("tracepoint/syscalls/sys_exit_" #sc)                       \
+  int vg_tp_##prefix##_##sc##_exit(struct vg_tp_sys_exit *ctx) { \
+    handler(ctx->nr, ctx->ret);                                  \
+    return 0;                                                    \
+  }
 
 /* Nanoseconds of an inode's ctime (6.11+ split fields, else the timespec). */
 static __always_inline __u64 vg_inode_ctime(struct inode *inode) {
@@ -215,71 +200,52 @@ static __always_inline __u64 requested_open_flags(struct pt_regs *regs, int src)
 
 /* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
  * the file the new descriptor refers to, so the path is the resolved one
- * whatever dirfd, symlinks or O_PATH the caller used. `path_arg` is the
- * register holding the syscall's own pathname (0: di, 1: si, -1: none);
- * `flags_src` where its flags are (enum vg_open_flags_src). */
-static __always_inline void emit_file_open(__s32 nr, long ret, int path_arg, int flags_src) {
-  __u64 candidates = vg_event_policies[VG_ID_SECURITY_FILE_OPEN];
-  if (!candidates || ret < 0 || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
+ * whatever dirfd, symlinks or O_PATH the caller used. */
+static __noinline int emit_file_open(__s32 nr, long ret) {
+  if (ret < 0) return 0;
+  __u64 policies = event_policies(VG_ID_SECURITY_FILE_OPEN);
+  if (!policies) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   struct file *file = vg_fd_file(task, ret);
-  if (!file) return;
+  if (!file) return 0;
+  /* The register holding the syscall's own pathname (0: di, 1: si, -1: none)
+   * and where its flags are. */
+  int path_arg = 1, flags_src = VG_FLAGS_DX; /* openat */
+  if (nr == VG_NR_open) {
+    path_arg = 0;
+    flags_src = VG_FLAGS_SI;
+  } else if (nr == VG_NR_openat2) {
+    flags_src = VG_FLAGS_OPEN_HOW;
+  } else if (nr == VG_NR_creat) {
+    path_arg = 0;
+    flags_src = VG_FLAGS_CREAT;
+  } else if (nr == VG_NR_open_by_handle_at) {
+    path_arg = -1;
+  }
   struct vg_rec r = rec_begin(VG_ID_SECURITY_FILE_OPEN, nr, policies);
-  if (!r.buf) return;
+  if (!r.buf) return 0;
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
   __u64 flags = BPF_CORE_READ(file, f_flags) | (requested_open_flags(regs, flags_src) & VG_O_NOT_IN_FILE);
-  put_path(&r, 0, &file->f_path);                    /* pathname */
-  put_u64(&r, 1, flags);                             /* flags */
-  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev)); /* dev */
-  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));       /* inode */
-  put_u64(&r, 4, vg_inode_ctime(inode));             /* ctime */
-  if (path_arg >= 0) {                               /* syscall_pathname */
+  put_path(&r, VG_ARG_SECURITY_FILE_OPEN_PATHNAME, &file->f_path);
+  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_FLAGS, flags);
+  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
+  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_INODE, BPF_CORE_READ(inode, i_ino));
+  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_CTIME, vg_inode_ctime(inode));
+  if (path_arg >= 0) {
     const char *upath = (const char *)(path_arg == 0 ? regs->di : regs->si);
-    put_str(&r, 5, upath, VG_MAX_STR, true);
+    put_str(&r, VG_ARG_SECURITY_FILE_OPEN_SYSCALL_PATHNAME, upath, VG_MAX_STR, true);
   }
-  put_u64(&r, 6, nr); /* syscall */
+  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_SYSCALL, nr);
   rec_submit(&r);
-}
-
-#define VG_FILE_OPEN_EXIT(name, path_arg, flags_src)        \
-  SEC("tracepoint/syscalls/sys_exit_" #name)                \
-  int vg_tp_sec_##name##_exit(struct vg_tp_sys_exit *ctx) { \
-    emit_file_open(ctx->nr, ctx->ret, path_arg, flags_src); \
-    return 0;                                               \
-  }
-VG_FILE_OPEN_EXIT(open, 0, VG_FLAGS_SI)
-VG_FILE_OPEN_EXIT(openat, 1, VG_FLAGS_DX)
-VG_FILE_OPEN_EXIT(openat2, 1, VG_FLAGS_OPEN_HOW)
-VG_FILE_OPEN_EXIT(creat, 0, VG_FLAGS_CREAT)
-VG_FILE_OPEN_EXIT(open_by_handle_at, -1, VG_FLAGS_DX)
-
-/* Without tracefs (the per-syscall tracepoints are found through it), one
- * raw_syscalls exit program serves every open syscall: it runs on every
- * syscall exit of the host, so it is only the fallback. */
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_file_open_exit, struct pt_regs *regs, long ret) {
-  if (ret < 0) return 0;
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  int path_arg = 1, flags_src = VG_FLAGS_DX; /* openat */
-  if (nr == 2) {                             /* open */
-    path_arg = 0;
-    flags_src = VG_FLAGS_SI;
-  } else if (nr == 437) { /* openat2 */
-    flags_src = VG_FLAGS_OPEN_HOW;
-  } else if (nr == 85) { /* creat */
-    path_arg = 0;
-    flags_src = VG_FLAGS_CREAT;
-  } else if (nr == 304) { /* open_by_handle_at */
-    path_arg = -1;
-  } else if (nr != 257) {
-    return 0;
-  }
-  emit_file_open(nr, ret, path_arg, flags_src);
   return 0;
 }
+
+VG_SYSCALL_EXIT_TP(sec, open, emit_file_open)
+VG_SYSCALL_EXIT_TP(sec, openat, emit_file_open)
+VG_SYSCALL_EXIT_TP(sec, openat2, emit_file_open)
+VG_SYSCALL_EXIT_TP(sec, creat, emit_file_open)
+VG_SYSCALL_EXIT_TP(sec, open_by_handle_at, emit_file_open)
 
 /* ------------------------------------ security_inode_unlink / _rename */
 
@@ -339,82 +305,57 @@ static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd
 /* Derived at the exit of unlink, unlinkat and rmdir when they succeeded.
  * The removed inode is gone by then, so inode, dev and ctime are 0 (the
  * LSM hook, refused on this kernel, would have them). */
-static __always_inline void emit_inode_unlink(__s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_SECURITY_INODE_UNLINK];
-  if (!candidates || ret != 0 || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+static __noinline int emit_inode_unlink(__s32 nr, long ret) {
+  if (ret != 0) return 0;
+  __u64 policies = event_policies(VG_ID_SECURITY_INODE_UNLINK);
+  if (!policies) return 0;
+  struct pt_regs *regs = syscall_regs();
   long dirfd = VG_AT_FDCWD;
   const char *upath = (const char *)regs->di;
-  if (nr == 263) { /* unlinkat */
+  if (nr == VG_NR_unlinkat) {
     dirfd = (int)regs->di;
     upath = (const char *)regs->si;
   }
   struct vg_rec r = rec_begin(VG_ID_SECURITY_INODE_UNLINK, nr, policies);
-  if (!r.buf) return;
-  put_at_path(&r, 0, dirfd, upath); /* pathname */
-  put_u64(&r, 1, 0);                /* inode */
-  put_u64(&r, 2, 0);                /* dev */
-  put_u64(&r, 3, 0);                /* ctime */
-  put_u64(&r, 4, nr);               /* syscall */
+  if (!r.buf) return 0;
+  put_at_path(&r, VG_ARG_SECURITY_INODE_UNLINK_PATHNAME, dirfd, upath);
+  put_u64(&r, VG_ARG_SECURITY_INODE_UNLINK_INODE, 0);
+  put_u64(&r, VG_ARG_SECURITY_INODE_UNLINK_DEV, 0);
+  put_u64(&r, VG_ARG_SECURITY_INODE_UNLINK_CTIME, 0);
+  put_u64(&r, VG_ARG_SECURITY_INODE_UNLINK_SYSCALL, nr);
   rec_submit(&r);
+  return 0;
 }
 
 /* Derived at the exit of rename, renameat and renameat2 when they succeeded. */
-static __always_inline void emit_inode_rename(__s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_SECURITY_INODE_RENAME];
-  if (!candidates || ret != 0 || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+static __noinline int emit_inode_rename(__s32 nr, long ret) {
+  if (ret != 0) return 0;
+  __u64 policies = event_policies(VG_ID_SECURITY_INODE_RENAME);
+  if (!policies) return 0;
+  struct pt_regs *regs = syscall_regs();
   long olddirfd = VG_AT_FDCWD, newdirfd = VG_AT_FDCWD;
   const char *oldpath = (const char *)regs->di, *newpath = (const char *)regs->si;
-  if (nr != 82) { /* renameat, renameat2 */
+  if (nr != VG_NR_rename) { /* renameat, renameat2 */
     olddirfd = (int)regs->di;
     oldpath = (const char *)regs->si;
     newdirfd = (int)regs->dx;
     newpath = (const char *)regs->r10;
   }
   struct vg_rec r = rec_begin(VG_ID_SECURITY_INODE_RENAME, nr, policies);
-  if (!r.buf) return;
-  put_at_path(&r, 0, olddirfd, oldpath); /* old_path */
-  put_at_path(&r, 1, newdirfd, newpath); /* new_path */
-  put_u64(&r, 2, nr);                    /* syscall */
+  if (!r.buf) return 0;
+  put_at_path(&r, VG_ARG_SECURITY_INODE_RENAME_OLD_PATH, olddirfd, oldpath);
+  put_at_path(&r, VG_ARG_SECURITY_INODE_RENAME_NEW_PATH, newdirfd, newpath);
+  put_u64(&r, VG_ARG_SECURITY_INODE_RENAME_SYSCALL, nr);
   rec_submit(&r);
-}
-
-#define VG_INODE_EXIT(name, emit)                           \
-  SEC("tracepoint/syscalls/sys_exit_" #name)                \
-  int vg_tp_sec_##name##_exit(struct vg_tp_sys_exit *ctx) { \
-    emit(ctx->nr, ctx->ret);                                \
-    return 0;                                               \
-  }
-VG_INODE_EXIT(unlink, emit_inode_unlink)
-VG_INODE_EXIT(unlinkat, emit_inode_unlink)
-VG_INODE_EXIT(rmdir, emit_inode_unlink)
-VG_INODE_EXIT(rename, emit_inode_rename)
-VG_INODE_EXIT(renameat, emit_inode_rename)
-VG_INODE_EXIT(renameat2, emit_inode_rename)
-
-/* The fallbacks without tracefs (see vg_raw_sec_file_open_exit). */
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_inode_unlink_exit, struct pt_regs *regs, long ret) {
-  if (ret != 0) return 0;
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr == 87 || nr == 263 || nr == 84) emit_inode_unlink(nr, ret);
   return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_inode_rename_exit, struct pt_regs *regs, long ret) {
-  if (ret != 0) return 0;
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr == 82 || nr == 264 || nr == 316) emit_inode_rename(nr, ret);
-  return 0;
-}
+VG_SYSCALL_EXIT_TP(sec, unlink, emit_inode_unlink)
+VG_SYSCALL_EXIT_TP(sec, unlinkat, emit_inode_unlink)
+VG_SYSCALL_EXIT_TP(sec, rmdir, emit_inode_unlink)
+VG_SYSCALL_EXIT_TP(sec, rename, emit_inode_rename)
+VG_SYSCALL_EXIT_TP(sec, renameat, emit_inode_rename)
+VG_SYSCALL_EXIT_TP(sec, renameat2, emit_inode_rename)
 
 /* ---------------------------------------------------- security_socket_* */
 
@@ -422,11 +363,9 @@ int BPF_PROG(vg_raw_sec_inode_rename_exit, struct pt_regs *regs, long ret) {
  * (accept: the result is the new connection's). Only real sockets are
  * reported, as the LSM hooks would see them. */
 static __always_inline void emit_socket_event(__u32 id, __s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[id & (VG_MAX_EVENTS - 1)];
-  if (!candidates || is_sensor()) return;
   bool accept = id == VG_ID_SECURITY_SOCKET_ACCEPT;
   if (accept && ret < 0) return;
-  __u64 policies = matched_policies(candidates);
+  __u64 policies = event_policies(id);
   if (!policies) return;
   struct task_struct *task = bpf_get_current_task_btf();
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -438,89 +377,59 @@ static __always_inline void emit_socket_event(__u32 id, __s32 nr, long ret) {
   struct vg_rec r = rec_begin(id, nr, policies);
   if (!r.buf) return;
   REC_HDR(&r)->retval = ret;
-  put_u64(&r, 0, fd); /* sockfd */
-  /* Tracee's argument order; the socket type, which Tracee has for connect
-   * only, comes last elsewhere. */
   __u64 type = BPF_CORE_READ(sock, type);
+  __u64 len = (int)regs->dx; /* connect, bind: the address as the caller gave it */
+  if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
   switch (id) {
-    case VG_ID_SECURITY_SOCKET_CONNECT: {
-      put_u64(&r, 1, type);      /* type */
-      __u64 len = (int)regs->dx; /* remote_addr, as the caller gave it */
-      if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
-      put_bytes(&r, 2, VG_KIND_SOCKADDR, (const void *)regs->si, len, true);
+    case VG_ID_SECURITY_SOCKET_CONNECT:
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_CONNECT_SOCKFD, fd);
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_CONNECT_TYPE, type);
+      put_bytes(&r, VG_ARG_SECURITY_SOCKET_CONNECT_REMOTE_ADDR, VG_KIND_SOCKADDR, (const void *)regs->si, len,
+                true);
       break;
-    }
-    case VG_ID_SECURITY_SOCKET_BIND: {
-      __u64 len = (int)regs->dx; /* local_addr, as the caller gave it */
-      if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
-      put_bytes(&r, 1, VG_KIND_SOCKADDR, (const void *)regs->si, len, true);
-      put_u64(&r, 2, type); /* type */
+    case VG_ID_SECURITY_SOCKET_BIND:
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_BIND_SOCKFD, fd);
+      put_bytes(&r, VG_ARG_SECURITY_SOCKET_BIND_LOCAL_ADDR, VG_KIND_SOCKADDR, (const void *)regs->si, len, true);
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_BIND_TYPE, type);
       break;
-    }
     case VG_ID_SECURITY_SOCKET_LISTEN:
-      put_sock_addr(&r, 1, sk, false); /* local_addr */
-      put_u64(&r, 2, (int)regs->si);   /* backlog */
-      put_u64(&r, 3, type);            /* type */
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_LISTEN_SOCKFD, fd);
+      put_sock_addr(&r, VG_ARG_SECURITY_SOCKET_LISTEN_LOCAL_ADDR, sk, false);
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_LISTEN_BACKLOG, (int)regs->si);
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_LISTEN_TYPE, type);
       break;
     case VG_ID_SECURITY_SOCKET_ACCEPT:
-      put_sock_addr(&r, 1, sk, false); /* local_addr */
-      put_sock_addr(&r, 2, sk, true);  /* remote_addr */
-      put_u64(&r, 3, type);            /* type */
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_ACCEPT_SOCKFD, fd);
+      put_sock_addr(&r, VG_ARG_SECURITY_SOCKET_ACCEPT_LOCAL_ADDR, sk, false);
+      put_sock_addr(&r, VG_ARG_SECURITY_SOCKET_ACCEPT_REMOTE_ADDR, sk, true);
+      put_u64(&r, VG_ARG_SECURITY_SOCKET_ACCEPT_TYPE, type);
       break;
   }
   rec_submit(&r);
 }
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int vg_tp_sec_connect_exit(struct vg_tp_sys_exit *ctx) {
-  emit_socket_event(VG_ID_SECURITY_SOCKET_CONNECT, ctx->nr, ctx->ret);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_bind")
-int vg_tp_sec_bind_exit(struct vg_tp_sys_exit *ctx) {
-  emit_socket_event(VG_ID_SECURITY_SOCKET_BIND, ctx->nr, ctx->ret);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_listen")
-int vg_tp_sec_listen_exit(struct vg_tp_sys_exit *ctx) {
-  emit_socket_event(VG_ID_SECURITY_SOCKET_LISTEN, ctx->nr, ctx->ret);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept")
-int vg_tp_sec_accept_exit(struct vg_tp_sys_exit *ctx) {
-  emit_socket_event(VG_ID_SECURITY_SOCKET_ACCEPT, ctx->nr, ctx->ret);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int vg_tp_sec_accept4_exit(struct vg_tp_sys_exit *ctx) {
-  emit_socket_event(VG_ID_SECURITY_SOCKET_ACCEPT, ctx->nr, ctx->ret);
-  return 0;
-}
-
-/* The fallbacks without tracefs (see vg_raw_sec_file_open_exit). */
-#define VG_RAW_SOCKET_EXIT(name, id, nr1, nr2)                             \
-  SEC("raw_tp/sys_exit")                                                   \
-  int BPF_PROG(vg_raw_sec_##name##_exit, struct pt_regs *regs, long ret) { \
-    long nr = BPF_CORE_READ(regs, orig_ax);                                \
-    if (nr == nr1 || nr == nr2) emit_socket_event(id, nr, ret);            \
-    return 0;                                                              \
+/* One handler per socket event, so that an unselected one is pruned whole. */
+#define VG_SOCKET_HANDLER(name, id)                  \
+  static __noinline int emit_##name(__s32 nr, long ret) { \
+    emit_socket_event(id, nr, ret);                   \
+    return 0;                                         \
   }
-VG_RAW_SOCKET_EXIT(connect, VG_ID_SECURITY_SOCKET_CONNECT, 42, 42)
-VG_RAW_SOCKET_EXIT(bind, VG_ID_SECURITY_SOCKET_BIND, 49, 49)
-VG_RAW_SOCKET_EXIT(listen, VG_ID_SECURITY_SOCKET_LISTEN, 50, 50)
-VG_RAW_SOCKET_EXIT(accept, VG_ID_SECURITY_SOCKET_ACCEPT, 43, 288)
+VG_SOCKET_HANDLER(socket_connect, VG_ID_SECURITY_SOCKET_CONNECT)
+VG_SOCKET_HANDLER(socket_bind, VG_ID_SECURITY_SOCKET_BIND)
+VG_SOCKET_HANDLER(socket_listen, VG_ID_SECURITY_SOCKET_LISTEN)
+VG_SOCKET_HANDLER(socket_accept, VG_ID_SECURITY_SOCKET_ACCEPT)
+
+VG_SYSCALL_EXIT_TP(sec, connect, emit_socket_connect)
+VG_SYSCALL_EXIT_TP(sec, bind, emit_socket_bind)
+VG_SYSCALL_EXIT_TP(sec, listen, emit_socket_listen)
+VG_SYSCALL_EXIT_TP(sec, accept, emit_socket_accept)
+VG_SYSCALL_EXIT_TP(sec, accept4, emit_socket_accept)
 
 /* ---------------------------------------------------------------- cap_capable */
 
 /* Runs on every capability check of the host: a header and two integers. */
 static __always_inline void emit_cap_capable(int cap, int ret) {
-  __u64 candidates = vg_event_policies[VG_ID_CAP_CAPABLE];
-  if (!candidates || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
+  __u64 policies = event_policies(VG_ID_CAP_CAPABLE);
   if (!policies) return;
   struct task_struct *task = bpf_get_current_task_btf();
   /* The syscall being served, when the check comes from one. */
@@ -529,25 +438,14 @@ static __always_inline void emit_cap_capable(int cap, int ret) {
   struct vg_rec r = rec_begin(VG_ID_CAP_CAPABLE, nr, policies);
   if (!r.buf) return;
   REC_HDR(&r)->retval = ret;
-  put_u64(&r, 0, cap);        /* cap */
-  put_u64(&r, 1, (__s64)ret); /* result */
-  put_u64(&r, 2, (__s64)nr);  /* syscall */
+  put_u64(&r, VG_ARG_CAP_CAPABLE_CAP, cap);
+  put_u64(&r, VG_ARG_CAP_CAPABLE_RESULT, (__s64)ret);
+  put_u64(&r, VG_ARG_CAP_CAPABLE_SYSCALL, (__s64)nr);
   rec_submit(&r);
 }
 
-SEC("tp_btf/cap_capable")
-int BPF_PROG(vg_btf_sec_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
-             const struct user_namespace *ns, int cap, int ret) {
-  emit_cap_capable(cap, ret);
-  return 0;
-}
-
-SEC("raw_tp/cap_capable")
-int BPF_PROG(vg_raw_sec_cap_capable, const struct cred *cred, struct user_namespace *target_ns,
-             const struct user_namespace *ns, int cap, int ret) {
-  emit_cap_capable(cap, ret);
-  return 0;
-}
+VG_BTF_AND_RAW(sec_, cap_capable, (emit_cap_capable(cap, ret)), const struct cred *cred,
+               struct user_namespace *target_ns, const struct user_namespace *ns, int cap, int ret)
 
 /* ---------------------------------- capabilities_changed / privilege_gained */
 
@@ -560,32 +458,22 @@ static __always_inline __u64 vg_cap_set(const kernel_cap_t *set) {
 }
 
 /* capset succeeded: the task's sets as they now are. */
-static __always_inline void emit_capabilities_changed(__s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_CAPABILITIES_CHANGED];
-  if (!candidates || ret != 0 || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
+static __noinline int emit_capabilities_changed(__s32 nr, long ret) {
+  if (ret != 0) return 0;
+  __u64 policies = event_policies(VG_ID_CAPABILITIES_CHANGED);
+  if (!policies) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   const struct cred *cred = BPF_CORE_READ(task, real_cred);
   struct vg_rec r = rec_begin(VG_ID_CAPABILITIES_CHANGED, nr, policies);
-  if (!r.buf) return;
-  put_u64(&r, 0, vg_cap_set(&cred->cap_effective));   /* effective */
-  put_u64(&r, 1, vg_cap_set(&cred->cap_permitted));   /* permitted */
-  put_u64(&r, 2, vg_cap_set(&cred->cap_inheritable)); /* inheritable */
+  if (!r.buf) return 0;
+  put_u64(&r, VG_ARG_CAPABILITIES_CHANGED_EFFECTIVE, vg_cap_set(&cred->cap_effective));
+  put_u64(&r, VG_ARG_CAPABILITIES_CHANGED_PERMITTED, vg_cap_set(&cred->cap_permitted));
+  put_u64(&r, VG_ARG_CAPABILITIES_CHANGED_INHERITABLE, vg_cap_set(&cred->cap_inheritable));
   rec_submit(&r);
-}
-
-SEC("tracepoint/syscalls/sys_exit_capset")
-int vg_tp_sec_capset_exit(struct vg_tp_sys_exit *ctx) {
-  emit_capabilities_changed(ctx->nr, ctx->ret);
   return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_capset_exit, struct pt_regs *regs, long ret) {
-  if (BPF_CORE_READ(regs, orig_ax) == 126) emit_capabilities_changed(126, ret);
-  return 0;
-}
+VG_SYSCALL_EXIT_TP(sec, capset, emit_capabilities_changed)
 
 /* The credentials a thread had when it entered a syscall that may raise
  * them, compared at its exit with those it has then. */
@@ -613,42 +501,45 @@ static __always_inline struct vg_cred_snap cred_snap(void) {
   return s;
 }
 
-static __always_inline void stash_cred(void) {
-  if (!vg_event_policies[VG_ID_PRIVILEGE_GAINED] || is_sensor()) return;
+static __noinline int stash_cred(void) {
+  if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED) || is_sensor()) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct vg_cred_snap s = cred_snap();
   bpf_map_update_elem(&cred_at_entry, &tid, &s, BPF_ANY);
+  return 0;
 }
 
 /* At the exit: the thread gained euid 0 or fsuid 0 (from non-0), or
  * effective capabilities it did not have at the entry. (An exec by a
  * non-leader thread changes its tid: that one is not seen.) */
-static __always_inline void emit_privilege_gained(__s32 nr, long ret) {
-  if (!vg_event_policies[VG_ID_PRIVILEGE_GAINED]) return;
+static __noinline int emit_privilege_gained(__s32 nr, long ret) {
+  if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED)) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct vg_cred_snap *old = bpf_map_lookup_elem(&cred_at_entry, &tid);
-  if (!old) return;
+  if (!old) return 0;
   struct vg_cred_snap before = *old;
   bpf_map_delete_elem(&cred_at_entry, &tid);
-  if (ret != 0 && nr != 122) return; /* setfsuid returns the previous fsuid */
+  if (ret != 0 && nr != VG_NR_setfsuid) return 0; /* setfsuid returns the previous fsuid */
   struct vg_cred_snap now = cred_snap();
   __u64 gained = now.cap_effective & ~before.cap_effective;
   bool root = (before.euid != 0 && now.euid == 0) || (before.fsuid != 0 && now.fsuid == 0);
-  if (!gained && !root) return;
+  if (!gained && !root) return 0;
+  /* (The task was not the sensor's at the entry.) */
   __u64 policies = matched_policies(vg_event_policies[VG_ID_PRIVILEGE_GAINED]);
-  if (!policies) return;
+  if (!policies) return 0;
   struct vg_rec r = rec_begin(VG_ID_PRIVILEGE_GAINED, nr, policies);
-  if (!r.buf) return;
-  put_u64(&r, 0, nr);                  /* syscall */
-  put_u64(&r, 1, before.uid);          /* old_uid */
-  put_u64(&r, 2, now.uid);             /* new_uid */
-  put_u64(&r, 3, before.euid);         /* old_euid */
-  put_u64(&r, 4, now.euid);            /* new_euid */
-  put_u64(&r, 5, before.fsuid);        /* old_fsuid */
-  put_u64(&r, 6, now.fsuid);           /* new_fsuid */
-  put_u64(&r, 7, gained);              /* gained_caps */
-  put_u64(&r, 8, now.cap_effective);   /* cap_effective */
+  if (!r.buf) return 0;
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_SYSCALL, nr);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_OLD_UID, before.uid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_NEW_UID, now.uid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_OLD_EUID, before.euid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_NEW_EUID, now.euid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_OLD_FSUID, before.fsuid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_NEW_FSUID, now.fsuid);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_GAINED_CAPS, gained);
+  put_u64(&r, VG_ARG_PRIVILEGE_GAINED_CAP_EFFECTIVE, now.cap_effective);
   rec_submit(&r);
+  return 0;
 }
 
 #define VG_PRIV_SYSCALL(name)                                      \
@@ -657,11 +548,7 @@ static __always_inline void emit_privilege_gained(__s32 nr, long ret) {
     stash_cred();                                                  \
     return 0;                                                      \
   }                                                                \
-  SEC("tracepoint/syscalls/sys_exit_" #name)                       \
-  int vg_tp_priv_##name##_exit(struct vg_tp_sys_exit *ctx) {       \
-    emit_privilege_gained(ctx->nr, ctx->ret);                      \
-    return 0;                                                      \
-  }
+  VG_SYSCALL_EXIT_TP(priv, name, emit_privilege_gained)
 VG_PRIV_SYSCALL(setuid)
 VG_PRIV_SYSCALL(setreuid)
 VG_PRIV_SYSCALL(setresuid)
@@ -669,23 +556,6 @@ VG_PRIV_SYSCALL(setfsuid)
 VG_PRIV_SYSCALL(capset)
 VG_PRIV_SYSCALL(execve)
 VG_PRIV_SYSCALL(execveat)
-
-static __always_inline bool vg_priv_nr(long nr) {
-  return nr == 105 || nr == 113 || nr == 117 || nr == 122 || nr == 126 || nr == 59 || nr == 322;
-}
-
-SEC("raw_tp/sys_enter")
-int BPF_PROG(vg_raw_priv_enter, struct pt_regs *regs, long id) {
-  if (vg_priv_nr(id)) stash_cred();
-  return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_priv_exit, struct pt_regs *regs, long ret) {
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (vg_priv_nr(nr)) emit_privilege_gained(nr, ret);
-  return 0;
-}
 
 /* ----------------------------------------------------------- mem_prot_alert */
 
@@ -698,75 +568,54 @@ int BPF_PROG(vg_raw_priv_exit, struct pt_regs *regs, long ret) {
  * mprotect, or mapped executable by mmap when anonymous or also writable.
  * File-backed read+exec mappings (every library) are dropped first, before
  * any policy lookup. */
-static __always_inline void emit_mem_prot_alert(__s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_MEM_PROT_ALERT];
-  if (!candidates) return;
+static __noinline int emit_mem_prot_alert(__s32 nr, long ret) {
+  if (!EVENT_SELECTED(VG_ID_MEM_PROT_ALERT)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
   __u64 prot = regs->dx;
-  if (!(prot & VG_PROT_EXEC)) return;
+  if (!(prot & VG_PROT_EXEC)) return 0;
   __u64 flags = 0;
   long fd = -1;
   __u64 addr = regs->di;
   int alert; /* 0: mprotect, 1: mmap anonymous, 2: mmap writable */
-  if (nr == 9) {
-    if (ret < 0 && ret > -4096) return;
+  if (nr == VG_NR_mmap) {
+    if (ret < 0 && ret > -4096) return 0;
     flags = regs->r10;
     fd = (int)regs->r8;
     if (prot & VG_PROT_WRITE) alert = 2;
     else if (flags & VG_MAP_ANONYMOUS) alert = 1;
-    else return;
+    else return 0;
     addr = ret;
   } else {
-    if (ret != 0) return;
+    if (ret != 0) return 0;
     alert = 0;
   }
-  if (is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
+  __u64 policies = event_policies(VG_ID_MEM_PROT_ALERT);
+  if (!policies) return 0;
   struct vg_rec r = rec_begin(VG_ID_MEM_PROT_ALERT, nr, policies);
-  if (!r.buf) return;
+  if (!r.buf) return 0;
   static const char a_mprotect[] = "mprotect: made executable";
   static const char a_anon[] = "mmap: anonymous executable";
   static const char a_wx[] = "mmap: writable and executable";
-  if (alert == 0) put_bytes(&r, 0, VG_KIND_STR, a_mprotect, sizeof(a_mprotect) - 1, false);
-  else if (alert == 1) put_bytes(&r, 0, VG_KIND_STR, a_anon, sizeof(a_anon) - 1, false);
-  else put_bytes(&r, 0, VG_KIND_STR, a_wx, sizeof(a_wx) - 1, false);
-  put_u64(&r, 1, addr);        /* address */
-  put_u64(&r, 2, regs->si);    /* length */
-  put_u64(&r, 3, prot);        /* prot */
-  if (nr == 9) {
-    put_u64(&r, 4, flags);     /* flags */
-    put_u64(&r, 5, fd);        /* fd */
+  const __u8 i = VG_ARG_MEM_PROT_ALERT_ALERT;
+  if (alert == 0) put_bytes(&r, i, VG_KIND_STR, a_mprotect, sizeof(a_mprotect) - 1, false);
+  else if (alert == 1) put_bytes(&r, i, VG_KIND_STR, a_anon, sizeof(a_anon) - 1, false);
+  else put_bytes(&r, i, VG_KIND_STR, a_wx, sizeof(a_wx) - 1, false);
+  put_u64(&r, VG_ARG_MEM_PROT_ALERT_ADDRESS, addr);
+  put_u64(&r, VG_ARG_MEM_PROT_ALERT_LENGTH, regs->si);
+  put_u64(&r, VG_ARG_MEM_PROT_ALERT_PROT, prot);
+  if (nr == VG_NR_mmap) {
+    put_u64(&r, VG_ARG_MEM_PROT_ALERT_FLAGS, flags);
+    put_u64(&r, VG_ARG_MEM_PROT_ALERT_FD, fd);
   }
-  put_u64(&r, 6, nr);          /* syscall */
+  put_u64(&r, VG_ARG_MEM_PROT_ALERT_SYSCALL, nr);
   rec_submit(&r);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int vg_tp_sec_mmap_exit(struct vg_tp_sys_exit *ctx) {
-  emit_mem_prot_alert(9, ctx->ret);
   return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int vg_tp_sec_mprotect_exit(struct vg_tp_sys_exit *ctx) {
-  emit_mem_prot_alert(10, ctx->ret);
-  return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_pkey_mprotect")
-int vg_tp_sec_pkey_mprotect_exit(struct vg_tp_sys_exit *ctx) {
-  emit_mem_prot_alert(329, ctx->ret);
-  return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_mem_prot_exit, struct pt_regs *regs, long ret) {
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr == 9 || nr == 10 || nr == 329) emit_mem_prot_alert(nr, ret);
-  return 0;
-}
+VG_SYSCALL_EXIT_TP(sec, mmap, emit_mem_prot_alert)
+VG_SYSCALL_EXIT_TP(sec, mprotect, emit_mem_prot_alert)
+VG_SYSCALL_EXIT_TP(sec, pkey_mprotect, emit_mem_prot_alert)
 
 /* -------------------------------------------------------------- magic_write */
 
@@ -777,51 +626,35 @@ int BPF_PROG(vg_raw_sec_mem_prot_exit, struct pt_regs *regs, long ret) {
 /* The first bytes written to a regular file: write or pwrite64 succeeded at
  * offset 0. Cheap reads decide first (the fd's file, its mode and
  * position); the record (path walk, user read) is built only for those. */
-static __always_inline void emit_magic_write(__s32 nr, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_MAGIC_WRITE];
-  if (!candidates || ret <= 0) return;
+static __noinline int emit_magic_write(__s32 nr, long ret) {
+  if (!EVENT_SELECTED(VG_ID_MAGIC_WRITE) || ret <= 0) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
   struct file *file = vg_fd_file(task, (int)regs->di);
-  if (!file) return;
-  if (!(BPF_CORE_READ(file, f_mode) & VG_FMODE_WRITE)) return;
+  if (!file) return 0;
+  if (!(BPF_CORE_READ(file, f_mode) & VG_FMODE_WRITE)) return 0;
   struct inode *inode = BPF_CORE_READ(file, f_inode);
-  if ((BPF_CORE_READ(inode, i_mode) & VG_S_IFMT) != VG_S_IFREG) return;
+  if ((BPF_CORE_READ(inode, i_mode) & VG_S_IFMT) != VG_S_IFREG) return 0;
   /* write advanced f_pos by ret; pwrite64 wrote at its offset argument. */
-  __s64 pos = nr == 18 ? (__s64)regs->r10 : BPF_CORE_READ(file, f_pos) - ret;
-  if (pos != 0 || is_sensor()) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
+  __s64 pos = nr == VG_NR_pwrite64 ? (__s64)regs->r10 : BPF_CORE_READ(file, f_pos) - ret;
+  if (pos != 0) return 0;
+  __u64 policies = event_policies(VG_ID_MAGIC_WRITE);
+  if (!policies) return 0;
   struct vg_rec r = rec_begin(VG_ID_MAGIC_WRITE, nr, policies);
-  if (!r.buf) return;
+  if (!r.buf) return 0;
   REC_HDR(&r)->retval = ret; /* bytes written */
   __u32 n = ret < VG_MAGIC_BYTES ? ret : VG_MAGIC_BYTES;
-  put_path(&r, 0, &file->f_path);                                    /* pathname */
-  put_bytes(&r, 1, VG_KIND_BYTES, (const void *)regs->si, n, true);  /* bytes */
-  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev));                 /* dev */
-  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                       /* inode */
-  put_u64(&r, 4, nr);                                                /* syscall */
+  put_path(&r, VG_ARG_MAGIC_WRITE_PATHNAME, &file->f_path);
+  put_bytes(&r, VG_ARG_MAGIC_WRITE_BYTES, VG_KIND_BYTES, (const void *)regs->si, n, true);
+  put_u64(&r, VG_ARG_MAGIC_WRITE_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
+  put_u64(&r, VG_ARG_MAGIC_WRITE_INODE, BPF_CORE_READ(inode, i_ino));
+  put_u64(&r, VG_ARG_MAGIC_WRITE_SYSCALL, nr);
   rec_submit(&r);
-}
-
-SEC("tracepoint/syscalls/sys_exit_write")
-int vg_tp_sec_write_exit(struct vg_tp_sys_exit *ctx) {
-  emit_magic_write(1, ctx->ret);
   return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_pwrite64")
-int vg_tp_sec_pwrite64_exit(struct vg_tp_sys_exit *ctx) {
-  emit_magic_write(18, ctx->ret);
-  return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_magic_write_exit, struct pt_regs *regs, long ret) {
-  long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr == 1 || nr == 18) emit_magic_write(nr, ret);
-  return 0;
-}
+VG_SYSCALL_EXIT_TP(sec, write, emit_magic_write)
+VG_SYSCALL_EXIT_TP(sec, pwrite64, emit_magic_write)
 
 /* --------------------------------------------------------- net_tcp_connection */
 
@@ -860,8 +693,7 @@ static __always_inline struct vg_listen_key listen_key(const struct sock *sk) {
 
 /* Saves the current task's header (with its policies) under `key`. */
 static __always_inline void save_context(void *map, const void *key) {
-  if (is_sensor()) return;
-  __u64 policies = matched_policies(vg_event_policies[VG_ID_NET_TCP_CONNECTION]);
+  __u64 policies = event_policies(VG_ID_NET_TCP_CONNECTION);
   if (!policies) return;
   struct vg_rec r = rec_begin(VG_ID_NET_TCP_CONNECTION, -1, policies);
   if (!r.buf) return;
@@ -869,7 +701,7 @@ static __always_inline void save_context(void *map, const void *key) {
 }
 
 static __always_inline void emit_tcp_connection(const struct sock *sk, int oldstate, int newstate) {
-  if (!vg_event_policies[VG_ID_NET_TCP_CONNECTION]) return;
+  if (!EVENT_SELECTED(VG_ID_NET_TCP_CONNECTION)) return;
   if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) return;
   __u64 skey = (__u64)sk;
   if (newstate == VG_TCP_SYN_SENT) {
@@ -917,26 +749,17 @@ static __always_inline void emit_tcp_connection(const struct sock *sk, int oldst
   }
   if (direction == VG_DIR_OUTBOUND) bpf_map_delete_elem(&tcp_connecting, &skey);
   if (!r.buf) return;
-  put_u64(&r, 0, direction);                                 /* direction */
-  put_u64(&r, 1, BPF_CORE_READ(sk, __sk_common.skc_family)); /* family */
-  put_sock_addr(&r, 2, (struct sock *)sk, false);            /* src */
-  put_sock_addr(&r, 3, (struct sock *)sk, true);             /* dst */
-  put_u64(&r, 4, oldstate);                                  /* old_state */
-  put_u64(&r, 5, newstate);                                  /* new_state */
+  put_u64(&r, VG_ARG_NET_TCP_CONNECTION_DIRECTION, direction);
+  put_u64(&r, VG_ARG_NET_TCP_CONNECTION_FAMILY, BPF_CORE_READ(sk, __sk_common.skc_family));
+  put_sock_addr(&r, VG_ARG_NET_TCP_CONNECTION_SRC, (struct sock *)sk, false);
+  put_sock_addr(&r, VG_ARG_NET_TCP_CONNECTION_DST, (struct sock *)sk, true);
+  put_u64(&r, VG_ARG_NET_TCP_CONNECTION_OLD_STATE, oldstate);
+  put_u64(&r, VG_ARG_NET_TCP_CONNECTION_NEW_STATE, newstate);
   rec_submit(&r);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(vg_btf_sec_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate) {
-  emit_tcp_connection(sk, oldstate, newstate);
-  return 0;
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(vg_raw_sec_inet_sock_set_state, const struct sock *sk, const int oldstate, const int newstate) {
-  emit_tcp_connection(sk, oldstate, newstate);
-  return 0;
-}
+VG_BTF_AND_RAW(sec_, inet_sock_set_state, (emit_tcp_connection(sk, oldstate, newstate)), const struct sock *sk,
+               const int oldstate, const int newstate)
 
 /* ----------------------------------------------------------- net_packet_ipv4 */
 
@@ -960,13 +783,13 @@ static __always_inline int emit_packet(struct __sk_buff *skb, __u8 direction) {
   if (!r.buf) return 1;
   REC_HDR(&r)->cgroup_id = bpf_skb_cgroup_id(skb);
   REC_HDR(&r)->uid = bpf_get_socket_uid(skb);
-  put_u64(&r, 0, iph.saddr);              /* src */
-  put_u64(&r, 1, iph.daddr);              /* dst */
-  put_u64(&r, 2, bpf_ntohs(ports[0]));    /* src_port */
-  put_u64(&r, 3, bpf_ntohs(ports[1]));    /* dst_port */
-  put_u64(&r, 4, iph.protocol);           /* protocol */
-  put_u64(&r, 5, bpf_ntohs(iph.tot_len)); /* length */
-  put_u64(&r, 6, direction);              /* direction */
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_SRC, iph.saddr);
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_DST, iph.daddr);
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_SRC_PORT, bpf_ntohs(ports[0]));
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_DST_PORT, bpf_ntohs(ports[1]));
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_PROTOCOL, iph.protocol);
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_LENGTH, bpf_ntohs(iph.tot_len));
+  put_u64(&r, VG_ARG_NET_PACKET_IPV4_DIRECTION, direction);
   rec_submit(&r);
   return 1;
 }
@@ -981,36 +804,52 @@ int vg_cgskb_egress(struct __sk_buff *skb) { return emit_packet(skb, VG_DIR_EGRE
 
 /* bpf(BPF_PROG_LOAD, attr, size) returned: the program's type, name and size
  * from the caller's attr (resident: the kernel just copied it). */
-static __always_inline void emit_bpf_prog_load(__s32 nr, struct pt_regs *regs, long ret) {
-  __u64 candidates = vg_event_policies[VG_ID_BPF_PROG_LOAD];
-  if (!candidates || is_sensor()) return;
-  if (BPF_CORE_READ(regs, di) != 5 /* BPF_PROG_LOAD */) return;
-  __u64 policies = matched_policies(candidates);
-  if (!policies) return;
-  const char *attr = (const char *)BPF_CORE_READ(regs, si);
+static __noinline int emit_bpf_prog_load(__s32 nr, long ret) {
+  if (!EVENT_SELECTED(VG_ID_BPF_PROG_LOAD)) return 0;
+  struct pt_regs *regs = syscall_regs();
+  if (regs->di != BPF_PROG_LOAD) return 0;
+  __u64 policies = event_policies(VG_ID_BPF_PROG_LOAD);
+  if (!policies) return 0;
+  const char *attr = (const char *)regs->si;
   __u32 prog_type = 0, insn_cnt = 0;
   bpf_probe_read_user(&prog_type, sizeof(prog_type), attr + __builtin_offsetof(union bpf_attr, prog_type));
   bpf_probe_read_user(&insn_cnt, sizeof(insn_cnt), attr + __builtin_offsetof(union bpf_attr, insn_cnt));
   struct vg_rec r = rec_begin(VG_ID_BPF_PROG_LOAD, nr, policies);
-  if (!r.buf) return;
+  if (!r.buf) return 0;
   REC_HDR(&r)->retval = ret;
-  put_u64(&r, 0, prog_type);                                                          /* prog_type */
-  put_str(&r, 1, attr + __builtin_offsetof(union bpf_attr, prog_name), 16, true);     /* prog_name */
-  put_u64(&r, 2, insn_cnt);                                                           /* insn_cnt */
+  put_u64(&r, VG_ARG_BPF_PROG_LOAD_PROG_TYPE, prog_type);
+  put_str(&r, VG_ARG_BPF_PROG_LOAD_PROG_NAME, attr + __builtin_offsetof(union bpf_attr, prog_name), 16, true);
+  put_u64(&r, VG_ARG_BPF_PROG_LOAD_INSN_CNT, insn_cnt);
   rec_submit(&r);
-}
-
-SEC("tracepoint/syscalls/sys_exit_bpf")
-int vg_tp_sec_bpf_exit(struct vg_tp_sys_exit *ctx) {
-  emit_bpf_prog_load(ctx->nr, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()), ctx->ret);
   return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_raw_sec_bpf_exit, struct pt_regs *regs, long ret) {
-  if (BPF_CORE_READ(regs, orig_ax) == 321) emit_bpf_prog_load(321, regs, ret);
-  return 0;
+VG_SYSCALL_EXIT_TP(sec, bpf, emit_bpf_prog_load)
+
+/* ------------------------------------------------ the dispatcher's consumers */
+
+#define VG_CONSUMES(consumers, c) ((consumers) & (1u << (c)))
+
+/* The handlers the raw_syscalls dispatcher runs at a syscall's entry and exit
+ * (vg_syscall_spec.consumers): the same ones the tracepoint programs above
+ * call, for the syscalls the loader marked. */
+static __always_inline void run_entry_consumers(long nr, __u16 consumers) {
+  if (VG_CONSUMES(consumers, VG_CONSUMER_PRIV_ENTER)) stash_cred();
 }
 
-#endif /* __VMLINUX_H__ */
+static __always_inline void run_exit_consumers(long nr, long ret, __u16 consumers) {
+  if (VG_CONSUMES(consumers, VG_CONSUMER_FILE_OPEN)) emit_file_open(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_INODE_UNLINK)) emit_inode_unlink(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_INODE_RENAME)) emit_inode_rename(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_SOCKET_CONNECT)) emit_socket_connect(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_SOCKET_BIND)) emit_socket_bind(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_SOCKET_LISTEN)) emit_socket_listen(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_SOCKET_ACCEPT)) emit_socket_accept(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_CAPABILITIES_CHANGED)) emit_capabilities_changed(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_PRIV_EXIT)) emit_privilege_gained(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_MEM_PROT_ALERT)) emit_mem_prot_alert(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_MAGIC_WRITE)) emit_magic_write(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_BPF_PROG_LOAD)) emit_bpf_prog_load(nr, ret);
+}
+
 #endif /* VIGIL_BPF_SECURITY_BPF_H */

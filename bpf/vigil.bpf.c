@@ -8,18 +8,18 @@
 #include <bpf/bpf_core_read.h>
 
 #include "vigil_event.h"
+#include "event_layout.h"
+#include "syscall_nrs.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load, so the verifier sees constants. */
 const volatile __u32 sensor_tgid = 0;
 const volatile __u64 wakeup_every = 4096; /* records per CPU between forced wake-ups */
-const volatile __u32 id_sched_process_exec = 0;
-const volatile __u32 id_sched_process_fork = 0;
-const volatile __u32 id_sched_process_exit = 0;
-const volatile __u64 policies_sched_process_exec = 0;
-const volatile __u64 policies_sched_process_fork = 0;
-const volatile __u64 policies_sched_process_exit = 0;
+/* The policies that selected each non-syscall event (bit i: policy i), by
+ * event id (VG_ID_*); written by user space before load, so that the
+ * verifier prunes the code of unselected events. */
+const volatile __u64 vg_event_policies[VG_MAX_EVENTS];
 /* Lifecycle records also feed user space's process tree (executable paths)
  * when no policy selects them; such records carry policies == 0. */
 const volatile bool track_processes = false;
@@ -31,6 +31,10 @@ const volatile bool exec_env = false;
 const volatile __u32 sensor_uts_ns = 0;
 
 struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
+/* Set by user space (through the mmap'd .bss) when the raw_syscalls
+ * dispatcher is the syscall events' hook; otherwise it runs, if at all, only
+ * for the consumers of vg_syscall_spec.consumers. */
+bool raw_dispatch_syscalls = false;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -110,6 +114,18 @@ static __always_inline __u64 matched_policies(__u64 candidates) {
 static __always_inline bool is_sensor(void) {
   return (bpf_get_current_pid_tgid() >> 32) == sensor_tgid;
 }
+
+/* The common prologue of a non-syscall event: the policies that want event
+ * `id` from the current task (0 when the event is unselected, the task is
+ * the sensor's, or no policy's scope takes it, which is counted). */
+static __always_inline __u64 event_policies(__u32 id) {
+  __u64 candidates = vg_event_policies[id & (VG_MAX_EVENTS - 1)];
+  if (!candidates || is_sensor()) return 0;
+  return matched_policies(candidates);
+}
+
+/* Whether any policy selected event `id`: a constant to the verifier. */
+#define EVENT_SELECTED(id) (vg_event_policies[(id) & (VG_MAX_EVENTS - 1)] != 0)
 
 static __always_inline __u32 task_ns_pid(struct task_struct *task) {
   struct pid *pid = BPF_CORE_READ(task, thread_pid);
@@ -397,16 +413,16 @@ static __always_inline void put_syscall_args(struct vg_rec *r, const struct vg_s
   for (int i = 0; i < 6; i++) {
     if (i >= spec->argc) break;
     switch (spec->capture[i]) {
-      case VG_CAP_VALUE:
+      case VG_CAPTURE_VALUE:
         put_u64(r, i, args[i]);
         break;
-      case VG_CAP_STR:
+      case VG_CAPTURE_STR:
         put_str(r, i, (const void *)args[i], VG_MAX_STR, true);
         break;
-      case VG_CAP_STRARR:
+      case VG_CAPTURE_STRARR:
         if (strarr < 0) strarr = i;
         break;
-      case VG_CAP_SOCKADDR: {
+      case VG_CAPTURE_SOCKADDR: {
         __u64 len = i < 5 ? args[i + 1] : 0;
         if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
         put_bytes(r, i, VG_KIND_SOCKADDR, (const void *)args[i], len, true);
@@ -431,15 +447,23 @@ static __always_inline void emit_syscall(__s32 nr, __u64 policies, const struct 
   rec_submit(&r);
 }
 
-/* The spec of a selected syscall emitted at `when` (entry or exit), or NULL. */
-static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8 at_entry) {
+static __always_inline const struct vg_syscall_spec *spec_of(long nr) {
   __u32 key = nr;
   if (key >= VG_MAX_SYSCALLS) return NULL;
-  const struct vg_syscall_spec *spec = bpf_map_lookup_elem(&syscall_specs, &key);
-  if (!spec || !(spec->flags & VG_SYSCALL_SELECTED)) return NULL;
-  if (spec->flags & VG_SYSCALL_DEFER) return spec; /* seen at entry and exit */
-  if (!!(spec->flags & VG_SYSCALL_AT_ENTRY) != at_entry) return NULL;
-  return spec;
+  return bpf_map_lookup_elem(&syscall_specs, &key);
+}
+
+/* Whether a syscall's event is selected and emitted at `at_entry` (entry or exit). */
+static __always_inline bool captured_at(const struct vg_syscall_spec *spec, __u8 at_entry) {
+  if (!(spec->flags & VG_SYSCALL_SELECTED)) return false;
+  if (spec->flags & VG_SYSCALL_DEFER) return true; /* seen at entry and exit */
+  return !!(spec->flags & VG_SYSCALL_AT_ENTRY) == at_entry;
+}
+
+/* The spec of a selected syscall emitted at `when` (entry or exit), or NULL. */
+static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8 at_entry) {
+  const struct vg_syscall_spec *spec = spec_of(nr);
+  return spec && captured_at(spec, at_entry) ? spec : NULL;
 }
 
 /* Drops the policies whose pathname patterns (exact or prefix) the path
@@ -515,6 +539,21 @@ static __always_inline void args_from_regs(struct pt_regs *regs, __u64 *args) {
   args[5] = BPF_CORE_READ(regs, r9);
 }
 
+/* The tp_btf program of a kernel tracepoint and its raw_tp twin (for kernels
+ * without BTF for it), both running `call` (in parentheses when it has
+ * commas) over the tracepoint's arguments. */
+#define VG_BTF_AND_RAW(prefix, tp, call, ...)             \
+  SEC("tp_btf/" #tp)                                      \
+  int BPF_PROG(vg_btf_##prefix##tp, __VA_ARGS__) {        \
+    call;                                                 \
+    return 0;                                             \
+  }                                                       \
+  SEC("raw_tp/" #tp)                                      \
+  int BPF_PROG(vg_raw_##prefix##tp, __VA_ARGS__) {        \
+    call;                                                 \
+    return 0;                                             \
+  }
+
 /* Per-syscall tracepoints (syscalls/sys_{enter,exit}_X): attached only to the
  * selected syscalls, so that others never run BPF code. Most syscalls are
  * emitted at exit; the few that do not return (execve, exit) at entry. */
@@ -570,13 +609,20 @@ int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
   return 0;
 }
 
+#include "security.bpf.h"
+
 /* The raw_syscalls dispatcher: runs on every syscall and filters by the
  * syscall_specs map. Cheaper than hundreds of tracepoints when many
- * syscalls are selected, and needs no tracefs. */
+ * syscalls are selected, and needs no tracefs. It also stands in for the
+ * per-syscall tracepoint programs of the security events where tracefs is
+ * missing: the consumers a syscall's spec names are called first, each a
+ * subprogram of its own (verified once, with its own stack frame). */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
-  const struct vg_syscall_spec *spec = selected_spec(id, 1);
+  const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
+  if (spec->consumers) run_entry_consumers(id, spec->consumers);
+  if (!raw_dispatch_syscalls || !captured_at(spec, 1)) return 0;
   __u64 args[6];
   args_from_regs(regs, args);
   if (spec->flags & VG_SYSCALL_DEFER)
@@ -589,8 +635,10 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
-  const struct vg_syscall_spec *spec = selected_spec(id, 0);
+  const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
+  if (spec->consumers) run_exit_consumers(id, ret, spec->consumers);
+  if (!raw_dispatch_syscalls || !captured_at(spec, 0)) return 0;
   if (spec->flags & VG_SYSCALL_DEFER) {
     exec_failed(spec, ret);
     return 0;
@@ -600,8 +648,6 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   on_syscall(id, spec, args, ret);
   return 0;
 }
-
-#include "security.bpf.h"
 
 /* --------------------------------------------------------------- lifecycle */
 
@@ -627,9 +673,9 @@ static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_stru
       for (int i = 0; i < 6; i++) {
         if (i >= spec->argc) break;
         __u8 c = spec->capture[i];
-        if (c == VG_CAP_VALUE) put_u64(&r, i, st->args[i]);
-        else if (c == VG_CAP_STR) put_str(&r, i, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false);
-        else if (c == VG_CAP_STRARR) put_mm_args(&r, i, p);
+        if (c == VG_CAPTURE_VALUE) put_u64(&r, i, st->args[i]);
+        else if (c == VG_CAPTURE_STR) put_str(&r, i, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false);
+        else if (c == VG_CAPTURE_STRARR) put_mm_args(&r, i, p);
       }
       rec_submit(&r);
     }
@@ -644,117 +690,80 @@ static __always_inline void put_nodename(struct vg_rec *r, __u8 index, struct ta
   put_str(r, index, &uts->name.nodename, sizeof(uts->name.nodename), false);
 }
 
-/* Argument indexes match the registry definitions in events/. */
 static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm *bprm) {
   if (is_sensor()) return;
-  __u64 policies = policies_sched_process_exec ? matched_policies(policies_sched_process_exec) : 0;
+  __u64 policies = event_policies(VG_ID_SCHED_PROCESS_EXEC);
   if (!policies && !track_processes) return;
-  struct vg_rec r = rec_begin(id_sched_process_exec, -1, policies);
+  struct vg_rec r = rec_begin(VG_ID_SCHED_PROCESS_EXEC, -1, policies);
   if (!r.buf) return;
   struct file *file = BPF_CORE_READ(bprm, file);
   struct inode *inode = BPF_CORE_READ(file, f_inode);
-  put_str(&r, 0, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false); /* cmdpath */
-  put_path(&r, 1, &file->f_path);                                    /* pathname */
-  put_nodename(&r, 12, p);                                           /* nodename */
+  put_str(&r, VG_ARG_SCHED_PROCESS_EXEC_CMDPATH, BPF_CORE_READ(bprm, filename), VG_MAX_STR, false);
+  put_path(&r, VG_ARG_SCHED_PROCESS_EXEC_PATHNAME, &file->f_path);
+  put_nodename(&r, VG_ARG_SCHED_PROCESS_EXEC_NODENAME, p);
   if (!policies) { /* for the process tree only */
     rec_submit(&r);
     return;
   }
-  put_u64(&r, 2, BPF_CORE_READ(inode, i_sb, s_dev));                  /* dev */
-  put_u64(&r, 3, BPF_CORE_READ(inode, i_ino));                        /* inode */
-  __u64 ctime = 0;
-  if (bpf_core_field_exists(inode->i_ctime_sec))
-    /* Since 6.13 bit 31 of i_ctime_nsec flags "ctime queried" (multigrain timestamps). */
-    ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ULL +
-            (BPF_CORE_READ(inode, i_ctime_nsec) & ~(1U << 31));
-  put_u64(&r, 4, ctime);                                              /* ctime */
-  put_u64(&r, 5, BPF_CORE_READ(inode, i_mode));                       /* inode_mode */
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_INODE, BPF_CORE_READ(inode, i_ino));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_CTIME, vg_inode_ctime(inode));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_INODE_MODE, BPF_CORE_READ(inode, i_mode));
   const char *interp = BPF_CORE_READ(bprm, interp);
   const char *filename = BPF_CORE_READ(bprm, filename);
-  if (interp != filename) put_str(&r, 6, interp, VG_MAX_STR, false); /* interpreter_pathname */
-  put_mm_args(&r, 7, p);                                              /* argv */
-  put_u64(&r, 8, BPF_CORE_READ(bprm, argc));                          /* argc */
+  if (interp != filename) put_str(&r, VG_ARG_SCHED_PROCESS_EXEC_INTERPRETER_PATHNAME, interp, VG_MAX_STR, false);
+  put_mm_args(&r, VG_ARG_SCHED_PROCESS_EXEC_ARGV, p);
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_ARGC, BPF_CORE_READ(bprm, argc));
   struct file *in = vg_fd_file(p, 0); /* (none when fd 0 is closed) */
-  if (in) put_u64(&r, 9, BPF_CORE_READ(in, f_inode, i_mode) & VG_S_IFMT); /* stdin_type */
-  /* 10, written_since_start: set by user space from the ctime. */
-  if (exec_env) put_mm_env(&r, 11, p); /* env */
+  if (in) put_u64(&r, VG_ARG_SCHED_PROCESS_EXEC_STDIN_TYPE, BPF_CORE_READ(in, f_inode, i_mode) & VG_S_IFMT);
+  /* VG_ARG_SCHED_PROCESS_EXEC_WRITTEN_SINCE_START: set by user space from the ctime. */
+  if (exec_env) put_mm_env(&r, VG_ARG_SCHED_PROCESS_EXEC_ENV, p);
   rec_submit(&r);
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(vg_btf_sched_process_exec, struct task_struct *p, pid_t old_pid,
-             struct linux_binprm *bprm) {
-  emit_deferred_execve(old_pid, p, bprm);
-  emit_exec(p, bprm);
-  return 0;
-}
-
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(vg_raw_sched_process_exec, struct task_struct *p, pid_t old_pid,
-             struct linux_binprm *bprm) {
-  emit_deferred_execve(old_pid, p, bprm);
-  emit_exec(p, bprm);
-  return 0;
-}
+VG_BTF_AND_RAW(, sched_process_exec, (emit_deferred_execve(old_pid, p, bprm), emit_exec(p, bprm)),
+               struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
   if (is_sensor()) return;
   vg_scope_on_fork(parent, child); /* `follow` policies pass to the child */
-  __u64 policies = policies_sched_process_fork ? matched_policies(policies_sched_process_fork) : 0;
+  __u64 policies = event_policies(VG_ID_SCHED_PROCESS_FORK);
   if (!policies && !track_processes) return;
   /* Threads share their process's executable: the tree needs processes only. */
   if (!policies && BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid)) return;
-  struct vg_rec r = rec_begin(id_sched_process_fork, -1, policies);
+  struct vg_rec r = rec_begin(VG_ID_SCHED_PROCESS_FORK, -1, policies);
   if (!r.buf) return;
-  put_u64(&r, 0, BPF_CORE_READ(parent, pid));  /* parent_tid (host) */
-  put_u64(&r, 1, BPF_CORE_READ(parent, tgid)); /* parent_pid (host) */
-  put_u64(&r, 2, BPF_CORE_READ(child, pid));   /* child_tid (host) */
-  put_u64(&r, 3, BPF_CORE_READ(child, tgid));  /* child_pid (host) */
-  put_u64(&r, 4, task_ns_pid(child));          /* child_ns_tid */
-  put_u64(&r, 5, task_ns_tgid(child));         /* child_ns_pid */
-  put_u64(&r, 6, BPF_CORE_READ(child, start_time)); /* start_time */
+  /* Host ids of both, then the child's in its own pid namespace. */
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_PARENT_TID, BPF_CORE_READ(parent, pid));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_PARENT_PID, BPF_CORE_READ(parent, tgid));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_CHILD_TID, BPF_CORE_READ(child, pid));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_CHILD_PID, BPF_CORE_READ(child, tgid));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_CHILD_NS_TID, task_ns_pid(child));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_CHILD_NS_PID, task_ns_tgid(child));
+  put_u64(&r, VG_ARG_SCHED_PROCESS_FORK_START_TIME, BPF_CORE_READ(child, start_time));
   /* nodename: keyed by the header's (the parent's) namespace in user space,
    * so only when the child shares it (not after clone(CLONE_NEWUTS)). */
   if (BPF_CORE_READ(child, nsproxy, uts_ns) == BPF_CORE_READ(parent, nsproxy, uts_ns))
-    put_nodename(&r, 7, child);
+    put_nodename(&r, VG_ARG_SCHED_PROCESS_FORK_NODENAME, child);
   rec_submit(&r);
 }
 
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(vg_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
-  emit_fork(parent, child);
-  return 0;
-}
-
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(vg_raw_sched_process_fork, struct task_struct *parent, struct task_struct *child) {
-  emit_fork(parent, child);
-  return 0;
-}
+VG_BTF_AND_RAW(, sched_process_fork, (emit_fork(parent, child)), struct task_struct *parent,
+               struct task_struct *child)
 
 static __always_inline void emit_exit(struct task_struct *p) {
   if (is_sensor()) return;
-  __u64 policies = policies_sched_process_exit ? matched_policies(policies_sched_process_exit) : 0;
+  __u64 policies = event_policies(VG_ID_SCHED_PROCESS_EXIT);
   if (!policies && !track_processes) return;
   if (!policies && BPF_CORE_READ(p, signal, live.counter) != 0) return; /* a thread, not the process */
-  struct vg_rec r = rec_begin(id_sched_process_exit, -1, policies);
+  struct vg_rec r = rec_begin(VG_ID_SCHED_PROCESS_EXIT, -1, policies);
   if (!r.buf) return;
   int code = BPF_CORE_READ(p, exit_code);
   int live = BPF_CORE_READ(p, signal, live.counter);
-  put_u64(&r, 0, (code >> 8) & 0xff);  /* exit_code */
-  put_u64(&r, 1, code & 0x7f);         /* signal */
-  put_u64(&r, 2, live == 0);           /* process_group_exit */
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXIT_EXIT_CODE, (code >> 8) & 0xff);
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXIT_SIGNAL, code & 0x7f);
+  put_u64(&r, VG_ARG_SCHED_PROCESS_EXIT_PROCESS_GROUP_EXIT, live == 0);
   rec_submit(&r);
 }
 
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(vg_btf_sched_process_exit, struct task_struct *p) {
-  emit_exit(p);
-  return 0;
-}
-
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(vg_raw_sched_process_exit, struct task_struct *p) {
-  emit_exit(p);
-  return 0;
-}
+VG_BTF_AND_RAW(, sched_process_exit, emit_exit(p), struct task_struct *p)

@@ -39,11 +39,11 @@ enum vg_arg_kind {
 /* What the kernel side captures for one syscall argument; set per syscall
  * by user space from the registry before the programs run. */
 enum vg_capture {
-  VG_CAP_NONE = 0,
-  VG_CAP_VALUE = 1,    /* the register value */
-  VG_CAP_STR = 2,      /* NUL-terminated user string */
-  VG_CAP_STRARR = 3,   /* NULL-terminated array of user strings */
-  VG_CAP_SOCKADDR = 4, /* user sockaddr, length in the next argument */
+  VG_CAPTURE_NONE = 0,
+  VG_CAPTURE_VALUE = 1,    /* the register value */
+  VG_CAPTURE_STR = 2,      /* NUL-terminated user string */
+  VG_CAPTURE_STRARR = 3,   /* NULL-terminated array of user strings */
+  VG_CAPTURE_SOCKADDR = 4, /* user sockaddr, length in the next argument */
 };
 
 #define VG_SYSCALL_SELECTED 0x1   /* capture this syscall */
@@ -54,6 +54,27 @@ enum vg_capture {
  * fork has not faulted in yet, which a tracepoint program cannot read. */
 #define VG_SYSCALL_DEFER 0x4
 
+/* Handlers of non-syscall events that the raw_syscalls dispatcher calls for
+ * a syscall (bit i of vg_syscall_spec.consumers: consumer i). They stand in
+ * for the events' per-syscall tracepoint programs where tracefs is missing;
+ * the loader sets the bits of the syscalls each event derives from. */
+enum vg_consumer {
+  VG_CONSUMER_FILE_OPEN = 0,
+  VG_CONSUMER_INODE_UNLINK = 1,
+  VG_CONSUMER_INODE_RENAME = 2,
+  VG_CONSUMER_SOCKET_CONNECT = 3,
+  VG_CONSUMER_SOCKET_BIND = 4,
+  VG_CONSUMER_SOCKET_LISTEN = 5,
+  VG_CONSUMER_SOCKET_ACCEPT = 6,
+  VG_CONSUMER_CAPABILITIES_CHANGED = 7,
+  VG_CONSUMER_PRIV_ENTER = 8, /* privilege_gained: credentials at the entry */
+  VG_CONSUMER_PRIV_EXIT = 9,  /* privilege_gained: compared at the exit */
+  VG_CONSUMER_MEM_PROT_ALERT = 10,
+  VG_CONSUMER_MAGIC_WRITE = 11,
+  VG_CONSUMER_BPF_PROG_LOAD = 12,
+  VG_CONSUMERS = 13,
+};
+
 struct vg_syscall_spec {
   __u8 capture[6];      /* enum vg_capture per argument */
   __u8 flags;           /* VG_SYSCALL_* */
@@ -61,7 +82,9 @@ struct vg_syscall_spec {
   __u64 policies;       /* policies that selected the syscall's event */
   __u64 path_policies;  /* policies whose pathname filter the kernel decides */
   __u8 path_arg;        /* which argument is the path (with path_policies) */
-  __u8 pad[7];
+  __u8 pad;
+  __u16 consumers;      /* bit i: the dispatcher calls consumer i (enum vg_consumer) */
+  __u8 pad2[4];
 };
 
 /* In-kernel pathname filters: an LPM trie keyed by (event id, path). An

@@ -8,55 +8,95 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
-#include <algorithm>
-#include <fstream>
 #include <mutex>
-#include <regex>
-#include <sstream>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "vigil.skel.h"
+#include "vigil/engine/containers.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/event_ids.h"
+#include "vigil/events/format.h"
 #include "vigil_event.h"  // before the skeleton, which uses its structs
-#include "vigil.skel.h"
 
 namespace vigil::engine {
 namespace {
 
-// libbpf's messages go to our log at debug level; the last program the
-// kernel refused to load is remembered so that its probe can fall back.
-std::mutex g_libbpf_mu;
-std::string g_last_refused_program;
-
-int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  // Verifier logs arrive as one message of up to megabytes.
-  static char line[1 << 20];
-  vsnprintf(line, sizeof(line), fmt, args);
-  std::string_view text(line);
-  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  static const std::regex kRefused(R"(prog '([A-Za-z0-9_]+)': (BPF program load failed|failed to load))");
-  std::cmatch m;
-  if (std::regex_search(line, m, kRefused)) {
-    std::lock_guard lock(g_libbpf_mu);
-    g_last_refused_program = m[1].str();
+// libbpf's messages, sent to our log (warnings at debug level, the rest at
+// trace), and the programs it reports the kernel refused while a load is
+// watched. libbpf names the refused program only in this text: a verifier
+// rejection leaves a log in the program's own buffer, but a refusal before
+// the verifier (EPERM for a program type, no BTF id for a tp_btf target)
+// leaves none, and a failed bpf_object__load closes every program's fd. So
+// the text is read, here only. libbpf_set_print takes no context pointer:
+// the one watch of a load in progress is found through `active_`.
+class LibbpfLog {
+ public:
+  LibbpfLog() {
+    std::lock_guard lock(mu_);
+    active_ = this;
+    libbpf_set_print(&LibbpfLog::Print);
   }
-  if (level == LIBBPF_WARN)
-    LogDebug(absl::string_view(text.data(), text.size()));
-  else
-    LogTrace(absl::string_view(text.data(), text.size()));
-  return 0;
-}
+  ~LibbpfLog() {
+    std::lock_guard lock(mu_);
+    active_ = nullptr;
+  }
+  LibbpfLog(const LibbpfLog&) = delete;
+  LibbpfLog& operator=(const LibbpfLog&) = delete;
 
-std::string Errno(int err) {
-  err = err < 0 ? -err : err;
-  return absl::StrCat(strerrorname_np(err) ? strerrorname_np(err) : "error", " (", strerror(err), ")");
-}
+  // The last program libbpf said failed to load since Clear(), or "".
+  std::string refused() const {
+    std::lock_guard lock(mu_);
+    return refused_;
+  }
+  void Clear() {
+    std::lock_guard lock(mu_);
+    refused_.clear();
+  }
+
+ private:
+  // "prog 'NAME': BPF program load failed: ..." or "prog 'NAME': failed to load: ...".
+  static std::string_view RefusedProgram(std::string_view text) {
+    size_t at = text.find("prog '");
+    if (at == std::string_view::npos) return {};
+    std::string_view rest = text.substr(at + 6);
+    size_t end = rest.find("': ");
+    if (end == std::string_view::npos) return {};
+    std::string_view what = rest.substr(end + 3);
+    if (!what.starts_with("BPF program load failed") && !what.starts_with("failed to load")) return {};
+    return rest.substr(0, end);
+  }
+
+  static int Print(enum libbpf_print_level level, const char* fmt, va_list args) {
+    // Verifier logs arrive as one message of up to megabytes.
+    std::string line(1 << 20, '\0');
+    int n = vsnprintf(line.data(), line.size(), fmt, args);
+    line.resize(n < 0 ? 0 : std::min<size_t>(n, line.size() - 1));
+    std::string_view text(line);
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    if (std::string_view prog = RefusedProgram(text); !prog.empty()) {
+      std::lock_guard lock(mu_);
+      if (active_ != nullptr) active_->refused_ = std::string(prog);
+    }
+    if (level == LIBBPF_WARN)
+      LogDebug(absl::string_view(text.data(), text.size()));
+    else
+      LogTrace(absl::string_view(text.data(), text.size()));
+    return 0;
+  }
+
+  static inline std::mutex mu_;
+  static inline LibbpfLog* active_ = nullptr;
+  std::string refused_;
+};
+
+std::string Errno(int err) { return events::FormatErrno(err); }
 
 bpf_program* FindProgram(::vigil_bpf* skel, const std::string& name) {
   return bpf_object__find_program_by_name(skel->obj, name.c_str());
@@ -83,33 +123,6 @@ struct Cgroup2Dir {
     if (fd >= 0) close(fd);
   }
 };
-
-// Where the cgroup v2 hierarchy's root is mounted: /sys/fs/cgroup on unified
-// systems, /sys/fs/cgroup/unified on hybrid ones; "" when it is not mounted.
-std::string Cgroup2MountPoint() {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    // "36 25 0:30 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw"
-    size_t dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
-    std::istringstream fields(line.substr(0, dash));
-    std::string id, parent, devno, root, mount_point;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    if (root != "/") continue;  // a bind mount of some cgroup below the root
-    std::string unescaped;      // mountinfo escapes space, tab, newline and backslash as \ooo
-    for (size_t i = 0; i < mount_point.size(); ++i) {
-      if (mount_point[i] == '\\' && i + 3 < mount_point.size()) {
-        unescaped += static_cast<char>(std::stoi(mount_point.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        unescaped += mount_point[i];
-      }
-    }
-    return unescaped;
-  }
-  return "";
-}
 
 // Opens `path` ("/" = the root) of the cgroup v2 hierarchy. Where cgroup2 is
 // not mounted and the process may mount, the hierarchy (which always exists)
@@ -149,16 +162,19 @@ Cgroup2Dir OpenCgroup2(const std::string& path) {
 
 }  // namespace
 
+void BpfSensor::SkeletonDeleter::operator()(::vigil_bpf* skel) const { vigil_bpf::destroy(skel); }
+void BpfSensor::LinkDeleter::operator()(bpf_link* link) const { bpf_link__destroy(link); }
+void BpfSensor::RingBufferDeleter::operator()(ring_buffer* ring) const { ring_buffer__free(ring); }
+
 BpfSensor::~BpfSensor() {
-  if (ring_ != nullptr) ring_buffer__free(ring_);
+  ring_.reset();  // before the links and the object it reads
   Detach();
-  if (skel_ != nullptr) vigil_bpf::destroy(skel_);
 }
 
 absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<SelectedEvent>& events,
                                                            const Options& options,
                                                            std::vector<Cancellation>& cancelled) {
-  libbpf_set_print(LibbpfPrint);
+  LibbpfLog libbpf_log;
   std::unique_ptr<BpfSensor> s(new BpfSensor());
   s->events_ = events;
   // The process tree needs the lifecycle records; unselected, they run with
@@ -174,11 +190,10 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
 
   // Each attempt opens a fresh object: a failed load cannot be retried.
   for (int attempt = 0; attempt < 16; ++attempt) {
-    if (s->skel_ != nullptr) vigil_bpf::destroy(s->skel_);
-    s->skel_ = vigil_bpf::open();
+    s->skel_.reset(vigil_bpf::open());
     if (s->skel_ == nullptr)
       return absl::InternalError(absl::StrCat("open embedded BPF object: ", Errno(errno)));
-    ::vigil_bpf* skel = s->skel_;
+    ::vigil_bpf* skel = s->skel_.get();
 
     // Only the programs some selected event can use are loaded.
     std::set<std::string> wanted;
@@ -197,19 +212,11 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     // between two of its timer-driven drains: every quarter of the buffer
     // per CPU, at a typical record size.
     skel->rodata->wakeup_every = std::max<uint64_t>(64, options.ring_bytes / 4 / 256);
-    skel->rodata->id_sched_process_exec = events::kSchedProcessExec;
-    skel->rodata->id_sched_process_fork = events::kSchedProcessFork;
-    skel->rodata->id_sched_process_exit = events::kSchedProcessExit;
     skel->rodata->track_processes = options.track_processes;
     skel->rodata->exec_env = options.exec_env;
     struct stat uts {};
     if (stat("/proc/self/ns/uts", &uts) == 0) skel->rodata->sensor_uts_ns = static_cast<uint32_t>(uts.st_ino);
-    for (const SelectedEvent& e : s->events_) {
-      if (e.def->id == events::kSchedProcessExec) skel->rodata->policies_sched_process_exec = e.policies;
-      if (e.def->id == events::kSchedProcessFork) skel->rodata->policies_sched_process_fork = e.policies;
-      if (e.def->id == events::kSchedProcessExit) skel->rodata->policies_sched_process_exit = e.policies;
-    }
-    // Security events (bpf/security.bpf.h) read their policies by event id.
+    // Non-syscall events (lifecycle, bpf/security.bpf.h) read their policies by event id.
     for (const SelectedEvent& e : s->events_)
       if (!e.def->is_syscall() && e.def->id < VG_MAX_EVENTS)
         skel->rodata->vg_event_policies[e.def->id] = e.policies;
@@ -217,22 +224,15 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       return absl::InvalidArgumentError(
           absl::StrCat("ring buffer size ", options.ring_bytes, ": ", Errno(err)));
 
-    {
-      std::lock_guard lock(g_libbpf_mu);
-      g_last_refused_program.clear();
-    }
+    libbpf_log.Clear();
     int err = vigil_bpf::load(skel);
     if (err == 0) break;
 
-    std::string refused;
-    {
-      std::lock_guard lock(g_libbpf_mu);
-      refused = g_last_refused_program;
-    }
+    std::string refused = libbpf_log.refused();
     if (refused.empty() || s->disabled_programs_.contains(refused))
-      return absl::Status(err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied
-                                                          : absl::StatusCode::kInternal,
-                          absl::StrCat("load BPF object: ", Errno(err)));
+      return absl::Status(
+          err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+          absl::StrCat("load BPF object: ", Errno(err)));
     LogInfo(absl::StrCat("program ", refused, " refused by this kernel (", Errno(err),
                          "); trying the next alternative of its probe"));
     s->disabled_programs_.insert(refused);
@@ -246,8 +246,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
         bool any = false;
         for (const events::ProbeAlternative& alt : p.alternatives) {
           bool all_loadable = true;
-          for (const std::string& prog : alt.programs)
-            all_loadable &= !s->disabled_programs_.contains(prog);
+          for (const std::string& prog : alt.programs) all_loadable &= !s->disabled_programs_.contains(prog);
           any |= all_loadable;
         }
         ok &= any;
@@ -255,8 +254,9 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       if (ok)
         keep.push_back(e);
       else if (e.policies != 0)  // internal (process-tree) probes are not the user's events
-        cancelled.push_back({e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
-                                                       refused, ", ", Errno(err), ")")});
+        cancelled.push_back(
+            {e.def->name, absl::StrCat("no alternative of its probes loads on this kernel (last refused: ",
+                                       refused, ", ", Errno(err), ")")});
     }
     s->events_ = std::move(keep);
     if (s->events_.empty()) return s;
@@ -265,11 +265,18 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
   return s;
 }
 
+absl::Status BpfSensor::WriteSyscallSpec(uint32_t nr, const std::string& for_event) {
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.syscall_specs), &nr, &specs_[nr], BPF_ANY) != 0)
+    return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+                        absl::StrCat("update map syscall_specs for event ", for_event, ": ", Errno(errno)));
+  return absl::OkStatus();
+}
+
 absl::Status BpfSensor::SetUpSyscallSpecs() {
-  int fd = bpf_map__fd(skel_->maps.syscall_specs);
   for (const SelectedEvent& e : events_) {
     if (!e.def->is_syscall() || e.def->syscall_nr >= VG_MAX_SYSCALLS) continue;
-    vg_syscall_spec spec{};
+    uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
+    vg_syscall_spec& spec = specs_[key];
     spec.argc = static_cast<uint8_t>(std::min<size_t>(e.def->args.size(), 6));
     for (size_t i = 0; i < spec.argc; ++i) spec.capture[i] = CaptureOf(e.def->args[i]);
     spec.flags = VG_SYSCALL_SELECTED | (e.def->emit_at_entry ? VG_SYSCALL_AT_ENTRY : 0) |
@@ -279,12 +286,34 @@ absl::Status BpfSensor::SetUpSyscallSpecs() {
       spec.path_policies = e.path_policies;
       spec.path_arg = static_cast<uint8_t>(e.path_arg);
     }
-    uint32_t key = static_cast<uint32_t>(e.def->syscall_nr);
-    if (bpf_map_update_elem(fd, &key, &spec, BPF_ANY) != 0)
-      return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
-                          absl::StrCat("update map syscall_specs for event ", e.def->name, ": ", Errno(errno)));
+    if (absl::Status st = WriteSyscallSpec(key, e.def->name); !st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+bool BpfSensor::AttachDispatcher(bool entry) {
+  bool& attached = entry ? raw_enter_attached_ : raw_exit_attached_;
+  if (attached) return true;
+  bpf_link* link = entry ? bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter")
+                         : bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit");
+  if (link == nullptr) return false;
+  links_.emplace_back(link);
+  attached = true;
+  return true;
+}
+
+bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt) {
+  if (!AttachDispatcher(alt.target == "sys_enter")) return false;
+  for (int nr : alt.consumer_syscalls) {
+    if (nr < 0 || nr >= VG_MAX_SYSCALLS) continue;
+    specs_[nr].consumers |= static_cast<uint16_t>(1u << alt.consumer);
+    if (absl::Status st = WriteSyscallSpec(static_cast<uint32_t>(nr), def.name); !st.ok()) {
+      LogInfo(st.message());
+      errno = st.code() == absl::StatusCode::kPermissionDenied ? EPERM : EIO;
+      return false;
+    }
+  }
+  return true;
 }
 
 std::vector<Cancellation> BpfSensor::Attach() {
@@ -303,14 +332,19 @@ std::vector<Cancellation> BpfSensor::Attach() {
       for (const events::ProbeAlternative& alt : p.alternatives) {
         if (alt.programs.empty()) continue;
         const std::string& name = alt.programs.front();
-        bpf_program* prog = FindProgram(skel_, name);
+        bpf_program* prog = FindProgram(skel_.get(), name);
         if (prog == nullptr || disabled_programs_.contains(name)) continue;
         bpf_link* link = nullptr;
+        bool consumer_attached = false;
         switch (alt.kind) {
           case events::AttachKind::kTpBtf:
             link = bpf_program__attach(prog);
             break;
           case events::AttachKind::kRawTracepoint:
+            if (alt.consumer >= 0) {  // served by the raw_syscalls dispatcher
+              consumer_attached = AttachConsumer(*e.def, alt);
+              break;
+            }
             link = bpf_program__attach_raw_tracepoint(prog, alt.target.c_str());
             break;
           case events::AttachKind::kTracepoint: {  // target "category/name"
@@ -333,15 +367,15 @@ std::vector<Cancellation> BpfSensor::Attach() {
           default:
             break;
         }
-        if (link != nullptr) {
-          links_.push_back(link);
+        if (link != nullptr || consumer_attached) {
+          if (link != nullptr) links_.emplace_back(link);
           attach_log_.push_back(absl::StrCat(e.def->name, ": ", p.name, " via ",
                                              events::AttachKindName(alt.kind), " (", name, ")"));
           attached = true;
           break;
         }
-        absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind),
-                        " ", alt.target, ": ", Errno(errno));
+        absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind), " ",
+                        alt.target, ": ", Errno(errno));
       }
       if (!attached && p.required) {
         ok = false;
@@ -365,7 +399,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
   std::string tp_error;
   std::vector<const SelectedEvent*> no_tracepoint;
   if (use_tracepoints) {
-    std::vector<bpf_link*> tp_links;
+    std::vector<Link> tp_links;
     for (const SelectedEvent* e : syscalls) {
       const events::ProbeAlternative* tp = nullptr;
       for (const auto& alt : e->def->probes.front().alternatives)
@@ -379,7 +413,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
       }
       bool refused = false;
       for (const std::string& name : tp->programs) refused |= disabled_programs_.contains(name);
-      bpf_program* tp_enter = FindProgram(skel_, tp->programs.front());
+      bpf_program* tp_enter = FindProgram(skel_.get(), tp->programs.front());
       if (refused || tp_enter == nullptr) {
         tp_error = absl::StrCat("program ", tp->programs.front(), " did not load");
         break;
@@ -398,17 +432,18 @@ std::vector<Cancellation> BpfSensor::Attach() {
           tp_error = absl::StrCat("tracepoint syscalls/", tp_name, ": ", Errno(errno));
           break;
         }
-        tp_links.push_back(link);
+        tp_links.emplace_back(link);
       }
       if (!tp_error.empty()) break;
     }
     if (tp_error.empty()) {
-      links_.insert(links_.end(), tp_links.begin(), tp_links.end());
+      for (Link& l : tp_links) links_.push_back(std::move(l));
       syscall_hook_used_ = "syscall_tracepoints";
       for (const SelectedEvent* e : syscalls) {
         if (std::find(no_tracepoint.begin(), no_tracepoint.end(), e) != no_tracepoint.end()) {
           LogInfo(absl::StrCat("event ", e->def->name, " not watched: this kernel has no syscalls/sys_enter_",
-                               e->def->name, " tracepoint, so it does not implement the syscall "
+                               e->def->name,
+                               " tracepoint, so it does not implement the syscall "
                                "(--syscall-hook raw watches attempts anyway)"));
           continue;
         }
@@ -417,7 +452,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
       attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via per-syscall tracepoints"));
       return cancelled;
     }
-    for (bpf_link* l : tp_links) bpf_link__destroy(l);
+    tp_links.clear();
     no_tracepoint.clear();
     LogInfo(absl::StrCat("per-syscall tracepoints unavailable (", tp_error,
                          "); using the raw_syscalls dispatcher"));
@@ -430,24 +465,18 @@ std::vector<Cancellation> BpfSensor::Attach() {
     any_entry |= e->def->emit_at_entry || e->def->deferred_exec;
     any_exit |= !e->def->emit_at_entry;
   }
-  bpf_link* enter = nullptr;
-  bpf_link* exit = nullptr;
+  // (The dispatcher may run already for the consumers of security events.)
+  skel_->bss->raw_dispatch_syscalls = true;
   int err = 0;
-  if (any_entry && (enter = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_enter, "sys_enter")) == nullptr)
-    err = errno;
-  if (err == 0 && any_exit &&
-      (exit = bpf_program__attach_raw_tracepoint(skel_->progs.vg_raw_sys_exit, "sys_exit")) == nullptr)
-    err = errno;
+  if (any_entry && !AttachDispatcher(true)) err = errno;
+  if (err == 0 && any_exit && !AttachDispatcher(false)) err = errno;
   if (err != 0) {
-    if (enter) bpf_link__destroy(enter);
-    if (exit) bpf_link__destroy(exit);
+    skel_->bss->raw_dispatch_syscalls = false;
     std::string why = absl::StrCat("attach raw_syscalls dispatcher: ", Errno(err),
                                    tp_error.empty() ? "" : absl::StrCat("; ", tp_error));
     for (const SelectedEvent* e : syscalls) cancelled.push_back({e->def->name, why});
     return cancelled;
   }
-  if (enter) links_.push_back(enter);
-  if (exit) links_.push_back(exit);
   syscall_hook_used_ = "raw_syscalls";
   for (const SelectedEvent* e : syscalls) running_.insert(e->def->id);
   attach_log_.push_back(absl::StrCat(syscalls.size(), " syscall events via the raw_syscalls dispatcher"));
@@ -461,7 +490,7 @@ absl::Status BpfSensor::OpenRingBuffer(std::function<void(std::span<const uint8_
     self->on_record_(std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
     return 0;
   };
-  ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), callback, this, nullptr);
+  ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), callback, this, nullptr));
   if (ring_ == nullptr)
     return absl::Status(errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
                         absl::StrCat("map ring buffer 'events': ", Errno(errno)));
@@ -469,14 +498,72 @@ absl::Status BpfSensor::OpenRingBuffer(std::function<void(std::span<const uint8_
 }
 
 absl::StatusOr<int> BpfSensor::PollAndDrain(int timeout_ms) {
-  int n = ring_buffer__poll(ring_, timeout_ms);
+  int n = ring_buffer__poll(ring_.get(), timeout_ms);
   if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("poll ring buffer: ", Errno(n)));
-  int m = ring_buffer__consume(ring_);
+  int m = ring_buffer__consume(ring_.get());
   if (m < 0) return absl::InternalError(absl::StrCat("consume ring buffer: ", Errno(m)));
   return (n > 0 ? n : 0) + m;
 }
 
-bpf_object* BpfSensor::object() const { return skel_ ? skel_->obj : nullptr; }
+namespace {
+
+// The fd of a map the policy tables go into, checked to hold `entries`.
+absl::StatusOr<int> TableFd(bpf_map* map, const char* name, size_t entries) {
+  int fd = bpf_map__fd(map);
+  if (fd < 0)
+    return absl::FailedPreconditionError(
+        absl::StrCat("map ", name, " has no file descriptor (", Errno(fd), "): is the object loaded?"));
+  if (entries > bpf_map__max_entries(map))
+    return absl::ResourceExhaustedError(absl::StrCat("map ", name, ": the policies need ", entries,
+                                                     " entries, it holds ", bpf_map__max_entries(map)));
+  return fd;
+}
+
+absl::Status UpdateTable(int fd, const char* name, const void* key, const void* value,
+                         const std::string& what) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) == 0) return absl::OkStatus();
+  int err = errno;
+  return absl::Status(
+      err == EPERM || err == EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
+      absl::StrCat("update map ", name, what, ": ", Errno(err)));
+}
+
+template <typename Key, typename Value>
+absl::Status WriteTable(bpf_map* map, const char* name, const std::vector<std::pair<Key, Value>>& entries) {
+  absl::StatusOr<int> fd = TableFd(map, name, entries.size());
+  if (!fd.ok()) return fd.status();
+  for (const auto& [key, value] : entries)
+    if (absl::Status st = UpdateTable(*fd, name, &key, &value, ""); !st.ok()) return st;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope,
+                                          const PathFilterPlan& paths) {
+  const auto& maps = skel_->maps;
+  if (absl::Status st = WriteTable(maps.vg_scope_vals, "vg_scope_vals", scope.values); !st.ok()) return st;
+  if (absl::Status st = WriteTable(maps.vg_scope_comm, "vg_scope_comm", scope.comms); !st.ok()) return st;
+  if (absl::Status st = WriteTable(maps.vg_scope_uts, "vg_scope_uts", scope.uts_names); !st.ok()) return st;
+  absl::StatusOr<int> cfg = TableFd(maps.vg_scope_cfg, "vg_scope_cfg", 1);
+  if (!cfg.ok()) return cfg.status();
+  uint32_t zero = 0;
+  if (absl::Status st = UpdateTable(*cfg, "vg_scope_cfg", &zero, &scope.config, ""); !st.ok()) return st;
+
+  if (paths.entries.empty()) return absl::OkStatus();
+  absl::StatusOr<int> fd = TableFd(maps.path_filters, "path_filters", paths.entries.size());
+  if (!fd.ok()) return fd.status();
+  for (const PathFilterEntry& e : paths.entries) {
+    vg_path_key key{};
+    key.event_id = e.event_id;
+    std::memcpy(key.path, e.key.data(), e.key.size());
+    key.prefixlen = 32 + 8 * static_cast<uint32_t>(e.key.size());
+    absl::Status st =
+        UpdateTable(*fd, "path_filters", &key, &e.policies, absl::StrCat(" with '", e.key.c_str(), "'"));
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
 
 void BpfSensor::Detach() {
   // Releasing a perf-event tracepoint waits for an RCU grace period (~75 ms
@@ -484,7 +571,7 @@ void BpfSensor::Detach() {
   // stop budget. Released concurrently, they share grace periods. The
   // threads start at the Base ring, like the thread that creates them.
   std::vector<std::thread> workers;
-  for (bpf_link* l : links_) workers.emplace_back([l] { bpf_link__destroy(l); });
+  for (Link& l : links_) workers.emplace_back([&l] { l.reset(); });
   for (std::thread& t : workers) t.join();
   links_.clear();
 }

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
-#include <limits>
+#include <sstream>
 #include <system_error>
 
 namespace vigil::engine {
@@ -37,17 +37,37 @@ std::string ContainerIdFromCgroupPath(std::string_view path) {
   return std::string(best);
 }
 
-ContainerResolver::ContainerResolver(std::string cgroup_root) : root_(std::move(cgroup_root)) {
-  if (!root_.empty()) return;
-  std::ifstream mounts("/proc/self/mounts");
-  std::string device, dir, type;
-  while (mounts >> device >> dir >> type) {
-    if (type == "cgroup2") {
-      root_ = dir;
-      break;
+std::string Cgroup2MountPoint(std::istream& mountinfo) {
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    // "36 25 0:30 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw"
+    size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, devno, root, mount_point;
+    fields >> id >> parent >> devno >> root >> mount_point;
+    if (root != "/") continue;  // a bind mount of some cgroup below the root
+    std::string unescaped;      // mountinfo escapes space, tab, newline and backslash as \ooo
+    for (size_t i = 0; i < mount_point.size(); ++i) {
+      if (mount_point[i] == '\\' && i + 3 < mount_point.size()) {
+        unescaped += static_cast<char>(std::stoi(mount_point.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        unescaped += mount_point[i];
+      }
     }
-    mounts.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+    return unescaped;
   }
+  return "";
+}
+
+std::string Cgroup2MountPoint() {
+  std::ifstream in("/proc/self/mountinfo");
+  return Cgroup2MountPoint(in);
+}
+
+ContainerResolver::ContainerResolver(std::string cgroup_root) : root_(std::move(cgroup_root)) {
+  if (root_.empty()) root_ = Cgroup2MountPoint();
 }
 
 const std::string& ContainerResolver::IdOf(uint64_t cgroup_id) {

@@ -1,12 +1,5 @@
 #include "vigil/engine/path_filters.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "absl/strings/str_cat.h"
 #include "vigil_event.h"
 
 namespace vigil::engine {
@@ -70,24 +63,6 @@ PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled, const
     plan.entries.push_back({k.first, k.second, all});
   }
   return plan;
-}
-
-absl::Status WritePathFilters(bpf_object* obj, const PathFilterPlan& plan) {
-  if (plan.entries.empty()) return absl::OkStatus();
-  bpf_map* map = bpf_object__find_map_by_name(obj, "path_filters");
-  if (map == nullptr) return absl::InternalError("BPF object has no path_filters map");
-  int fd = bpf_map__fd(map);
-  for (const PathFilterEntry& e : plan.entries) {
-    vg_path_key key{};
-    key.event_id = e.event_id;
-    std::memcpy(key.path, e.key.data(), e.key.size());
-    key.prefixlen = 32 + 8 * static_cast<uint32_t>(e.key.size());
-    if (bpf_map_update_elem(fd, &key, &e.policies, BPF_ANY) != 0)
-      return absl::Status(
-          errno == EPERM ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
-          absl::StrCat("update map path_filters with '", e.key.c_str(), "': ", strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace vigil::engine

@@ -490,11 +490,10 @@ absl::Status SensorRun::LoadPrograms(const BpfSensor::Options& bpf_options) {
   for (const Cancellation& c : cancelled) LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
   sensor_ = std::move(*loaded);
   if (audit_) audit_->Collect();  // drain: loading makes thousands of checks
-  if (sensor_->object() != nullptr) {
-    absl::Status st = policies::PopulateScopeMaps(sensor_->object(), *selection_.policies, start_boot_ns);
-    if (st.ok()) st = WritePathFilters(sensor_->object(), selection_.path_filters);
-    if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
-  }
+  absl::StatusOr<policies::KernelScopeTables> scope = policies::BuildKernelScope(*selection_.policies, start_boot_ns);
+  absl::Status st = scope.ok() ? sensor_->WritePolicyTables(policies::MapEntries(*scope), selection_.path_filters)
+                               : scope.status();
+  if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
+#include "defined_events.h"
 #include "security_events.h"
 
 namespace vigil::events {
@@ -35,7 +36,7 @@ using caps::Cap;
 const std::set<std::string_view> kStringArgNames = {
     "filename", "pathname", "path",      "oldname", "newname",     "oldpath",  "newpath",
     "dev_name", "dir_name", "type",      "specialfile", "library", "uname",    "name",
-    "pathname", "special",  "old_name",  "new_name",    "uargs"};
+    "special",  "old_name", "new_name",  "uargs"};
 
 // Kernel argument names renamed to Tracee's, so existing policies keep working.
 const std::map<std::string_view, std::string_view> kArgRenames = {
@@ -211,60 +212,27 @@ void AddSyscalls(std::vector<EventDef>& defs) {
   }
 }
 
+// Ids and arguments from bpf/events.def.
 void AddLifecycle(std::vector<EventDef>& defs) {
-  defs.push_back(EventDef{
-      .id = kSchedProcessFork,
-      .name = "sched_process_fork",
-      .description = "a process or thread was created (fork, vfork, clone)",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"parent_tid", "int", ArgFormat::kInt},
-               {"parent_pid", "int", ArgFormat::kInt},
-               {"child_tid", "int", ArgFormat::kInt},
-               {"child_pid", "int", ArgFormat::kInt},
-               {"child_ns_tid", "int", ArgFormat::kInt},
-               {"child_ns_pid", "int", ArgFormat::kInt},
-               {"start_time", "unsigned long", ArgFormat::kUint},
-               // Only when the child's UTS namespace is not the sensor's: its nodename.
-               {"nodename", "const char*", ArgFormat::kString}},
-      .probes = {SchedProbe("sched_process_fork")},
-  });
-  defs.push_back(EventDef{
-      .id = kSchedProcessExec,
-      .name = "sched_process_exec",
-      .description = "a process replaced its image (execve succeeded)",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"cmdpath", "const char*", ArgFormat::kString},
-               {"pathname", "const char*", ArgFormat::kString},
-               {"dev", "dev_t", ArgFormat::kUint},
-               {"inode", "unsigned long", ArgFormat::kUint},
-               {"ctime", "unsigned long", ArgFormat::kUint},
-               {"inode_mode", "umode_t", ArgFormat::kMode},
-               {"interpreter_pathname", "const char*", ArgFormat::kString},
-               {"argv", "const char**", ArgFormat::kArgvBlob},
-               {"argc", "int", ArgFormat::kInt},
-               // The type of the new image's fd 0 ("S_IFIFO", "S_IFCHR"...; absent when closed).
-               {"stdin_type", "string", ArgFormat::kFileType},
-               // Not from the kernel: user space sets it (engine/src/sensor.cc) when the
-               // executable's ctime is not older than the sensor's start, i.e. its inode was
-               // written, created (or chmod'ed, renamed, linked) since the sensor started.
-               {"written_since_start", "bool", ArgFormat::kBool},
-               // Only with --exec-env (BpfSensor::Options::exec_env): the new image's environment.
-               {"env", "const char**", ArgFormat::kArgvBlob},
-               // Only when the process's UTS namespace is not the sensor's: its nodename
-               // (user space names the namespace's events after it: hostName).
-               {"nodename", "const char*", ArgFormat::kString}},
-      .probes = {SchedProbe("sched_process_exec")},
-  });
-  defs.push_back(EventDef{
-      .id = kSchedProcessExit,
-      .name = "sched_process_exit",
-      .description = "a thread exited; process_group_exit tells whether the process did",
-      .sets = {"default", "proc", "proc_life"},
-      .args = {{"exit_code", "int", ArgFormat::kInt},
-               {"signal", "int", ArgFormat::kSignal},
-               {"process_group_exit", "bool", ArgFormat::kBool}},
-      .probes = {SchedProbe("sched_process_exit")},
-  });
+  defs.push_back(
+      Defined(kSchedProcessFork, {
+                                     .description = "a process or thread was created (fork, vfork, clone)",
+                                     .sets = {"default", "proc", "proc_life"},
+                                     .probes = {SchedProbe("sched_process_fork")},
+                                 }));
+  defs.push_back(
+      Defined(kSchedProcessExec, {
+                                     .description = "a process replaced its image (execve succeeded)",
+                                     .sets = {"default", "proc", "proc_life"},
+                                     .probes = {SchedProbe("sched_process_exec")},
+                                 }));
+  defs.push_back(
+      Defined(kSchedProcessExit,
+              {
+                  .description = "a thread exited; process_group_exit tells whether the process did",
+                  .sets = {"default", "proc", "proc_life"},
+                  .probes = {SchedProbe("sched_process_exit")},
+              }));
 }
 
 std::vector<EventDef> BuiltinDefs() {
@@ -276,6 +244,12 @@ std::vector<EventDef> BuiltinDefs() {
 }
 
 }  // namespace
+
+int SyscallNumber(std::string_view name) {
+  for (const SyscallRow& row : kSyscalls)
+    if (name == row.name) return row.nr;
+  return -1;
+}
 
 namespace {
 Registry& MutableBuiltin() {

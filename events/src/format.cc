@@ -450,6 +450,12 @@ std::string FormatCapCheckResult(int64_t ret) {
   return name ? std::string(name) : absl::StrCat(ret);
 }
 
+std::string FormatErrno(int err) {
+  err = err < 0 ? -err : err;
+  const char* name = strerrorname_np(err);
+  return absl::StrCat(name != nullptr ? name : "error", " (", strerror(err), ")");
+}
+
 std::string FormatTcpState(int64_t state) { return NameOrNumber(kTcpStates, state); }
 
 std::string FormatSocketDomain(int64_t domain) { return NameOrNumber(kDomains, domain); }

@@ -1,7 +1,5 @@
 #include "vigil/policies/kernel_scope.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "text.h"
+#include "vigil/events/format.h"
 
 namespace vigil::policies {
 namespace {
@@ -17,12 +16,6 @@ namespace {
 // Range bounds stay below 2^33 so that vg_out_of_range can compare by
 // subtraction; values (uid, tgid) are 32 bits.
 constexpr uint64_t kBoundMax = uint64_t{1} << 32;
-
-std::string Errno(int err) {
-  err = err < 0 ? -err : err;
-  const char* name = strerrorname_np(err);
-  return absl::StrCat(name != nullptr ? name : "error", " (", strerror(err), ")");
-}
 
 void AddNumbers(KernelScopeTables& t, vg_scope_kind kind, const NumericScope& s, uint64_t bit) {
   if (s.eq) {
@@ -64,37 +57,12 @@ bool AnyBit(const vg_scope_config& c, uint64_t bit) {
   return (all & bit) != 0;
 }
 
-absl::StatusOr<int> MapFd(bpf_object* obj, const char* name, size_t entries) {
-  if (obj == nullptr)
-    return absl::FailedPreconditionError(absl::StrCat("scope map ", name, ": no BPF object"));
-  bpf_map* map = bpf_object__find_map_by_name(obj, name);
-  if (map == nullptr)
-    return absl::NotFoundError(
-        absl::StrCat("scope map ", name, " is not in the BPF object (was it built with bpf/scope.h?)"));
-  int fd = bpf_map__fd(map);
-  if (fd < 0)
-    return absl::FailedPreconditionError(
-        absl::StrCat("scope map ", name, " has no file descriptor (", Errno(fd), "): is the object loaded?"));
-  if (entries > bpf_map__max_entries(map))
-    return absl::ResourceExhaustedError(absl::StrCat("scope map ", name, ": the policies need ", entries,
-                                                     " entries, it holds ", bpf_map__max_entries(map)));
-  return fd;
-}
-
-absl::Status Update(int fd, const char* name, const void* key, const void* value) {
-  int err = bpf_map_update_elem(fd, key, value, BPF_ANY);
-  if (err == 0) return absl::OkStatus();
-  return absl::Status(
-      err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,
-      absl::StrCat("update scope map ", name, ": ", Errno(err)));
-}
-
 }  // namespace
 
 absl::StatusOr<uint64_t> StatInode(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0)
-    return absl::NotFoundError(absl::StrCat("stat ", path, ": ", Errno(errno)));
+    return absl::NotFoundError(absl::StrCat("stat ", path, ": ", events::FormatErrno(errno)));
   return static_cast<uint64_t>(st.st_ino);
 }
 
@@ -156,35 +124,22 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
   return t;
 }
 
-absl::Status PopulateScopeMaps(bpf_object* obj, const CompiledPolicies& policies,
-                               uint64_t sensor_start_boot_ns) {
-  absl::StatusOr<KernelScopeTables> t = BuildKernelScope(policies, sensor_start_boot_ns);
-  if (!t.ok()) return t.status();
-
-  absl::StatusOr<int> fd = MapFd(obj, "vg_scope_vals", t->values.size());
-  if (!fd.ok()) return fd.status();
-  for (const auto& [kv, masks] : t->values) {
-    vg_scope_key key{.kind = kv.first, .pad = 0, .value = kv.second};
-    if (absl::Status st = Update(*fd, "vg_scope_vals", &key, &masks); !st.ok()) return st;
-  }
-  fd = MapFd(obj, "vg_scope_comm", t->comms.size());
-  if (!fd.ok()) return fd.status();
-  for (const auto& [comm, masks] : t->comms) {
-    vg_comm_key key{};
+ScopeMapEntries MapEntries(const KernelScopeTables& t) {
+  ScopeMapEntries m;
+  m.config = t.config;
+  for (const auto& [kv, masks] : t.values)
+    m.values.push_back({vg_scope_key{.kind = kv.first, .pad = 0, .value = kv.second}, masks});
+  for (const auto& [comm, masks] : t.comms) {
+    vg_comm_key key{};  // cut to the kernel's comm length, NUL kept
     std::memcpy(key.comm, comm.data(), std::min(comm.size(), sizeof(key.comm) - 1));
-    if (absl::Status st = Update(*fd, "vg_scope_comm", &key, &masks); !st.ok()) return st;
+    m.comms.push_back({key, masks});
   }
-  fd = MapFd(obj, "vg_scope_uts", t->uts_names.size());
-  if (!fd.ok()) return fd.status();
-  for (const auto& [name, masks] : t->uts_names) {
+  for (const auto& [name, masks] : t.uts_names) {
     vg_uts_key key{};
     std::memcpy(key.name, name.data(), std::min(name.size(), sizeof(key.name) - 1));
-    if (absl::Status st = Update(*fd, "vg_scope_uts", &key, &masks); !st.ok()) return st;
+    m.uts_names.push_back({key, masks});
   }
-  fd = MapFd(obj, "vg_scope_cfg", 1);
-  if (!fd.ok()) return fd.status();
-  uint32_t zero = 0;
-  return Update(*fd, "vg_scope_cfg", &zero, &t->config);
+  return m;
 }
 
 }  // namespace vigil::policies

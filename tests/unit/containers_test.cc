@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace vigil::engine {
 namespace {
 
@@ -11,7 +13,8 @@ TEST(ContainerIdFromCgroupPath, RuntimePatterns) {
   EXPECT_EQ(ContainerIdFromCgroupPath("/system.slice/docker-" + kId + ".scope"), kId);
   EXPECT_EQ(ContainerIdFromCgroupPath("/docker/" + kId), kId);
   EXPECT_EQ(ContainerIdFromCgroupPath("/kubepods.slice/kubepods-burstable.slice/"
-                                      "kubepods-burstable-pod1234.slice/cri-containerd-" + kId + ".scope"),
+                                      "kubepods-burstable-pod1234.slice/cri-containerd-" +
+                                      kId + ".scope"),
             kId);
   EXPECT_EQ(ContainerIdFromCgroupPath("/kubepods/besteffort/pod1234/" + kId), kId);
   EXPECT_EQ(ContainerIdFromCgroupPath("/machine.slice/libpod-" + kId + ".scope"), kId);
@@ -30,6 +33,18 @@ TEST(ContainerIdFromCgroupPath, HostCgroupsHaveNone) {
 TEST(ContainerIdFromCgroupPath, InnermostIdWins) {
   std::string other(64, 'a');
   EXPECT_EQ(ContainerIdFromCgroupPath("/docker/" + other + "/docker/" + kId), kId);
+}
+
+TEST(Cgroup2MountPoint, TheHierarchysRootMountUnescaped) {
+  std::istringstream hybrid(
+      "25 1 0:23 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro\n"
+      "30 25 0:27 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+      "31 25 0:28 /docker/abc /mnt/bound rw - cgroup2 cgroup2 rw\n"
+      "32 25 0:28 / /sys/fs/cgroup/uni\\040fied rw,nosuid - cgroup2 cgroup2 rw\n");
+  // The bind mount of a cgroup below the root is not the hierarchy's root.
+  EXPECT_EQ(Cgroup2MountPoint(hybrid), "/sys/fs/cgroup/uni fied");
+  std::istringstream none("22 1 0:21 / /proc rw - proc proc rw\n");
+  EXPECT_EQ(Cgroup2MountPoint(none), "");
 }
 
 }  // namespace

@@ -771,12 +771,30 @@ TEST(KernelScopeTest, TablesMustFitTheKernelMaps) {
             "holds 1024");
 }
 
-TEST(KernelScopeTest, PopulateNeedsALoadedObjectWithTheScopeMaps) {
-  absl::StatusOr<CompiledPolicies> c = CompileText(Doc("a", "    - uid=0\n", "    - event: close\n"));
-  ASSERT_TRUE(c.ok());
-  // A null object has no maps: the error names the map.
-  absl::Status st = PopulateScopeMaps(nullptr, *c, 0);
-  EXPECT_THAT(Message(st), HasSubstr("scope map vg_scope_vals"));
+// The tables in the kernel maps' layout, which the loader writes as they are.
+TEST(KernelScopeTest, MapEntriesAreTheTablesInTheKernelMapsLayout) {
+  const std::string close = "    - event: close\n";
+  absl::StatusOr<CompiledPolicies> c =
+      CompileText(Doc("a", "    - uid=0\n    - comm=a-very-long-command-name\n", close) + "---\n" +
+                  Doc("b", "    - uts!=builder\n", close));
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::StatusOr<KernelScopeTables> t = BuildKernelScope(*c, 7, FakeInode);
+  ASSERT_TRUE(t.ok()) << t.status();
+  ScopeMapEntries m = MapEntries(*t);
+  EXPECT_EQ(m.config.scoped, t->config.scoped);
+  EXPECT_EQ(m.config.start_boot_ns, 7u);
+  ASSERT_EQ(m.values.size(), 1u);
+  EXPECT_EQ(m.values[0].first.kind, VG_SCOPE_UID);
+  EXPECT_EQ(m.values[0].first.value, 0u);
+  EXPECT_EQ(m.values[0].second.eq, 1u);
+  // A comm longer than the kernel's is cut to it (the NUL kept), as the task's comm is.
+  ASSERT_EQ(m.comms.size(), 1u);
+  EXPECT_EQ(std::string(m.comms[0].first.comm), "a-very-long-com");
+  EXPECT_EQ(m.comms[0].second.eq, 1u);
+  ASSERT_EQ(m.uts_names.size(), 1u);
+  EXPECT_EQ(std::string(m.uts_names[0].first.name), "builder");
+  EXPECT_EQ(m.uts_names[0].second.neq, 2u);
+  EXPECT_EQ(m.uts_names[0].second.eq, 0u);
 }
 
 // ------------------------------------------------------------- user space

@@ -13,11 +13,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "vigil/engine/path_filters.h"
 #include "vigil/events/registry.h"
+#include "vigil/policies/kernel_scope.h"
+#include "vigil_event.h"  // bpf/: struct vg_syscall_spec
 
 struct vigil_bpf;  // the generated skeleton
 struct bpf_link;
-struct bpf_object;
 struct ring_buffer;
 
 namespace vigil::engine {
@@ -79,8 +81,11 @@ class BpfSensor {
   // (records are submitted without wake-ups, so a timeout is normal).
   absl::StatusOr<int> PollAndDrain(int timeout_ms);
 
-  // The loaded object, for filling maps that other parts own (policy scopes).
-  bpf_object* object() const;
+  // Writes the policies' kernel tables into the loaded object: the scope maps
+  // of bpf/scope.h (vg_scope_cfg last, so the kernel never sees half a scope)
+  // and the pathname filters. The one writer of the object's maps; needs the
+  // EBPF ring (bpf() calls).
+  absl::Status WritePolicyTables(const policies::ScopeMapEntries& scope, const PathFilterPlan& paths);
 
   // Detaches every program (the object stays loaded).
   void Detach();
@@ -98,13 +103,34 @@ class BpfSensor {
  private:
   BpfSensor() = default;
   absl::Status SetUpSyscallSpecs();
+  absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
+  // The raw_syscalls dispatcher at the entry or exit, attached once for all
+  // its uses (syscall events, consumers); false with errno set on failure.
+  bool AttachDispatcher(bool entry);
+  // An event served by the dispatcher: marks its syscalls' specs with its consumer.
+  bool AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt);
 
-  struct vigil_bpf* skel_ = nullptr;
+  struct SkeletonDeleter {
+    void operator()(::vigil_bpf* skel) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* link) const;
+  };
+  struct RingBufferDeleter {
+    void operator()(ring_buffer* ring) const;
+  };
+  using Link = std::unique_ptr<bpf_link, LinkDeleter>;
+
+  // Declared in this order so that the ring buffer goes first, then the
+  // links, then the object.
+  std::unique_ptr<::vigil_bpf, SkeletonDeleter> skel_;
   std::vector<SelectedEvent> events_;
   Options options_;
-  std::set<std::string> disabled_programs_;  // refused by the kernel at load
-  std::vector<bpf_link*> links_;
-  ring_buffer* ring_ = nullptr;
+  std::set<std::string> disabled_programs_;    // refused by the kernel at load
+  std::map<uint32_t, vg_syscall_spec> specs_;  // what the syscall_specs map holds, by syscall
+  bool raw_enter_attached_ = false, raw_exit_attached_ = false;
+  std::vector<Link> links_;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
   std::function<void(std::span<const uint8_t>)> on_record_;
   std::vector<std::string> attach_log_;
   std::string syscall_hook_used_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,10 +19,16 @@ namespace vigil::engine {
 //   /kubepods.slice/.../crio-<64 hex>.scope        CRI-O
 std::string ContainerIdFromCgroupPath(std::string_view path);
 
+// Where the cgroup v2 hierarchy's root is mounted, from mountinfo text
+// (/proc/self/mountinfo when none is given): /sys/fs/cgroup on unified
+// systems, /sys/fs/cgroup/unified on hybrid ones; bind mounts of a cgroup
+// below the root are skipped. "" when it is not mounted.
+std::string Cgroup2MountPoint(std::istream& mountinfo);
+std::string Cgroup2MountPoint();
+
 class ContainerResolver {
  public:
-  // `cgroup_root`: the cgroup v2 mount; empty: found in /proc/self/mounts
-  // (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts).
+  // `cgroup_root`: the cgroup v2 mount; empty: Cgroup2MountPoint().
   explicit ContainerResolver(std::string cgroup_root = "");
   // Looks the cgroup up once (a walk of the cgroup tree), then from cache.
   const std::string& IdOf(uint64_t cgroup_id);

@@ -2,7 +2,8 @@
 // path argument, the policies whose `data.pathname=` patterns are all exact
 // or prefix ones, and the LPM-trie entries that encode them (bpf: path_filters).
 // User space still applies every filter afterwards; the kernel only drops
-// what no such policy could match, before a record is built.
+// what no such policy could match, before a record is built. The loader
+// (BpfSensor::WritePolicyTables) writes the entries.
 #pragma once
 
 #include <cstdint>
@@ -10,11 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/compile.h"
-
-struct bpf_object;
 
 namespace vigil::engine {
 
@@ -34,8 +32,5 @@ struct PathFilterPlan {
 };
 
 PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled, const events::Registry& registry);
-
-// Writes the entries into the object's path_filters map (EBPF ring: bpf()).
-absl::Status WritePathFilters(bpf_object* obj, const PathFilterPlan& plan);
 
 }  // namespace vigil::engine

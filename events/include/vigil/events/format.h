@@ -23,13 +23,14 @@ std::string FormatAccessMode(uint64_t mode);    // "R_OK|W_OK" or "F_OK"
 std::string FormatHex(uint64_t value);          // "0x7ffd1234"
 std::string FormatSyscallName(int64_t nr);      // "openat", or the number as text
 std::string FormatCapCheckResult(int64_t ret);  // "granted", or the errno's name: "EPERM"
+std::string FormatErrno(int err);               // "EPERM (Operation not permitted)"; the sign is ignored
 std::string FormatTcpState(int64_t state);      // "TCP_ESTABLISHED"
 std::string FormatSocketDomain(int64_t domain);    // "AF_INET"
 std::string FormatSocketType(uint64_t type);       // "SOCK_STREAM|SOCK_CLOEXEC"
 std::string FormatPtraceRequest(int64_t request);  // "PTRACE_ATTACH"
 std::string FormatPrctlOption(int64_t option);     // "PR_SET_NAME"
-std::string FormatBpfCmd(int64_t cmd);
-std::string FormatBpfProgType(int64_t type);  // "BPF_PROG_TYPE_SOCKET_FILTER"             // "BPF_PROG_LOAD"
+std::string FormatBpfCmd(int64_t cmd);             // "BPF_PROG_LOAD"
+std::string FormatBpfProgType(int64_t type);       // "BPF_PROG_TYPE_SOCKET_FILTER"
 std::string FormatNamespaceFlags(uint64_t flags);  // "CLONE_NEWNS|CLONE_NEWUSER", "0" for none
 std::string FormatIpProtocol(int64_t protocol);    // "IPPROTO_TCP"
 std::string FormatIpv4(uint32_t network_order);    // "127.0.0.1"

@@ -53,7 +53,7 @@ enum class ArgFormat : uint8_t {
   kBpfProgType,     // "BPF_PROG_TYPE_KPROBE"
 };
 
-// What the kernel side captures for a syscall argument (vigil_event.h VG_CAP_*).
+// What the kernel side captures for a syscall argument (vigil_event.h VG_CAPTURE_*).
 enum class Capture : uint8_t { kNone = 0, kValue = 1, kString = 2, kStringArray = 3, kSockaddr = 4 };
 
 struct ArgDef {
@@ -78,6 +78,11 @@ struct ProbeAlternative {
   AttachKind kind;
   std::vector<std::string> programs;  // BPF program names in the skeleton
   std::string target;                 // tracepoint name or syscall name
+  // On the raw_syscalls dispatcher (kRawTracepoint, vg_raw_sys_enter/exit):
+  // the consumer (enum vg_consumer) the loader marks these syscalls' specs
+  // with, so that the dispatcher calls the event's handler for them.
+  int consumer = -1;
+  std::vector<int> consumer_syscalls;
 };
 
 struct ProbeDef {

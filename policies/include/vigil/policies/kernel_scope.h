@@ -1,5 +1,6 @@
 // The kernel half of policy scopes: the tables bpf/scope.h filters with,
-// built from compiled policies and written into the loaded BPF object.
+// built from compiled policies as plain keys and values. The loader
+// (engine's BpfSensor) writes them into its BPF object.
 #pragma once
 
 #include <cstdint>
@@ -7,13 +8,12 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "scope.h"  // bpf/: the structs shared with the kernel side
 #include "vigil/policies/compile.h"
-
-struct bpf_object;
 
 namespace vigil::policies {
 
@@ -35,10 +35,14 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
                                                    uint64_t sensor_start_boot_ns,
                                                    const InodeOf& inode_of = StatInode);
 
-// Writes the tables into the maps of a loaded object that includes
-// bpf/scope.h (vg_scope_cfg last, so the kernel never sees half a scope).
-// Needs the EBPF ring: updating maps is a bpf() call.
-absl::Status PopulateScopeMaps(struct bpf_object* obj, const CompiledPolicies& policies,
-                               uint64_t sensor_start_boot_ns);
+// The tables in the layout of the kernel's maps (bpf/scope.h): each map's
+// keys and values, names cut to the kernel's key size.
+struct ScopeMapEntries {
+  std::vector<std::pair<vg_scope_key, vg_scope_masks>> values;   // vg_scope_vals
+  std::vector<std::pair<vg_comm_key, vg_scope_masks>> comms;     // vg_scope_comm
+  std::vector<std::pair<vg_uts_key, vg_scope_masks>> uts_names;  // vg_scope_uts
+  vg_scope_config config{};                                      // vg_scope_cfg[0], written last
+};
+ScopeMapEntries MapEntries(const KernelScopeTables& tables);
 
 }  // namespace vigil::policies
