@@ -4,7 +4,8 @@
 
 namespace vigil::engine {
 
-absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(const std::vector<std::string>& rule_paths) {
+absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(
+    const std::vector<std::string>& rule_paths) {
   absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> engine =
       rules::DetectionEngine::Create({.user_paths = rule_paths}, events::Registry::Builtin());
   if (!engine.ok()) return engine.status();
@@ -30,7 +31,9 @@ const std::vector<std::string>* RulesDetectStage::TreeLookup::Argv(uint32_t host
 const events::ArgDef* RulesDetectStage::FieldDef(const std::string& name) {
   auto it = field_defs_.find(name);
   if (it == field_defs_.end())
-    it = field_defs_.emplace(name, events::ArgDef{.name = name, .type = "string", .format = events::ArgFormat::kString})
+    it = field_defs_
+             .emplace(name,
+                      events::ArgDef{.name = name, .type = "string", .format = events::ArgFormat::kString})
              .first;
   return &it->second;
 }

@@ -34,7 +34,8 @@ void AddSelectionFlags(CLI::App& app, vigil::engine::SensorOptions& o) {
 // The built-in rules and --rules, loaded into the registry before anything
 // resolves an event name. Exit status 2 on a broken rule file.
 int LoadRules(vigil::engine::SensorOptions& o, std::unique_ptr<vigil::rules::DetectionEngine>& engine) {
-  absl::StatusOr<std::unique_ptr<vigil::rules::DetectionEngine>> loaded = vigil::engine::LoadDetections(o.rules);
+  absl::StatusOr<std::unique_ptr<vigil::rules::DetectionEngine>> loaded =
+      vigil::engine::LoadDetections(o.rules);
   if (!loaded.ok()) {
     std::cerr << "vigil: " << loaded.status().message() << "\n";
     return 2;

@@ -490,9 +490,11 @@ absl::Status SensorRun::LoadPrograms(const BpfSensor::Options& bpf_options) {
   for (const Cancellation& c : cancelled) LogWarn(absl::StrCat("event ", c.event, " cancelled: ", c.reason));
   sensor_ = std::move(*loaded);
   if (audit_) audit_->Collect();  // drain: loading makes thousands of checks
-  absl::StatusOr<policies::KernelScopeTables> scope = policies::BuildKernelScope(*selection_.policies, start_boot_ns);
-  absl::Status st = scope.ok() ? sensor_->WritePolicyTables(policies::MapEntries(*scope), selection_.path_filters)
-                               : scope.status();
+  absl::StatusOr<policies::KernelScopeTables> scope =
+      policies::BuildKernelScope(*selection_.policies, start_boot_ns);
+  absl::Status st = scope.ok()
+                        ? sensor_->WritePolicyTables(policies::MapEntries(*scope), selection_.path_filters)
+                        : scope.status();
   if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
   return absl::OkStatus();
 }
@@ -510,10 +512,9 @@ absl::Status SensorRun::AttachPrograms() {
   }
   for (const std::string& line : sensor_->attach_log()) LogDebug(absl::StrCat("attached ", line));
   CancelDetectionsWithoutInputs();
-  const bool nothing_runs = std::all_of(sensor_->running_events().begin(), sensor_->running_events().end(),
-                                        [&](uint32_t id) {
-                                          return IsDetection(*registry_.FindId(id)) && !detections_.contains(id);
-                                        });
+  const bool nothing_runs = std::all_of(
+      sensor_->running_events().begin(), sensor_->running_events().end(),
+      [&](uint32_t id) { return IsDetection(*registry_.FindId(id)) && !detections_.contains(id); });
   if (nothing_runs) return CannotRun("no event could be attached; nothing to do");
   return absl::OkStatus();
 }
@@ -555,7 +556,8 @@ absl::Status SensorRun::StartPipeline() {
 absl::Status SensorRun::AnnounceReady() {
   std::vector<std::string> running;
   for (uint32_t id : sensor_->running_events())
-    if (!IsDetection(*registry_.FindId(id)) || detections_.contains(id)) running.push_back(registry_.FindId(id)->name);
+    if (!IsDetection(*registry_.FindId(id)) || detections_.contains(id))
+      running.push_back(registry_.FindId(id)->name);
   LogInfo(absl::StrCat("running ", running.size(), " events (", absl::StrJoin(running, ","),
                        "); syscalls via ",
                        sensor_->syscall_hook_used().empty() ? "-" : sensor_->syscall_hook_used()));
@@ -628,13 +630,12 @@ void SensorRun::Stop() {
   FlushSinks(/*count_errors=*/false);
   const KernelCounters k = sensor_->ReadCounters();
   const PipelineCounters& p = pipeline_->counters();
-  LogInfo(absl::StrCat("stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections,
-                       " detections); lost ", k.lost_reserve,
-                       " (ring buffer full), ", p.decode_errors, " undecodable",
-                       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ",
-                       k.truncated,
-                       " with truncated arguments; filtered out by policies: ", k.filtered_kernel,
-                       " in the kernel, ", selection_.policies->total_drops(), " in user space"));
+  LogInfo(absl::StrCat(
+      "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
+      k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
+      p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
+      " with truncated arguments; filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
+      selection_.policies->total_drops(), " in user space"));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {
     AuditInputs in{.plan = caps::DescribePlan(plan_.sources),

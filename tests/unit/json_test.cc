@@ -748,3 +748,88 @@ TEST(EventJson, ParentProcessNameFromTheProcessTree) {
 
 }  // namespace
 }  // namespace vigil::engine
+
+// ------------------------------------------------------------ detections (SPEC §2.2)
+
+namespace vigil::engine {
+namespace {
+
+TEST(DetectionJson, TriggerSummaryMetadataAndAncestors) {
+  auto meta = std::make_shared<events::DetectionMeta>();
+  meta->description = "A process used anti-debugging techniques to block a debugger.";
+  meta->tags = {"linux", "container"};
+  meta->signature_id = "TRC-102";
+  meta->signature_name = "Anti-Debugging detected";
+  meta->severity = 1;
+  meta->category = "defense-evasion";
+  meta->technique = "Debugger Evasion";
+  meta->external_id = "T1622";
+  events::EventDef def;
+  def.id = 6000;
+  def.name = "anti_debugging";
+  def.sets = {"signatures"};
+  def.detection = meta;
+  const events::ArgDef output{.name = "output", .type = "string", .format = events::ArgFormat::kString};
+
+  events::Event trigger = OpenatEvent();
+  events::Event d = trigger;
+  d.def = &def;
+  d.retval = 0;
+  d.args = {{&output, std::string("why"), 0}};
+  d.triggered_by = std::make_shared<events::Event>(trigger);
+  d.ancestors = {{.pid = 4000, .comm = "bash", .executable = "/usr/bin/bash"},
+                 {.pid = 1, .comm = "systemd", .executable = "/usr/lib/systemd/systemd"}};
+  std::string line;
+  AppendEventJson(line, d, {"default"});
+  Json j = ParseLine(line);
+  ExpectString(j, "eventId", "6000");
+  ExpectString(j, "eventName", "anti_debugging");
+  ExpectNumber(j, "argsNum", "2");
+  ExpectNumber(j, "returnValue", "0");
+  EXPECT_EQ(j.Get("syscall"), nullptr);
+  const Json* args = j.Get("args");
+  ASSERT_NE(args, nullptr);
+  ASSERT_EQ(args->items.size(), 2u);
+  ExpectString(args->items[0], "name", "triggeredBy");
+  ExpectString(args->items[0], "type", "unknown");
+  const Json* by = args->items[0].Get("value");
+  ASSERT_NE(by, nullptr);
+  ExpectNumber(*by, "id", "257");
+  ExpectString(*by, "name", "openat");
+  ExpectNumber(*by, "returnValue", "3");
+  ASSERT_NE(by->Get("args"), nullptr);
+  ASSERT_EQ(by->Get("args")->items.size(), 4u);
+  ExpectString(by->Get("args")->items[1], "value", "/etc/passwd");
+  ExpectString(args->items[1], "name", "output");
+  ExpectString(args->items[1], "value", "why");
+  const Json* m = j.Get("metadata");
+  ASSERT_NE(m, nullptr);
+  ExpectString(*m, "Version", "1");
+  ExpectString(*m, "Description", meta->description);
+  ASSERT_EQ(m->Get("Tags")->items.size(), 2u);
+  const Json* p = m->Get("Properties");
+  ASSERT_NE(p, nullptr);
+  ExpectString(*p, "signatureID", "TRC-102");
+  ExpectString(*p, "signatureName", "Anti-Debugging detected");
+  ExpectNumber(*p, "Severity", "1");
+  ExpectString(*p, "Category", "defense-evasion");
+  ExpectString(*p, "Technique", "Debugger Evasion");
+  ExpectString(*p, "external_id", "T1622");
+  const Json* anc = j.Get("ancestors");
+  ASSERT_NE(anc, nullptr);
+  ASSERT_EQ(anc->items.size(), 2u);
+  ExpectNumber(anc->items[0], "pid", "4000");
+  ExpectString(anc->items[0], "comm", "bash");
+  ExpectString(anc->items[1], "executable", "/usr/lib/systemd/systemd");
+}
+
+TEST(DetectionJson, PlainEventsCarryNoDetectionFields) {
+  std::string line;
+  AppendEventJson(line, OpenatEvent(), {"default"});
+  Json j = ParseLine(line);
+  EXPECT_EQ(j.Get("metadata"), nullptr);
+  EXPECT_EQ(j.Get("ancestors"), nullptr);
+}
+
+}  // namespace
+}  // namespace vigil::engine

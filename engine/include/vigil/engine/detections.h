@@ -18,7 +18,8 @@ namespace vigil::engine {
 // Loads the built-in rules and `rule_paths` (--rules) and adds every
 // detection to events::Registry::Builtin(). Once per process, before the
 // selection is built. Errors are usage errors (file:line:column).
-absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(const std::vector<std::string>& rule_paths);
+absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(
+    const std::vector<std::string>& rule_paths);
 
 // The detect stage: runs the enabled rules and detectors on each input and
 // builds each detection as an event in its trigger's envelope (SPEC §2.2).
