@@ -1,5 +1,7 @@
 #include "vigil/engine/list.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -30,6 +32,38 @@ void AppendCapsJson(std::string& out, caps::CapSet set) {
     AppendJsonString(out, caps::CapName(n));
   }
   out += ']';
+}
+
+// "inputs:ptrace TRC-102 T1622 low" (+ " cancelled here: why").
+std::string DetectionSummary(const events::EventDef& d) {
+  static constexpr const char* kSeverity[] = {"info", "low", "medium", "high", "critical"};
+  const events::DetectionMeta& m = *d.detection;
+  std::string s = absl::StrCat("inputs:", d.dependencies.empty() ? "-" : absl::StrJoin(d.dependencies, ","));
+  for (const std::string& part : {m.signature_id, m.external_id})
+    if (!part.empty()) absl::StrAppend(&s, " ", part);
+  absl::StrAppend(&s, " ", kSeverity[std::clamp(m.severity, 0, 4)]);
+  if (!m.unavailable.empty()) absl::StrAppend(&s, " (cancelled here: ", m.unavailable, ")");
+  return s;
+}
+
+void AppendDetectionJson(std::string& out, const events::DetectionMeta& m) {
+  out += ",\"detection\":{\"signatureID\":";
+  AppendJsonString(out, m.signature_id);
+  out += ",\"signatureName\":";
+  AppendJsonString(out, m.signature_name);
+  absl::StrAppend(&out, ",\"severity\":", m.severity, ",\"category\":");
+  AppendJsonString(out, m.category);
+  out += ",\"technique\":";
+  AppendJsonString(out, m.technique);
+  out += ",\"external_id\":";
+  AppendJsonString(out, m.external_id);
+  out += ",\"missingInputs\":";
+  AppendJsonValue(out, events::Value(m.missing_inputs));
+  out += ",\"unavailable\":";
+  AppendJsonString(out, m.unavailable);
+  out += ",\"origin\":";
+  AppendJsonString(out, m.origin);
+  out += '}';
 }
 
 }  // namespace
@@ -80,6 +114,7 @@ int PrintRegistry(std::ostream& os, bool json) {
       }
       out += "],\"dependencies\":";
       AppendJsonValue(out, events::Value(d.dependencies));
+      if (d.detection) AppendDetectionJson(out, *d.detection);
       events::EventCaps closure = reg.CapsClosure(d.id);
       out += ",\"capabilities\":{\"base\":";
       AppendCapsJson(out, closure.base);
@@ -96,6 +131,8 @@ int PrintRegistry(std::ostream& os, bool json) {
       std::vector<std::string> args, probes;
       for (const auto& a : d.args) args.push_back(absl::StrCat(a.type, " ", a.name));
       for (const auto& p : d.probes) probes.push_back(ProbeSummary(p));
+      // A detection has no probes: its inputs, MITRE id and severity instead.
+      if (d.detection) probes.push_back(DetectionSummary(d));
       absl::StrAppendFormat(&out, "%-6d %-24s %-28s %-48s %-40s %s\n", d.id, d.name,
                             absl::StrJoin(d.sets, ","), args.empty() ? "-" : absl::StrJoin(args, ", "),
                             absl::StrJoin(probes, " "), CapsSummary(reg.CapsClosure(d.id)));

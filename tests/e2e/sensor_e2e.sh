@@ -292,6 +292,14 @@ case_list() {
     [.[0][] | select(.name | startswith("sched_process_")) | select((.args | length) > 0) | .name] | sort ==
       ["sched_process_exec", "sched_process_exit", "sched_process_fork"]' "$out.json"
   check "names and ids are unique" '.[0] | (map(.name) | unique | length) == length and (map(.id) | unique | length) == length' "$out.json"
+  check "detections are listed with their inputs, signature, MITRE id and severity" '
+    .[0][] | select(.name == "anti_debugging") | (.sets | index("signatures")) != null and
+      .dependencies == ["ptrace"] and .detection.signatureID == "TRC-102" and
+      .detection.external_id == "T1622" and .detection.severity == 1 and .detection.unavailable == ""' "$out.json"
+  check "a detection this build cannot feed says why" '
+    .[0][] | select(.name == "syscall_hooking") | .detection.unavailable | test("kernel symbol")' "$out.json"
+  grep -E '^6000 +anti_debugging ' "$out" | grep -q 'inputs:ptrace TRC-102 T1622 low' &&
+    pass "the table shows a detection's inputs, ids and severity" || fail "anti_debugging's line: $(grep -E ' anti_debugging ' "$out")"
   finish
 }
 
