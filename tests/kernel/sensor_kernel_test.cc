@@ -629,6 +629,7 @@ TEST_F(KernelTest, RingBufferOverflowIsCountedNotHidden) {
   options.ring_bytes = 4 * 4096;  // room for ~100 records
   auto s = Sensor::Start({"openat"}, options);
   ASSERT_NE(s, nullptr);
+  s->DrainAll();  // start with an empty ring
   engine::KernelCounters before = s->bpf().ReadCounters();
   const std::string path = "/tmp/" + UniqueName("burst") + "/nope";
   // Nothing drains while the child runs: the ring fills and the rest is lost.
@@ -650,7 +651,8 @@ TEST_F(KernelTest, RingBufferOverflowIsCountedNotHidden) {
       << "every openat of the burst was either emitted or counted as lost";
   EXPECT_GE(received + lost, static_cast<size_t>(kBurst))
       << "each of the child's openat calls was received or counted as lost (received " << received << ")";
-  EXPECT_GT(received, 0u) << "what fit in the ring was delivered";
+  // (On a busy host other processes' opens may take the whole ring.)
+  EXPECT_GT(s->Find("openat", -1).size(), 0u) << "what fit in the ring was delivered";
   EXPECT_LT(received, static_cast<size_t>(kBurst));
   for (const Event* e : s->Find("openat", child)) {
     EXPECT_EQ(StrArg(*e, "pathname"), path);
