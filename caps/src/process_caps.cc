@@ -19,12 +19,6 @@ struct CapFree {
 };
 using CapHandle = std::unique_ptr<_cap_struct, CapFree>;
 
-std::string ErrnoText(int error) {
-  const char* name = strerrorname_np(error);
-  return absl::StrCat(name != nullptr ? name : absl::StrCat("errno ", error), " (",
-                      std::strerror(error), ")");
-}
-
 std::string ThreadLabel() { return absl::StrCat("thread ", gettid()); }
 
 absl::Status SetFlag(cap_t caps, cap_flag_t flag, CapSet set) {
@@ -43,8 +37,7 @@ absl::StatusOr<CapSet> GetFlag(cap_t caps, cap_flag_t flag) {
   for (int number = 0; number <= kMaxCap; ++number) {
     cap_flag_value_t value = CAP_CLEAR;
     if (cap_get_flag(caps, number, flag, &value) != 0) {
-      return absl::InternalError(
-          absl::StrCat("read ", CapName(number), " from libcap: ", ErrnoText(errno)));
+      return absl::InternalError(absl::StrCat("read ", CapName(number), " from libcap: ", ErrnoText(errno)));
     }
     if (value == CAP_SET) set.Add(static_cast<Cap>(number));
   }
@@ -52,8 +45,8 @@ absl::StatusOr<CapSet> GetFlag(cap_t caps, cap_flag_t flag) {
 }
 
 // Replaces the thread's effective, permitted and inheritable sets in one capset(2).
-absl::Status ApplySets(absl::string_view attempt, CapSet effective, CapSet permitted,
-                       CapSet inheritable, const ThreadCaps& before) {
+absl::Status ApplySets(absl::string_view attempt, CapSet effective, CapSet permitted, CapSet inheritable,
+                       const ThreadCaps& before) {
   CapHandle caps(cap_init());
   if (caps == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(attempt, ": cap_init: ", ErrnoText(errno)));
@@ -69,8 +62,8 @@ absl::Status ApplySets(absl::string_view attempt, CapSet effective, CapSet permi
     return absl::PermissionDeniedError(absl::StrCat(
         attempt, " on ", ThreadLabel(), ": capset: ", ErrnoText(error),
         " (wanted effective: ", DescribeCaps(effective), ", permitted: ", DescribeCaps(permitted),
-        "; had effective: ", DescribeCaps(before.effective),
-        ", permitted: ", DescribeCaps(before.permitted), ")"));
+        "; had effective: ", DescribeCaps(before.effective), ", permitted: ", DescribeCaps(before.permitted),
+        ")"));
   }
   return absl::OkStatus();
 }
@@ -117,12 +110,11 @@ absl::StatusOr<ThreadCaps> ReadThreadCaps() {
 absl::Status SetThreadEffective(CapSet effective) {
   absl::StatusOr<ThreadCaps> current = ReadThreadCaps();
   if (!current.ok()) return current.status();
-  const std::string attempt =
-      absl::StrCat("set effective capabilities to ", DescribeCaps(effective));
+  const std::string attempt = absl::StrCat("set effective capabilities to ", DescribeCaps(effective));
   if (!current->permitted.Contains(effective)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        attempt, " on ", ThreadLabel(), ": ", (effective - current->permitted).ToString(),
-        " not in the permitted set (permitted: ", DescribeCaps(current->permitted), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(attempt, " on ", ThreadLabel(), ": ", (effective - current->permitted).ToString(),
+                     " not in the permitted set (permitted: ", DescribeCaps(current->permitted), ")"));
   }
   return ApplySets(attempt, effective, current->permitted, current->inheritable, *current);
 }
@@ -130,35 +122,32 @@ absl::Status SetThreadEffective(CapSet effective) {
 absl::Status Harden(CapSet permitted, CapSet effective, bool drop_bounding) {
   absl::StatusOr<ThreadCaps> current = ReadThreadCaps();
   if (!current.ok()) return current.status();
-  const std::string attempt =
-      absl::StrCat("harden capabilities to permitted ", DescribeCaps(permitted), ", effective ",
-                   DescribeCaps(effective));
+  const std::string attempt = absl::StrCat("harden capabilities to permitted ", DescribeCaps(permitted),
+                                           ", effective ", DescribeCaps(effective));
   if (!permitted.Contains(effective)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(attempt, ": effective has ", (effective - permitted).ToString(),
-                     ", which is not in the requested permitted set"));
+    return absl::InvalidArgumentError(absl::StrCat(attempt, ": effective has ",
+                                                   (effective - permitted).ToString(),
+                                                   ", which is not in the requested permitted set"));
   }
   if (!current->permitted.Contains(permitted)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(attempt, " on ", ThreadLabel(), ": this thread does not have ",
-                     (permitted - current->permitted).ToString(),
-                     " (permitted: ", DescribeCaps(current->permitted), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        attempt, " on ", ThreadLabel(), ": this thread does not have ",
+        (permitted - current->permitted).ToString(), " (permitted: ", DescribeCaps(current->permitted), ")"));
   }
 
   if (drop_bounding && current->permitted.Has(Cap::kSetpcap) && !current->bounding.empty()) {
     const CapSet with_setpcap = current->effective | CapSet{Cap::kSetpcap};
     if (absl::Status status =
-            ApplySets(absl::StrCat(attempt, ": raise cap_setpcap to empty the bounding set"),
-                      with_setpcap, current->permitted, current->inheritable, *current);
+            ApplySets(absl::StrCat(attempt, ": raise cap_setpcap to empty the bounding set"), with_setpcap,
+                      current->permitted, current->inheritable, *current);
         !status.ok()) {
       return status;
     }
     for (int number : current->bounding.Numbers()) {
       if (cap_drop_bound(number) != 0) {
-        return absl::PermissionDeniedError(
-            absl::StrCat(attempt, ": drop ", CapName(number), " from the bounding set of ",
-                         ThreadLabel(), ": prctl(PR_CAPBSET_DROP): ", ErrnoText(errno),
-                         " (effective: ", with_setpcap.ToString(), ")"));
+        return absl::PermissionDeniedError(absl::StrCat(
+            attempt, ": drop ", CapName(number), " from the bounding set of ", ThreadLabel(),
+            ": prctl(PR_CAPBSET_DROP): ", ErrnoText(errno), " (effective: ", with_setpcap.ToString(), ")"));
       }
     }
   }
@@ -166,20 +155,17 @@ absl::Status Harden(CapSet permitted, CapSet effective, bool drop_bounding) {
   // Ambient capabilities are re-granted at every execve; clearing them also
   // matters on kernels where lowering inheritable does not (before 4.3 none exist: EINVAL).
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
-    return absl::PermissionDeniedError(absl::StrCat(attempt, ": clear the ambient set of ",
-                                                    ThreadLabel(),
+    return absl::PermissionDeniedError(absl::StrCat(attempt, ": clear the ambient set of ", ThreadLabel(),
                                                     ": prctl(PR_CAP_AMBIENT): ", ErrnoText(errno)));
   }
 
-  if (absl::Status status = ApplySets(attempt, effective, permitted, CapSet{}, *current);
-      !status.ok()) {
+  if (absl::Status status = ApplySets(attempt, effective, permitted, CapSet{}, *current); !status.ok()) {
     return status;
   }
 
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(attempt, ": set no_new_privs on ", ThreadLabel(),
-                     ": prctl(PR_SET_NO_NEW_PRIVS): ", ErrnoText(errno)));
+    return absl::PermissionDeniedError(absl::StrCat(attempt, ": set no_new_privs on ", ThreadLabel(),
+                                                    ": prctl(PR_SET_NO_NEW_PRIVS): ", ErrnoText(errno)));
   }
   return absl::OkStatus();
 }
@@ -187,10 +173,17 @@ absl::Status Harden(CapSet permitted, CapSet effective, bool drop_bounding) {
 absl::Status ShrinkPermitted(CapSet keep) {
   absl::StatusOr<ThreadCaps> current = ReadThreadCaps();
   if (!current.ok()) return current.status();
-  return ApplySets(
-      absl::StrCat("shrink permitted capabilities from ", DescribeCaps(current->permitted), " to ",
-                   DescribeCaps(current->permitted & keep)),
-      current->effective & keep, current->permitted & keep, current->inheritable & keep, *current);
+  return ApplySets(absl::StrCat("shrink permitted capabilities from ", DescribeCaps(current->permitted),
+                                " to ", DescribeCaps(current->permitted & keep)),
+                   current->effective & keep, current->permitted & keep, current->inheritable & keep,
+                   *current);
+}
+
+std::string ErrnoText(int error) {
+  error = error < 0 ? -error : error;
+  const char* name = strerrorname_np(error);
+  return absl::StrCat(name != nullptr ? name : absl::StrCat("errno ", error), " (", std::strerror(error),
+                      ")");
 }
 
 }  // namespace vigil::caps

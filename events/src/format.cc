@@ -1,5 +1,7 @@
 #include "vigil/events/format.h"
 
+#include "vigil/caps/process_caps.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -450,11 +452,7 @@ std::string FormatCapCheckResult(int64_t ret) {
   return name ? std::string(name) : absl::StrCat(ret);
 }
 
-std::string FormatErrno(int err) {
-  err = err < 0 ? -err : err;
-  const char* name = strerrorname_np(err);
-  return absl::StrCat(name != nullptr ? name : "error", " (", strerror(err), ")");
-}
+std::string FormatErrno(int err) { return caps::ErrnoText(err); }
 
 std::string FormatTcpState(int64_t state) { return NameOrNumber(kTcpStates, state); }
 

@@ -540,11 +540,6 @@ const std::vector<Filter>* CompiledPolicies::FiltersOf(size_t policy, uint32_t e
   return it == filters_[policy].end() ? nullptr : &it->second;
 }
 
-bool CompiledPolicies::needs_fork_hook() const {
-  return std::any_of(scopes_.begin(), scopes_.end(),
-                     [](const Scope& s) { return s.follow && s.HasKernelFilter(); });
-}
-
 uint64_t CompiledPolicies::total_drops() const {
   uint64_t total = 0;
   for (uint64_t n : drops_) total += n;

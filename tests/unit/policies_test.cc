@@ -487,7 +487,6 @@ TEST(PolicyCompileTest, EventMasksCombinePolicies) {
   EXPECT_EQ(c->FiltersOf(2, 257)->front().text, "retval<0");
   EXPECT_EQ(c->FiltersOf(2, 42), nullptr);
   EXPECT_EQ(c->FiltersOf(0, 257), nullptr);
-  EXPECT_FALSE(c->needs_fork_hook());
 }
 
 TEST(PolicyCompileTest, ExclusionsApplyWithinTheirRule) {
@@ -523,7 +522,6 @@ TEST(PolicyCompileTest, ScopesAndOrAcrossExpressions) {
   EXPECT_EQ(s.container_id.eq, std::set<std::string>{"abc"});
   EXPECT_TRUE(s.HasKernelFilter());
   EXPECT_TRUE(s.HasUserFilter());
-  EXPECT_TRUE(c->needs_fork_hook());
 }
 
 TEST(PolicyCompileTest, CommIsCutToWhatTheKernelKeeps) {
@@ -987,7 +985,6 @@ TEST(ShippedPoliciesTest, DefaultCoversTheHostSensorBasics) {
                            "finit_module", "bpf", "ptrace", "memfd_create", "mount", "unshare", "setns"})
     EXPECT_NE(c->PoliciesOf(r.Find(name)->id), 0u) << name;
   EXPECT_EQ(c->PoliciesOf(r.Find("read")->id), 0u);
-  EXPECT_FALSE(c->needs_fork_hook());
   // A host running the default policy gets alerts: every built-in detection.
   for (const char* name : {"anti_debugging", "fileless_execution", "stdio_over_socket", "ld_preload",
                            "read_sensitive_file_untrusted", "port_scan"})
@@ -1019,7 +1016,6 @@ TEST(ShippedPoliciesTest, ExamplesMeanWhatTheySay) {
     return *std::move(c);
   };
   CompiledPolicies shells = load("interactive-shells.yaml");
-  EXPECT_TRUE(shells.needs_fork_hook());
   EXPECT_EQ(shells.scopes()[0].comm.eq, (std::set<std::string>{"bash", "dash", "fish", "sh", "zsh"}));
   EXPECT_EQ(shells.scopes()[0].in_container, false);
 

@@ -7,11 +7,17 @@
 // and starts threads only while that thread rests in the Base ring.
 #pragma once
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "vigil/caps/cap_set.h"
 
 namespace vigil::caps {
+
+// "EPERM (Operation not permitted)" for an errno (its sign ignored): the one
+// errno rendering of every message vigil prints.
+std::string ErrnoText(int error);
 
 struct ThreadCaps {
   CapSet effective;

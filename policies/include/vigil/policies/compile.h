@@ -91,10 +91,6 @@ class CompiledPolicies {
   // The rule filters of policy `policy` for `event_id` (none: nullptr).
   const std::vector<Filter>* FiltersOf(size_t policy, uint32_t event_id) const;
 
-  // Policies with `follow` whose scope is decided in the kernel: the kernel's
-  // fork handler must run (bpf/scope.h vg_scope_on_fork) even when
-  // sched_process_fork is not selected.
-  bool needs_fork_hook() const;
 
   // The final set of policies that match `e`, given those the kernel passed:
   // applies rule filters and the scope kinds the kernel does not decide.
