@@ -192,6 +192,21 @@ case_append() {
   finish
 }
 
+case_filter() {  # --output-filter by position and by kind
+  need_root
+  start_sensor -o "json:$WORK/all.json" -o "json:$WORK/detections.json" -o "table:$WORK/cli.table" \
+    --output-filter 2:detections --output-filter table:policy=cli
+  make_events 20
+  sleep 0.3
+  stop_sensor INT
+  (($(wc -l <"$WORK/all.json") == 20)) && pass "the unfiltered output got all 20 events" || fail "all: $(wc -l <"$WORK/all.json")"
+  [[ ! -s $WORK/detections.json ]] && pass "the detections-only output got no plain event" || fail "detections.json not empty"
+  (($(wc -l <"$WORK/cli.table") == 21)) && pass "policy=cli: header + 20 events" || fail "cli.table: $(wc -l <"$WORK/cli.table")"
+  grep -q "output json:$WORK/detections.json: detections" "$WORK/stderr" && pass "the filter is announced" ||
+    fail "no announcement: $(grep output "$WORK/stderr" | head -3)"
+  finish
+}
+
 # ------------------------------------------------------------ never stalling (item 11)
 
 case_head_pipe() {  # vigil -o json | head -1 while a flood of events comes

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -244,7 +245,9 @@ TEST(TerminalSafeTest, TableLineHasNoControlCharacterFromCommOrArgs) {
   for (size_t i = 0; i + 1 < line.size(); ++i) {
     auto c = static_cast<unsigned char>(line[i]);
     EXPECT_TRUE(c >= 0x20 && c != 0x7f) << "control byte " << int(c) << " at " << i << " in " << line;
-    if (c == 0xc2) EXPECT_FALSE(static_cast<unsigned char>(line[i + 1]) < 0xa0) << "UTF-8 C1 at " << i;
+    if (c == 0xc2) {
+      EXPECT_FALSE(static_cast<unsigned char>(line[i + 1]) < 0xa0) << "UTF-8 C1 at " << i;
+    }
   }
   EXPECT_THAT(line, HasSubstr("\\x1b[1A\\x1b[2K"));
   EXPECT_THAT(line, HasSubstr("pathname: /tmp/\\x1b]0;owned\\x07\\u009b"));
@@ -390,6 +393,34 @@ TEST(WriteFileAtomicallyTest, ReplacesSymlinkInsteadOfFollowingIt) {
   }
   EXPECT_EQ(files, 3u) << "victim, ready and the planted guess; no temporary file left";
   EXPECT_FALSE(WriteFileAtomically(dir / "missing-dir/ready", "1").ok());
+}
+
+TEST(SafeFileTest, ReopenAfterRotationWritesToANewFile) {
+  TempDir dir;
+  const std::string path = dir / "events.json", rotated = dir / "events.json.1";
+  std::vector<std::string> names = {"default"};
+  OutputContext context{.policy_names = &names};
+  auto outputs = Outputs::Open({"json:" + path}, OutputOptions{}, context);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  (*outputs)->Start();
+  (*outputs)->Write(MakeEvent(OpenatDef(), "before"));
+  (*outputs)->Flush();
+  for (int i = 0; i < 100 && (*outputs)->Stats()[0].sent < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(rename(path.c_str(), rotated.c_str()), 0);  // what logrotate does, then SIGHUP
+  ASSERT_TRUE((*outputs)->Reopen().ok());
+  (*outputs)->Write(MakeEvent(OpenatDef(), "after"));
+  (*outputs)->Stop(Clock::now() + std::chrono::seconds(1));
+  EXPECT_THAT(ReadAll(rotated), HasSubstr("\"before\""));
+  EXPECT_THAT(ReadAll(rotated), Not(HasSubstr("\"after\"")));
+  EXPECT_THAT(ReadAll(path), HasSubstr("\"after\""));
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // A symlink planted at the path meanwhile is refused on reopen too.
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(symlink(rotated.c_str(), path.c_str()), 0);
+  EXPECT_FALSE((*outputs)->Reopen().ok());
 }
 
 // ------------------------------------------------------------ bounded, never blocking
