@@ -692,7 +692,7 @@ PY
   wait "$gen"
   sleep 6
   stop_sensor INT
-  grep -q "kafka:$BOOT/vigil: .*Connection refused" "$WORK/stderr" && pass "the broker outage was reported" ||
+  grep -Eq "kafka:$BOOT/vigil: .*(Connection refused|Disconnected|_TRANSPORT)" "$WORK/stderr" && pass "the broker outage was reported" ||
     fail "no outage report: $(grep kafka "$WORK/stderr" | tail -n 3)"
   consume
   local r
