@@ -85,8 +85,8 @@ case_json_output() {
 
   [[ $(stat -c %a "$out") == 644 ]] && pass "the pre-existing $out keeps its mode 0644" ||
     fail "$out has mode $(stat -c %a "$out"), changed from 0644"
-  grep -q "is accessible to other users" "$WORK/stderr" && pass "a warning names the loose mode" ||
-    fail "no warning about the loose mode: $(tail -n 3 "$WORK/stderr")"
+  grep -q "is accessible to other users" "$SENSOR_ERR" && pass "a warning names the loose mode" ||
+    fail "no warning about the loose mode: $(tail -n 3 "$SENSOR_ERR")"
   check_json_lines "$out"
   grep -q 'lost' "$SENSOR_ERR" && pass "lost-event totals on stderr" ||
     fail "no lost-event totals on stderr: $(tail -n 3 "$SENSOR_ERR")"
