@@ -209,6 +209,32 @@ case_filter() {  # --output-filter by position and by kind
   finish
 }
 
+case_detections() {  # filters and severities with a real detection (anti_debugging: Severity 1, low)
+  need_root
+  start_http
+  start_sensor -e anti_debugging -o "json:$WORK/all.json" -o "json:$WORK/detections.json" \
+    -o "json:$WORK/high.json" -o "webhook:http://127.0.0.1:$HTTP_PORT/" --webhook-format falco \
+    --output-filter 2:detections --output-filter "3:severity>=2" --output-filter webhook:detections
+  make_events 5 plain
+  python3 -c 'import ctypes; ctypes.CDLL(None).ptrace(0, 0, 0, 0)'  # PTRACE_TRACEME
+  sleep 1.5
+  stop_sensor INT
+  check() { jq -s -e "$1" "$2" >/dev/null 2>&1; }
+  check 'any(.[]; .eventName == "anti_debugging") and any(.[]; .eventName == "openat")' "$WORK/all.json" &&
+    pass "the unfiltered output has the detection and the events" || fail "all.json: $(jq -c .eventName "$WORK/all.json" | sort | uniq -c)"
+  check 'length >= 1 and all(.[]; .eventName == "anti_debugging")' "$WORK/detections.json" &&
+    pass "detections-only: only the detection" || fail "detections.json: $(jq -c .eventName "$WORK/detections.json" | sort | uniq -c)"
+  [[ ! -s $WORK/high.json ]] && pass "severity>=2 drops a Severity 1 detection" || fail "high.json not empty"
+  python3 - "$WORK/requests.jsonl" <<'PY' && pass "the Falco payload carries the rule, priority Warning and the rule's tags" || fail "Falco payload of the detection"
+import json, sys
+ps = [json.loads(json.loads(l)["body"]) for l in open(sys.argv[1])]
+assert ps and all(p["rule"] == "anti_debugging" for p in ps), [p["rule"] for p in ps]
+assert all(p["priority"] == "Warning" for p in ps), [p["priority"] for p in ps]
+assert ps[0]["output"].split(": ", 1)[1].startswith("Warning A process used anti-debugging"), ps[0]["output"]
+PY
+  finish
+}
+
 # ------------------------------------------------------------ never stalling (item 11)
 
 case_head_pipe() {  # vigil -o json | head -1 while a flood of events comes
