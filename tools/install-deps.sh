@@ -6,6 +6,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libcap-dev
   libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libclang-rt-14-dev util-linux libcap2-bin jq python3 procps strace
+  libcurl4-openssl-dev librdkafka-dev rsyslog kcat openssl
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -55,7 +55,21 @@ int main(int argc, char** argv) {
   uint64_t max_events = 0;
 
   AddSelectionFlags(app, opts);
-  app.add_option("-o,--output", opts.outputs, "json|table[:PATH] (repeatable)")->allow_extra_args(false);
+  std::string webhook_format = "json";
+  app.add_option("-o,--output", opts.outputs,
+                 "json|table[:PATH], syslog[:udp://H:P|tcp://H:P|unix:PATH], webhook:URL, "
+                 "kafka:BROKER[,BROKER...]/TOPIC (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--output-filter", opts.output_options.filters,
+                 "OUTPUT:CONDITIONS, OUTPUT a kind (json, webhook...) or an -o position from 1; conditions "
+                 "(comma = and): detections, policy=NAME[|NAME], severity>=N (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--webhook-format", webhook_format, "json (JSON lines, batched) or falco (Falco's payload)");
+  app.add_option("--webhook-ca-file", opts.output_options.webhook_ca_file,
+                 "CA certificates (PEM) to verify the webhook's TLS server with");
+  app.add_option("--kafka-opt", opts.output_options.kafka_options,
+                 "KEY=VALUE librdkafka setting for the kafka output (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("-C,--capabilities", opts.capabilities,
                  "bypass=true|false, add=CAPS, drop=CAPS (repeatable)")
       ->allow_extra_args(false);
@@ -159,6 +173,12 @@ int main(int argc, char** argv) {
     opts.duration_ms = ms;
   }
   if (max_events > 0) opts.max_events = max_events;
+  if (webhook_format == "falco")
+    opts.output_options.webhook_format = vigil::engine::WebhookFormat::kFalco;
+  else if (webhook_format != "json") {
+    std::cerr << "vigil: --webhook-format " << webhook_format << ": expected json or falco\n";
+    return 2;
+  }
   uint64_t ring_bytes;
   if (!vigil::engine::ParseSize(ring_size, ring_bytes) || ring_bytes < 4096 ||
       (ring_bytes & (ring_bytes - 1)) != 0 || ring_bytes > (1ull << 30)) {

@@ -69,7 +69,8 @@ check_mode_0600() {
 case_json_output() {
   need_root
   local out=$WORK/events.json touched=$WORK/touched-$RANDOM$RANDOM
-  # A pre-existing file with a loose mode must still end up 0600.
+  # A pre-existing file is appended to and keeps its mode (vigil never chmods
+  # a file it did not create), with a warning that it is readable by others.
   install -m 0644 /dev/null "$out"
   write_workload
   local t0
@@ -82,7 +83,10 @@ case_json_output() {
   local t1
   t1=$(now_ns)
 
-  check_mode_0600 "$out"
+  [[ $(stat -c %a "$out") == 644 ]] && pass "the pre-existing $out keeps its mode 0644" ||
+    fail "$out has mode $(stat -c %a "$out"), changed from 0644"
+  grep -q "is accessible to other users" "$SENSOR_ERR" && pass "a warning names the loose mode" ||
+    fail "no warning about the loose mode: $(tail -n 3 "$SENSOR_ERR")"
   check_json_lines "$out"
   grep -q 'lost' "$SENSOR_ERR" && pass "lost-event totals on stderr" ||
     fail "no lost-event totals on stderr: $(tail -n 3 "$SENSOR_ERR")"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "vigil/engine/bpf_sensor.h"
-#include "vigil/engine/sink.h"
+#include "vigil/engine/outputs/output.h"
 
 namespace vigil::rules {
 class DetectionEngine;
@@ -21,6 +21,7 @@ struct SensorOptions {
   std::vector<std::string> policy_paths;  // -p
   std::vector<std::string> rules;         // --rules (loaded by LoadDetections before the selection)
   std::vector<std::string> outputs;       // -o
+  OutputOptions output_options;           // --output-filter, --webhook-*, --kafka-opt
   std::vector<std::string> capabilities;  // -C
   std::string ready_file;
   // Counters in Prometheus text format (node_exporter's textfile collector
