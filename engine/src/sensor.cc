@@ -306,7 +306,8 @@ class SensorRun {
   std::shared_ptr<StatusBoard> board_;
   std::unique_ptr<HttpServer> http_;
   std::optional<HealthTracker> health_;
-  // By output: its error count when last seen, when it last grew, whether the last SIGHUP could not reopen it.
+  // By output: its error count when last seen, when it last grew, whether the last SIGHUP could not reopen
+  // it.
   std::vector<uint64_t> output_errors_seen_;
   std::vector<std::chrono::steady_clock::time_point> output_error_at_;
   std::vector<bool> reopen_failed_;
@@ -719,8 +720,10 @@ std::string SensorRun::StatusMetrics(const KernelCounters& k) {
   std::string out = MetricsText(k, u, *outputs_);
   absl::StrAppend(&out, "# HELP vigil_detections_total Detections written to the outputs.\n",
                   "# TYPE vigil_detections_total counter\nvigil_detections_total ", p.detections, "\n");
-  absl::StrAppend(&out, "# HELP vigil_output_failing 1 while an output fails (errors in the last 10 s, or a failed reopen).\n",
-                  "# TYPE vigil_output_failing gauge\n");
+  absl::StrAppend(
+      &out,
+      "# HELP vigil_output_failing 1 while an output fails (errors in the last 10 s, or a failed reopen).\n",
+      "# TYPE vigil_output_failing gauge\n");
   const auto now = std::chrono::steady_clock::now();
   for (size_t i = 0; i < outputs_->size(); ++i) {
     std::string label;
@@ -732,13 +735,14 @@ std::string SensorRun::StatusMetrics(const KernelCounters& k) {
       }
       label += c;
     }
-    const bool failing = reopen_failed_[i] || (output_error_at_[i] != std::chrono::steady_clock::time_point{} &&
-                                                now - output_error_at_[i] < std::chrono::seconds(10));
+    const bool failing =
+        reopen_failed_[i] || (output_error_at_[i] != std::chrono::steady_clock::time_point{} &&
+                              now - output_error_at_[i] < std::chrono::seconds(10));
     absl::StrAppend(&out, "vigil_output_failing{output=\"", label, "\"} ", failing ? 1 : 0, "\n");
   }
   absl::StrAppend(&out, "# HELP vigil_events_attached Selected events running in the kernel.\n",
-                  "# TYPE vigil_events_attached gauge\nvigil_events_attached ", sensor_->running_events().size(),
-                  "\n", "# HELP vigil_reloads_total SIGHUP reloads.\n",
+                  "# TYPE vigil_events_attached gauge\nvigil_events_attached ",
+                  sensor_->running_events().size(), "\n", "# HELP vigil_reloads_total SIGHUP reloads.\n",
                   "# TYPE vigil_reloads_total counter\nvigil_reloads_total ", reloads_, "\n");
   return out;
 }
@@ -818,8 +822,6 @@ void SensorRun::Reload() {
                        " of ", outputs_->size(), " outputs reopened"));
   notifier_.Ready("reloaded");
 }
-
-
 
 void SensorRun::WriteMetrics() {
   const PipelineCounters& p = pipeline_->counters();
