@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds (once) the Debian 12 root the service e2e test boots with systemd-nspawn,
 # cached outside the clone: rebuilt only when missing. Prints the root's path.
-# Usage: make_root.sh [CACHE_DIR]   (default /var/cache/vigil-test)
+# Usage: make_root.sh [PACKAGE...]   extra packages (the .deb's Depends), in
+# ${VIGIL_TEST_CACHE:-/var/cache/vigil-test}; a different package list rebuilds it.
 set -euo pipefail
-cache=${1:-${VIGIL_TEST_CACHE:-/var/cache/vigil-test}}
+cache=${VIGIL_TEST_CACHE:-/var/cache/vigil-test}
 root=$cache/bookworm-root
 # systemd to boot; logrotate to run the shipped config for real; the shared
 # libraries vigil links, so that installing the .deb needs no network.
-include=systemd,systemd-sysv,dbus,logrotate,procps,libbpf1,libyaml-cpp0.7,libabsl20220623,libelf1,libcap2,zlib1g,libcpp-httplib0.11,libsystemd0
+include=systemd,systemd-sysv,dbus,logrotate,procps
+for p in $(printf '%s\n' "$@" | sort -u); do include+=",$p"; done
 if [[ -x $root/lib/systemd/systemd && "$(cat "$root/.vigil-root-complete" 2>/dev/null)" == "$include" ]]; then
   echo "$root"
   exit 0

@@ -54,7 +54,10 @@ VERSION=$(dpkg-deb -f "$DEB" Version)
   fail "package version $VERSION differs from '$("$BUILD/vigil" version)'"
 
 # --- the root (cached), booted as a throw-away copy
-ROOT=$("$SRC/tests/e2e/service/make_root.sh") || die "could not make the Debian root"
+# The root holds the package's dependencies, so that installing it needs no network.
+DEPENDS=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g' | grep -v '^$')
+# shellcheck disable=SC2086
+ROOT=$("$SRC/tests/e2e/service/make_root.sh" $DEPENDS) || die "could not make the Debian root"
 log "root $ROOT ready after $((SECONDS - T0)) s"
 # nspawn needs a tmpfs at /run/systemd/nspawn and, as this host's PID 1 is
 # not systemd, no registration; its own seccomp filter would refuse bpf().
