@@ -7,6 +7,8 @@ PACKAGES=(
   libyaml-cpp-dev libabsl-dev libgtest-dev libgmock-dev libcli11-dev
   libclang-rt-14-dev util-linux libcap2-bin jq python3 procps strace
   libcurl4-openssl-dev librdkafka-dev rsyslog kcat openssl
+  libcpp-httplib-dev libsystemd-dev python3-prometheus-client
+  debootstrap systemd-container systemd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

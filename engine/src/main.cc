@@ -5,17 +5,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "vigil/engine/cli_config.h"
+#include "vigil/engine/http_server.h"
 #include "vigil/engine/detections.h"
 #include "vigil/engine/list.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/sensor.h"
 #include "vigil/engine/startup.h"
+#include "vigil/version.h"
 
 namespace {
 
 using vigil::engine::LogLevel;
 
-constexpr const char* kVersion = "0.1.0";
+constexpr const char* kVersion = VIGIL_VERSION;
 
 void AddSelectionFlags(CLI::App& app, vigil::engine::SensorOptions& o) {
   app.add_option("-e,--events", o.events,
@@ -84,6 +87,11 @@ int main(int argc, char** argv) {
                  "auto|tracepoints|raw: per-syscall tracepoints or the raw_syscalls dispatcher");
   app.add_flag("--exec-env", opts.exec_env,
                "sched_process_exec also carries the new image's environment (env)");
+  app.add_option("--listen", opts.listen,
+                 "ADDR:PORT: serve GET /healthz and GET /metrics (off unless given)");
+  std::string config_path;
+  app.add_option("--config", config_path,
+                 "YAML file whose keys are the long flag names; the command line overrides it");
 
   bool list_json = false;
   vigil::engine::SensorOptions list_opts;
@@ -103,6 +111,8 @@ int main(int argc, char** argv) {
   plan->add_option("-C,--capabilities", plan_opts.capabilities, "bypass=, add=, drop= as for the sensor")
       ->allow_extra_args(false);
   plan->add_option("--format", plan_format, "text|json|systemd|docker|k8s");
+  std::string plan_config_path;
+  plan->add_option("--config", plan_config_path, "the sensor's config file: its selection and capabilities");
   vigil::engine::SensorOptions audit_opts;
   std::string audit_duration = "3s";
   CLI::App* audit = caps_cmd->add_subcommand(
@@ -127,9 +137,30 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // --config: every key fills what the command line left unset (for `caps
+  // plan`, its selection and capabilities). `where` prefixes a message about a
+  // value that came from the file with its file:line:column.
+  std::map<std::string, std::string> from_file;
+  auto where = [&from_file](const std::string& key) {
+    auto it = from_file.find(key);
+    return it == from_file.end() ? std::string() : it->second;
+  };
+  if (const std::string& path = *plan ? plan_config_path : config_path; !path.empty()) {
+    absl::StatusOr<vigil::engine::ConfigFile> file =
+        vigil::engine::LoadConfigFile(path, vigil::engine::ConfigKeysOf(app));
+    absl::StatusOr<std::map<std::string, std::string>> applied =
+        file.ok() ? vigil::engine::ApplyConfig(*plan ? *plan : app, *file) : file.status();
+    if (!applied.ok()) {
+      std::cerr << "vigil: " << applied.status().message() << "\n";
+      return 2;
+    }
+    from_file = std::move(*applied);
+  }
+
   LogLevel level;
   if (!vigil::engine::ParseLogLevel(log_level, level)) {
-    std::cerr << "vigil: --log-level " << log_level << ": expected debug, info, warn or error\n";
+    std::cerr << "vigil: " << where("log-level") << "--log-level " << log_level
+              << ": expected debug, info, warn or error\n";
     return 2;
   }
   vigil::engine::SetLogLevel(level);
@@ -167,7 +198,8 @@ int main(int argc, char** argv) {
   if (!duration.empty()) {
     uint64_t ms;
     if (!vigil::engine::ParseDuration(duration, ms)) {
-      std::cerr << "vigil: --duration " << duration << ": expected a duration such as 500ms, 10s, 2m or 1h\n";
+      std::cerr << "vigil: " << where("duration") << "--duration " << duration
+                << ": expected a duration such as 500ms, 10s, 2m or 1h\n";
       return 2;
     }
     opts.duration_ms = ms;
@@ -182,7 +214,7 @@ int main(int argc, char** argv) {
   uint64_t ring_bytes;
   if (!vigil::engine::ParseSize(ring_size, ring_bytes) || ring_bytes < 4096 ||
       (ring_bytes & (ring_bytes - 1)) != 0 || ring_bytes > (1ull << 30)) {
-    std::cerr << "vigil: --ring-buffer " << ring_size
+    std::cerr << "vigil: " << where("ring-buffer") << "--ring-buffer " << ring_size
               << ": expected a power of two between 4K and 1G, such as 16M\n";
     return 2;
   }
@@ -194,8 +226,16 @@ int main(int argc, char** argv) {
   else if (syscall_hook == "raw")
     opts.syscall_hook = vigil::engine::SyscallHook::kRawSyscalls;
   else {
-    std::cerr << "vigil: --syscall-hook " << syscall_hook << ": expected auto, tracepoints or raw\n";
+    std::cerr << "vigil: " << where("syscall-hook") << "--syscall-hook " << syscall_hook
+              << ": expected auto, tracepoints or raw\n";
     return 2;
+  }
+  if (!opts.listen.empty()) {
+    if (absl::StatusOr<vigil::engine::ListenAddress> a = vigil::engine::ParseListenAddress(opts.listen);
+        !a.ok()) {
+      std::cerr << "vigil: " << where("listen") << a.status().message() << "\n";
+      return 2;
+    }
   }
   if (int rc = LoadRules(opts, detections)) return rc;
   return vigil::engine::RunSensor(opts);

@@ -85,7 +85,7 @@ void Pipeline::OnEvent(events::Event& event) {
   }
   // What the kernel could not decide: rule filters, exec= paths, container
   // ids. Only the policies that select the event itself can pass it out.
-  event.policies = policies_.MatchUser(event, kernel_matched);
+  event.policies = policies_->MatchUser(event, kernel_matched);
   if (event.policies != 0) {
     emit_(event);
     ++counters_.emitted;
@@ -93,7 +93,7 @@ void Pipeline::OnEvent(events::Event& event) {
   if (to_detectors == 0) return;
   detect_->OnEvent(event, to_detectors, [&](events::Event& detection) {
     // The policies that select this detection, with their filters on it.
-    detection.policies = policies_.MatchUser(detection, to_detectors);
+    detection.policies = policies_->MatchUser(detection, to_detectors);
     if (detection.policies == 0 || reached_max()) return;
     emit_(detection);
     ++counters_.emitted;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -23,10 +24,14 @@
 #include "vigil/engine/cap_audit.h"
 #include "vigil/engine/containers.h"
 #include "vigil/engine/detections.h"
+#include "vigil/engine/health.h"
+#include "vigil/engine/http_server.h"
 #include "vigil/engine/log.h"
 #include "vigil/engine/pipeline.h"
 #include "vigil/engine/process_tree.h"
+#include "vigil/engine/service_notify.h"
 #include "vigil/engine/startup.h"
+#include "vigil/engine/user_switch.h"
 #include "vigil/events/decoder.h"
 #include "vigil/policies/kernel_scope.h"
 
@@ -34,8 +39,10 @@ namespace vigil::engine {
 namespace {
 
 std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_reload{false};
 
 void OnStopSignal(int sig) { g_stop_signal = sig; }
+void OnReloadSignal(int) { g_reload = true; }
 
 void InstallSignalHandlers() {
   struct sigaction sa {};
@@ -43,6 +50,10 @@ void InstallSignalHandlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = OnReloadSignal;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -80,10 +91,12 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
 // Per-syscall tracepoints are found through tracefs; mount it when missing.
 bool EnsureTracefs() {
   constexpr const char* kTracefs = "/sys/kernel/tracing";
-  if (access("/sys/kernel/tracing/events/syscalls", R_OK | X_OK) == 0) return true;
+  // faccessat(AT_EACCESS) counts effective capabilities (cap_dac_read_search
+  // for a non-root service), which access(2) ignores for a non-root uid.
+  if (faccessat(AT_FDCWD, "/sys/kernel/tracing/events/syscalls", R_OK | X_OK, AT_EACCESS) == 0) return true;
   if (mount("nodev", kTracefs, "tracefs", 0, nullptr) == 0) {
     LogInfo("mounted tracefs on /sys/kernel/tracing");
-    return access("/sys/kernel/tracing/events/syscalls", R_OK | X_OK) == 0;
+    return faccessat(AT_FDCWD, "/sys/kernel/tracing/events/syscalls", R_OK | X_OK, AT_EACCESS) == 0;
   }
   LogInfo(absl::StrCat("tracefs is not mounted and mounting it failed (", strerror(errno),
                        "); syscall events will use the raw_syscalls dispatcher, which needs no tracefs"));
@@ -181,6 +194,31 @@ void ExplainPermissionErrors(std::vector<Cancellation>& cancelled, const std::st
       absl::StrAppend(&c.reason, context);
 }
 
+// What the kernel side is given for a selection, as one comparable string:
+// policy names, events with their policy masks and path filters, the scope
+// tables. A reload that changes it needs new programs or maps.
+absl::StatusOr<std::string> KernelSideKey(const Selection& selection) {
+  std::string key;
+  for (const std::string& n : selection.policies->names()) absl::StrAppend(&key, "policy ", n, "\n");
+  for (const SelectedEvent& e : selection.events)
+    absl::StrAppend(&key, "event ", e.def->id, " ", e.policies, " ", e.path_policies, " ", e.path_arg, "\n");
+  for (const PathFilterEntry& p : selection.path_filters.entries)
+    absl::StrAppend(&key, "path ", p.event_id, " ", p.policies, " ", absl::CEscape(p.key), "\n");
+  absl::StatusOr<policies::KernelScopeTables> scope = policies::BuildKernelScope(*selection.policies, 0);
+  if (!scope.ok()) return scope.status();
+  auto bytes = [](const auto& v) {
+    return absl::CEscape(absl::string_view(reinterpret_cast<const char*>(&v), sizeof(v)));
+  };
+  absl::StrAppend(&key, "config ", bytes(scope->config), "\n");
+  for (const auto& [k, m] : scope->values)
+    absl::StrAppend(&key, "value ", k.first, " ", k.second, " ", bytes(m), "\n");
+  for (const auto& [c, m] : scope->comms)
+    absl::StrAppend(&key, "comm ", absl::CEscape(c), " ", bytes(m), "\n");
+  for (const auto& [u, m] : scope->uts_names)
+    absl::StrAppend(&key, "uts ", absl::CEscape(u), " ", bytes(m), "\n");
+  return key;
+}
+
 // One run of the sensor: start-up (usage, capability plan, privilege,
 // load, attach), the poll loop, and the clean stop. Each step is a method;
 // Run() strings them together.
@@ -222,6 +260,15 @@ class SensorRun {
   absl::Status StartPipeline();
   absl::Status AnnounceReady();
   int PollUntilStop();
+  void PlanUserSwitch(const caps::CapSet& permitted);
+  std::vector<std::string> RewrittenPaths() const;
+  absl::Status SwitchUser();
+  absl::Status StartStatusServer();
+  void PublishStatus();
+  void NoteOutputErrors();
+  std::string StatusMetrics(const KernelCounters& k);
+  void Reload();
+  absl::Status ReloadPolicies();
   void WriteMetrics();
   void Stop();
 
@@ -253,6 +300,26 @@ class SensorRun {
   std::unique_ptr<RulesDetectStage> detect_stage_;
   int64_t setup_done_ = 0;
   std::string stop_reason_;
+  std::vector<std::string> selected_names_;  // what the selection asked for (not dependencies)
+  std::optional<ServiceUser> switch_to_;     // started as root: the uid to leave for
+  ServiceNotifier notifier_;
+  std::shared_ptr<StatusBoard> board_;
+  std::unique_ptr<HttpServer> http_;
+  std::optional<HealthTracker> health_;
+  // By output: its error count when last seen, when it last grew, whether the last SIGHUP could not reopen
+  // it.
+  std::vector<uint64_t> output_errors_seen_;
+  std::vector<std::chrono::steady_clock::time_point> output_error_at_;
+  std::vector<bool> reopen_failed_;
+  // Policies replaced by a reload stay alive: outputs hold their names.
+  std::vector<std::shared_ptr<const policies::CompiledPolicies>> retired_policies_;
+  uint64_t reloads_ = 0;
+  std::string kernel_side_key_;  // what the kernel was given, to compare a reload against
+  uint64_t UserDrops() const {
+    uint64_t n = selection_.policies->total_drops();
+    for (const auto& p : retired_policies_) n += p->total_drops();
+    return n;
+  }
 };
 
 // Everything a user typed is checked before anything changes. Outputs are
@@ -266,6 +333,11 @@ absl::Status SensorRun::CheckUsage() {
   absl::StatusOr<Selection> selected = BuildSelection(options_);
   if (!selected.ok()) return UsageError(selected.status().message());
   selection_ = std::move(*selected);
+  for (const SelectedEvent& e : selection_.events)
+    if (e.policies != 0) selected_names_.push_back(e.def->name);
+  absl::StatusOr<std::string> key = KernelSideKey(selection_);
+  if (!key.ok()) return UsageError(key.status().message());
+  kernel_side_key_ = std::move(*key);
 
   std::vector<std::string> outputs = options_.outputs;
   // The audit report owns stdout; events are written only where asked.
@@ -278,6 +350,9 @@ absl::Status SensorRun::CheckUsage() {
       Outputs::Open(outputs, options_.output_options, std::move(context));
   if (!opened.ok()) return UsageError(opened.status().message());
   outputs_ = std::move(*opened);
+  output_errors_seen_.assign(outputs_->size(), 0);
+  output_error_at_.assign(outputs_->size(), {});
+  reopen_failed_.assign(outputs_->size(), false);
   return absl::OkStatus();
 }
 
@@ -306,6 +381,7 @@ absl::Status SensorRun::PlanCapabilities() {
 
   seed_ = permitted.Has(caps::Cap::kSysPtrace) && !cap_options_.drop.Has(caps::Cap::kSysPtrace);
   if (absl::Status st = ChooseSyscallHook(permitted, seed_); !st.ok()) return st;
+  PlanUserSwitch(permitted);
   LogDebug(absl::StrCat("rings: base=", caps::DescribeCaps(plan_.rings.base),
                         " ebpf=", caps::DescribeCaps(plan_.rings.ebpf),
                         " specific=", caps::DescribeCaps(plan_.rings.specific),
@@ -432,6 +508,16 @@ void SensorRun::PrepareTracefs(BpfSensor::Options& bpf_options) {
   bpf_options.tracefs_available = false;
   if (!plan_.use_tracepoints) return;
   if (!plan_.mount_tracefs) {
+    // Reading tracefs may need cap_dac_read_search (a non-root uid): it is
+    // in the EBPF ring, which attaching (where libbpf reads the ids) raises.
+    if (plan_.sources.privilege.caps.Has(caps::Cap::kDacReadSearch)) {
+      absl::StatusOr<caps::ScopedRing> ring = cap_engine_->Raise(caps::Ring::kEbpf, "find tracepoints");
+      if (ring.ok()) {
+        bpf_options.tracefs_available = EnsureTracefs();
+        return;
+      }
+      LogWarn(ring.status().message());
+    }
     bpf_options.tracefs_available = EnsureTracefs();
     return;
   }
@@ -529,6 +615,7 @@ absl::Status SensorRun::StartPipeline() {
       sensor_->OpenRingBuffer([this](std::span<const uint8_t> record) { pipeline_->OnRecord(record); });
   if (!ring.ok()) return CannotRun(absl::StrCat(ring.message(), EffectiveNow(), Explain(ring_start)));
   if (absl::Status st = ring_scope->Leave(); !st.ok()) return CannotRun(st.message());
+  if (absl::Status st = SwitchUser(); !st.ok()) return CannotRun(st.message());
   if (absl::Status st = cap_engine_->FinishSetup(); !st.ok()) return CannotRun(st.message());
   setup_done_ = CapAudit::NowMonotonic();
   // Output threads inherit this thread's sets: from here on, no capability.
@@ -548,9 +635,192 @@ absl::Status SensorRun::AnnounceReady() {
   LogInfo(absl::StrCat("running ", running.size(), " events (", absl::StrJoin(running, ","),
                        "); syscalls via ",
                        sensor_->syscall_hook_used().empty() ? "-" : sensor_->syscall_hook_used()));
-  if (options_.ready_file.empty()) return absl::OkStatus();
-  if (absl::Status st = WriteReadyFile(options_.ready_file); !st.ok()) return UsageError(st.message());
+  if (absl::Status st = StartStatusServer(); !st.ok()) return st;
+  if (!options_.ready_file.empty())
+    if (absl::Status st = WriteReadyFile(options_.ready_file); !st.ok()) return UsageError(st.message());
+  notifier_.Ready(absl::StrCat("running ", running.size(), " events"));
   return absl::OkStatus();
+}
+
+// Started as root (not under `caps audit`, which reports the events' own
+// checks, nor with bypass=true): leave uid 0 once set up, raising
+// cap_setuid/cap_setgid for it in the Specific ring. Files the sensor
+// creates while running (ready, metrics, reopened outputs) must stay
+// creatable by that uid; when they would not be, it stays uid 0 and says why.
+// Files created or reopened after set-up: the ready and metrics files, and
+// every output file (SIGHUP reopens them).
+std::vector<std::string> SensorRun::RewrittenPaths() const {
+  std::vector<std::string> paths = {options_.ready_file, options_.metrics_file};
+  for (const OutputStats& o : outputs_->Stats()) {
+    // File outputs are named "json:PATH" / "table:PATH"; stdout and network outputs create no file.
+    for (std::string_view kind : {"json:", "table:"}) {
+      std::string_view name = o.name;
+      if (!name.starts_with(kind)) continue;
+      std::string_view path = name.substr(kind.size());
+      if (!path.empty() && path != "-" && path != "stdout") paths.emplace_back(path);
+    }
+  }
+  return paths;
+}
+
+void SensorRun::PlanUserSwitch(const caps::CapSet& permitted) {
+  if (geteuid() != 0 || getuid() != 0 || cap_options_.bypass || options_.audit) return;
+  if (!permitted.Has(caps::Cap::kSetuid) || !permitted.Has(caps::Cap::kSetgid)) return;
+  std::optional<ServiceUser> user = FindServiceUser();
+  if (!user) {
+    LogWarn("running as root: no vigil or nobody user to switch to after set-up");
+    return;
+  }
+  if (std::string path = FirstUnwritableDirectory(*user, RewrittenPaths()); !path.empty()) {
+    LogWarn(absl::StrCat("staying uid 0: ", user->name, " could not write ", path,
+                         " (its directory is not writable by uid ", user->uid, ")"));
+    return;
+  }
+  switch_to_ = user;
+  const std::string why = absl::StrCat("switch to user ", user->name, " after set-up (no uid 0 at rest)");
+  plan_.sources.specific.push_back({caps::Cap::kSetuid, why});
+  plan_.sources.specific.push_back({caps::Cap::kSetgid, why});
+  plan_.rings = caps::PlanRings(caps::ToRingInputs(plan_.sources));
+}
+
+absl::Status SensorRun::SwitchUser() {
+  if (!switch_to_) return absl::OkStatus();
+  absl::StatusOr<caps::ScopedRing> ring = cap_engine_->Raise(
+      caps::Ring::kSpecific, "switch user", caps::CapSet{caps::Cap::kSetuid, caps::Cap::kSetgid});
+  if (!ring.ok()) return ring.status();
+  if (absl::Status st = SwitchToUser(*switch_to_); !st.ok()) return st;
+  LogInfo(absl::StrCat("set up; now running as user ", switch_to_->name, " (uid ", switch_to_->uid, ")"));
+  return absl::OkStatus();
+}
+
+// --listen: /healthz and /metrics, after set-up (the HTTP threads are created
+// with no capability) and before READY=1.
+absl::Status SensorRun::StartStatusServer() {
+  if (options_.listen.empty()) return absl::OkStatus();
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(options_.listen);
+  if (!address.ok()) return UsageError(address.status().message());
+  board_ = std::make_shared<StatusBoard>();
+  health_.emplace(HealthTracker::Clock::now());
+  PublishStatus();
+  absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(*address, board_);
+  if (!server.ok()) return CannotRun(server.status().message());
+  http_ = std::move(*server);
+  LogInfo(absl::StrCat("serving /healthz and /metrics on ", address->host, ":", http_->port()));
+  return absl::OkStatus();
+}
+
+std::string SensorRun::StatusMetrics(const KernelCounters& k) {
+  const PipelineCounters& p = pipeline_->counters();
+  uint64_t output_errors = 0;
+  for (const OutputStats& st : outputs_->Stats()) output_errors += st.errors;
+  UserCounters u{.emitted = p.emitted,
+                 .decode_errors = p.decode_errors,
+                 .filtered_user = UserDrops(),
+                 .sink_errors = output_errors};
+  std::string out = MetricsText(k, u, *outputs_);
+  absl::StrAppend(&out, "# HELP vigil_detections_total Detections written to the outputs.\n",
+                  "# TYPE vigil_detections_total counter\nvigil_detections_total ", p.detections, "\n");
+  absl::StrAppend(
+      &out,
+      "# HELP vigil_output_failing 1 while an output fails (errors in the last 10 s, or a failed reopen).\n",
+      "# TYPE vigil_output_failing gauge\n");
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < outputs_->size(); ++i) {
+    std::string label;
+    for (char c : outputs_->at(i).name()) {
+      if (c == '\\' || c == '"') label += '\\';
+      if (c == '\n') {
+        label += "\\n";
+        continue;
+      }
+      label += c;
+    }
+    const bool failing =
+        reopen_failed_[i] || (output_error_at_[i] != std::chrono::steady_clock::time_point{} &&
+                              now - output_error_at_[i] < std::chrono::seconds(10));
+    absl::StrAppend(&out, "vigil_output_failing{output=\"", label, "\"} ", failing ? 1 : 0, "\n");
+  }
+  absl::StrAppend(&out, "# HELP vigil_events_attached Selected events running in the kernel.\n",
+                  "# TYPE vigil_events_attached gauge\nvigil_events_attached ",
+                  sensor_->running_events().size(), "\n", "# HELP vigil_reloads_total SIGHUP reloads.\n",
+                  "# TYPE vigil_reloads_total counter\nvigil_reloads_total ", reloads_, "\n");
+  return out;
+}
+
+// An output whose error count grew in the last 10 s is failing.
+void SensorRun::NoteOutputErrors() {
+  std::vector<OutputStats> stats = outputs_->Stats();
+  for (size_t i = 0; i < stats.size() && i < output_errors_seen_.size(); ++i) {
+    if (stats[i].errors > output_errors_seen_[i]) output_error_at_[i] = std::chrono::steady_clock::now();
+    output_errors_seen_[i] = stats[i].errors;
+  }
+}
+
+void SensorRun::PublishStatus() {
+  if (!board_) return;
+  const KernelCounters k = sensor_->ReadCounters();
+  HealthInputs in;
+  in.lost_total = k.lost_reserve + pipeline_->counters().decode_errors;
+  NoteOutputErrors();
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < outputs_->size(); ++i)
+    if (reopen_failed_[i] || (output_error_at_[i] != std::chrono::steady_clock::time_point{} &&
+                              now - output_error_at_[i] < std::chrono::seconds(10)))
+      in.failing_outputs.push_back(outputs_->at(i).name());
+  std::set<std::string> running;
+  for (uint32_t id : sensor_->running_events())
+    if (!IsDetection(*registry_.FindId(id)) || detections_.contains(id))
+      running.insert(registry_.FindId(id)->name);
+  for (const std::string& name : selected_names_) {
+    const events::EventDef* d = registry_.Find(name);
+    // With per-syscall tracepoints, a syscall left out is one this kernel
+    // does not build (no tracepoint; any other failure falls back to the raw
+    // dispatcher): skipped, not cancelled.
+    const bool skipped = d && d->is_syscall() && sensor_->syscall_hook_used() == "syscall_tracepoints";
+    // A detection this build cannot implement at all is not an operational fault.
+    const bool unavailable = d && d->detection && !d->detection->unavailable.empty();
+    if (!running.contains(name) && !skipped && !unavailable) in.cancelled_events.push_back(name);
+  }
+  board_->Publish({health_->Update(HealthTracker::Clock::now(), in), StatusMetrics(k)});
+}
+
+absl::Status SensorRun::ReloadPolicies() {
+  absl::StatusOr<Selection> fresh = BuildSelection(options_);
+  if (!fresh.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("reload: ", fresh.status().message(), "; the running policies stay as they were"));
+  absl::StatusOr<std::string> key = KernelSideKey(*fresh);
+  if (!key.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("reload: ", key.status().message(), "; the running policies stay as they were"));
+  if (*key != kernel_side_key_)
+    return absl::FailedPreconditionError(
+        "reload: the policy change needs a restart (it changes which events, scopes or path filters the "
+        "kernel side runs); the running set stays as it was");
+  retired_policies_.push_back(selection_.policies);
+  selection_.policies = fresh->policies;
+  pipeline_->set_policies(*selection_.policies);
+  LogInfo(absl::StrCat("reload: policies re-read (", selection_.policies->names().size(),
+                       " policies); their user-space rule filters are in effect"));
+  return absl::OkStatus();
+}
+
+// SIGHUP: reopen every output file (logrotate), then re-read the policies:
+// new user-space rule filters take effect at once; a change the kernel side
+// would have to load (other events, scopes, path filters) needs a restart.
+void SensorRun::Reload() {
+  notifier_.Reloading();
+  ++reloads_;
+  outputs_->Flush();
+  for (size_t i = 0; i < outputs_->size(); ++i) {
+    absl::Status st = outputs_->at(i).Reopen();
+    reopen_failed_[i] = !st.ok();
+    if (!st.ok()) LogWarn(absl::StrCat(st.message(), "; still writing to the file open before"));
+  }
+  if (absl::Status st = ReloadPolicies(); !st.ok()) LogWarn(st.message());
+  LogInfo(absl::StrCat("reloaded (SIGHUP): ", std::count(reopen_failed_.begin(), reopen_failed_.end(), false),
+                       " of ", outputs_->size(), " outputs reopened"));
+  notifier_.Ready("reloaded");
 }
 
 void SensorRun::WriteMetrics() {
@@ -559,7 +829,7 @@ void SensorRun::WriteMetrics() {
   for (const OutputStats& s : outputs_->Stats()) output_errors += s.errors;
   UserCounters u{.emitted = p.emitted,
                  .decode_errors = p.decode_errors,
-                 .filtered_user = selection_.policies->total_drops(),
+                 .filtered_user = UserDrops(),
                  .sink_errors = output_errors};
   if (absl::Status st =
           WriteFileAtomically(options_.metrics_file, MetricsText(sensor_->ReadCounters(), u, *outputs_));
@@ -571,6 +841,7 @@ int SensorRun::PollUntilStop() {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto last_metrics = start;
+  auto last_status = start;
   while (true) {
     absl::StatusOr<int> n = sensor_->PollAndDrain(50);
     if (!n.ok()) {
@@ -579,6 +850,12 @@ int SensorRun::PollUntilStop() {
       return 1;
     }
     outputs_->Flush();
+    notifier_.Watchdog();
+    if (g_reload.exchange(false)) Reload();
+    if (board_ && Clock::now() - last_status >= std::chrono::milliseconds(250)) {
+      last_status = Clock::now();
+      PublishStatus();
+    }
     if (options_.audit && audit_) audit_->Collect();
     if (!options_.metrics_file.empty() && Clock::now() - last_metrics >= std::chrono::seconds(1)) {
       last_metrics = Clock::now();
@@ -602,6 +879,8 @@ int SensorRun::PollUntilStop() {
 // Detach first, then drain what the kernel already wrote.
 void SensorRun::Stop() {
   using Clock = std::chrono::steady_clock;
+  notifier_.Stopping();
+  http_.reset();
   const auto detach_start = Clock::now();
   sensor_->Detach();
   LogDebug(absl::StrCat(
@@ -617,7 +896,7 @@ void SensorRun::Stop() {
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
       " with truncated arguments; filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
-      selection_.policies->total_drops(), " in user space; outputs: ", outputs_->Summary()));
+      UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {
     AuditInputs in{.plan = caps::DescribePlan(plan_.sources),

@@ -83,7 +83,10 @@ class Pipeline {
 
   Pipeline(const events::Decoder& decoder, Enricher& enricher, const policies::CompiledPolicies& policies,
            Emit emit)
-      : decoder_(decoder), enricher_(enricher), policies_(policies), emit_(std::move(emit)) {}
+      : decoder_(decoder), enricher_(enricher), policies_(&policies), emit_(std::move(emit)) {}
+
+  // SIGHUP: the same kernel-side selection with new user-space rule filters.
+  void set_policies(const policies::CompiledPolicies& policies) { policies_ = &policies; }
 
   // Detections, and the inputs they consume: event id -> the policies whose
   // detections consume it (Selection::detection_inputs).
@@ -107,7 +110,7 @@ class Pipeline {
  private:
   const events::Decoder& decoder_;
   Enricher& enricher_;
-  const policies::CompiledPolicies& policies_;
+  const policies::CompiledPolicies* policies_;
   Emit emit_;
   DetectStage* detect_ = nullptr;
   const std::map<uint32_t, uint64_t>* detection_inputs_ = nullptr;

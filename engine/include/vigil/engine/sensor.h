@@ -27,6 +27,8 @@ struct SensorOptions {
   // Counters in Prometheus text format (node_exporter's textfile collector
   // reads such files), rewritten atomically every second and at stop.
   std::string metrics_file;
+  // --listen ADDR:PORT: GET /healthz and GET /metrics (checked by main).
+  std::string listen;
   std::optional<uint64_t> duration_ms;
   std::optional<uint64_t> max_events;
   uint32_t ring_bytes = 16u << 20;
