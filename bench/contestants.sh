@@ -61,3 +61,12 @@ c_vigil_fileopen_count() {
         | "\(.e) \(.o)"' "$1/events.json" 2>/dev/null || echo "- -"
 }
 c_vigil_fileopen_lost() { vigil_lost "$1"; }
+
+# vigil-default: no -e/-p, the default policy (policies/default.yaml) with the
+# built-in detections and their inputs (security_file_open...) consumed inside.
+PLUGIN_CONTESTANTS+=" vigil-default"
+c_vigil_default_check() { vigil_check; }
+c_vigil_default_start() { vigil_spawn "$1"; }
+c_vigil_default_ready() { [[ -f $1/ready ]]; }
+c_vigil_default_count() { vigil_count "$1"; }
+c_vigil_default_lost() { vigil_lost "$1"; }
