@@ -9,7 +9,6 @@ PACKAGES=(
   libcurl4-openssl-dev librdkafka-dev rsyslog kcat openssl
   libcpp-httplib-dev libsystemd-dev python3-prometheus-client
   debootstrap systemd-container systemd
-
   git netcat-openbsd kmod  # the detections e2e tests: benign workload, nc, modprobe
 )
 missing=()
