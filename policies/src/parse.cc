@@ -290,18 +290,23 @@ absl::StatusOr<Policy> SetName(const Src& file, const Fields& fields, Policy p) 
 
 constexpr std::string_view kTraceeApi = "tracee.aquasec.com/v1beta1";
 constexpr std::string_view kVigilApi = "vigil.dev/v1";
+// Tracee releases before 0.20 wrote `aquasecurity.github.io/v1beta1` with
+// `kind: TraceePolicy`; the schema is the same.
+constexpr std::string_view kOldTraceeApi = "aquasecurity.github.io/v1beta1";
 
 absl::StatusOr<Policy> ParseKubernetesForm(const Src& file, const Fields& top) {
   absl::StatusOr<std::string> api = top.Scalar("apiVersion", "an API version", true);
   if (!api.ok()) return api.status();
-  if (*api != kTraceeApi && *api != kVigilApi)
+  const bool old_tracee = *api == kOldTraceeApi;
+  if (*api != kTraceeApi && *api != kVigilApi && !old_tracee)
     return ErrorAt(At(file, top.Value("apiVersion")),
                    absl::StrCat("unknown apiVersion '", *api, "' (expected ", AbslView(kTraceeApi), " or ",
                                 AbslView(kVigilApi), ")"));
   absl::StatusOr<std::string> kind = top.Scalar("kind", "Policy", true);
   if (!kind.ok()) return kind.status();
-  if (*kind != "Policy")
-    return ErrorAt(At(file, top.Value("kind")), absl::StrCat("unknown kind '", *kind, "' (expected Policy)"));
+  if (*kind != "Policy" && !(old_tracee && *kind == "TraceePolicy"))
+    return ErrorAt(At(file, top.Value("kind")), absl::StrCat("unknown kind '", *kind, "' (expected Policy",
+                                                             old_tracee ? " or TraceePolicy" : "", ")"));
   if (!top.Has("metadata")) return ErrorAt(top.Self(), "missing field 'metadata' (expected metadata.name)");
   absl::StatusOr<Fields> meta = Fields::Of(file, top.Value("metadata"), "metadata", {"name", "annotations"},
                                            /*allow_others=*/true);

@@ -178,6 +178,28 @@ TEST(PolicyExprTest, RejectsMalformedExpressions) {
 
 // ------------------------------------------------------------- documents
 
+// Tracee before 0.20 (e.g. its examples/policies/signature_events.yaml then).
+TEST(PolicyParseTest, AcceptsOlderTraceeApiVersionAndKind) {
+  absl::StatusOr<std::vector<Policy>> ps = ParsePolicies(
+      "apiVersion: aquasecurity.github.io/v1beta1\n"
+      "kind: TraceePolicy\n"
+      "metadata:\n"
+      "  name: signature-events\n"
+      "spec:\n"
+      "  scope: [global]\n"
+      "  rules:\n"
+      "    - event: close\n",
+      "old.yaml");
+  ASSERT_TRUE(ps.ok()) << ps.status();
+  ASSERT_EQ(ps->size(), 1u);
+  EXPECT_EQ((*ps)[0].name, "signature-events");
+  absl::StatusOr<std::vector<Policy>> wrong_kind =
+      ParsePolicies("apiVersion: aquasecurity.github.io/v1beta1\nkind: Policies\n", "old.yaml");
+  ASSERT_FALSE(wrong_kind.ok());
+  EXPECT_EQ(wrong_kind.status().message(),
+            "old.yaml:2:7: unknown kind 'Policies' (expected Policy or TraceePolicy)");
+}
+
 TEST(PolicyParseTest, AcceptsBothApiVersionsAndThePlainForm) {
   const std::string yaml =
       "apiVersion: tracee.aquasec.com/v1beta1\n"
