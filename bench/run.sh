@@ -55,4 +55,6 @@ done
 
 # 3. User-space decode + JSON rendering on one core.
 taskset -c 0 ./build/bench/decode_bench 1000000 2>/dev/null | tee "$OUT/decode.txt"
+# 4. The whole user-space path (decode, enrich, default policy, every built-in detection, JSON).
+taskset -c 0 ./build/bench/pipeline_bench 1000000 | tee "$OUT/pipeline.txt"
 echo "results in $OUT"
