@@ -61,6 +61,7 @@ std::string NeededBy(const std::vector<caps::CapNeed>& needs, int cap) {
 }  // namespace
 
 std::string PhaseAt(const AuditInputs& in, int64_t ts) {
+  if (in.stop_ns != 0 && ts >= in.stop_ns) return "stop";
   if (in.setup_done_ns != 0 && ts >= in.setup_done_ns) return "steady state";
   const caps::RingTransition* t = TransitionAt(in, ts);
   if (t == nullptr || t->ring == caps::Ring::kBase) return "start-up";

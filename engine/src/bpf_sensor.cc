@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -317,6 +319,23 @@ bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeA
 }
 
 std::vector<Cancellation> BpfSensor::Attach() {
+  std::vector<Cancellation> cancelled = AttachEvents();
+  ReserveDetachStacks();
+  return cancelled;
+}
+
+// Detach's threads run on stacks mapped here, during set-up: a thread whose
+// stack glibc maps at stop time makes the kernel's overcommit accounting check
+// CAP_SYS_ADMIN (denied, harmless, but a privileged check outside set-up).
+void BpfSensor::ReserveDetachStacks() {
+  const size_t bytes = links_.size() * kDetachStackBytes;
+  if (bytes == 0) return;
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return;  // Detach then lets glibc map the stacks
+  detach_stacks_ = std::span<uint8_t>(static_cast<uint8_t*>(p), bytes);
+}
+
+std::vector<Cancellation> BpfSensor::AttachEvents() {
   std::vector<Cancellation> cancelled;
   std::vector<const SelectedEvent*> syscalls;
   for (const SelectedEvent& e : events_) {
@@ -570,10 +589,29 @@ void BpfSensor::Detach() {
   // here); released one after another, twenty of them would break the 2 s
   // stop budget. Released concurrently, they share grace periods. The
   // threads start at the Base ring, like the thread that creates them.
-  std::vector<std::thread> workers;
-  for (Link& l : links_) workers.emplace_back([&l] { l.reset(); });
-  for (std::thread& t : workers) t.join();
+  std::vector<pthread_t> workers;
+  workers.reserve(links_.size());
+  const size_t reserved = detach_stacks_.size() / kDetachStackBytes;
+  for (size_t i = 0; i < links_.size(); ++i) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (i < reserved)
+      pthread_attr_setstack(&attr, detach_stacks_.data() + i * kDetachStackBytes, kDetachStackBytes);
+    pthread_t t;
+    auto release = [](void* link) -> void* {
+      static_cast<Link*>(link)->reset();
+      return nullptr;
+    };
+    if (pthread_create(&t, &attr, release, &links_[i]) == 0)
+      workers.push_back(t);
+    else
+      links_[i].reset();
+    pthread_attr_destroy(&attr);
+  }
+  for (pthread_t t : workers) pthread_join(t, nullptr);
   links_.clear();
+  if (!detach_stacks_.empty()) munmap(detach_stacks_.data(), detach_stacks_.size());
+  detach_stacks_ = {};
 }
 
 KernelCounters BpfSensor::ReadCounters() const {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -37,6 +38,15 @@
 
 namespace vigil::engine {
 namespace {
+
+// Grows the heap's break by 64 MiB during set-up and hands it back to malloc
+// (never trimmed: see QuietHeap in main.cc), so that the steady state's
+// allocations need no new mapping, each of which would make the kernel check
+// CAP_SYS_ADMIN for its overcommit accounting. Untouched pages cost no memory.
+void ReserveHeap() {
+  void* volatile p = malloc(64 << 20);  // volatile: the pair is not elided
+  free(p);
+}
 
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_reload{false};
@@ -299,6 +309,7 @@ class SensorRun {
   std::set<uint32_t> detections_;  // selected detections that run
   std::unique_ptr<RulesDetectStage> detect_stage_;
   int64_t setup_done_ = 0;
+  int64_t stop_begun_ = 0;
   std::string stop_reason_;
   std::vector<std::string> selected_names_;  // what the selection asked for (not dependencies)
   std::optional<ServiceUser> switch_to_;     // started as root: the uid to leave for
@@ -617,9 +628,11 @@ absl::Status SensorRun::StartPipeline() {
   if (absl::Status st = ring_scope->Leave(); !st.ok()) return CannotRun(st.message());
   if (absl::Status st = SwitchUser(); !st.ok()) return CannotRun(st.message());
   if (absl::Status st = cap_engine_->FinishSetup(); !st.ok()) return CannotRun(st.message());
-  setup_done_ = CapAudit::NowMonotonic();
   // Output threads inherit this thread's sets: from here on, no capability.
   outputs_->Start();
+  ReserveHeap();
+  // The steady state begins once the output threads (their stacks) exist.
+  setup_done_ = CapAudit::NowMonotonic();
   if (audit_) audit_->Collect();
   if (audit_ && !options_.audit) audit_->Stop();  // diagnosis is only needed during set-up
   LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine_->effective_now()),
@@ -879,6 +892,7 @@ int SensorRun::PollUntilStop() {
 // Detach first, then drain what the kernel already wrote.
 void SensorRun::Stop() {
   using Clock = std::chrono::steady_clock;
+  stop_begun_ = CapAudit::NowMonotonic();
   notifier_.Stopping();
   http_.reset();
   const auto detach_start = Clock::now();
@@ -905,6 +919,7 @@ void SensorRun::Stop() {
                    .checks = audit_->Collect(),
                    .attach_times = sensor_->attach_times(),
                    .setup_done_ns = setup_done_,
+                   .stop_ns = stop_begun_,
                    .lost = audit_->lost()};
     std::string report = options_.audit_format == "json" ? RenderAuditJson(in) : RenderAuditText(in);
     fwrite(report.data(), 1, report.size(), stdout);

@@ -20,6 +20,7 @@ struct AuditInputs {
   std::vector<CapCheck> checks;
   std::vector<std::pair<int64_t, std::string>> attach_times;  // event attach start
   int64_t setup_done_ns = 0;                                  // 0: never finished
+  int64_t stop_ns = 0;  // when the stop began (detach, drain, outputs); 0: never
   uint64_t lost = 0;
 };
 

@@ -102,6 +102,8 @@ class BpfSensor {
 
  private:
   BpfSensor() = default;
+  std::vector<Cancellation> AttachEvents();
+  void ReserveDetachStacks();
   absl::Status SetUpSyscallSpecs();
   absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
   // The raw_syscalls dispatcher at the entry or exit, attached once for all
@@ -130,6 +132,8 @@ class BpfSensor {
   std::map<uint32_t, vg_syscall_spec> specs_;  // what the syscall_specs map holds, by syscall
   bool raw_enter_attached_ = false, raw_exit_attached_ = false;
   std::vector<Link> links_;
+  static constexpr size_t kDetachStackBytes = 64 * 1024;
+  std::span<uint8_t> detach_stacks_;  // one stack per link, for Detach
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
   std::function<void(std::span<const uint8_t>)> on_record_;
   std::vector<std::string> attach_log_;
