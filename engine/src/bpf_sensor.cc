@@ -507,7 +507,10 @@ absl::Status BpfSensor::OpenRingBuffer(std::function<void(std::span<const uint8_
   auto callback = [](void* ctx, void* data, size_t size) -> int {
     auto* self = static_cast<BpfSensor*>(ctx);
     self->on_record_(std::span<const uint8_t>(static_cast<const uint8_t*>(data), size));
-    return 0;
+    // libbpf consumes for as long as the producer keeps ahead; a negative
+    // return ends the call (this record already consumed), so a flood cannot
+    // hold the loop away from its stop, --duration and metrics checks.
+    return ++self->batch_records_ >= kDrainBatch ? kBatchFull : 0;
   };
   ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), callback, this, nullptr));
   if (ring_ == nullptr)
@@ -517,11 +520,14 @@ absl::Status BpfSensor::OpenRingBuffer(std::function<void(std::span<const uint8_
 }
 
 absl::StatusOr<int> BpfSensor::PollAndDrain(int timeout_ms) {
+  batch_records_ = 0;
   int n = ring_buffer__poll(ring_.get(), timeout_ms);
+  if (n == kBatchFull) return batch_records_;
   if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("poll ring buffer: ", Errno(n)));
   int m = ring_buffer__consume(ring_.get());
+  if (m == kBatchFull) return batch_records_;
   if (m < 0) return absl::InternalError(absl::StrCat("consume ring buffer: ", Errno(m)));
-  return (n > 0 ? n : 0) + m;
+  return batch_records_;
 }
 
 namespace {

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -658,6 +660,54 @@ TEST_F(KernelTest, RingBufferOverflowIsCountedNotHidden) {
     EXPECT_EQ(StrArg(*e, "pathname"), path);
     EXPECT_EQ(e->retval, -ENOENT);
   }
+}
+
+// ------------------------------------------------------------ drain loop (issue 9, item 12)
+
+// Under a sustained flood that the consumer cannot keep up with, every
+// PollAndDrain still returns, after at most one batch: libbpf alone keeps
+// consuming for as long as the producer stays ahead, so the sensor's loop
+// would never see its stop, --duration or metrics time again.
+TEST_F(KernelTest, DrainReturnsUnderAFloodThatOutpacesTheConsumer) {
+  std::unique_ptr<Sensor> s = Sensor::Start({"openat"});
+  ASSERT_NE(s, nullptr);
+  // A slow consumer: 20 µs per record, far below what two opening processes produce.
+  uint64_t handled = 0;
+  ASSERT_TRUE(s->bpf()
+                  .OpenRingBuffer([&handled](std::span<const uint8_t>) {
+                    ++handled;
+                    struct timespec ts = {0, 20000};
+                    nanosleep(&ts, nullptr);
+                  })
+                  .ok());
+  std::vector<pid_t> flood;
+  for (int i = 0; i < 2; ++i)
+    flood.push_back(Spawn([] {
+      alarm(8);  // ends the flood even when PollAndDrain never returns (the bug)
+      for (;;) close(open("/etc/hostname", O_RDONLY));
+      return 0;
+    }));
+  const auto start = std::chrono::steady_clock::now();
+  double longest_ms = 0;
+  int full_batches = 0;
+  while (std::chrono::steady_clock::now() - start < std::chrono::seconds(3)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<int> n = s->bpf().PollAndDrain(20);
+    ASSERT_TRUE(n.ok()) << n.status();
+    EXPECT_LE(*n, engine::BpfSensor::kDrainBatch);
+    if (*n == engine::BpfSensor::kDrainBatch) ++full_batches;
+    longest_ms = std::max(
+        longest_ms, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  for (pid_t p : flood) {
+    kill(p, SIGKILL);
+    WaitStatus(p);
+  }
+  EXPECT_GT(full_batches, 0) << "the flood never filled a batch: the test did not outpace the consumer";
+  // One batch at 20 µs per record is ~0.1-0.5 s; without the bound a single call
+  // lasts the whole flood.
+  EXPECT_LT(longest_ms, 1500.0) << "PollAndDrain held the caller for " << longest_ms << " ms";
+  EXPECT_GT(handled, 0u);
 }
 
 }  // namespace

@@ -79,7 +79,10 @@ class BpfSensor {
 
   // Waits up to timeout_ms for a wake-up, then drains whatever is there
   // (records are submitted without wake-ups, so a timeout is normal).
+  // Handles at most kDrainBatch records, so that a sustained flood still
+  // returns to the caller; returns how many it handled.
   absl::StatusOr<int> PollAndDrain(int timeout_ms);
+  static constexpr int kDrainBatch = 4096;
 
   // Writes the policies' kernel tables into the loaded object: the scope maps
   // of bpf/scope.h (vg_scope_cfg last, so the kernel never sees half a scope)
@@ -136,6 +139,8 @@ class BpfSensor {
   std::span<uint8_t> detach_stacks_;  // one stack per link, for Detach
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
   std::function<void(std::span<const uint8_t>)> on_record_;
+  static constexpr int kBatchFull = -100000;  // the callback's "batch done" (not an errno)
+  int batch_records_ = 0;
   std::vector<std::string> attach_log_;
   std::string syscall_hook_used_;
   std::set<uint32_t> running_;
