@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -66,26 +67,106 @@ std::string Cgroup2MountPoint() {
   return Cgroup2MountPoint(in);
 }
 
-ContainerResolver::ContainerResolver(std::string cgroup_root) : root_(std::move(cgroup_root)) {
+ContainerResolver::ContainerResolver(std::string cgroup_root, size_t capacity)
+    : root_(std::move(cgroup_root)), capacity_(std::max<size_t>(capacity, 1)) {
   if (root_.empty()) root_ = Cgroup2MountPoint();
+  // Started now, during set-up: a thread made later would map its stack in
+  // the steady state.
+  if (!root_.empty()) walker_ = std::thread([this] { Walker(); });
 }
 
-const std::string& ContainerResolver::IdOf(uint64_t cgroup_id) {
-  auto it = cache_.find(cgroup_id);
-  if (it != cache_.end()) return it->second;
-  std::string& id = cache_[cgroup_id];
-  if (root_.empty()) return id;
-  std::error_code ec;
-  for (auto entry = std::filesystem::recursive_directory_iterator(
-           root_, std::filesystem::directory_options::skip_permission_denied, ec);
-       !ec && entry != std::filesystem::recursive_directory_iterator(); entry.increment(ec)) {
-    if (!entry->is_directory(ec)) continue;
-    struct stat st {};
-    if (stat(entry->path().c_str(), &st) != 0 || st.st_ino != cgroup_id) continue;
-    id = ContainerIdFromCgroupPath(entry->path().string().substr(root_.size()));
-    break;
+ContainerResolver::~ContainerResolver() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
   }
-  return id;
+  wake_.notify_all();
+  if (walker_.joinable()) walker_.join();
+}
+
+uint64_t ContainerResolver::walks() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return walks_;
+}
+
+// "0::/system.slice/docker-<id>.scope" (cgroup v2), checked to be `cgroup_id`:
+// the process may have moved, or its pid been reused.
+bool ContainerResolver::FromProc(uint64_t cgroup_id, uint32_t pid, std::string& id) const {
+  if (pid == 0) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("0::")) continue;
+    std::string path = line.substr(3);
+    struct stat st {};
+    if (stat((root_ + path).c_str(), &st) != 0 || st.st_ino != cgroup_id) return false;
+    id = ContainerIdFromCgroupPath(path);
+    return true;
+  }
+  return false;
+}
+
+void ContainerResolver::Put(uint64_t cgroup_id, const std::string& id) {
+  while (cache_.size() >= capacity_ && !order_.empty()) {
+    cache_.erase(order_.front());
+    order_.pop_front();
+  }
+  cache_.emplace(cgroup_id, id);
+  order_.push_back(cgroup_id);
+}
+
+std::string ContainerResolver::IdOf(uint64_t cgroup_id, uint32_t pid) {
+  if (auto it = cache_.find(cgroup_id); it != cache_.end()) return it->second;
+  if (root_.empty()) return "";
+  std::string id;
+  if (FromProc(cgroup_id, pid, id)) {
+    Put(cgroup_id, id);
+    return id;
+  }
+  std::shared_ptr<const std::unordered_map<uint64_t, std::string>> index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    index = index_;
+    if (index == nullptr || !index->contains(cgroup_id)) walk_requested_ = true;
+  }
+  if (index != nullptr) {
+    if (auto it = index->find(cgroup_id); it != index->end()) {
+      Put(cgroup_id, it->second);
+      return it->second;
+    }
+  }
+  wake_.notify_one();
+  return "";  // not cached: a later event finds it in the next walk's index
+}
+
+// Walks the tree when asked, at most once a second, and publishes an index of
+// every cgroup's container id.
+void ContainerResolver::Walker() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || walk_requested_; });
+    if (stopping_) return;
+    auto next = last_walk_ + std::chrono::seconds(1);
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+    walk_requested_ = false;
+    lock.unlock();
+    auto index = std::make_shared<std::unordered_map<uint64_t, std::string>>();
+    std::error_code ec;
+    for (auto entry = std::filesystem::recursive_directory_iterator(
+             root_, std::filesystem::directory_options::skip_permission_denied, ec);
+         !ec && entry != std::filesystem::recursive_directory_iterator(); entry.increment(ec)) {
+      if (!entry->is_directory(ec)) continue;
+      struct stat st {};
+      if (stat(entry->path().c_str(), &st) != 0) continue;
+      index->emplace(st.st_ino, ContainerIdFromCgroupPath(entry->path().string().substr(root_.size())));
+    }
+    struct stat st {};
+    if (stat(root_.c_str(), &st) == 0) index->emplace(st.st_ino, "");
+    lock.lock();
+    index_ = std::move(index);
+    last_walk_ = std::chrono::steady_clock::now();
+    ++walks_;
+  }
 }
 
 }  // namespace vigil::engine

@@ -47,7 +47,7 @@ bool Enricher::Apply(events::Event& e) {
     auto it = uts_names_.find(e.uts_ns);
     if (it != uts_names_.end()) e.host_name = it->second;
   }
-  e.container_id = containers_.IdOf(e.cgroup_id);
+  e.container_id = containers_.IdOf(e.cgroup_id, e.host_pid);
   if (e.def->id == events::kSchedProcessExec) {
     if (const events::Arg* ctime = e.FindArg("ctime")) {
       events::Arg written;

@@ -1,8 +1,14 @@
 #include "vigil/engine/containers.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace vigil::engine {
 namespace {
@@ -45,6 +51,82 @@ TEST(Cgroup2MountPoint, TheHierarchysRootMountUnescaped) {
   EXPECT_EQ(Cgroup2MountPoint(hybrid), "/sys/fs/cgroup/uni fied");
   std::istringstream none("22 1 0:21 / /proc rw - proc proc rw\n");
   EXPECT_EQ(Cgroup2MountPoint(none), "");
+}
+
+// A cgroup tree in a temporary directory (inode numbers stand for cgroup ids).
+class ResolverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() / ("vigil-containers-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(root_ / "system.slice" / ("docker-" + kId + ".scope"));
+    std::filesystem::create_directories(root_ / "user.slice");
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+  uint64_t Ino(const std::filesystem::path& p) {
+    struct stat st {};
+    EXPECT_EQ(stat(p.c_str(), &st), 0) << p;
+    return st.st_ino;
+  }
+  // The id, once the background walk has indexed it (the first lookups return "").
+  // `walks`: how many walks index the cgroup.
+  std::string Resolve(ContainerResolver& r, uint64_t cgroup_id, uint64_t walks = 1) {
+    for (int i = 0; i < 300; ++i) {
+      const bool indexed = r.walks() >= walks;
+      std::string id = r.IdOf(cgroup_id);
+      if (!id.empty() || indexed) return id;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "timeout";
+  }
+  std::filesystem::path root_;
+};
+
+TEST_F(ResolverTest, TheWalkRunsInTheBackgroundNotInTheLookup) {
+  ContainerResolver r(root_.string());
+  const uint64_t container = Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"));
+  EXPECT_EQ(Resolve(r, container), kId) << "indexed by the walk at start-up";
+  EXPECT_EQ(r.IdOf(Ino(root_ / "user.slice")), "");
+  EXPECT_EQ(r.cached(), 2u);
+  // A cgroup made after that walk: the lookup returns at once, without walking,
+  // and the id is not cached as a host cgroup's; the next walk finds it.
+  const std::string later(64, 'b');
+  std::filesystem::create_directories(root_ / "docker" / later);
+  const uint64_t fresh = Ino(root_ / "docker" / later);
+  const uint64_t walks = r.walks();
+  EXPECT_EQ(r.IdOf(fresh), "");
+  EXPECT_EQ(r.walks(), walks);
+  EXPECT_EQ(r.cached(), 2u);
+  EXPECT_EQ(Resolve(r, fresh, walks + 1), later);
+}
+
+TEST_F(ResolverTest, ProcCgroupOfTheEventsProcessResolvesWithoutAWalk) {
+  // This process's own cgroup, under the real cgroup v2 mount.
+  std::string mount = Cgroup2MountPoint();
+  if (mount.empty()) GTEST_SKIP() << "no cgroup v2 mount";
+  std::ifstream in("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(in, line))
+    if (line.starts_with("0::")) path = line.substr(3);
+  ASSERT_FALSE(path.empty());
+  ContainerResolver r(mount);
+  const uint64_t own = Ino(mount + path);
+  EXPECT_EQ(r.IdOf(own, static_cast<uint32_t>(getpid())), ContainerIdFromCgroupPath(path));
+  EXPECT_EQ(r.cached(), 1u) << "resolved from /proc, so cached at once";
+  EXPECT_EQ(r.walks(), 0u);
+  // A pid that is not in the cgroup: the id is checked, not trusted.
+  ContainerResolver other(mount);
+  EXPECT_EQ(other.IdOf(own + 1000000007ull, static_cast<uint32_t>(getpid())), "");
+  EXPECT_EQ(other.cached(), 0u);
+}
+
+TEST_F(ResolverTest, TheCacheIsBounded) {
+  for (int i = 0; i < 20; ++i) std::filesystem::create_directories(root_ / ("c" + std::to_string(i)));
+  ContainerResolver r(root_.string(), /*capacity=*/8);
+  ASSERT_EQ(Resolve(r, Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"))), kId);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Resolve(r, Ino(root_ / ("c" + std::to_string(i)))), "");
+  EXPECT_LE(r.cached(), 8u);
+  // Evicted ids resolve again from the walk's index.
+  EXPECT_EQ(Resolve(r, Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"))), kId);
 }
 
 }  // namespace

@@ -2,10 +2,16 @@
 // keyed by the cgroup id every record carries (the cgroup directory's inode).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <istream>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 namespace vigil::engine {
@@ -26,16 +32,45 @@ std::string ContainerIdFromCgroupPath(std::string_view path);
 std::string Cgroup2MountPoint(std::istream& mountinfo);
 std::string Cgroup2MountPoint();
 
+// Resolves cgroup ids to container ids without walking the cgroup tree on the
+// caller's path: a cached id, else the event's process's /proc/<pid>/cgroup
+// (one read and one stat, checked against the id), else the index of the last
+// walk of the tree, made on a background thread at start-up and again (at most
+// once a second) after a lookup the index missed; until the next walk the id is
+// "" and not cached. The cache holds at most `capacity` ids, the
+// oldest evicted first.
 class ContainerResolver {
  public:
   // `cgroup_root`: the cgroup v2 mount; empty: Cgroup2MountPoint().
-  explicit ContainerResolver(std::string cgroup_root = "");
-  // Looks the cgroup up once (a walk of the cgroup tree), then from cache.
-  const std::string& IdOf(uint64_t cgroup_id);
+  explicit ContainerResolver(std::string cgroup_root = "", size_t capacity = 4096);
+  ~ContainerResolver();
+  ContainerResolver(const ContainerResolver&) = delete;
+  ContainerResolver& operator=(const ContainerResolver&) = delete;
+
+  // `pid`: a host pid in the cgroup (0: none known).
+  std::string IdOf(uint64_t cgroup_id, uint32_t pid = 0);
+
+  size_t cached() const { return cache_.size(); }
+  // Walks completed by the background thread (for tests).
+  uint64_t walks() const;
 
  private:
+  bool FromProc(uint64_t cgroup_id, uint32_t pid, std::string& id) const;
+  void Put(uint64_t cgroup_id, const std::string& id);
+  void Walker();
+
   std::string root_;
+  size_t capacity_;
   std::unordered_map<uint64_t, std::string> cache_;
+  std::deque<uint64_t> order_;  // insertion order, for eviction
+
+  mutable std::mutex mu_;  // guards the fields below, shared with the walker
+  std::condition_variable wake_;
+  bool walk_requested_ = true, stopping_ = false;  // the first walk at start-up
+  std::chrono::steady_clock::time_point last_walk_{};
+  std::shared_ptr<const std::unordered_map<uint64_t, std::string>> index_;  // from the last walk
+  uint64_t walks_ = 0;
+  std::thread walker_;
 };
 
 }  // namespace vigil::engine
