@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "vigil.skel.h"
+#include "vigil/caps/process_caps.h"
 #include "vigil/engine/containers.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/event_ids.h"
@@ -29,6 +30,15 @@
 
 namespace vigil::engine {
 namespace {
+
+// Whether this thread's effective set allows loading tracing programs at all:
+// CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN (which implies both).
+bool LoadCapabilitiesHeld() {
+  absl::StatusOr<caps::ThreadCaps> t = caps::ReadThreadCaps();
+  if (!t.ok()) return true;  // unknown: let the alternatives decide
+  const caps::CapSet& e = t->effective;
+  return e.Has(caps::Cap::kSysAdmin) || (e.Has(caps::Cap::kBpf) && e.Has(caps::Cap::kPerfmon));
+}
 
 // libbpf's messages, sent to our log (warnings at debug level, the rest at
 // trace), and the programs it reports the kernel refused while a load is
@@ -231,6 +241,11 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     if (err == 0) break;
 
     std::string refused = libbpf_log.refused();
+    // EPERM without the capabilities that loading tracing programs takes is
+    // not this kernel refusing one program: every alternative would fail the
+    // same way, so say so once (the caller names the denied capability).
+    if (err == -EPERM && !LoadCapabilitiesHeld())
+      return absl::PermissionDeniedError(absl::StrCat("load BPF programs: ", Errno(err)));
     if (refused.empty() || s->disabled_programs_.contains(refused))
       return absl::Status(
           err == -EPERM || err == -EACCES ? absl::StatusCode::kPermissionDenied : absl::StatusCode::kInternal,

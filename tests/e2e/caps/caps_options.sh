@@ -72,7 +72,7 @@ expect_bypass() {
 # times (default 5): the kernel's checks around a failure (e.g. cap_bpf, then its
 # cap_sys_admin fallback) must not make the message depend on their order.
 expect_drop_denied() {
-  local cap=$1 runs=${2:-5} i
+  local cap=$1 runs=${2:-5} i errors
   for ((i = 1; i <= runs; i++)); do
     run_vigil "drop-$cap-$i" "$VIGIL" "${SEL[@]}" -C "drop=$cap" --duration 5s -o "json:$WORK/drop.json"
     expect_rc "-C drop=$cap (run $i)" 1
@@ -80,6 +80,13 @@ expect_drop_denied() {
     expect_stderr "-C drop=$cap (run $i): the fix is to stop dropping $cap" "fix: remove $cap from --capabilities drop="
     expect_no_stderr "-C drop=$cap (run $i): no fix that adds another capability" "fix: --capabilities add="
     expect_no_stderr "-C drop=$cap (run $i): nothing runs" "running [0-9]+ events"
+    # Issue 9, item 17: one message naming the failed operation, no fallback chain.
+    expect_stderr "-C drop=$cap (run $i): names the failed load" "error +vigil: load BPF (programs|object)"
+    expect_no_stderr "-C drop=$cap (run $i): no fallback tried on the capability's EPERM" "trying the next alternative"
+    expect_no_stderr "-C drop=$cap (run $i): no follow-on map error" "is the object loaded"
+    errors=$(grep -c " error " "$ERR")
+    [[ $errors == 1 ]] && pass "-C drop=$cap (run $i): one error message" ||
+      fail "-C drop=$cap (run $i): $errors error messages: $(cat "$ERR")"
   done
 }
 
