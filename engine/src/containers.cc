@@ -70,9 +70,10 @@ std::string Cgroup2MountPoint() {
 ContainerResolver::ContainerResolver(std::string cgroup_root, size_t capacity)
     : root_(std::move(cgroup_root)), capacity_(std::max<size_t>(capacity, 1)) {
   if (root_.empty()) root_ = Cgroup2MountPoint();
-  // Started now, during set-up: a thread made later would map its stack in
-  // the steady state.
-  if (!root_.empty()) walker_ = std::thread([this] { Walker(); });
+}
+
+void ContainerResolver::Start() {
+  if (!root_.empty() && !walker_.joinable()) walker_ = std::thread([this] { Walker(); });
 }
 
 ContainerResolver::~ContainerResolver() {

@@ -630,6 +630,7 @@ absl::Status SensorRun::StartPipeline() {
   if (absl::Status st = cap_engine_->FinishSetup(); !st.ok()) return CannotRun(st.message());
   // Output threads inherit this thread's sets: from here on, no capability.
   outputs_->Start();
+  containers_.Start();
   ReserveHeap();
   // The steady state begins once the output threads (their stacks) exist.
   setup_done_ = CapAudit::NowMonotonic();

@@ -83,6 +83,7 @@ class ResolverTest : public ::testing::Test {
 
 TEST_F(ResolverTest, TheWalkRunsInTheBackgroundNotInTheLookup) {
   ContainerResolver r(root_.string());
+  r.Start();
   const uint64_t container = Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"));
   EXPECT_EQ(Resolve(r, container), kId) << "indexed by the walk at start-up";
   EXPECT_EQ(r.IdOf(Ino(root_ / "user.slice")), "");
@@ -122,6 +123,7 @@ TEST_F(ResolverTest, ProcCgroupOfTheEventsProcessResolvesWithoutAWalk) {
 TEST_F(ResolverTest, TheCacheIsBounded) {
   for (int i = 0; i < 20; ++i) std::filesystem::create_directories(root_ / ("c" + std::to_string(i)));
   ContainerResolver r(root_.string(), /*capacity=*/8);
+  r.Start();
   ASSERT_EQ(Resolve(r, Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"))), kId);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(Resolve(r, Ino(root_ / ("c" + std::to_string(i)))), "");
   EXPECT_LE(r.cached(), 8u);

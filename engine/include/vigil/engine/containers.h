@@ -47,6 +47,12 @@ class ContainerResolver {
   ContainerResolver(const ContainerResolver&) = delete;
   ContainerResolver& operator=(const ContainerResolver&) = delete;
 
+  // Starts the walker thread (its first walk at once). Call it once the
+  // process's capability sets are final, at the end of set-up: the thread
+  // keeps the sets it starts with, and one made in the steady state would map
+  // its stack then. Before it, an id missing from /proc stays "".
+  void Start();
+
   // `pid`: a host pid in the cgroup (0: none known).
   std::string IdOf(uint64_t cgroup_id, uint32_t pid = 0);
 
