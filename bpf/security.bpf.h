@@ -843,6 +843,49 @@ static __noinline int emit_bpf_prog_load(__s32 nr, long ret) {
 
 VG_SYSCALL_EXIT_TP(sec, bpf, emit_bpf_prog_load)
 
+/* -------------------------------------------------------- security_sb_mount */
+
+#define VG_MOVE_MOUNT_F_EMPTY_PATH 0x4
+
+/* The exit of mount(2) and move_mount(2), whatever the result (returnValue):
+ * a refused mount is a signal too. Their arguments are the caller's, still
+ * resident (the kernel just copied them). */
+static __noinline int emit_sb_mount(__s32 nr, long ret) {
+  __u64 policies = event_policies(VG_ID_SECURITY_SB_MOUNT);
+  if (!policies) return 0;
+  struct pt_regs *regs = syscall_regs();
+  struct vg_rec r = rec_begin(VG_ID_SECURITY_SB_MOUNT, nr, policies);
+  if (!r.buf) return 0;
+  REC_HDR(&r)->retval = ret;
+  if (nr == VG_NR_mount) {
+    /* mount(source, target, fstype, flags, data) */
+    put_str(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, (const char *)regs->di, VG_MAX_STR, true);
+    put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_PATH, VG_AT_FDCWD, (const char *)regs->si);
+    put_str(&r, VG_ARG_SECURITY_SB_MOUNT_TYPE, (const char *)regs->dx, 256, true);
+    put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_FLAGS, regs->r10);
+  } else {
+    /* move_mount(from_dfd, from_path, to_dfd, to_path, flags): the source
+     * is from_dfd itself (an fsmount or open_tree fd) with an empty path. */
+    struct file *from = NULL;
+    if (regs->r8 & VG_MOVE_MOUNT_F_EMPTY_PATH) from = vg_fd_file(bpf_get_current_task_btf(), (int)regs->di);
+    struct super_block *sb = from ? BPF_CORE_READ(from, f_path.mnt, mnt_sb) : NULL;
+    if (sb) {
+      put_str(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, BPF_CORE_READ(sb, s_id), 32, false);
+    } else {
+      put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, (int)regs->di, (const char *)regs->si);
+    }
+    put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_PATH, (int)regs->dx, (const char *)regs->r10);
+    if (sb) put_str(&r, VG_ARG_SECURITY_SB_MOUNT_TYPE, BPF_CORE_READ(sb, s_type, name), 256, false);
+    put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_FLAGS, regs->r8);
+  }
+  put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_SYSCALL, nr);
+  rec_submit(&r);
+  return 0;
+}
+
+VG_SYSCALL_EXIT_TP(sec, mount, emit_sb_mount)
+VG_SYSCALL_EXIT_TP(sec, move_mount, emit_sb_mount)
+
 /* ------------------------------------------------ the dispatcher's consumers */
 
 #define VG_CONSUMES(consumers, c) ((consumers) & (1u << (c)))
@@ -867,6 +910,7 @@ static __always_inline void run_exit_consumers(long nr, long ret, __u16 consumer
   if (VG_CONSUMES(consumers, VG_CONSUMER_MEM_PROT_ALERT)) emit_mem_prot_alert(nr, ret);
   if (VG_CONSUMES(consumers, VG_CONSUMER_MAGIC_WRITE)) emit_magic_write(nr, ret);
   if (VG_CONSUMES(consumers, VG_CONSUMER_BPF_PROG_LOAD)) emit_bpf_prog_load(nr, ret);
+  if (VG_CONSUMES(consumers, VG_CONSUMER_SB_MOUNT)) emit_sb_mount(nr, ret);
 }
 
 #endif /* VIGIL_BPF_SECURITY_BPF_H */

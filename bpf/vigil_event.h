@@ -72,7 +72,8 @@ enum vg_consumer {
   VG_CONSUMER_MEM_PROT_ALERT = 10,
   VG_CONSUMER_MAGIC_WRITE = 11,
   VG_CONSUMER_BPF_PROG_LOAD = 12,
-  VG_CONSUMERS = 13,
+  VG_CONSUMER_SB_MOUNT = 13,
+  VG_CONSUMERS = 14,
 };
 
 struct vg_syscall_spec {

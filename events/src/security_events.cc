@@ -241,6 +241,19 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                   .sets = {"security", "proc"},
                   .probes = SyscallExitProbes({"bpf"}, VG_CONSUMER_BPF_PROG_LOAD),
               }));
+  // Tracee's is the LSM hook (refused here); this is the syscalls' view, at
+  // their exit, with the result.
+  defs.push_back(Defined(
+      kSecuritySbMount,
+      {
+          .description =
+              "a filesystem is being mounted: mount(2) (dev_name, type and flags as given, the target "
+              "made full against the cwd) or move_mount(2), the new mount API's attach step (the "
+              "source's device name and filesystem type from its fsmount/open_tree fd); "
+              "returnValue is the syscall's result",
+          .sets = {"lsm_hooks", "fs", "security"},
+          .probes = SyscallExitProbes({"mount", "move_mount"}, VG_CONSUMER_SB_MOUNT),
+      }));
 }
 
 }  // namespace vigil::events

@@ -992,6 +992,64 @@ TEST_F(SecurityTest, BpfProgramLoadsCarryTheirTypeNameAndSize) {
   EXPECT_EQ(IntArg(*e, "insn_cnt"), 2);
 }
 
+// -------------------------------------------------------------- security_sb_mount
+
+TEST_F(SecurityTest, MountAndMoveMountCarryDeviceTargetTypeAndFlags) {
+  auto s = StartSensor({"security_sb_mount"});
+  ASSERT_NE(s, nullptr);
+  const std::string dir = RealPath("/tmp") + "/" + UniqueName("mount");
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/a").c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((dir + "/b").c_str(), 0700), 0);
+  pid_t child = Spawn([&] {
+    // A private mount namespace: nothing leaks to the host.
+    if (unshare(CLONE_NEWNS) != 0) return 1;
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 2;
+    if (chdir(dir.c_str()) != 0) return 3;
+    if (mount("vgtmp", "a", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m") != 0) return 4;  // relative target
+    if (mount("none", "b", "no-such-fs", 0, nullptr) == 0) return 5;                   // refused: still seen
+    // The new API: fsopen -> fsconfig -> fsmount -> move_mount.
+    int fs = static_cast<int>(syscall(SYS_fsopen, "tmpfs", 0));
+    if (fs < 0) return 6;
+    if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) != 0) return 7;
+    int mnt = static_cast<int>(syscall(SYS_fsmount, fs, 0, 0));
+    if (mnt < 0) return 8;
+    if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, "b", 4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0) return 9;
+    return 0;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+
+  const Event* tmpfs = s->Await("security_sb_mount", child, [&](const Event& e) {
+    return StrArg(e, "path") == dir + "/a" && StrArg(e, "syscall") == "mount";
+  });
+  ASSERT_NE(tmpfs, nullptr) << "no security_sb_mount of the tmpfs";
+  ExpectChild(*tmpfs, child);
+  EXPECT_EQ(tmpfs->retval, 0);
+  EXPECT_EQ(StrArg(*tmpfs, "dev_name"), "vgtmp");
+  EXPECT_EQ(StrArg(*tmpfs, "type"), "tmpfs");
+  EXPECT_EQ(IntArg(*tmpfs, "flags"), MS_NOSUID | MS_NODEV);
+
+  const Event* refused = s->Await("security_sb_mount", child, [&](const Event& e) {
+    return StrArg(e, "path") == dir + "/b" && StrArg(e, "syscall") == "mount";
+  });
+  ASSERT_NE(refused, nullptr) << "a refused mount is reported too";
+  EXPECT_EQ(refused->retval, -ENODEV);
+  EXPECT_EQ(StrArg(*refused, "type"), "no-such-fs");
+
+  const Event* moved = s->Await("security_sb_mount", child,
+                                [&](const Event& e) { return StrArg(e, "syscall") == "move_mount"; });
+  ASSERT_NE(moved, nullptr) << "no security_sb_mount from move_mount";
+  EXPECT_EQ(moved->retval, 0);
+  EXPECT_EQ(StrArg(*moved, "path"), dir + "/b");
+  EXPECT_EQ(StrArg(*moved, "type"), "tmpfs") << "from the fsmount fd's superblock";
+  EXPECT_EQ(StrArg(*moved, "dev_name"), "tmpfs");
+  EXPECT_EQ(IntArg(*moved, "flags"), 4);
+  ExpectNothingFromThisProcess(*s);
+  rmdir((dir + "/a").c_str());
+  rmdir((dir + "/b").c_str());
+  rmdir(dir.c_str());
+}
+
 // ------------------------------------------------------------ decoders (no kernel needed)
 
 TEST(SecurityDecoders, RenderKnownValuesByNameAndUnknownOnesAsNumbers) {
