@@ -98,6 +98,21 @@ struct vg_path_key {
   char path[VG_PATH_KEY_LEN];
 };
 
+/* The metadata of a captured packet (packet events' "metadata" argument). */
+struct vg_pkt_meta {
+  __u8 family;    /* AF_INET, AF_INET6 */
+  __u8 protocol;  /* IPPROTO_UDP, IPPROTO_TCP */
+  __u8 direction; /* VG_DIR_EGRESS, VG_DIR_INGRESS */
+  __u8 pad;
+  __u16 src_port; /* host order */
+  __u16 dst_port;
+  __u32 packet_len; /* the whole packet, from the IP header */
+  __u8 src[16];     /* network order; IPv4 uses the first 4 bytes */
+  __u8 dst[16];
+};
+
+#define VG_PKT_DNS_MAX 514 /* a classic 512-byte message, plus TCP's 2-byte length */
+
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
 
 struct vg_event_header {

@@ -125,6 +125,7 @@ void AppendJsonValue(std::string& out, const events::Value& v) {
       }
       out += '}';
     }
+    void operator()(const events::JsonText& json) { out += json.text; }
   };
   std::visit(Visitor{out}, v);
 }
@@ -153,6 +154,7 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
       }
       out += '}';
     }
+    void operator()(const events::JsonText& json) { out += json.text; }
   };
   std::visit(Visitor{out}, v);
 }

@@ -57,6 +57,7 @@ bool Enricher::Apply(events::Event& e) {
       e.args.push_back(std::move(written));
     }
   }
+  network_.Apply(e);
   return true;
 }
 

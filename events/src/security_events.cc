@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "defined_events.h"
 #include "vigil/events/event_ids.h"
 #include "vigil_event.h"  // the raw_syscalls dispatcher's consumer bits
@@ -75,10 +76,10 @@ std::vector<ProbeDef> PrivilegeProbes(const std::vector<std::string>& syscalls) 
   return probes;
 }
 
-ProbeDef CgroupSkbProbe(const std::string& direction) {
+ProbeDef CgroupSkbProbe(const std::string& direction, const std::string& program_prefix = "vg_cgskb_") {
   return ProbeDef{.name = "cgroup_skb/" + direction,
                   .required = true,
-                  .alternatives = {{AttachKind::kCgroupSkb, {"vg_cgskb_" + direction}, "/"}}};
+                  .alternatives = {{AttachKind::kCgroupSkb, {program_prefix + direction}, "/"}}};
 }
 
 }  // namespace
@@ -231,6 +232,47 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                   .probes = {CgroupSkbProbe("ingress"), CgroupSkbProbe("egress")},
                   .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
               }));
+  // The application-layer packet events share one pair of cgroup_skb
+  // programs (a program is attached once), owned by this internal event.
+  defs.push_back(Defined(
+      kNetPacketCapture,
+      {
+          .description = "the cgroup_skb programs that read DNS messages of local sockets",
+          .sets = {"net"},
+          .probes = {CgroupSkbProbe("ingress", "vg_cgskb_app_"), CgroupSkbProbe("egress", "vg_cgskb_app_")},
+          .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
+          .internal = true,
+      }));
+  const char* kDnsOwner =
+      "; the process is the socket's owner (the task that first sent on it; replies to that socket are its "
+      "too), or none (uid and cgroup of the socket only) for packets of sockets that never sent";
+  defs.push_back(Defined(kNetPacketDns,
+                         {
+                             .description = absl::StrCat(
+                                 "a DNS message (UDP or TCP port 53, IPv4 or IPv6, both directions; at most "
+                                 "512 bytes are read): metadata and the whole message decoded (header, "
+                                 "questions, answers, authorities, additionals)",
+                                 kDnsOwner),
+                             .sets = {"net", "network_events", "net_packet_dns"},
+                             .dependencies = {"net_packet_capture"},
+                         }));
+  defs.push_back(Defined(kNetPacketDnsRequest,
+                         {
+                             .description = absl::StrCat(
+                                 "a DNS query: metadata and its questions (query, type, class)", kDnsOwner),
+                             .sets = {"net", "network_events", "net_packet_dns"},
+                             .dependencies = {"net_packet_capture"},
+                         }));
+  defs.push_back(Defined(
+      kNetPacketDnsResponse,
+      {
+          .description = absl::StrCat("a DNS answer: metadata and, per question, its answers (type, TTL, the "
+                                      "address, name or text); fills the DNS cache that names connection "
+                                      "peers (dst_dns of security_socket_connect and net_tcp_connection)",
+                                      kDnsOwner),
+          .sets = {"net", "network_events", "net_packet_dns"},
+          .dependencies = {"net_packet_capture"},
+      }));
   // Tracee's security_bpf_prog is an LSM hook, refused here; this is the
   // syscall's view of the same act: a BPF program being loaded.
   defs.push_back(

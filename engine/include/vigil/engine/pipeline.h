@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "vigil/engine/containers.h"
+#include "vigil/engine/net_enrich.h"
 #include "vigil/engine/process_tree.h"
 #include "vigil/events/decoder.h"
 #include "vigil/events/event.h"
@@ -23,7 +24,8 @@ namespace vigil::engine {
 
 // What the kernel's record does not carry: the executable and parent (from
 // the process tree), the container id (from the cgroup), the host name of
-// the event's UTS namespace, and sched_process_exec's written_since_start.
+// the event's UTS namespace, sched_process_exec's written_since_start, and
+// the network step (NetworkEnricher: DNS decoding, dst_dns).
 class Enricher {
  public:
   struct Options {
@@ -49,6 +51,7 @@ class Enricher {
   ProcessTree& tree_;
   ContainerResolver& containers_;
   Options options_;
+  NetworkEnricher network_;
   // hostName per UTS namespace: exec and fork records of tasks outside the
   // sensor's namespace carry its nodename; each event of that namespace is
   // named after the latest one seen.

@@ -16,9 +16,14 @@ namespace vigil::events {
 // numbers stay numbers; flags, modes, signals... become strings; argv is a
 // list; a socket address is an ordered list of key/value strings.
 using Fields = std::vector<std::pair<std::string, std::string>>;
+// A nested value (Tracee's DNS and packet objects) already rendered as JSON.
+struct JsonText {
+  std::string text;
+  bool operator==(const JsonText&) const = default;
+};
 // (Construct strings explicitly: a const char* would pick bool.)
-using Value =
-    std::variant<std::monostate, bool, int64_t, uint64_t, std::string, std::vector<std::string>, Fields>;
+using Value = std::variant<std::monostate, bool, int64_t, uint64_t, std::string, std::vector<std::string>, Fields,
+                           JsonText>;
 
 struct Arg {
   const ArgDef* def = nullptr;

@@ -51,6 +51,12 @@ enum class ArgFormat : uint8_t {
   kFileType,        // the S_IFMT bits of a mode: "S_IFIFO", "S_IFCHR", "S_IFREG"...
   kMmapFlags,       // mmap flags: "MAP_PRIVATE|MAP_ANONYMOUS"
   kBpfProgType,     // "BPF_PROG_TYPE_KPROBE"
+  // Packet events: the kernel's bytes, kept raw by the decoder and rendered
+  // (as Tracee's JSON objects) by the pipeline's network enrichment.
+  kPacketMetadata,  // struct vg_pkt_meta -> {"src_ip":...,"dst_port":53,...}
+  kDnsMessage,      // a DNS message -> Tracee's ProtoDNS
+  kDnsQuestions,    // a DNS message -> [{"query":...,"query_type":"A","query_class":"IN"}]
+  kDnsResponse,     // a DNS message -> [{"query_data":{...},"dns_answer":[...]}]
 };
 
 // What the kernel side captures for a syscall argument (vigil_event.h VG_CAPTURE_*).

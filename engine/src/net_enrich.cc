@@ -1,0 +1,239 @@
+#include "vigil/engine/net_enrich.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "vigil/engine/json.h"
+#include "vigil/events/event_ids.h"
+#include "vigil/net/dns.h"
+#include "vigil_event.h"
+
+namespace vigil::engine {
+namespace {
+
+using events::ArgFormat;
+using events::JsonText;
+
+struct Meta {
+  vg_pkt_meta raw{};
+  bool valid = false;
+};
+
+Meta ParseMeta(const std::string& bytes) {
+  Meta m;
+  if (bytes.size() != sizeof(vg_pkt_meta)) return m;
+  std::memcpy(&m.raw, bytes.data(), sizeof(m.raw));
+  m.valid = m.raw.family == AF_INET || m.raw.family == AF_INET6;
+  return m;
+}
+
+std::string Address(const vg_pkt_meta& m, const uint8_t* addr) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(m.family == AF_INET ? AF_INET : AF_INET6, addr, text, sizeof(text));
+  return text;
+}
+
+void Key(std::string& out, std::string_view key) {
+  AppendJsonString(out, key);
+  out += ':';
+}
+
+void Str(std::string& out, std::string_view key, std::string_view value) {
+  Key(out, key);
+  AppendJsonString(out, value);
+}
+
+// Tracee's PktMeta (iface is always "any" there too: one program for all).
+std::string RenderMeta(const Meta& m) {
+  if (!m.valid) return "null";
+  std::string out = "{";
+  Str(out, "src_ip", Address(m.raw, m.raw.src));
+  out += ',';
+  Str(out, "dst_ip", Address(m.raw, m.raw.dst));
+  absl::StrAppend(&out, ",\"src_port\":", m.raw.src_port, ",\"dst_port\":", m.raw.dst_port,
+                  ",\"protocol\":", m.raw.protocol, ",\"packet_len\":", m.raw.packet_len, ",");
+  Str(out, "iface", "any");
+  out += '}';
+  return out;
+}
+
+void RenderQuestion(std::string& out, const net::DnsQuestion& q) {
+  out += '{';
+  Str(out, "query", q.name);
+  out += ',';
+  Str(out, "query_type", net::DnsTypeName(q.type));
+  out += ',';
+  Str(out, "query_class", net::DnsClassName(q.klass));
+  out += '}';
+}
+
+std::string RenderQuestions(const net::DnsMessage& m) {
+  std::string out = "[";
+  for (size_t i = 0; i < m.questions.size(); ++i) {
+    if (i) out += ',';
+    RenderQuestion(out, m.questions[i]);
+  }
+  out += ']';
+  return out;
+}
+
+// Tracee's []DnsResponseData: the (first) question with every answer.
+std::string RenderResponse(const net::DnsMessage& m) {
+  if (m.questions.empty() && m.answers.empty()) return "[]";
+  std::string out = "[{";
+  Key(out, "query_data");
+  if (m.questions.empty())
+    out += "{}";
+  else
+    RenderQuestion(out, m.questions.front());
+  out += ',';
+  Key(out, "dns_answer");
+  out += '[';
+  for (size_t i = 0; i < m.answers.size(); ++i) {
+    const net::DnsRecord& a = m.answers[i];
+    if (i) out += ',';
+    out += '{';
+    Str(out, "answer_type", net::DnsTypeName(a.type));
+    absl::StrAppend(&out, ",\"ttl\":", a.ttl, ",");
+    Str(out, "answer", a.data);
+    out += '}';
+  }
+  out += "]}]";
+  return out;
+}
+
+void RenderRecords(std::string& out, std::string_view key, const std::vector<net::DnsRecord>& records) {
+  Key(out, key);
+  out += '[';
+  for (size_t i = 0; i < records.size(); ++i) {
+    const net::DnsRecord& r = records[i];
+    if (i) out += ',';
+    out += '{';
+    Str(out, "name", r.name);
+    out += ',';
+    Str(out, "type", net::DnsTypeName(r.type));
+    out += ',';
+    Str(out, "class", net::DnsClassName(r.klass));
+    absl::StrAppend(&out, ",\"TTL\":", r.ttl, ",");
+    switch (r.type) {
+      case 1:
+      case 28:
+        Str(out, "IP", r.data);
+        break;
+      case 2:
+        Str(out, "NS", r.data);
+        break;
+      case 5:
+        Str(out, "CNAME", r.data);
+        break;
+      case 12:
+        Str(out, "PTR", r.data);
+        break;
+      case 16:
+        Str(out, "TXT", r.data);
+        break;
+      default:
+        Str(out, "data", r.data);
+        break;
+    }
+    out += '}';
+  }
+  out += ']';
+}
+
+// Tracee's ProtoDNS, plus "incomplete" when the capture ended the message.
+std::string RenderMessage(const net::DnsMessage& m) {
+  std::string out = "{";
+  absl::StrAppend(&out, "\"ID\":", m.id, ",\"QR\":", m.response ? 1 : 0, ",");
+  Str(out, "opCode", absl::AsciiStrToLower(net::DnsOpcodeName(m.opcode)));
+  absl::StrAppend(&out, ",\"AA\":", m.authoritative ? 1 : 0, ",\"TC\":", m.truncated ? 1 : 0,
+                  ",\"RD\":", m.recursion_desired ? 1 : 0, ",\"RA\":", m.recursion_available ? 1 : 0, ",");
+  Str(out, "responseCode", absl::AsciiStrToLower(net::DnsRcodeName(m.rcode)));
+  absl::StrAppend(&out, ",\"QDCount\":", m.qdcount, ",\"ANCount\":", m.ancount, ",\"NSCount\":", m.nscount,
+                  ",\"ARCount\":", m.arcount, ",");
+  Key(out, "questions");
+  out += '[';
+  for (size_t i = 0; i < m.questions.size(); ++i) {
+    if (i) out += ',';
+    out += '{';
+    Str(out, "name", m.questions[i].name);
+    out += ',';
+    Str(out, "type", net::DnsTypeName(m.questions[i].type));
+    out += ',';
+    Str(out, "class", net::DnsClassName(m.questions[i].klass));
+    out += '}';
+  }
+  out += "],";
+  RenderRecords(out, "answers", m.answers);
+  out += ',';
+  RenderRecords(out, "authorities", m.authorities);
+  out += ',';
+  RenderRecords(out, "additionals", m.additionals);
+  if (m.incomplete) out += ",\"incomplete\":true";
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+void NetworkEnricher::Apply(events::Event& e) {
+  const uint32_t id = e.def->id;
+  if (id == events::kSecuritySocketConnect) return AddDstDns(e, "remote_addr");
+  if (id == events::kNetTcpConnection) return AddDstDns(e, "dst");
+  if (id != events::kNetPacketDns && id != events::kNetPacketDnsRequest &&
+      id != events::kNetPacketDnsResponse)
+    return;
+  Meta meta;
+  for (events::Arg& a : e.args) {
+    if (a.def->format != ArgFormat::kPacketMetadata) continue;
+    if (const auto* raw = std::get_if<std::string>(&a.value)) meta = ParseMeta(*raw);
+    a.value = JsonText{RenderMeta(meta)};
+  }
+  for (events::Arg& a : e.args) {
+    const ArgFormat f = a.def->format;
+    if (f != ArgFormat::kDnsMessage && f != ArgFormat::kDnsQuestions && f != ArgFormat::kDnsResponse)
+      continue;
+    const auto* raw = std::get_if<std::string>(&a.value);
+    std::optional<net::DnsMessage> m;
+    if (raw != nullptr) {
+      std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(raw->data()), raw->size());
+      auto parsed =
+          meta.valid && meta.raw.protocol == IPPROTO_TCP ? net::ParseDnsTcp(bytes) : net::ParseDns(bytes);
+      if (parsed.ok()) m = *std::move(parsed);
+    }
+    if (!m) {
+      a.value = JsonText{f == ArgFormat::kDnsMessage ? "null" : "[]"};
+      continue;
+    }
+    if (m->incomplete) e.truncated = true;
+    if (m->response) cache_.AddResponse(*m, e.timestamp_ns);
+    a.value = JsonText{f == ArgFormat::kDnsMessage     ? RenderMessage(*m)
+                       : f == ArgFormat::kDnsQuestions ? RenderQuestions(*m)
+                                                       : RenderResponse(*m)};
+  }
+}
+
+void NetworkEnricher::AddDstDns(events::Event& e, const char* addr_arg) {
+  if (cache_.size() == 0) return;
+  const events::Arg* addr = e.FindArg(addr_arg);
+  const auto* fields = addr ? std::get_if<events::Fields>(&addr->value) : nullptr;
+  if (fields == nullptr) return;
+  for (const auto& [key, value] : *fields) {
+    if (key != "sin_addr" && key != "sin6_addr") continue;
+    std::optional<std::string_view> name = cache_.Lookup(value, e.timestamp_ns);
+    if (!name) return;
+    const events::ArgDef* def = e.def->FindArg("dst_dns");
+    if (def == nullptr || e.FindArg("dst_dns") != nullptr) return;
+    e.args.push_back(events::Arg{.def = def, .value = std::string(*name)});
+    return;
+  }
+}
+
+}  // namespace vigil::engine
