@@ -1046,30 +1046,30 @@ static __noinline int emit_sb_mount(__s32 nr, long ret) {
   __u64 policies = event_policies(VG_ID_SECURITY_SB_MOUNT);
   if (!policies) return 0;
   struct pt_regs *regs = syscall_regs();
+  /* mount(source, target, fstype, flags, data);
+   * move_mount(from_dfd, from_path, to_dfd, to_path, flags), whose source is
+   * from_dfd itself (an fsmount or open_tree fd) with an empty path. */
+  bool is_mount = nr == VG_NR_mount;
+  const char *dev = (const char *)(is_mount ? regs->di : regs->si);
+  long to_dfd = is_mount ? VG_AT_FDCWD : (int)regs->dx;
+  const char *to_path = (const char *)(is_mount ? regs->si : regs->r10);
+  __u64 flags = is_mount ? regs->r10 : regs->r8;
+  struct super_block *sb = NULL;
+  if (!is_mount && (flags & VG_MOVE_MOUNT_F_EMPTY_PATH)) {
+    struct file *from = vg_fd_file(bpf_get_current_task_btf(), (int)regs->di);
+    if (from) sb = BPF_CORE_READ(from, f_path.mnt, mnt_sb);
+  }
   struct vg_rec r = rec_begin(VG_ID_SECURITY_SB_MOUNT, nr, policies);
   if (!r.buf) return 0;
   REC_HDR(&r)->retval = ret;
-  if (nr == VG_NR_mount) {
-    /* mount(source, target, fstype, flags, data) */
-    put_str(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, (const char *)regs->di, VG_MAX_STR, true);
-    put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_PATH, VG_AT_FDCWD, (const char *)regs->si);
-    put_str(&r, VG_ARG_SECURITY_SB_MOUNT_TYPE, (const char *)regs->dx, 256, true);
-    put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_FLAGS, regs->r10);
-  } else {
-    /* move_mount(from_dfd, from_path, to_dfd, to_path, flags): the source
-     * is from_dfd itself (an fsmount or open_tree fd) with an empty path. */
-    struct file *from = NULL;
-    if (regs->r8 & VG_MOVE_MOUNT_F_EMPTY_PATH) from = vg_fd_file(bpf_get_current_task_btf(), (int)regs->di);
-    struct super_block *sb = from ? BPF_CORE_READ(from, f_path.mnt, mnt_sb) : NULL;
-    if (sb) {
-      put_str(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, BPF_CORE_READ(sb, s_id), 32, false);
-    } else {
-      put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, (int)regs->di, (const char *)regs->si);
-    }
-    put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_PATH, (int)regs->dx, (const char *)regs->r10);
-    if (sb) put_str(&r, VG_ARG_SECURITY_SB_MOUNT_TYPE, BPF_CORE_READ(sb, s_type, name), 256, false);
-    put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_FLAGS, regs->r8);
-  }
+  /* One code path per argument (a string from the caller or from the
+   * kernel's superblock) keeps the dispatcher's verification small. */
+  const char *type = sb ? (const char *)BPF_CORE_READ(sb, s_type, name) : (const char *)regs->dx;
+  if (sb) dev = (const char *)&sb->s_id;
+  put_str(&r, VG_ARG_SECURITY_SB_MOUNT_DEV_NAME, dev, 256, !sb);
+  put_at_path(&r, VG_ARG_SECURITY_SB_MOUNT_PATH, to_dfd, to_path);
+  if (is_mount || sb) put_str(&r, VG_ARG_SECURITY_SB_MOUNT_TYPE, type, 256, !sb);
+  put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_FLAGS, flags);
   put_u64(&r, VG_ARG_SECURITY_SB_MOUNT_SYSCALL, nr);
   rec_submit(&r);
   return 0;

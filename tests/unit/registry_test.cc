@@ -153,11 +153,13 @@ TEST(BuiltinRegistry, LifecycleArgsMatchTheKernelSideIndexes) {
     for (const ArgDef& a : Builtin().Find(event)->args) out.push_back(a.name);
     return out;
   };
-  EXPECT_THAT(names("sched_process_exec"), ElementsAre("cmdpath", "pathname", "dev", "inode", "ctime",
-                                                       "inode_mode", "interpreter_pathname", "argv", "argc",
-                                                       "stdin_type", "written_since_start", "env", "nodename"));
-  EXPECT_THAT(names("sched_process_fork"), ElementsAre("parent_tid", "parent_pid", "child_tid", "child_pid",
-                                                       "child_ns_tid", "child_ns_pid", "start_time", "nodename"));
+  EXPECT_THAT(
+      names("sched_process_exec"),
+      ElementsAre("cmdpath", "pathname", "dev", "inode", "ctime", "inode_mode", "interpreter_pathname",
+                  "argv", "argc", "stdin_type", "written_since_start", "env", "nodename"));
+  EXPECT_THAT(names("sched_process_fork"),
+              ElementsAre("parent_tid", "parent_pid", "child_tid", "child_pid", "child_ns_tid",
+                          "child_ns_pid", "start_time", "nodename"));
   EXPECT_THAT(names("sched_process_exit"), ElementsAre("exit_code", "signal", "process_group_exit"));
   EXPECT_EQ(Builtin().Find("sched_process_exec")->args[7].format, ArgFormat::kArgvBlob);
   EXPECT_EQ(Builtin().Find("sched_process_exit")->args[1].format, ArgFormat::kSignal);
