@@ -838,29 +838,7 @@ struct {
 /* The header of the current task, read through its BTF pointer only (the
  * task helpers of fill_header are not offered to cgroup_skb programs). */
 static __always_inline void header_from_task(struct vg_event_header *h, struct task_struct *task) {
-  struct task_struct *parent = task->real_parent;
-  struct task_struct *leader = task->group_leader;
-  h->host_tid = task->pid;
-  h->host_pid = task->tgid;
-  h->host_ppid = parent->tgid;
-  if (task->thread_pid->level == 0) {
-    h->tid = h->host_tid;
-    h->pid = h->host_pid;
-    h->ppid = h->host_ppid;
-  } else {
-    struct task_struct *untrusted = (struct task_struct *)task;
-    h->tid = task_ns_pid(untrusted);
-    h->pid = task_ns_tgid(untrusted);
-    h->ppid = task_ns_tgid(BPF_CORE_READ(untrusted, real_parent));
-  }
-  const struct cred *cred = task->cred;
-  h->uid = cred->uid.val;
-  h->gid = cred->gid.val;
-  struct nsproxy *ns = task->nsproxy;
-  h->mnt_ns = ns->mnt_ns->ns.inum;
-  h->pid_ns = ns->pid_ns_for_children->ns.inum;
-  h->uts_ns = ns->uts_ns->ns.inum;
-  h->start_time_ns = leader->start_time;
+  header_task_fields(h, task);
   h->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
   bpf_probe_read_kernel(h->comm, sizeof(h->comm), task->comm);
 }

@@ -137,23 +137,11 @@ static __always_inline __u32 task_ns_tgid(struct task_struct *task) {
   return task_ns_pid(BPF_CORE_READ(task, group_leader));
 }
 
-/* The header describes the current task. Fields are read through the BTF
- * pointer from bpf_get_current_task_btf(): direct (CO-RE-relocated) loads
- * instead of one helper call per field, which is most of the per-event cost.
- * Namespaced ids need a variable array index, so they are read with helpers,
- * and only when the task is not in the initial pid namespace. */
-static __always_inline void fill_header(struct vg_event_header *h, __u32 event_id, __s32 nr,
-                                        __u64 policies) {
-  struct task_struct *task = bpf_get_current_task_btf();
+/* The task's ids, credentials, namespaces and start time, read through its
+ * BTF pointer (shared by every program that builds a header). */
+static __always_inline void header_task_fields(struct vg_event_header *h, struct task_struct *task) {
   struct task_struct *parent = task->real_parent;
   struct task_struct *leader = task->group_leader;
-  h->ts_boot_ns = bpf_ktime_get_boot_ns();
-  h->cgroup_id = bpf_get_current_cgroup_id();
-  h->policies = policies;
-  h->retval = 0;
-  h->event_id = event_id;
-  h->syscall_nr = nr;
-  h->cpu = bpf_get_smp_processor_id();
   h->host_tid = task->pid;
   h->host_pid = task->tgid;
   h->host_ppid = parent->tgid;
@@ -175,6 +163,24 @@ static __always_inline void fill_header(struct vg_event_header *h, __u32 event_i
   h->pid_ns = ns->pid_ns_for_children->ns.inum;
   h->uts_ns = ns->uts_ns->ns.inum;
   h->start_time_ns = leader->start_time;
+}
+
+/* The header describes the current task. Fields are read through the BTF
+ * pointer from bpf_get_current_task_btf(): direct (CO-RE-relocated) loads
+ * instead of one helper call per field, which is most of the per-event cost.
+ * Namespaced ids need a variable array index, so they are read with helpers,
+ * and only when the task is not in the initial pid namespace. */
+static __always_inline void fill_header(struct vg_event_header *h, __u32 event_id, __s32 nr,
+                                        __u64 policies) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  h->ts_boot_ns = bpf_ktime_get_boot_ns();
+  h->cgroup_id = bpf_get_current_cgroup_id();
+  h->policies = policies;
+  h->retval = 0;
+  h->event_id = event_id;
+  h->syscall_nr = nr;
+  h->cpu = bpf_get_smp_processor_id();
+  header_task_fields(h, task);
   bpf_get_current_comm(h->comm, sizeof(h->comm));
   h->args_size = 0;
   h->argc = 0;
