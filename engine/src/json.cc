@@ -5,12 +5,18 @@
 namespace vigil::engine {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
+constexpr char kHex[] = "0123456789abcdef";
+
+}  // namespace
+
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
   auto c = static_cast<unsigned char>(s[i]);
   size_t len;
   uint32_t min;
-  if (c < 0x80) return 1;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
   if ((c & 0xE0) == 0xC0)
     len = 2, min = 0x80;
   else if ((c & 0xF0) == 0xE0)
@@ -20,7 +26,7 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   else
     return 0;
   if (i + len > s.size()) return 0;
-  uint32_t cp = c & (0x7F >> len);
+  cp = c & (0x7F >> len);
   for (size_t k = 1; k < len; ++k) {
     auto cc = static_cast<unsigned char>(s[i + k]);
     if ((cc & 0xC0) != 0x80) return 0;
@@ -29,10 +35,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
 }
-
-constexpr char kHex[] = "0123456789abcdef";
-
-}  // namespace
 
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
@@ -87,7 +89,8 @@ void AppendJsonString(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    size_t len = Utf8SequenceLength(s, i);
+    uint32_t cp;
+    size_t len = DecodeUtf8(s, i, cp);
     if (len == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       ++i;

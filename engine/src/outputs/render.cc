@@ -21,34 +21,6 @@ void AppendHexEscape(std::string& out, unsigned char c) {
   out += kHex[c & 0xF];
 }
 
-// Length of the valid UTF-8 sequence at s[i] (0: invalid) and its code point.
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
-  auto c = static_cast<unsigned char>(s[i]);
-  size_t len;
-  uint32_t min;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0)
-    len = 2, min = 0x80;
-  else if ((c & 0xF0) == 0xE0)
-    len = 3, min = 0x800;
-  else if ((c & 0xF8) == 0xF0)
-    len = 4, min = 0x10000;
-  else
-    return 0;
-  if (i + len > s.size()) return 0;
-  cp = c & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 void AppendTime(std::string& out, uint64_t timestamp_ns, const char* format) {
   time_t secs = static_cast<time_t>(timestamp_ns / 1000000000);
   tm t{};

@@ -1,12 +1,17 @@
 // Minimal, fast JSON text building for the event sinks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "vigil/events/event.h"
 
 namespace vigil::engine {
+
+// The length of the valid UTF-8 sequence at s[i] (its code point in `cp`),
+// or 0 when it is invalid (overlong, surrogate, cut short, above U+10FFFF).
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp);
 
 // Appends `s` as a JSON string literal: quotes, backslashes and control
 // characters escaped; invalid UTF-8 sequences replaced by U+FFFD.
