@@ -137,10 +137,8 @@ std::string RenderAuditJson(const AuditInputs& in) {
     first = false;
     out += "{\"phase\":";
     AppendJsonString(out, row.phase);
-    out += ",\"event\":";
-    AppendJsonString(out, row.event);
-    out += ",\"capability\":";
-    AppendJsonString(out, caps::CapName(row.cap));
+    AppendJsonMember(out, "event", row.event);
+    AppendJsonMember(out, "capability", caps::CapName(row.cap));
     absl::StrAppend(&out, ",\"granted\":", row.granted ? "true" : "false", ",\"count\":", count, "}");
   }
   AuditSummary s = Summarize(in);

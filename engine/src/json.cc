@@ -102,6 +102,13 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
+void AppendJsonMember(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  AppendJsonString(out, value);
+}
+
 void AppendJsonValue(std::string& out, const events::Value& v) {
   struct Visitor {
     std::string& out;
@@ -170,8 +177,7 @@ void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
     if (i) out += ',';
     out += "{\"name\":";
     AppendJsonString(out, a.def->name);
-    out += ",\"type\":";
-    AppendJsonString(out, a.def->type);
+    AppendJsonMember(out, "type", a.def->type);
     out += ",\"value\":";
     AppendJsonValue(out, a.value);
     out += '}';
@@ -182,8 +188,7 @@ void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
 void AppendDetectionMetadata(std::string& out, const events::DetectionMeta& m) {
   out += ",\"metadata\":{\"Version\":";
   AppendJsonString(out, m.version);
-  out += ",\"Description\":";
-  AppendJsonString(out, m.description);
+  AppendJsonMember(out, "Description", m.description);
   out += ",\"Tags\":[";
   for (size_t i = 0; i < m.tags.size(); ++i) {
     if (i) out += ',';
@@ -191,14 +196,11 @@ void AppendDetectionMetadata(std::string& out, const events::DetectionMeta& m) {
   }
   out += "],\"Properties\":{\"signatureID\":";
   AppendJsonString(out, m.signature_id);
-  out += ",\"signatureName\":";
-  AppendJsonString(out, m.signature_name);
+  AppendJsonMember(out, "signatureName", m.signature_name);
   absl::StrAppend(&out, ",\"Severity\":", m.severity, ",\"Category\":");
   AppendJsonString(out, m.category);
-  out += ",\"Technique\":";
-  AppendJsonString(out, m.technique);
-  out += ",\"external_id\":";
-  AppendJsonString(out, m.external_id);
+  AppendJsonMember(out, "Technique", m.technique);
+  AppendJsonMember(out, "external_id", m.external_id);
   out += "}}";
 }
 
@@ -212,8 +214,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
                   ",\"mountNamespace\":", e.mnt_ns, ",\"pidNamespace\":", e.pid_ns, ",\"processName\":");
   AppendJsonString(out, e.comm);
   // Not in Tracee's event: the parent's name, from the process tree.
-  out += ",\"parentProcessName\":";
-  AppendJsonString(out, e.parent_comm);
+  AppendJsonMember(out, "parentProcessName", e.parent_comm);
   out += ",\"executable\":{\"path\":";
   AppendJsonString(out, e.executable);
   out += "},\"hostName\":";
@@ -233,8 +234,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
   const size_t args_num = e.args.size() + (e.triggered_by ? 1 : 0);
   absl::StrAppend(&out, "],\"argsNum\":", args_num, ",\"returnValue\":", e.retval);
   if (e.def->is_syscall()) {
-    out += ",\"syscall\":";
-    AppendJsonString(out, e.def->name);
+    AppendJsonMember(out, "syscall", e.def->name);
   }
   if (e.truncated) out += ",\"truncated\":true";
   out += ",\"args\":[";
@@ -258,8 +258,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
       const events::Ancestor& a = e.ancestors[i];
       absl::StrAppend(&out, i ? "," : "", "{\"pid\":", a.pid, ",\"comm\":");
       AppendJsonString(out, a.comm);
-      out += ",\"executable\":";
-      AppendJsonString(out, a.executable);
+      AppendJsonMember(out, "executable", a.executable);
       out += '}';
     }
     out += ']';

@@ -49,20 +49,15 @@ std::string DetectionSummary(const events::EventDef& d) {
 void AppendDetectionJson(std::string& out, const events::DetectionMeta& m) {
   out += ",\"detection\":{\"signatureID\":";
   AppendJsonString(out, m.signature_id);
-  out += ",\"signatureName\":";
-  AppendJsonString(out, m.signature_name);
+  AppendJsonMember(out, "signatureName", m.signature_name);
   absl::StrAppend(&out, ",\"severity\":", m.severity, ",\"category\":");
   AppendJsonString(out, m.category);
-  out += ",\"technique\":";
-  AppendJsonString(out, m.technique);
-  out += ",\"external_id\":";
-  AppendJsonString(out, m.external_id);
+  AppendJsonMember(out, "technique", m.technique);
+  AppendJsonMember(out, "external_id", m.external_id);
   out += ",\"missingInputs\":";
   AppendJsonValue(out, events::Value(m.missing_inputs));
-  out += ",\"unavailable\":";
-  AppendJsonString(out, m.unavailable);
-  out += ",\"origin\":";
-  AppendJsonString(out, m.origin);
+  AppendJsonMember(out, "unavailable", m.unavailable);
+  AppendJsonMember(out, "origin", m.origin);
   out += '}';
 }
 
@@ -80,8 +75,7 @@ int PrintRegistry(std::ostream& os, bool json) {
       first = false;
       absl::StrAppend(&out, "{\"id\":", d.id, ",\"name\":");
       AppendJsonString(out, d.name);
-      out += ",\"description\":";
-      AppendJsonString(out, d.description);
+      AppendJsonMember(out, "description", d.description);
       out += ",\"sets\":";
       AppendJsonValue(out, events::Value(d.sets));
       out += ",\"args\":[";
@@ -89,8 +83,7 @@ int PrintRegistry(std::ostream& os, bool json) {
         if (i) out += ',';
         out += "{\"name\":";
         AppendJsonString(out, d.args[i].name);
-        out += ",\"type\":";
-        AppendJsonString(out, d.args[i].type);
+        AppendJsonMember(out, "type", d.args[i].type);
         out += '}';
       }
       out += "],\"probes\":[";
@@ -104,8 +97,7 @@ int PrintRegistry(std::ostream& os, bool json) {
           if (k) out += ',';
           out += "{\"kind\":";
           AppendJsonString(out, events::AttachKindName(p.alternatives[k].kind));
-          out += ",\"target\":";
-          AppendJsonString(out, p.alternatives[k].target);
+          AppendJsonMember(out, "target", p.alternatives[k].target);
           out += ",\"programs\":";
           AppendJsonValue(out, events::Value(p.alternatives[k].programs));
           out += '}';

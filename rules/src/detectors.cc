@@ -240,9 +240,11 @@ absl::StatusOr<uint64_t> Param(const std::map<std::string, std::string>& params,
 absl::StatusOr<std::unique_ptr<Detector>> MakeDetector(const std::string& kind, const std::string& name,
                                                        const std::map<std::string, std::string>& params) {
   auto known = [&](std::initializer_list<const char*> keys) -> absl::Status {
-    for (const auto& [k, v] : params)
+    for (const auto& param : params) {
+      const std::string& k = param.first;  // (clang 14 cannot capture a structured binding)
       if (std::none_of(keys.begin(), keys.end(), [&](const char* x) { return k == x; }))
         return absl::InvalidArgumentError(absl::StrCat("unknown parameter '", k, "' of detector ", kind));
+    }
     return absl::OkStatus();
   };
   if (kind == "stdio_over_socket") {

@@ -181,12 +181,9 @@ void AppendFalcoPayload(std::string& out, const events::Event& e, int severity, 
                   " container.id=", e.container_id.empty() ? "host" : e.container_id, ")");
   out += "{\"uuid\":";
   AppendJsonString(out, uuid);
-  out += ",\"output\":";
-  AppendJsonString(out, text);
-  out += ",\"priority\":";
-  AppendJsonString(out, priority);
-  out += ",\"rule\":";
-  AppendJsonString(out, e.def->name);
+  AppendJsonMember(out, "output", text);
+  AppendJsonMember(out, "priority", priority);
+  AppendJsonMember(out, "rule", e.def->name);
   out += ",\"time\":\"";
   AppendRfc3339(out, e.timestamp_ns);
   absl::StrAppend(&out, "\",\"output_fields\":{\"evt.time\":", e.timestamp_ns, ",\"evt.name\":");

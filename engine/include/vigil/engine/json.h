@@ -17,6 +17,9 @@ size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp);
 // characters escaped; invalid UTF-8 sequences replaced by U+FFFD.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// Appends `,"key":` and `value` as a JSON string: a member after the first.
+void AppendJsonMember(std::string& out, std::string_view key, std::string_view value);
+
 // Appends an argument value as JSON (number, string, array or object).
 void AppendJsonValue(std::string& out, const events::Value& v);
 
