@@ -17,19 +17,7 @@
 #include "vigil/events/registry.h"
 #include "vigil/rules/rules.h"
 
-// GCC pairs the replaced operator new with free() across inlining and warns wrongly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "alloc_counter.h"
 
 namespace {
 
@@ -97,11 +85,11 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < evs.size() * 100; ++i)
     (*engine)->OnEvent(evs[i % evs.size()], lookup, count);  // warm
   detections = 0;
-  uint64_t allocs_before = g_allocations.load();
+  uint64_t allocs_before = vigil::test_support::Allocations();
   auto t0 = std::chrono::steady_clock::now();
   for (size_t i = 0; i < n; ++i) (*engine)->OnEvent(evs[i % evs.size()], lookup, count);
   auto t1 = std::chrono::steady_clock::now();
-  uint64_t allocs = g_allocations.load() - allocs_before;
+  uint64_t allocs = vigil::test_support::Allocations() - allocs_before;
   double s = std::chrono::duration<double>(t1 - t0).count();
   std::printf(
       "rules_bench: %zu events (openat + security_file_open, %zu detections enabled) in %.3f s: %.2f M "

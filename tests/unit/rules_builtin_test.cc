@@ -9,17 +9,7 @@
 #include "gtest/gtest.h"
 #include "rules_test_util.h"
 
-// GCC pairs the replaced operator new with free() across inlining and warns wrongly.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-// Counts heap allocations, for the no-allocation-per-event test.
-static std::atomic<uint64_t> g_allocations{0};
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+#include "alloc_counter.h"  // for the no-allocation-per-event test
 
 namespace vigil::rules {
 namespace {
@@ -586,12 +576,12 @@ TEST_F(Builtin, NoAllocationPerEvent) {
       Ev("openat", {{"dirfd", -100}, {"pathname", std::string("/etc/hosts")}, {"flags", 0}}),
       Exec("/usr/bin/ls", {"ls", "-l"}, {"HOME=/root"}), Ev("ptrace", {{"request", 2}})};
   for (const auto& e : evs) Run(e, l);  // warm: scratch buffers reach their size
-  uint64_t before = g_allocations.load();
+  uint64_t before = test_support::Allocations();
   int fired = 0;
   for (int i = 0; i < 1000; ++i)
     for (const auto& e : evs) engine().OnEvent(e, l, [&](const Detection&) { ++fired; });
   EXPECT_EQ(fired, 0);
-  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(test_support::Allocations() - before, 0u);
 }
 
 TEST_F(Builtin, OutputIsRendered) {
