@@ -381,6 +381,8 @@ absl::Status SensorRun::PlanCapabilities() {
                          caps::DescribeCaps(start_caps->effective), ")"));
 
   CancelUnavailableDetections();
+  if (selection_.events.empty())
+    return CannotRun("every selected event is a detection that cannot run (see the warnings above); nothing to do");
   std::set<std::string> cancelled;
   for (const caps::EventCancellation& c : caps::FindCancelledEvents(EventCapSources(selection_), permitted)) {
     LogWarn(c.message);

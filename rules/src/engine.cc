@@ -861,6 +861,29 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
     impl->inputs.push_back(inputs);
     impl->defs.push_back(std::move(def));
   }
+  // Disabled rules stay known by name (not compiled, never run), so that
+  // selecting one says it is disabled rather than that it does not exist.
+  // They take ids after the enabled ones, which keep theirs.
+  for (const RuleItem& r : set.rules) {
+    if (r.enabled || registry.Find(r.event) || event_names.contains(r.event)) continue;
+    if (r.event_id && used.contains(r.event_id)) continue;
+    event_names.emplace(r.event, r.name);
+    events::EventDef def;
+    def.id = r.event_id ? r.event_id : next_id++;
+    def.name = r.event;
+    def.description = r.desc;
+    def.sets = {"signatures"};
+    auto meta = std::make_shared<events::DetectionMeta>(r.meta);
+    if (meta->signature_name.empty()) meta->signature_name = r.name;
+    if (meta->description.empty()) meta->description = r.desc;
+    meta->origin = r.where;
+    meta->unavailable = absl::StrCat("rule '", r.name, "' (", r.where,
+                                     ") is disabled (enabled: false); enable it with `enabled: true` in an "
+                                     "override of the rule");
+    def.detection = meta;
+    impl->inputs.emplace_back();
+    impl->defs.push_back(std::move(def));
+  }
   impl->active.resize(impl->by_event.size());
   impl->active_detectors.resize(impl->by_event.size());
   return std::unique_ptr<DetectionEngine>(new DetectionEngine(std::move(impl)));

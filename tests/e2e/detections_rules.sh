@@ -151,6 +151,11 @@ YAML
   check "enabled: false: aslr_inspection does not fire" 'all(.[]; .eventName != "aslr_inspection")'
   grep -Eq 'running [0-9]+ events \(.*aslr_inspection' "$SENSOR_ERR" &&
     fail "aslr_inspection still runs" || pass "aslr_inspection is not among the running events"
+  # Selected by name, the disabled rule says so (not "unknown event").
+  run_vigil disabled "$VIGIL" -e aslr_inspection --rules "$rules" --duration 1s -o "json:$WORK/d.json"
+  expect_rc "only a disabled detection selected: nothing to run" 1
+  expect_stderr "it says the rule is disabled and how to enable it" \
+    "aslr_inspection cancelled: rule 'aslr_inspection' .* is disabled \(enabled: false\); enable it"
   # Without the override file the same acts fire the built-ins (else the checks above prove nothing).
   start_sensor builtin -e anti_debugging,aslr_inspection -o "json:$WORK/builtin.json"
   drive p_other2 "$(as t_other2 "$ACT") traceme"

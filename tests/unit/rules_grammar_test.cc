@@ -193,6 +193,25 @@ TEST(RulesGrammar, AppendOverrideAndDisable) {
   EXPECT_FALSE(fires(base + RuleWith("evt.name = openat and fd.name = /z"), "/a"));
 }
 
+// A disabled rule is known by name (never compiled or run): selecting it
+// says why it does not run, instead of "unknown event".
+TEST(RulesGrammar, DisabledRuleIsKnownAndSaysWhy) {
+  auto engine = Load(RuleWith("evt.name = openat and fd.name = /a") +
+                     "- rule: off\n  desc: d\n  priority: info\n  condition: evt.name = openat and nope.x = 1\n"
+                     "  enabled: false\n");
+  ASSERT_TRUE(engine.ok()) << engine.status();  // its broken condition is not compiled
+  const auto& defs = (*engine)->event_defs();
+  auto off = std::find_if(defs.begin(), defs.end(), [](const events::EventDef& d) { return d.name == "off"; });
+  ASSERT_NE(off, defs.end());
+  EXPECT_THAT(off->detection->unavailable, ::testing::HasSubstr("is disabled (enabled: false)"));
+  auto t = std::find_if(defs.begin(), defs.end(), [](const events::EventDef& d) { return d.name == "t"; });
+  ASSERT_NE(t, defs.end());
+  EXPECT_TRUE(t->detection->unavailable.empty());
+  EXPECT_LT(t->id, off->id);  // enabled rules keep their ids
+  (*engine)->Enable(testing::AllIds(**engine));
+  EXPECT_EQ(testing::Fired(**engine, OpenAt("/a", 0)).size(), 1u);
+}
+
 TEST(RulesGrammar, FalcoKeysAreAccepted) {
   auto e = Load(
       "- required_engine_version: 15\n"
