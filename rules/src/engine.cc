@@ -706,6 +706,24 @@ DetectionEngine::DetectionEngine(std::unique_ptr<Impl> impl) : impl_(std::move(i
 DetectionEngine::~DetectionEngine() = default;
 
 const std::vector<events::EventDef>& DetectionEngine::event_defs() const { return impl_->defs; }
+namespace {
+// A rule's registry event: its name, description and Tracee metadata (the
+// caller completes inputs, dependencies and whether it can run).
+events::EventDef DetectionDef(const RuleItem& r, uint32_t id) {
+  events::EventDef def;
+  def.id = id;
+  def.name = r.event;
+  def.description = r.desc;
+  def.sets = {"signatures"};
+  auto meta = std::make_shared<events::DetectionMeta>(r.meta);
+  if (meta->signature_name.empty()) meta->signature_name = r.name;
+  if (meta->description.empty()) meta->description = r.desc;
+  meta->origin = r.where;
+  def.detection = std::move(meta);
+  return def;
+}
+}  // namespace
+
 const std::vector<Cancelled>& DetectionEngine::cancelled() const { return impl_->cancelled; }
 
 absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const Sources& sources,
@@ -747,15 +765,8 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
 
   for (const RuleItem& r : set.rules) {
     if (!r.enabled) continue;
-    events::EventDef def;
-    def.id = r.event_id ? r.event_id : next_id++;
-    def.name = r.event;
-    def.description = r.desc;
-    def.sets = {"signatures"};
-    auto meta = std::make_shared<events::DetectionMeta>(r.meta);
-    if (meta->signature_name.empty()) meta->signature_name = r.name;
-    if (meta->description.empty()) meta->description = r.desc;
-    meta->origin = r.where;
+    events::EventDef def = DetectionDef(r, r.event_id ? r.event_id : next_id++);
+    auto meta = std::make_shared<events::DetectionMeta>(*def.detection);
     std::vector<std::string> missing;
     std::set<uint32_t> inputs;
     std::string what = absl::StrCat("rule '", r.name, "'");
@@ -868,15 +879,8 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
     if (r.enabled || registry.Find(r.event) || event_names.contains(r.event)) continue;
     if (r.event_id && used.contains(r.event_id)) continue;
     event_names.emplace(r.event, r.name);
-    events::EventDef def;
-    def.id = r.event_id ? r.event_id : next_id++;
-    def.name = r.event;
-    def.description = r.desc;
-    def.sets = {"signatures"};
-    auto meta = std::make_shared<events::DetectionMeta>(r.meta);
-    if (meta->signature_name.empty()) meta->signature_name = r.name;
-    if (meta->description.empty()) meta->description = r.desc;
-    meta->origin = r.where;
+    events::EventDef def = DetectionDef(r, r.event_id ? r.event_id : next_id++);
+    auto meta = std::make_shared<events::DetectionMeta>(*def.detection);
     meta->unavailable = absl::StrCat("rule '", r.name, "' (", r.where,
                                      ") is disabled (enabled: false); enable it with `enabled: true` in an "
                                      "override of the rule");
