@@ -1,6 +1,7 @@
 #include "vigil/engine/process_tree.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -194,7 +195,11 @@ void ProcessTree::Apply(const events::Event& e) {
 const std::string& ProcessTree::Executable(uint32_t host_pid, uint64_t start_time_ns) {
   Proc& p = Put(host_pid, start_time_ns);
   if (!p.exe_known) {
-    p.exe = ReadExe(host_pid);
+    struct stat st{};
+    std::string dir = absl::StrCat("/proc/", host_pid);
+    bool readable = !exe_owner_ || (exe_owner_->first != 0 && stat(dir.c_str(), &st) == 0 &&
+                                    st.st_uid == exe_owner_->first && st.st_gid == exe_owner_->second);
+    p.exe = readable ? ReadExe(host_pid) : std::string();
     p.exe_known = true;
   }
   return p.exe;

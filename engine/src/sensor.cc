@@ -630,6 +630,8 @@ absl::Status SensorRun::StartPipeline() {
   if (absl::Status st = ring_scope->Leave(); !st.ok()) return CannotRun(st.message());
   if (absl::Status st = SwitchUser(); !st.ok()) return CannotRun(st.message());
   if (absl::Status st = cap_engine_->FinishSetup(); !st.ok()) return CannotRun(st.message());
+  if (!cap_engine_->effective_now().Has(caps::Cap::kSysPtrace))
+    process_tree_.ReadExeOnlyOf(geteuid(), getegid());
   // Output threads inherit this thread's sets: from here on, no capability.
   outputs_->Start();
   containers_.Start();

@@ -4,6 +4,8 @@
 // needed (kept beside the kernel tests that feed it real records).
 #include "vigil/engine/process_tree.h"
 
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -142,6 +144,36 @@ TEST(ProcessTree, MemoryIsBoundedAndTheLeastRecentlySeenGo) {
   EXPECT_TRUE(tree.Find(1499));
   EXPECT_FALSE(tree.Find(1000)) << "the oldest went";
   EXPECT_EQ(tree.Parent(1499)->comm, "init");
+}
+
+// Without CAP_SYS_PTRACE the sensor reads /proc/<pid>/exe only where the
+// kernel allows it without one (its own uid and gid): any other read would
+// be a denied capability check in the steady state.
+TEST(ProcessTree, LazyExecutableReadsOnlyOfTheAllowedOwner) {
+  const uint32_t self = static_cast<uint32_t>(getpid());
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  const std::string exe(buf, static_cast<size_t>(n));
+  {
+    ProcessTree tree;
+    EXPECT_EQ(tree.Executable(self, 1), exe);  // unrestricted: read
+  }
+  if (geteuid() != 0) {
+    ProcessTree tree;
+    tree.ReadExeOnlyOf(geteuid(), getegid());
+    EXPECT_EQ(tree.Executable(self, 1), exe);  // its own process: read
+  }
+  {
+    ProcessTree tree;
+    tree.ReadExeOnlyOf(0, 0);
+    EXPECT_EQ(tree.Executable(self, 1), "");  // uid 0 without the capability: never read
+  }
+  {
+    ProcessTree tree;
+    tree.ReadExeOnlyOf(geteuid() + 1, getegid());
+    EXPECT_EQ(tree.Executable(self, 1), "");  // another owner: not even tried
+  }
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 # grows the sensor's heap and a stop that releases every link, `vigil caps
 # audit` shows no denied check in the steady state. (The kernel's overcommit
 # accounting asks for CAP_SYS_ADMIN on every private writable mapping the heap
-# or a new thread stack creates: these were 33 denied checks per run.)
+# or a new thread stack creates: these were 33 denied checks per run. Reading
+# /proc/<pid>/exe of another user's process, for a process the tree did not
+# know, was a denied CAP_SYS_PTRACE check now and then.)
 #
 #   caps_audit_quiet_steady.sh VIGIL
 source "$(dirname "$0")/caps_lib.sh"
@@ -23,10 +25,10 @@ REPORT=$(cat "$OUT")
 jq -e '.checks | type == "array"' <<<"$REPORT" >/dev/null || die "stdout is not the audit report: $(head -c 2000 "$OUT")"
 [[ $(jq '.lost' <<<"$REPORT") == 0 ]] || fail "the audit lost capability checks"
 [[ -s "$WORK/events.json" ]] || fail "the sensor emitted no event during the steady state (the test's load did not run?)"
-denied=$(jq -r '[.checks[] | select(.phase == "steady state" and (.granted | not) and .capability == "cap_sys_admin")
+denied=$(jq -r '[.checks[] | select(.phase == "steady state" and (.granted | not))
                  | "\(.capability) x\(.count)"] | join(", ")' <<<"$REPORT")
 if [[ -z "$denied" ]]; then
-  pass "steady state: no denied cap_sys_admin check"
+  pass "steady state: no denied check"
 else
   fail "steady state: denied checks: $denied"
 fi

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "vigil/events/event.h"
@@ -40,6 +41,15 @@ class ProcessTree {
 
   // The executable of the event's process; falls back to /proc/<pid>/exe.
   const std::string& Executable(uint32_t host_pid, uint64_t start_time_ns);
+
+  // From now on, read /proc/<pid>/exe only of processes whose /proc entry
+  // belongs to this uid and gid: the kernel lets a process without
+  // CAP_SYS_PTRACE read those, and any other read would be a denied
+  // capability check (the sensor's steady state makes none). For uid 0 no
+  // read is safe: the /proc entry of a non-dumpable process belongs to root
+  // too, and reading its exe needs CAP_SYS_PTRACE. Executables not read stay
+  // unknown until the process execs.
+  void ReadExeOnlyOf(uint32_t uid, uint32_t gid) { exe_owner_ = std::pair(uid, gid); }
 
   std::optional<Info> Find(uint32_t host_pid) const;
   // The parent of `host_pid`, when both are known.
@@ -81,6 +91,7 @@ class ProcessTree {
   static Info ToInfo(uint32_t pid, const Proc& p);
 
   size_t max_entries_;
+  std::optional<std::pair<uint32_t, uint32_t>> exe_owner_;  // see ReadExeOnlyOf
   uint64_t tick_ = 0;
   std::unordered_map<uint32_t, Proc> procs_;
 };
