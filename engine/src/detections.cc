@@ -1,6 +1,10 @@
 #include "vigil/engine/detections.h"
 
+#include <map>
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace vigil::engine {
 
@@ -11,6 +15,40 @@ absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(
   if (!engine.ok()) return engine.status();
   if (absl::Status st = events::Registry::AddBuiltinDetections((*engine)->event_defs()); !st.ok())
     return absl::InvalidArgumentError(absl::StrCat("detections: ", st.message()));
+  return engine;
+}
+
+absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> ReloadDetections(
+    const std::vector<std::string>& rule_paths, const rules::DetectionEngine& running) {
+  absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> engine = rules::DetectionEngine::Create(
+      {.user_paths = rule_paths, .reload = true}, events::Registry::Builtin());
+  if (!engine.ok()) return engine.status();
+  // What the kernel side was set up for, by detection id.
+  auto shape = [](const rules::DetectionEngine& e) {
+    std::map<uint32_t, std::tuple<std::string, std::vector<std::string>, bool>> out;
+    for (const events::EventDef& d : e.event_defs())
+      out[d.id] = {d.name, d.dependencies, d.detection && d.detection->unavailable.empty()};
+    return out;
+  };
+  auto before = shape(running), after = shape(**engine);
+  for (const auto& [id, was] : before) {
+    auto it = after.find(id);
+    const std::string& name = std::get<0>(was);
+    if (it == after.end() || std::get<0>(it->second) != name)
+      return absl::FailedPreconditionError(absl::StrCat("detection ", name, " (id ", id, ") is gone or renamed"));
+    if (std::get<1>(it->second) != std::get<1>(was))
+      return absl::FailedPreconditionError(
+          absl::StrCat("detection ", name, " now reads other input events (",
+                       absl::StrJoin(std::get<1>(it->second), ","), " instead of ",
+                       absl::StrJoin(std::get<1>(was), ","), ")"));
+    if (std::get<2>(it->second) != std::get<2>(was))
+      return absl::FailedPreconditionError(absl::StrCat("detection ", name, " was ",
+                                                        std::get<2>(was) ? "enabled" : "disabled or cancelled",
+                                                        " and now is not"));
+  }
+  for (const auto& [id, now] : after)
+    if (!before.contains(id))
+      return absl::FailedPreconditionError(absl::StrCat("detection ", std::get<0>(now), " is new"));
   return engine;
 }
 
@@ -39,7 +77,7 @@ const events::ArgDef* RulesDetectStage::FieldDef(const std::string& name) {
 }
 
 void RulesDetectStage::OnEvent(const events::Event& input, uint64_t /*policies*/, const EmitDetection& emit) {
-  engine_.OnEvent(input, lookup_, [&](const rules::Detection& d) {
+  engine_->OnEvent(input, lookup_, [&](const rules::Detection& d) {
     // The trigger's envelope (process, ids, namespaces, container), the
     // detection's name and metadata, the trigger's summary, the ancestry.
     events::Event out = input;

@@ -279,6 +279,7 @@ class SensorRun {
   std::string StatusMetrics(const KernelCounters& k);
   void Reload();
   absl::Status ReloadPolicies();
+  absl::Status ReloadRules();
   void WriteMetrics();
   void Stop();
 
@@ -308,6 +309,7 @@ class SensorRun {
   std::unique_ptr<Pipeline> pipeline_;
   std::set<uint32_t> detections_;  // selected detections that run
   std::unique_ptr<RulesDetectStage> detect_stage_;
+  std::vector<std::unique_ptr<rules::DetectionEngine>> reloaded_rules_;  // SIGHUP, newest last
   int64_t setup_done_ = 0;
   int64_t stop_begun_ = 0;
   std::string stop_reason_;
@@ -823,6 +825,27 @@ absl::Status SensorRun::ReloadPolicies() {
   return absl::OkStatus();
 }
 
+absl::Status SensorRun::ReloadRules() {
+  if (options_.detections == nullptr || detect_stage_ == nullptr) return absl::OkStatus();
+  const rules::DetectionEngine& running = reloaded_rules_.empty() ? *options_.detections : *reloaded_rules_.back();
+  absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> fresh = ReloadDetections(options_.rules, running);
+  if (!fresh.ok())
+    return absl::Status(fresh.status().code(),
+                        absl::StrCat("reload: rules: ", fresh.status().message(),
+                                     absl::IsFailedPrecondition(fresh.status()) ? " (a restart applies it)" : "",
+                                     "; the running rules stay as they were"));
+  (*fresh)->Enable(detections_);
+  if ((*fresh)->NeedsExecEnv() && !running.NeedsExecEnv())
+    return absl::FailedPreconditionError(
+        "reload: rules: a detection now reads exec environments (a restart applies it); the running rules "
+        "stay as they were");
+  detect_stage_->set_engine(**fresh);
+  // Detections already emitted point at the earlier engine's definitions: it stays.
+  reloaded_rules_.push_back(std::move(*fresh));
+  LogInfo("reload: rules re-read; their conditions, exceptions, lists, macros and outputs are in effect");
+  return absl::OkStatus();
+}
+
 // SIGHUP: reopen every output file (logrotate), then re-read the policies:
 // new user-space rule filters take effect at once; a change the kernel side
 // would have to load (other events, scopes, path filters) needs a restart.
@@ -836,6 +859,7 @@ void SensorRun::Reload() {
     if (!st.ok()) LogWarn(absl::StrCat(st.message(), "; still writing to the file open before"));
   }
   if (absl::Status st = ReloadPolicies(); !st.ok()) LogWarn(st.message());
+  if (absl::Status st = ReloadRules(); !st.ok()) LogWarn(st.message());
   LogInfo(absl::StrCat("reloaded (SIGHUP): ", std::count(reopen_failed_.begin(), reopen_failed_.end(), false),
                        " of ", outputs_->size(), " outputs reopened"));
   notifier_.Ready("reloaded");

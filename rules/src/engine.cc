@@ -752,7 +752,8 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
     if (r.event_id && !used.insert(r.event_id).second)
       return absl::InvalidArgumentError(
           absl::StrCat(r.where, ": rule '", r.name, "': event_id ", r.event_id, " is used by another rule"));
-    if (registry.Find(r.event))
+    if (const events::EventDef* known = registry.Find(r.event);
+        known && !(sources.reload && absl::c_linear_search(known->sets, "signatures")))
       return absl::InvalidArgumentError(
           absl::StrCat(r.where, ": rule '", r.name, "': '", r.event,
                        "' is already an event name; set 'event:' to another name"));
@@ -876,7 +877,10 @@ absl::StatusOr<std::unique_ptr<DetectionEngine>> DetectionEngine::Create(const S
   // selecting one says it is disabled rather than that it does not exist.
   // They take ids after the enabled ones, which keep theirs.
   for (const RuleItem& r : set.rules) {
-    if (r.enabled || registry.Find(r.event) || event_names.contains(r.event)) continue;
+    const events::EventDef* known = registry.Find(r.event);
+    if (r.enabled || (known && !(sources.reload && absl::c_linear_search(known->sets, "signatures"))) ||
+        event_names.contains(r.event))
+      continue;
     if (r.event_id && used.contains(r.event_id)) continue;
     event_names.emplace(r.event, r.name);
     events::EventDef def = DetectionDef(r, r.event_id ? r.event_id : next_id++);

@@ -13,6 +13,9 @@
 #                    turns one off
 #   false_positives  a benign workload under the default policy: no detection
 #                    of severity medium (2) or above
+#   reload           SIGHUP re-reads --rules: a changed condition applies to the
+#                    next event; a broken file or a new detection keeps the
+#                    running rules, with the reason
 CASE=${2:?usage: detections_rules.sh VIGIL CASE [DEFAULT_POLICY]}
 DEFAULT_POLICY=${3:-}
 TEST_NAME=detections.$CASE
@@ -166,6 +169,68 @@ YAML
     'any(.[]; .eventName == "anti_debugging" and .processName == "t_other2")' "$WORK/builtin.json"
   check "built-in aslr_inspection fires" \
     'any(.[]; .eventName == "aslr_inspection" and .processName == "t_aslr2")' "$WORK/builtin.json"
+  finish
+}
+
+# await_log PATTERN: until the sensor's stderr matches (at most 10 s).
+await_log() {
+  for ((i = 0; i < 100; i++)); do grep -Eq -- "$1" "$SENSOR_ERR" && return 0; sleep 0.1; done
+  return 1
+}
+
+case_reload() {
+  need_root
+  act_setup
+  local rules=$WORK/reload.yaml
+  write_rule() {
+    cat >"$rules" <<YAML
+- rule: anti_debugging
+  desc: PTRACE_TRACEME by one e2e program
+  condition: evt.name = ptrace and evt.arg.request = PTRACE_TRACEME and proc.name = $1
+  output: "reloaded: %proc.name"
+  severity: high
+YAML
+  }
+  write_rule t_before
+  start_sensor reload -e anti_debugging --rules "$rules" -o "json:$EVENTS"
+  drive p1 "$(as t_before "$ACT") traceme"
+  write_rule t_after
+  kill -HUP "$SENSOR_PID"
+  await_log 'reload: rules re-read' && pass "SIGHUP: the rules are re-read" ||
+    fail "no rules reload in the log: $(tail -n 5 "$SENSOR_ERR")"
+  drive p2 "$(as t_before "$ACT") traceme"
+  drive p3 "$(as t_after "$ACT") traceme"
+  # A broken file: the error names its place, the running rules stay.
+  printf -- '- rule: anti_debugging\n  condition: evt.name = ptrace and proc.nope = 1\n' >"$rules"
+  kill -HUP "$SENSOR_PID"
+  await_log "reload: rules: $rules:2:[0-9]+: .*proc\.nope.*the running rules stay" &&
+    pass "a broken file on reload: file:line:column, the running rules stay" ||
+    fail "no error for the broken file: $(tail -n 5 "$SENSOR_ERR")"
+  drive p4 "$(as t_after "$ACT") traceme"
+  # A new detection needs new inputs in the kernel: a restart.
+  write_rule t_after
+  cat >>"$rules" <<'YAML'
+- rule: brand new
+  desc: d
+  condition: evt.name = ptrace and proc.name = t_new
+  output: "new"
+  priority: warning
+YAML
+  kill -HUP "$SENSOR_PID"
+  await_log 'reload: rules: detection brand_new .*is new \(a restart applies it\)' &&
+    pass "a new detection on reload needs a restart, said so" ||
+    fail "no restart notice for a new detection: $(tail -n 5 "$SENSOR_ERR")"
+  sleep 0.5
+  stop_sensor INT
+  check "before the reload: t_before fires" \
+    'any(.[]; .eventName == "anti_debugging" and .processName == "t_before" and .parentProcessName == "p1")'
+  check "after the reload: t_before no longer fires" \
+    'all(.[]; (.eventName == "anti_debugging" and .processName == "t_before" and .parentProcessName == "p2") | not)'
+  check "after the reload: t_after fires, with the new output" \
+    'any(.[]; .eventName == "anti_debugging" and .processName == "t_after" and .parentProcessName == "p3"
+         and any(.args[]; .name == "output" and .value == "reloaded: t_after"))'
+  check "after the broken file: the reloaded rule still runs" \
+    'any(.[]; .eventName == "anti_debugging" and .processName == "t_after" and .parentProcessName == "p4")'
   finish
 }
 

@@ -21,6 +21,15 @@ namespace vigil::engine {
 absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> LoadDetections(
     const std::vector<std::string>& rule_paths);
 
+// SIGHUP: the same rule files read again into a new engine, compiled against
+// the registry LoadDetections filled. The running sensor can switch to it only
+// if it has the same detections (ids, names, whether each can run) reading
+// the same input events: those decide what the kernel side captures. Then
+// conditions, exceptions, lists, macros, outputs and metadata take effect at
+// once. Otherwise an error says what needs a restart.
+absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> ReloadDetections(
+    const std::vector<std::string>& rule_paths, const rules::DetectionEngine& running);
+
 // The detect stage: runs the enabled rules and detectors on each input and
 // builds each detection as an event in its trigger's envelope (SPEC §2.2).
 class RulesDetectStage final : public DetectStage {
@@ -28,9 +37,13 @@ class RulesDetectStage final : public DetectStage {
   static constexpr size_t kMaxAncestors = 5;
 
   RulesDetectStage(rules::DetectionEngine& engine, const ProcessTree& tree)
-      : engine_(engine), lookup_(tree), tree_(tree) {}
+      : engine_(&engine), lookup_(tree), tree_(tree) {}
 
   void OnEvent(const events::Event& input, uint64_t policies, const EmitDetection& emit) override;
+
+  // Runs `engine` from the next event on (a reload; the caller keeps the
+  // earlier engine alive while events it emitted may still be in flight).
+  void set_engine(rules::DetectionEngine& engine) { engine_ = &engine; }
 
  private:
   class TreeLookup final : public rules::ProcessLookup {
@@ -45,7 +58,7 @@ class RulesDetectStage final : public DetectStage {
   // Detector-added fields become arguments; their definitions live here.
   const events::ArgDef* FieldDef(const std::string& name);
 
-  rules::DetectionEngine& engine_;
+  rules::DetectionEngine* engine_;
   TreeLookup lookup_;
   const ProcessTree& tree_;
   std::map<std::string, events::ArgDef, std::less<>> field_defs_;

@@ -93,6 +93,9 @@ struct Sources {
   std::vector<std::string> user_paths;  // --rules: files or directories of *.yaml/*.yml
   // Extra in-memory files (name shown in errors, YAML text), loaded after user_paths.
   std::vector<std::pair<std::string, std::string>> texts;
+  // A reload: `registry` already holds the detections of an earlier load
+  // (AddBuiltinDetections); a rule may have the name of one of them.
+  bool reload = false;
 };
 
 class DetectionEngine {
