@@ -269,6 +269,7 @@ class SensorRun {
   absl::Status SetUpKernelSide();
   absl::Status LoadPrograms(const BpfSensor::Options& bpf_options);
   absl::Status AttachPrograms();
+  void WarnIfContainerNewUndecided();
   absl::Status StartPipeline();
   void AnnounceExistingContainers();
   absl::Status AnnounceReady();
@@ -599,12 +600,27 @@ absl::Status SensorRun::AttachPrograms() {
     if (audit_) audit_->Collect();
   }
   for (const std::string& line : sensor_->attach_log()) LogDebug(absl::StrCat("attached ", line));
+  WarnIfContainerNewUndecided();
   CancelDetectionsWithoutInputs();
   const bool nothing_runs = std::all_of(
       sensor_->running_events().begin(), sensor_->running_events().end(),
       [&](uint32_t id) { return IsDetection(*registry_.FindId(id)) && !detections_.contains(id); });
   if (nothing_runs) return CannotRun("no event could be attached; nothing to do");
   return absl::OkStatus();
+}
+
+// container=new is decided from the table the cgroup_tracking programs
+// fill: without them no container is new, which the policies' owners must know.
+void SensorRun::WarnIfContainerNewUndecided() {
+  if (sensor_->running_events().contains(events::kCgroupTracking)) return;
+  std::vector<std::string> names;
+  const std::vector<policies::Scope>& scopes = selection_.policies->scopes();
+  for (size_t i = 0; i < scopes.size(); ++i)
+    if (scopes[i].new_container) names.push_back(selection_.policies->names()[i]);
+  if (names.empty()) return;
+  LogWarn(absl::StrCat("scope container=new / container!=new of policies ", absl::StrJoin(names, ","),
+                       " cannot be decided: cgroup_tracking (the cgroup_mkdir/cgroup_rmdir programs) is not "
+                       "running, so no container counts as new and container=new matches nothing"));
 }
 
 // The ring buffer feeds the pipeline; once it is mapped, set-up is over and

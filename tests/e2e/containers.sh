@@ -99,7 +99,8 @@ start_sensor main -p "$WORK/policies" -o "json:$EVENTS" --duration 40s
 
 mkdir "$new_cg" || die "cannot create the cgroup $new_cg"
 mkdir "$new_cg/sub" || die "cannot create the cgroup $new_cg/sub"
-[[ -n $v1_cg ]] && mkdir "$v1_cg" 2>/dev/null
+v1_made=0
+[[ -n $v1_cg ]] && mkdir "$v1_cg" 2>/dev/null && v1_made=1
 new_ids="[$(stat -c %i "$new_cg"), $(stat -c %i "$new_cg/sub")]"  # cgroup ids are the directories' inodes
 # In the new container, in pid and UTS namespaces of its own, like a runtime's init.
 bash -c "echo \$\$ > $new_cg/cgroup.procs; exec unshare --pid --uts --fork cat $new_marker" 2>/dev/null
@@ -141,6 +142,7 @@ check "existing_container of the old container, started before the sensor, under
    length == 1 and (.[0] | (.args | map({(.name): .value}) | add) as \$a |
      \$a.runtime == \"docker\" and \$a.ctime < $sensor_start and \$a.ctime > 0 and
      .container.id == \"$old\" and .matchedPolicies == [\"lifecycle\"])"
+((v1_made)) && log "made $v1_cg (cgroup v1): it must not count as a container"
 check "no existing_container for the container made after the start" \
   "[.[] | select(.eventName == \"existing_container\" and .args[1].value == \"$new\")] | length == 0"
 check "container_remove after the rmdir of each container" \
