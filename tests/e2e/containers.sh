@@ -51,8 +51,8 @@ host_marker=$WORK/host-$new
 touch "$old_marker" "$new_marker" "$sub_marker" "$host_marker"
 # The old container's process: moved in before the sensor starts, it opens
 # its marker once told to (after the new container's processes did).
-bash -c "echo \$\$ > $old_cg/cgroup.procs; while [[ ! -e $WORK/go ]]; do sleep 0.05; done; exec cat $old_marker" \
-  2>/dev/null &
+bash -c "echo \$\$ > $old_cg/cgroup.procs; while [[ ! -e $WORK/go ]]; do sleep 0.05; done
+  exec unshare --pid --fork cat $old_marker" 2>/dev/null &
 old_pid=$!
 BACKGROUND+=("$old_pid")
 for ((i = 0; i < 100; i++)); do grep -qx "$old_pid" "$old_cg/cgroup.procs" && break; sleep 0.05; done
@@ -84,6 +84,14 @@ rules:
   - event: container_create
   - event: security_file_open
 EOF
+cat >"$WORK/policies/older.yaml" <<'EOF'
+type: policy
+name: older-containers
+scope:
+  - container!=new
+rules:
+  - event: security_file_open
+EOF
 cat >"$WORK/policies/lifecycle.yaml" <<'EOF'
 type: policy
 name: lifecycle
@@ -112,7 +120,11 @@ rmdir "$new_cg/sub" "$new_cg" "$old_cg" || fail "rmdir of the test's cgroups fai
 sleep 0.5
 stop_sensor INT
 
-opens_of() { jq -c --arg m "$1" 'select(.eventName == "security_file_open" and .args[0].value == $m)' "$EVENTS"; }
+# The opens of a marker that the container=new policies took.
+opens_of() {
+  jq -c --arg m "$1" 'select(.eventName == "security_file_open" and .args[0].value == $m and
+    (.matchedPolicies | index("fresh-containers") != null))' "$EVENTS"
+}
 got=$(opens_of "$new_marker" | head -1)
 [[ -n $got ]] || fail "no security_file_open of $new_marker (the new container's process) under container=new"
 [[ $(jq -r '.container.id' <<<"$got") == "$new" ]] || fail "the new container's open has container.id $(jq -r .container.id <<<"$got"), want $new"
@@ -123,11 +135,18 @@ got=$(opens_of "$new_marker" | head -1)
 [[ -z $(opens_of "$old_marker") ]] || fail "an open of the container made before the sensor passed container=new"
 [[ -z $(opens_of "$host_marker") ]] || fail "an open of a host process passed container=new"
 outside=$(jq -c --argjson ids "$new_ids" 'select(.eventName == "security_file_open" and
+  (.matchedPolicies | index("fresh-containers") != null or index("fresh-plain") != null) and
   (.cgroupId as $c | $ids | index([$c]) == null)) | [.processName, .cgroupId, .args[0].value]' "$EVENTS" | head -3)
 [[ -z $outside ]] || fail "security_file_open from outside the new container passed container=new: $outside"
 [[ -z $outside && -n $(opens_of "$sub_marker") ]] &&
   pass "container=new: the cgroup below the new container in, the old container and the host out"
 
+check "container!=new: the old container's open (in its own pid namespace), only under that policy" \
+  "[.[] | select(.eventName == \"security_file_open\" and .args[0].value == \"$old_marker\")] |
+   length >= 1 and all(.[]; .matchedPolicies == [\"older-containers\"] and .container.id == \"$old\")"
+check "container!=new: nothing of the new container or the host" \
+  "[.[] | select(.eventName == \"security_file_open\" and (.matchedPolicies | index(\"older-containers\") != null)) |
+   .args[0].value | select(. == \"$new_marker\" or . == \"$sub_marker\" or . == \"$host_marker\")] | length == 0"
 check "container_create of the new container: its id, runtime docker and cgroup, under both container=new policies" \
   "[.[] | select(.eventName == \"container_create\" and .args[1].value == \"$new\")] |
    length == 1 and (.[0] | (.args | map({(.name): .value}) | add) as \$a |
