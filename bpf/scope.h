@@ -21,6 +21,7 @@
 #define VG_TREE_DEPTH 32        /* ancestors checked by tree= */
 #define VG_COMM_LEN 16
 #define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
+#define VG_NEW_CONTAINER_CGROUPS 16384 /* container cgroups made after start, at once */
 
 /* Kinds looked up by value: {eq, neq} masks say which policies list the
  * value after `=` and after `!=`. */
@@ -77,6 +78,8 @@ struct vg_scope_config {
   __u64 start_boot_ns;           /* the sensor's start, CLOCK_BOOTTIME */
   __u64 uid_min[VG_MAX_POLICIES], uid_max[VG_MAX_POLICIES];
   __u64 pid_min[VG_MAX_POLICIES], pid_max[VG_MAX_POLICIES];
+  __u64 new_container;           /* container=new: in a container cgroup made after start */
+  __u64 old_container;           /* container!=new (with `container`: an older container) */
 };
 
 #ifdef __VMLINUX_H__ /* the BPF side */
@@ -115,6 +118,26 @@ struct {
   __type(key, __u32);
   __type(value, struct vg_followed);
 } vg_followed SEC(".maps");
+
+/* Container cgroups (and their sub-cgroups) created after the sensor
+ * started, by cgroup id, filled and emptied by the cgroup_mkdir / rmdir
+ * programs (bpf/containers.bpf.h); the value is the creation time
+ * (CLOCK_BOOTTIME). A full table leaves later containers out of
+ * container=new, never the other way round. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_NEW_CONTAINER_CGROUPS);
+  __type(key, __u64);
+  __type(value, __u64);
+} vg_new_containers SEC(".maps");
+
+/* Whether `task` runs in a container cgroup made after the sensor started.
+ * The cgroup is read through the task (not bpf_get_current_cgroup_id) so
+ * that the cgroup_skb programs, which evaluate scopes too, can call it. */
+static __always_inline bool vg_in_new_container(struct task_struct *task) {
+  __u64 cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+  return bpf_map_lookup_elem(&vg_new_containers, &cgroup_id) != NULL;
+}
 
 /* Kernels before 5.5 called start_boottime real_start_time. */
 struct task_struct___pre55 {
@@ -220,6 +243,8 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     unsigned int level = BPF_CORE_READ(task, thread_pid, level);
     res &= level > 0 ? ~cfg->host : ~cfg->container;
   }
+  if (want & (cfg->new_container | cfg->old_container))
+    res &= vg_in_new_container(task) ? ~cfg->old_container : ~cfg->new_container;
   if (want & cfg->has[VG_SCOPE_EXEC])
     res &= vg_pass_value(cfg, VG_SCOPE_EXEC, BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino));
   if (want & cfg->has[VG_SCOPE_TREE]) {

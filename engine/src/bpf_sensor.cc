@@ -199,6 +199,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     }
   }
   s->options_ = options;
+  s->disabled_programs_ = options.refused_programs;
 
   // Each attempt opens a fresh object: a failed load cannot be retried.
   for (int attempt = 0; attempt < 16; ++attempt) {

@@ -78,6 +78,11 @@ void Pipeline::OnEvent(events::Event& event) {
     ++counters_.tree_only;
     return;
   }
+  if (container_events_ != nullptr && ContainerEvents::Handles(event.def->id) &&
+      !container_events_->Apply(event, *policies_)) {
+    ++counters_.container_scope;
+    return;
+  }
   const uint64_t kernel_matched = event.policies;
   uint64_t to_detectors = 0;
   if (detect_ != nullptr && detection_inputs_ != nullptr) {

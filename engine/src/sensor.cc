@@ -34,6 +34,7 @@
 #include "vigil/engine/startup.h"
 #include "vigil/engine/user_switch.h"
 #include "vigil/events/decoder.h"
+#include "vigil/events/event_ids.h"
 #include "vigil/policies/kernel_scope.h"
 
 namespace vigil::engine {
@@ -244,6 +245,7 @@ class SensorRun {
     if (st.ok()) st = Harden();
     if (st.ok()) st = SetUpKernelSide();
     if (st.ok()) st = StartPipeline();
+    if (st.ok()) AnnounceExistingContainers();
     if (st.ok()) st = AnnounceReady();
     if (!st.ok()) {
       LogError(st.message());
@@ -267,7 +269,9 @@ class SensorRun {
   absl::Status SetUpKernelSide();
   absl::Status LoadPrograms(const BpfSensor::Options& bpf_options);
   absl::Status AttachPrograms();
+  void WarnIfContainerNewUndecided();
   absl::Status StartPipeline();
+  void AnnounceExistingContainers();
   absl::Status AnnounceReady();
   int PollUntilStop();
   void PlanUserSwitch(const caps::CapSet& permitted);
@@ -303,6 +307,7 @@ class SensorRun {
   std::optional<caps::CapabilityEngine> cap_engine_;
   ProcessTree process_tree_;
   ContainerResolver containers_;
+  ContainerEvents container_events_{&containers_};
   std::unique_ptr<BpfSensor> sensor_;
   std::unique_ptr<events::Decoder> decoder_;
   std::unique_ptr<Enricher> enricher_;
@@ -599,12 +604,27 @@ absl::Status SensorRun::AttachPrograms() {
     if (audit_) audit_->Collect();
   }
   for (const std::string& line : sensor_->attach_log()) LogDebug(absl::StrCat("attached ", line));
+  WarnIfContainerNewUndecided();
   CancelDetectionsWithoutInputs();
   const bool nothing_runs = std::all_of(
       sensor_->running_events().begin(), sensor_->running_events().end(),
       [&](uint32_t id) { return IsDetection(*registry_.FindId(id)) && !detections_.contains(id); });
   if (nothing_runs) return CannotRun("no event could be attached; nothing to do");
   return absl::OkStatus();
+}
+
+// container=new is decided from the table the cgroup_tracking programs
+// fill: without them no container is new, which the policies' owners must know.
+void SensorRun::WarnIfContainerNewUndecided() {
+  if (sensor_->running_events().contains(events::kCgroupTracking)) return;
+  std::vector<std::string> names;
+  const std::vector<policies::Scope>& scopes = selection_.policies->scopes();
+  for (size_t i = 0; i < scopes.size(); ++i)
+    if (scopes[i].new_container) names.push_back(selection_.policies->names()[i]);
+  if (names.empty()) return;
+  LogWarn(absl::StrCat("scope container=new / container!=new of policies ", absl::StrJoin(names, ","),
+                       " cannot be decided: cgroup_tracking (the cgroup_mkdir/cgroup_rmdir programs) is not "
+                       "running, so no container counts as new and container=new matches nothing"));
 }
 
 // The ring buffer feeds the pipeline; once it is mapped, set-up is over and
@@ -618,6 +638,7 @@ absl::Status SensorRun::StartPipeline() {
   pipeline_ = std::make_unique<Pipeline>(*decoder_, *enricher_, *selection_.policies,
                                          [this](const events::Event& e) { outputs_->Write(e); });
   pipeline_->set_max_events(options_.max_events);
+  pipeline_->set_container_events(&container_events_);
   if (!detections_.empty()) {
     detect_stage_ = std::make_unique<RulesDetectStage>(*options_.detections, process_tree_);
     pipeline_->set_detect_stage(detect_stage_.get(), &selection_.detection_inputs);
@@ -645,6 +666,30 @@ absl::Status SensorRun::StartPipeline() {
   LogDebug(absl::StrCat("set-up done: effective=", caps::DescribeCaps(cap_engine_->effective_now()),
                         " permitted=", caps::DescribeCaps(plan_.rings.after_setup)));
   return absl::OkStatus();
+}
+
+// Tracee's existing_container: the containers running at start, from one
+// walk of the cgroup v2 tree made after the cgroup programs were attached
+// (the container events also need the list: a container it holds is not
+// new when it is removed).
+void SensorRun::AnnounceExistingContainers() {
+  const std::set<uint32_t>& running = sensor_->running_events();
+  if (!running.contains(events::kExistingContainer) && !running.contains(events::kContainerCreate) &&
+      !running.contains(events::kContainerRemove))
+    return;
+  uint64_t candidates = 0;
+  if (running.contains(events::kExistingContainer))
+    for (const SelectedEvent& e : selection_.events)
+      if (e.def->id == events::kExistingContainer) candidates = e.policies;
+  if (containers_.root().empty()) {
+    LogWarn("existing_container: the cgroup v2 hierarchy is not mounted; no container found at start");
+    return;
+  }
+  std::vector<events::Event> found =
+      container_events_.Existing(FindContainerCgroups(containers_.root()), candidates, RealNowNs());
+  for (events::Event& e : found) pipeline_->OnEvent(e);
+  LogDebug(absl::StrCat("containers at start: ", container_events_.existing(), " (cgroups under ",
+                        containers_.root(), ")"));
 }
 
 absl::Status SensorRun::AnnounceReady() {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "vigil/caps/process_caps.h"
 #include "vigil/engine/log.h"
+#include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
 
 #ifndef VIGIL_SOURCE_DIR
@@ -32,6 +33,28 @@ std::string DefaultPolicyPath() {
 bool IsDetection(const events::EventDef& def) {
   return std::find(def.sets.begin(), def.sets.end(), "signatures") != def.sets.end();
 }
+
+namespace {
+
+// container=new is decided in the kernel from the table the cgroup_tracking
+// programs keep: a policy using it needs them whether or not it selects a
+// container event. They run under those policies' bits, so that a failure to
+// attach them is reported as the event's cancellation (and on /healthz).
+void AddNewContainerTracking(Selection& selection) {
+  uint64_t users = 0;
+  const std::vector<policies::Scope>& scopes = selection.policies->scopes();
+  for (size_t i = 0; i < scopes.size() && i < 64; ++i)
+    if (scopes[i].new_container) users |= uint64_t{1} << i;
+  if (users == 0) return;
+  for (SelectedEvent& e : selection.events) {
+    if (e.def->id != events::kCgroupTracking) continue;
+    e.policies |= users;
+    return;
+  }
+  selection.events.push_back({events::Registry::Builtin().FindId(events::kCgroupTracking), users});
+}
+
+}  // namespace
 
 absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
   const events::Registry& registry = events::Registry::Builtin();
@@ -59,6 +82,7 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
     }
     selection.events.push_back(e);
   }
+  AddNewContainerTracking(selection);
   return selection;
 }
 

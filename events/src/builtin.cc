@@ -8,6 +8,7 @@
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
 #include "defined_events.h"
+#include "container_events.h"
 #include "security_events.h"
 
 namespace vigil::events {
@@ -240,6 +241,7 @@ std::vector<EventDef> BuiltinDefs() {
   AddSyscalls(defs);
   AddLifecycle(defs);
   AddSecurityEvents(defs);
+  AddContainerEvents(defs);
   return defs;
 }
 

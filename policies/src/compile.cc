@@ -173,6 +173,23 @@ bool AllDigits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// container=new / container!=new (Tracee's): decided in the kernel by the
+// cgroup (bpf/scope.h, vg_new_containers); != also asks for a container.
+absl::Status AddNewContainer(const Expr& e, Scope& s) {
+  if (absl::Status st = CheckOp(e, false); !st.ok()) return st;
+  if (e.values.size() != 1)
+    return ErrorAt(e.origin, absl::StrCat("'new' cannot be combined with container ids in ", Quoted(e.text)));
+  const bool want = *e.op == Op::kEq;
+  if (s.new_container && *s.new_container != want)
+    return ErrorAt(e.origin, "container=new and container!=new together can never match");
+  if (s.in_container == false)
+    return ErrorAt(e.origin,
+                   absl::StrCat("'not-container' and ", Quoted(e.text), " together can never match"));
+  s.new_container = want;
+  if (!want) s.in_container = true;
+  return absl::OkStatus();
+}
+
 absl::Status AddScope(const Expr& e, Scope& s) {
   const ScopeKeyword* keyword = nullptr;
   for (const ScopeKeyword& k : kScopeKeywords)
@@ -228,15 +245,19 @@ absl::Status AddScope(const Expr& e, Scope& s) {
         s.in_container = true;
         return absl::OkStatus();
       }
+      if (std::find(e.values.begin(), e.values.end(), "new") != e.values.end()) return AddNewContainer(e, s);
       for (const std::string& v : e.values)
-        if (v == "new" || v == "started")
+        if (v == "started")
           return ErrorAt(e.origin, absl::StrCat(Quoted(e.text),
-                                                " is not supported (expected container, "
-                                                "not-container or container=ID)"));
+                                                " is not supported (expected container, not-container, "
+                                                "container=new, container!=new or container=ID)"));
       return AddString(e, s.container_id, {e.values.begin(), e.values.end()});
     }
     case ScopeKind::kNotContainer:
       if (absl::Status st = NoValue(e); !st.ok()) return st;
+      if (s.new_container)
+        return ErrorAt(e.origin,
+                       "'not-container' and container=new or container!=new together can never match");
       if (s.in_container == true)
         return ErrorAt(e.origin, "'container' and 'not-container' together can never match");
       s.in_container = false;
@@ -502,7 +523,7 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
 bool Scope::HasKernelFilter() const {
   return uid.active() || pid.active() || mntns.active() || pidns.active() || utsns.active() ||
          tree.active() || comm.active() || uts_name.active() || exec.eq.has_value() || new_pid.has_value() ||
-         in_container.has_value();
+         in_container.has_value() || new_container.has_value();
 }
 
 bool Scope::HasUserFilter() const { return exec.active() || container_id.active(); }

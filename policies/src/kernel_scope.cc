@@ -52,7 +52,8 @@ void SetRange(const NumericScope& s, uint64_t bit, size_t i, __u64& ranged, __u6
 }
 
 bool AnyBit(const vg_scope_config& c, uint64_t bit) {
-  uint64_t all = c.uid_range | c.pid_range | c.new_pid | c.old_pid | c.container | c.host;
+  uint64_t all = c.uid_range | c.pid_range | c.new_pid | c.old_pid | c.container | c.host | c.new_container |
+                 c.old_container;
   for (uint64_t has : c.has) all |= has;
   return (all & bit) != 0;
 }
@@ -86,6 +87,7 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
     SetRange(s.pid, bit, i, c.pid_range, c.pid_min, c.pid_max);
     if (s.new_pid) (*s.new_pid ? c.new_pid : c.old_pid) |= bit;
     if (s.in_container) (*s.in_container ? c.container : c.host) |= bit;
+    if (s.new_container) (*s.new_container ? c.new_container : c.old_container) |= bit;
     if (s.exec.eq) {
       std::set<uint64_t> inodes;
       absl::Status missing;

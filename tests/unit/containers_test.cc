@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 namespace vigil::engine {
 namespace {
@@ -129,6 +132,77 @@ TEST_F(ResolverTest, TheCacheIsBounded) {
   EXPECT_LE(r.cached(), 8u);
   // Evicted ids resolve again from the walk's index.
   EXPECT_EQ(Resolve(r, Ino(root_ / "system.slice" / ("docker-" + kId + ".scope"))), kId);
+}
+
+TEST(DescribeContainerCgroup, RuntimePodAndRootFromThePath) {
+  const std::string pod = "6d1a3f02-58c4-4f8e-9a3b-2c1d0e9f8a7b";
+  std::string pod_systemd = pod;
+  std::replace(pod_systemd.begin(), pod_systemd.end(), '-', '_');
+  struct Case {
+    std::string path, runtime, pod_uid;
+    bool is_root;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/system.slice/docker-" + kId + ".scope", "docker", "", true},
+           {"/docker/" + kId, "docker", "", true},
+           {"/docker/" + kId + "/init.scope", "docker", "", false},
+           {"/machine.slice/libpod-" + kId + ".scope/container", "podman", "", false},
+           {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + pod_systemd +
+                ".slice/cri-containerd-" + kId + ".scope",
+            "containerd", pod, true},
+           {"/kubepods.slice/kubepods-pod" + pod_systemd + ".slice/crio-" + kId + ".scope", "crio", pod,
+            true},
+           {"/kubepods/besteffort/pod" + pod + "/" + kId, "unknown", pod, true},
+       }) {
+    ContainerCgroupInfo info = DescribeContainerCgroup(c.path);
+    EXPECT_EQ(info.id, kId) << c.path;
+    EXPECT_EQ(info.runtime, c.runtime) << c.path;
+    EXPECT_EQ(info.pod_uid, c.pod_uid) << c.path;
+    EXPECT_EQ(info.is_root, c.is_root) << c.path;
+  }
+  ContainerCgroupInfo host = DescribeContainerCgroup("/user.slice/user-1000.slice");
+  EXPECT_EQ(host.id, "");
+  EXPECT_EQ(host.runtime, "");
+  EXPECT_FALSE(host.is_root);
+  // A pod slice whose UID is not one has none.
+  EXPECT_EQ(DescribeContainerCgroup("/kubepods/podnotauid/" + kId).pod_uid, "");
+}
+
+TEST_F(ResolverTest, FindContainerCgroupsListsContainerRootsOnly) {
+  const std::string other(64, 'c');
+  std::filesystem::create_directories(root_ / "docker" / other / "init.scope");
+  std::vector<FoundContainer> found = FindContainerCgroups(root_.string());
+  std::map<std::string, FoundContainer> by_path;
+  for (const FoundContainer& f : found) by_path[f.path] = f;
+  ASSERT_EQ(by_path.size(), 2u);
+  const std::string docker = "/system.slice/docker-" + kId + ".scope";
+  ASSERT_TRUE(by_path.contains(docker));
+  ASSERT_TRUE(by_path.contains("/docker/" + other));
+  EXPECT_EQ(by_path[docker].cgroup_id, Ino(root_ / "system.slice" / ("docker-" + kId + ".scope")));
+  // No cgroup.procs here: the directory's ctime stands in for the start.
+  struct stat st {};
+  ASSERT_EQ(stat((root_.string() + docker).c_str(), &st), 0);
+  EXPECT_EQ(by_path[docker].ctime_ns, static_cast<uint64_t>(st.st_ctim.tv_sec) * 1000000000ULL +
+                                          static_cast<uint64_t>(st.st_ctim.tv_nsec));
+  // A cgroup.procs naming this process: its start time, which is before now.
+  std::ofstream(root_.string() + docker + "/cgroup.procs") << getpid() << "\n";
+  found = FindContainerCgroups(root_.string());
+  for (const FoundContainer& f : found) by_path[f.path] = f;
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + now.tv_nsec;
+  EXPECT_LT(by_path[docker].ctime_ns, now_ns);
+  EXPECT_GT(by_path[docker].ctime_ns, now_ns - 3600ULL * 1000000000ULL)
+      << "this test started within the hour";
+  EXPECT_TRUE(FindContainerCgroups("").empty());
+}
+
+TEST_F(ResolverTest, NotedCgroupsResolveWithoutAWalk) {
+  ContainerResolver r(root_.string());
+  const std::string fresh(64, 'd');
+  r.Note(123456789, fresh);
+  EXPECT_EQ(r.IdOf(123456789), fresh);
+  EXPECT_EQ(r.walks(), 0u);
 }
 
 }  // namespace

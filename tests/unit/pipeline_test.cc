@@ -296,3 +296,83 @@ TEST_F(PipelineTest, DetectionsConsumeInputsThatOnlyTheirPoliciesSelect) {
 
 }  // namespace
 }  // namespace vigil::engine
+
+namespace vigil::engine {
+namespace {
+
+// container_create / container_remove / existing_container: Tracee's
+// arguments from the cgroup path, and the policies' container scope matched
+// against the container they are about (not the runtime that made it).
+TEST_F(PipelineTest, ContainerEventsCarryTraceesArgumentsAndTheContainersScope) {
+  absl::StatusOr<policies::Policy> p =
+      policies::CliPolicy({"container_create,container_remove,existing_container"}, {"container=new"},
+                          events::Registry::Builtin());
+  ASSERT_TRUE(p.ok()) << p.status();
+  absl::StatusOr<policies::CompiledPolicies> policies = policies::Compile({*p}, events::Registry::Builtin());
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  std::vector<Event> seen;
+  Pipeline pipeline(decoder, *enricher_, *policies, [&](const Event& e) { seen.push_back(e); });
+  ContainerEvents stage(containers_.get());
+  pipeline.set_container_events(&stage);
+
+  const std::string old_id(64, 'a'), new_id(64, 'b');
+  const std::string old_path = "/system.slice/docker-" + old_id + ".scope";
+  const std::string new_path = "/system.slice/docker-" + new_id + ".scope";
+  std::vector<Event> existing = stage.Existing({{.cgroup_id = 41, .path = old_path, .ctime_ns = 7}}, 1, 9000);
+  ASSERT_EQ(existing.size(), 1u);
+  pipeline.OnEvent(existing[0]);  // existing, so not container=new
+  auto lifecycle = [&](const char* name, uint64_t cgroup_id, const std::string& path) {
+    Event e = Make(name, 700, 1, "runc", 1);
+    e.timestamp_ns = 12345;
+    AddArg(e, "cgroup_id", cgroup_id, static_cast<int64_t>(cgroup_id));
+    AddArg(e, "cgroup_path", path);
+    return e;
+  };
+  Event create = lifecycle("container_create", 42, new_path);
+  Event create_existing = lifecycle("container_create", 41, old_path);  // made between attach and walk
+  Event remove_new = lifecycle("container_remove", 42, new_path);
+  Event remove_old = lifecycle("container_remove", 41, old_path);
+  for (Event* e : {&create, &create_existing, &remove_new, &remove_old}) pipeline.OnEvent(*e);
+
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].def->name, "container_create");
+  EXPECT_EQ(seen[0].container_id, new_id);
+  EXPECT_EQ(seen[0].comm, "runc");
+  std::vector<std::string> names;
+  for (const events::Arg& a : seen[0].args) names.push_back(a.def->name);
+  EXPECT_THAT(names,
+              ::testing::ElementsAre("runtime", "container_id", "ctime", "container_image",
+                                     "container_image_digest", "container_name", "pod_name", "pod_namespace",
+                                     "pod_uid", "pod_sandbox", "cgroup_id", "cgroup_path"));
+  EXPECT_EQ(std::get<std::string>(seen[0].FindArg("runtime")->value), "docker");
+  EXPECT_EQ(std::get<std::string>(seen[0].FindArg("container_id")->value), new_id);
+  EXPECT_EQ(std::get<uint64_t>(seen[0].FindArg("ctime")->value), 12345u);
+  EXPECT_EQ(std::get<std::string>(seen[0].FindArg("container_image")->value), "");
+  EXPECT_EQ(std::get<bool>(seen[0].FindArg("pod_sandbox")->value), false);
+  EXPECT_EQ(std::get<uint64_t>(seen[0].FindArg("cgroup_id")->value), 42u);
+  EXPECT_EQ(seen[1].def->name, "container_remove");
+  EXPECT_EQ(seen[1].container_id, new_id);
+  EXPECT_EQ(seen[1].args.size(), 4u);
+  // The new container's later events carry its id without a walk.
+  EXPECT_EQ(containers_->IdOf(42), new_id);
+  EXPECT_EQ(pipeline.counters().container_scope, 3u);
+}
+
+TEST(ContainerEventsTest, ExistingContainersAreRememberedEvenWhenUnselected) {
+  ContainerEvents stage;
+  std::vector<Event> none =
+      stage.Existing({{.cgroup_id = 5, .path = "/docker/" + std::string(64, 'e')}}, 0, 1);
+  EXPECT_TRUE(none.empty());
+  EXPECT_EQ(stage.existing(), 1u);
+  std::vector<Event> one =
+      stage.Existing({{.cgroup_id = 6, .path = "/docker/" + std::string(64, 'f'), .ctime_ns = 3}}, 4, 1);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].def->name, "existing_container");
+  EXPECT_EQ(one[0].policies, 4u);
+  EXPECT_EQ(one[0].cgroup_id, 6u);
+  EXPECT_EQ(one[0].host_pid, 0u);
+}
+
+}  // namespace
+}  // namespace vigil::engine

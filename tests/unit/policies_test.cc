@@ -334,8 +334,17 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "the filters that narrow it)"},
       {"container and not-container", Doc("x", "    - container\n    - not-container\n", rule),
        "p.yaml:8:7: 'container' and 'not-container' together can never match"},
-      {"container=new", Doc("x", "    - container=new\n", rule),
-       "p.yaml:7:7: 'container=new' is not supported (expected container, not-container or container=ID)"},
+      {"container=started", Doc("x", "    - container=started\n", rule),
+       "p.yaml:7:7: 'container=started' is not supported (expected container, not-container, container=new, "
+       "container!=new or container=ID)"},
+      {"container=new with ids", Doc("x", "    - container=new,abc\n", rule),
+       "p.yaml:7:7: 'new' cannot be combined with container ids in 'container=new,abc'"},
+      {"container=new and !=new", Doc("x", "    - container=new\n    - container!=new\n", rule),
+       "p.yaml:8:7: container=new and container!=new together can never match"},
+      {"not-container and container=new", Doc("x", "    - not-container\n    - container=new\n", rule),
+       "p.yaml:8:7: 'not-container' and 'container=new' together can never match"},
+      {"container!=new and not-container", Doc("x", "    - container!=new\n    - not-container\n", rule),
+       "p.yaml:8:7: 'not-container' and container=new or container!=new together can never match"},
       {"relative exec", Doc("x", "    - exec=bash\n", rule),
        "p.yaml:7:7: scope 'exec' expects an absolute path, got 'bash'"},
       {"empty uid set", Doc("x", "    - uid=0\n    - uid=1\n", rule),
@@ -646,6 +655,7 @@ struct Task {
   uint32_t mntns = 1, pidns = 2, utsns = 3;
   std::string comm = "cat", nodename = "host";
   unsigned level = 0;
+  bool new_container = false;  // its cgroup is in vg_new_containers
   uint64_t exe_inode = 0;
   std::vector<uint32_t> ancestors;  // tgids, parent first
 };
@@ -685,6 +695,7 @@ uint64_t KernelMatch(const KernelScopeTables& t, const Task& task, uint64_t cand
   res &= strings(t.comms, task.comm, c.has_eq[VG_SCOPE_COMM]);
   res &= strings(t.uts_names, task.nodename, c.has_eq[VG_SCOPE_UTSNAME]);
   res &= task.level > 0 ? ~c.host : ~c.container;
+  res &= task.new_container ? ~c.old_container : ~c.new_container;
   uint64_t eq = 0, neq = 0;
   std::vector<uint32_t> chain = {task.tgid};
   chain.insert(chain.end(), task.ancestors.begin(), task.ancestors.end());
@@ -768,6 +779,51 @@ TEST(KernelScopeTest, MultiPolicyTablesMatchEachPolicysScope) {
   EXPECT_EQ(match(thread) & (1u << 10), 0u);
   thread.tgid = 120, thread.tid = 100;
   EXPECT_EQ(match(thread) & (1u << 10), 1u << 10);
+}
+
+// Tracee's container=new: a task whose cgroup the cgroup_mkdir program
+// recorded (a container cgroup made after start, or one below it);
+// container!=new: one in a container that is not such.
+TEST(KernelScopeTest, ContainerNewIsDecidedByTheNewContainersTable) {
+  const std::string close = "    - event: close\n";
+  absl::StatusOr<CompiledPolicies> c =
+      CompileText(Doc("fresh", "    - container=new\n", close) + "---\n" +                        // 0
+                  Doc("older", "    - container!=new\n", close) + "---\n" +                       // 1
+                  Doc("fresh-bash", "    - container=new\n    - comm=bash\n", close) + "---\n" +  // 2
+                  Doc("everyone", "    - global\n", close));                                      // 3
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->scopes()[0].new_container, true);
+  EXPECT_FALSE(c->scopes()[0].in_container.has_value());  // the table says "container" by itself
+  EXPECT_EQ(c->scopes()[1].new_container, false);
+  EXPECT_EQ(c->scopes()[1].in_container, true);  // an older container, not the host
+  absl::StatusOr<KernelScopeTables> t = BuildKernelScope(*c, 0, FakeInode);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->config.scoped, 0b0111u);
+  EXPECT_EQ(t->config.new_container, 0b0101u);
+  EXPECT_EQ(t->config.old_container, 0b0010u);
+  EXPECT_EQ(t->config.container, 0b0010u);
+  auto match = [&](Task task) { return KernelMatch(*t, task, 0b1111); };
+  EXPECT_EQ(match(Task{}), 0b1000u);                                   // the host
+  EXPECT_EQ(match(Task{.level = 1}), 0b1010u);                         // a container older than the sensor
+  EXPECT_EQ(match(Task{.level = 1, .new_container = true}), 0b1001u);  // a new one, not bash
+  EXPECT_EQ(match(Task{.comm = "bash", .new_container = true}), 0b1101u);  // new, host pid namespace
+}
+
+// Container lifecycle events are about the container: their container
+// scope is the container's, the process scope kinds are not applied.
+TEST(PolicyMatchTest, ContainerLifecycleEventsMatchTheContainersScope) {
+  const std::string rule = "    - event: close\n";
+  absl::StatusOr<CompiledPolicies> c =
+      CompileText(Doc("fresh", "    - container=new\n", rule) + "---\n" +   // 0
+                  Doc("older", "    - container!=new\n", rule) + "---\n" +  // 1
+                  Doc("host", "    - not-container\n", rule) + "---\n" +    // 2
+                  Doc("any", "    - container\n", rule) + "---\n" +         // 3
+                  Doc("bash", "    - comm=bash\n", rule));                  // 4
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->MatchContainerScope(0b11111, true), 0b11001u);
+  EXPECT_EQ(c->MatchContainerScope(0b11111, false), 0b11010u);
+  EXPECT_EQ(c->MatchContainerScope(0b00100, true), 0u);
+  EXPECT_EQ(c->drops(DropReason::kScope), 1u);
 }
 
 TEST(KernelScopeTest, FollowWithUnresolvableExecIsAnError) {

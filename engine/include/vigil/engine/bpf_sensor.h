@@ -57,6 +57,9 @@ class BpfSensor {
     bool tracefs_available = true;  // per-syscall tracepoints need tracefs
     bool track_processes = true;    // lifecycle records for the process tree, even if unselected
     bool exec_env = false;          // sched_process_exec carries the environment (--exec-env)
+    // Programs handled as if this kernel refused them (tests: a probe's
+    // fallback alternatives on a kernel where the first one works).
+    std::set<std::string> refused_programs;
   };
 
   ~BpfSensor();

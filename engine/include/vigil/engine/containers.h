@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace vigil::engine {
 
@@ -24,6 +25,28 @@ namespace vigil::engine {
 //   /machine.slice/libpod-<64 hex>.scope           podman
 //   /kubepods.slice/.../crio-<64 hex>.scope        CRI-O
 std::string ContainerIdFromCgroupPath(std::string_view path);
+
+// What a host sensor can tell of a container from its cgroup path alone.
+struct ContainerCgroupInfo {
+  std::string id;        // as ContainerIdFromCgroupPath; "" for a host cgroup
+  std::string runtime;   // Tracee's names: docker, containerd, crio, podman; unknown
+  std::string pod_uid;   // a Kubernetes pod's UID from its pod<uid> cgroup, or ""
+  bool is_root = false;  // the path is the container's own cgroup, not one below it
+};
+ContainerCgroupInfo DescribeContainerCgroup(std::string_view path);
+
+// A container's own cgroup, found by walking the cgroup v2 tree.
+struct FoundContainer {
+  uint64_t cgroup_id = 0;  // the directory's inode number
+  std::string path;        // below the hierarchy's root, "/system.slice/docker-<id>.scope"
+  // When the container started, since the epoch: its oldest process's start
+  // (a cgroup directory has no creation time; its inode's times are those
+  // of its first lookup), else the directory's ctime when it has none.
+  uint64_t ctime_ns = 0;
+};
+// Every container root cgroup under `cgroup_root` (the cgroup v2 mount),
+// in walk order.
+std::vector<FoundContainer> FindContainerCgroups(const std::string& cgroup_root);
 
 // Where the cgroup v2 hierarchy's root is mounted, from mountinfo text
 // (/proc/self/mountinfo when none is given): /sys/fs/cgroup on unified
@@ -56,7 +79,14 @@ class ContainerResolver {
   // `pid`: a host pid in the cgroup (0: none known).
   std::string IdOf(uint64_t cgroup_id, uint32_t pid = 0);
 
+  // What a container_create said: `cgroup_id` is container `id`'s cgroup, so
+  // that its first processes' events (often gone from /proc by the time
+  // they are read, and made before the next walk) carry the id.
+  void Note(uint64_t cgroup_id, const std::string& id);
+
   size_t cached() const { return cache_.size(); }
+  // The cgroup v2 mount it reads ("" when there is none).
+  const std::string& root() const { return root_; }
   // Walks completed by the background thread (for tests).
   uint64_t walks() const;
 

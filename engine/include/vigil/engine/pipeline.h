@@ -13,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "vigil/engine/container_events.h"
 #include "vigil/engine/containers.h"
 #include "vigil/engine/net_enrich.h"
 #include "vigil/engine/process_tree.h"
@@ -74,6 +75,7 @@ struct PipelineCounters {
   uint64_t records = 0;        // records read from the ring buffer
   uint64_t decode_errors = 0;  // records that could not be decoded (lost)
   uint64_t tree_only = 0;      // lifecycle records kept for the process tree only
+  uint64_t container_scope = 0;  // container events no policy's container scope took
   uint64_t emitted = 0;        // written to the sinks (detections included)
   uint64_t detections = 0;     // detections written to the sinks
   std::string last_decode_error;
@@ -98,6 +100,10 @@ class Pipeline {
     detection_inputs_ = inputs;
   }
 
+  // The container lifecycle events' stage (none: they pass as the kernel
+  // sent them, without their user-space arguments).
+  void set_container_events(ContainerEvents* stage) { container_events_ = stage; }
+
   // Stop emitting after this many events (--max-events); records that arrive
   // later are ignored.
   void set_max_events(std::optional<uint64_t> max) { max_events_ = max; }
@@ -116,6 +122,7 @@ class Pipeline {
   const policies::CompiledPolicies* policies_;
   Emit emit_;
   DetectStage* detect_ = nullptr;
+  ContainerEvents* container_events_ = nullptr;
   const std::map<uint32_t, uint64_t>* detection_inputs_ = nullptr;
   std::optional<uint64_t> max_events_;
   events::Event event_;  // reused: decoding allocates nothing once warm

@@ -45,6 +45,10 @@ struct Scope {
   StringScope comm, uts_name, exec, container_id;
   std::optional<bool> new_pid;       // pid=new (true), pid!=new (false)
   std::optional<bool> in_container;  // container (true), not-container (false)
+  // container=new (true): in a container whose cgroup was made after the
+  // sensor started; container!=new (false): in one that was not (with
+  // in_container set, so that host processes do not pass).
+  std::optional<bool> new_container;
   bool follow = false;
   // exec= paths as the kernel reports them (symlinks resolved), beside the
   // written ones, for comparing with Event::executable.
@@ -96,6 +100,14 @@ class CompiledPolicies {
   // applies rule filters and the scope kinds the kernel does not decide.
   // 0 means drop; drops are counted by reason. Not thread-safe (counters).
   uint64_t MatchUser(const events::Event& e, uint64_t kernel_matched) const;
+  // Container lifecycle events (container_create, container_remove,
+  // existing_container) describe a container, not the process that made or
+  // removed it (the runtime): of `candidates`, the policies whose container
+  // scope (container, not-container, container=new, container!=new) that
+  // container passes. The scope kinds that describe a process (uid, pid,
+  // comm, namespaces, exec, tree, follow) are not applied to them; container
+  // ids and rule filters are, by MatchUser.
+  uint64_t MatchContainerScope(uint64_t candidates, bool container_is_new) const;
   uint64_t drops(DropReason reason) const { return drops_[static_cast<int>(reason)]; }
   uint64_t total_drops() const;
 
