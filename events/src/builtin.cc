@@ -240,6 +240,7 @@ std::vector<EventDef> BuiltinDefs() {
   AddSyscalls(defs);
   AddLifecycle(defs);
   AddSecurityEvents(defs);
+  AddIoUringEvents(defs);
   return defs;
 }
 
