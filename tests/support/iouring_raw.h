@@ -24,7 +24,7 @@ struct vg_iou {
 };
 
 /* Sets up a ring of 4 entries; returns 0, or -errno. */
-static int vg_iou_init(struct vg_iou *r) {
+static inline int vg_iou_init(struct vg_iou *r) {
   struct io_uring_params p;
   memset(&p, 0, sizeof(p));
   memset(r, 0, sizeof(*r));
@@ -51,7 +51,7 @@ static int vg_iou_init(struct vg_iou *r) {
 }
 
 /* A cleared SQE for the next request. */
-static struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
+static inline struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
   unsigned tail = *r->sq_tail;
   unsigned idx = tail & *r->sq_mask;
   struct io_uring_sqe *sqe = &r->sqes[idx];
@@ -61,7 +61,7 @@ static struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
 }
 
 /* Submits the prepared SQE and waits for its completion: the CQE's res. */
-static int vg_iou_run(struct vg_iou *r) {
+static inline int vg_iou_run(struct vg_iou *r) {
   __atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
   if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -1000;
   unsigned head = *r->cq_head;
@@ -72,7 +72,7 @@ static int vg_iou_run(struct vg_iou *r) {
   return res;
 }
 
-static int vg_iou_openat(struct vg_iou *r, int dfd, const char *path, int flags, mode_t mode) {
+static inline int vg_iou_openat(struct vg_iou *r, int dfd, const char *path, int flags, mode_t mode) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_OPENAT;
   sqe->fd = dfd;
@@ -82,7 +82,7 @@ static int vg_iou_openat(struct vg_iou *r, int dfd, const char *path, int flags,
   return vg_iou_run(r);
 }
 
-static int vg_iou_write(struct vg_iou *r, int fd, const void *buf, unsigned len) {
+static inline int vg_iou_write(struct vg_iou *r, int fd, const void *buf, unsigned len) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_WRITE;
   sqe->fd = fd;
@@ -92,7 +92,7 @@ static int vg_iou_write(struct vg_iou *r, int fd, const void *buf, unsigned len)
   return vg_iou_run(r);
 }
 
-static int vg_iou_renameat(struct vg_iou *r, int olddfd, const char *oldpath, int newdfd, const char *newpath) {
+static inline int vg_iou_renameat(struct vg_iou *r, int olddfd, const char *oldpath, int newdfd, const char *newpath) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_RENAMEAT;
   sqe->fd = olddfd;
@@ -102,7 +102,7 @@ static int vg_iou_renameat(struct vg_iou *r, int olddfd, const char *oldpath, in
   return vg_iou_run(r);
 }
 
-static int vg_iou_unlinkat(struct vg_iou *r, int dfd, const char *path, int flags) {
+static inline int vg_iou_unlinkat(struct vg_iou *r, int dfd, const char *path, int flags) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_UNLINKAT;
   sqe->fd = dfd;
@@ -111,7 +111,7 @@ static int vg_iou_unlinkat(struct vg_iou *r, int dfd, const char *path, int flag
   return vg_iou_run(r);
 }
 
-static int vg_iou_mkdirat(struct vg_iou *r, int dfd, const char *path, mode_t mode) {
+static inline int vg_iou_mkdirat(struct vg_iou *r, int dfd, const char *path, mode_t mode) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_MKDIRAT;
   sqe->fd = dfd;
@@ -122,7 +122,7 @@ static int vg_iou_mkdirat(struct vg_iou *r, int dfd, const char *path, mode_t mo
 
 /* The address must stay valid until the request completes (it does: the
  * request is waited for). */
-static int vg_iou_connect(struct vg_iou *r, int sockfd, const struct sockaddr *addr, socklen_t len) {
+static inline int vg_iou_connect(struct vg_iou *r, int sockfd, const struct sockaddr *addr, socklen_t len) {
   struct io_uring_sqe *sqe = vg_iou_sqe(r);
   sqe->opcode = IORING_OP_CONNECT;
   sqe->fd = sockfd;
