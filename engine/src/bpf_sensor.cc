@@ -411,6 +411,8 @@ std::vector<Cancellation> BpfSensor::AttachEvents() {
         absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind), " ",
                         alt.target, ": ", Errno(errno));
       }
+      if (!attached && !p.required && !errors.empty())
+        LogInfo(absl::StrCat("event ", e.def->name, ": optional probe ", p.name, " not attached (", errors, ")"));
       if (!attached && p.required) {
         ok = false;
         if (e.policies != 0)
