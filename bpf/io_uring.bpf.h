@@ -35,9 +35,8 @@
  * op undecoded (counted in vg_iou_undecoded; `vigil list` says which). At
  * submission an open's (rename's, unlink's, mkdir's) name is the kernel's
  * struct filename (getname() in prep: kernel memory, which the caller cannot
- * change after submission). A connect's address is taken from the request's
- * io_async_msghdr where it holds a copy, else (as on 6.18 at submission)
- * from the caller's buffer, read right after prep read it. */
+ * change after submission), and a connect's address the kernel's copy in the
+ * request's async data (iou_connect_kaddr), else the caller's buffer. */
 #ifndef VIGIL_BPF_IO_URING_BPF_H
 #define VIGIL_BPF_IO_URING_BPF_H
 
@@ -200,11 +199,33 @@ static __noinline int iou_open(struct io_kiocb___vg *req, __u32 op) {
   return 0;
 }
 
+/* The kernel's copy of a connect's address, made in prep (move_addr_to_kernel)
+ * into the request's async data: a bare struct sockaddr_storage in newer
+ * kernels (this 6.18 build), the `addr` of a struct io_async_msghdr before.
+ * Both types exist in BTF either way, so the copy is the one whose family is
+ * the caller's (which the kernel copied just before). NULL: none found. */
+static __always_inline const void *iou_connect_kaddr(struct io_kiocb___vg *req, const void *uaddr) {
+  const void *io = BPF_CORE_READ(req, async_data);
+  __u16 want = 0, got = 0;
+  if (!io) return NULL;
+  /* (A caller's page that cannot be read now: any plausible family, AF_MAX 46.) */
+  bpf_probe_read_user(&want, sizeof(want), uaddr);
+#define IOU_FAMILY_OK(f) (want ? (f) == want : (f) > 0 && (f) < 46)
+  if (!bpf_probe_read_kernel(&got, sizeof(got), io) && IOU_FAMILY_OK(got)) return io;
+  if (!bpf_core_type_exists(struct io_async_msghdr___vg)) return NULL;
+  /* (The offset through CO-RE explicitly: clang may fold &io->addr of a
+   * member at local offset 0 into io itself.) */
+  const void *msg_addr = io + bpf_core_field_offset(struct io_async_msghdr___vg, addr);
+  if (!bpf_probe_read_kernel(&got, sizeof(got), msg_addr) && IOU_FAMILY_OK(got)) return msg_addr;
+#undef IOU_FAMILY_OK
+  return NULL;
+}
+
 static __noinline int iou_connect(struct io_kiocb___vg *req) {
   const struct vg_syscall_spec *spec = selected_spec(VG_NR_connect, 0);
   bool sec = EVENT_SELECTED(VG_ID_SECURITY_SOCKET_CONNECT);
   if (!spec && !sec) return 0;
-  if (!bpf_core_type_exists(struct io_connect___vg) || !bpf_core_type_exists(struct io_async_msghdr___vg)) {
+  if (!bpf_core_type_exists(struct io_connect___vg)) {
     iou_undecoded();
     return 0;
   }
@@ -212,13 +233,10 @@ static __noinline int iou_connect(struct io_kiocb___vg *req) {
   long fd = BPF_CORE_READ(req, cqe.fd);
   __u64 len = (__u32)BPF_CORE_READ(conn, addr_len);
   if (len > VG_SOCKADDR_MAX) len = VG_SOCKADDR_MAX;
-  /* The kernel's copy where the request holds one; else the caller's buffer. */
-  struct io_async_msghdr___vg *io = BPF_CORE_READ(req, async_data);
-  const void *addr = io ? (const void *)&io->addr : NULL;
-  __u16 family = 0;
-  if (addr) bpf_probe_read_kernel(&family, sizeof(family), addr);
-  bool user = !family;
-  if (user) addr = (const void *)BPF_CORE_READ(conn, addr);
+  const void *uaddr = (const void *)BPF_CORE_READ(conn, addr);
+  const void *addr = iou_connect_kaddr(req, uaddr);
+  bool user = !addr;
+  if (user) addr = uaddr;
   __u64 policies = spec ? iou_syscall_policies(VG_NR_connect, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL) : 0;
   if (policies) {
     struct vg_rec r = iou_rec_begin(VG_NR_connect, VG_NR_connect, policies);
