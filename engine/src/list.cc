@@ -69,43 +69,27 @@ void AppendDetectionJson(std::string& out, const events::DetectionMeta& m) {
   out += '}';
 }
 
-// Whether this kernel lets bpf/io_uring.bpf.h decode an io_uring operation:
-// the tracepoint it is read at, io_kiocb's `cmd` area (6.0+) and the op's
-// own struct, all in the running kernel's BTF. Empty when it does; else why not.
+// A member of the struct or union, directly or in one of its anonymous unions/structs.
+bool HasMemberIn(const btf* b, const btf_type* t, std::string_view member, int depth) {
+  if (t == nullptr || !(btf_is_struct(t) || btf_is_union(t))) return false;
+  const btf_member* m = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); ++i, ++m) {
+    const char* name = btf__name_by_offset(b, m->name_off);
+    if (name != nullptr && member == name) return true;
+    if ((name == nullptr || *name == '\0') && depth > 0 &&
+        HasMemberIn(b, btf__type_by_id(b, m->type), member, depth - 1))
+      return true;
+  }
+  return false;
+}
+
+// The running kernel's BTF, loaded once for the listing.
 class IoUringSupport {
  public:
   IoUringSupport() : btf_(btf__load_vmlinux_btf(), &btf__free) {}
-
-  std::string WhyNot(const events::IoUringOp& op) const {
-    if (btf_ == nullptr) return "no kernel BTF (/sys/kernel/btf/vmlinux)";
-    const btf* b = btf_.get();
-    if (btf__find_by_name_kind(b, ("btf_trace_" + op.tracepoint).c_str(), BTF_KIND_TYPEDEF) < 0)
-      return absl::StrCat("this kernel has no io_uring:", op.tracepoint, " tracepoint");
-    if (!HasMember(b, "io_kiocb", "cmd")) return "this kernel's struct io_kiocb has no cmd area (before 6.0)";
-    if (btf__find_by_name_kind(b, op.kernel_type.c_str(), BTF_KIND_STRUCT) < 0)
-      return absl::StrCat("no struct ", op.kernel_type, " in this kernel's BTF");
-    return "";
-  }
+  std::string WhyNot(const events::IoUringOp& op) const { return IoUringNotDecodedReason(btf_.get(), op); }
 
  private:
-  // A member of the struct, directly or in one of its anonymous unions/structs.
-  static bool HasMember(const btf* b, const char* type_name, const char* member) {
-    int id = btf__find_by_name_kind(b, type_name, BTF_KIND_STRUCT);
-    return id >= 0 && HasMemberIn(b, btf__type_by_id(b, id), member, 2);
-  }
-  static bool HasMemberIn(const btf* b, const btf_type* t, const char* member, int depth) {
-    if (t == nullptr || !(btf_is_struct(t) || btf_is_union(t))) return false;
-    const btf_member* m = btf_members(t);
-    for (int i = 0; i < btf_vlen(t); ++i, ++m) {
-      const char* name = btf__name_by_offset(b, m->name_off);
-      if (name != nullptr && std::string_view(name) == member) return true;
-      if ((name == nullptr || *name == '\0') && depth > 0 &&
-          HasMemberIn(b, btf__type_by_id(b, m->type), member, depth - 1))
-        return true;
-    }
-    return false;
-  }
-
   std::unique_ptr<btf, decltype(&btf__free)> btf_;
 };
 
@@ -120,6 +104,18 @@ std::string IoUringSummary(const events::EventDef& d, const IoUringSupport& supp
 }
 
 }  // namespace
+
+std::string IoUringNotDecodedReason(const btf* kernel_btf, const events::IoUringOp& op) {
+  if (kernel_btf == nullptr) return "no kernel BTF (/sys/kernel/btf/vmlinux)";
+  if (btf__find_by_name_kind(kernel_btf, ("btf_trace_" + op.tracepoint).c_str(), BTF_KIND_TYPEDEF) < 0)
+    return absl::StrCat("this kernel has no io_uring:", op.tracepoint, " tracepoint");
+  int kiocb = btf__find_by_name_kind(kernel_btf, "io_kiocb", BTF_KIND_STRUCT);
+  if (kiocb < 0 || !HasMemberIn(kernel_btf, btf__type_by_id(kernel_btf, kiocb), "cmd", 2))
+    return "this kernel's struct io_kiocb has no cmd area (before 6.0)";
+  if (btf__find_by_name_kind(kernel_btf, op.kernel_type.c_str(), BTF_KIND_STRUCT) < 0)
+    return absl::StrCat("no struct ", op.kernel_type, " in this kernel's BTF");
+  return "";
+}
 
 int PrintRegistry(std::ostream& os, bool json) {
   const events::Registry& reg = events::Registry::Builtin();
