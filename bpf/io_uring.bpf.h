@@ -6,7 +6,7 @@
  *
  *   IORING_OP_OPENAT, OPENAT2  -> openat, openat2          (submission)
  *   IORING_OP_CONNECT          -> connect, security_socket_connect
- *   IORING_OP_WRITE, WRITEV    -> write, writev
+ *   IORING_OP_WRITE, WRITEV    -> write, writev; WRITE at offset 0: magic_write
  *   IORING_OP_RENAMEAT         -> renameat2, security_inode_rename
  *   IORING_OP_UNLINKAT         -> unlinkat, security_inode_unlink
  *   IORING_OP_MKDIRAT          -> mkdirat
@@ -104,6 +104,7 @@ struct io_async_msghdr___vg {
 } __attribute__((preserve_access_index));
 
 struct io_rw___vg {
+  struct kiocb kiocb; /* ki_pos: the SQE's offset (-1: the file's position) */
   __u64 addr;
   __u32 len;
 } __attribute__((preserve_access_index));
@@ -263,17 +264,47 @@ static __noinline int iou_connect(struct io_kiocb___vg *req) {
   return 0;
 }
 
+/* magic_write of an IORING_OP_WRITE at offset 0 of a regular file, as at a
+ * write's exit but at submission: the bytes are the caller's buffer (up to
+ * 20), returnValue 0 (the write has not run yet). */
+static __always_inline void iou_magic_write(struct io_kiocb___vg *req, struct io_rw___vg *rw) {
+  if (BPF_CORE_READ(req, flags) & VG_REQ_F_FIXED_FILE) return;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct file *file = vg_fd_file(task, BPF_CORE_READ(req, cqe.fd));
+  if (!file || !(BPF_CORE_READ(file, f_mode) & VG_FMODE_WRITE)) return;
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  if ((BPF_CORE_READ(inode, i_mode) & VG_S_IFMT) != VG_S_IFREG) return;
+  __s64 pos = BPF_CORE_READ(rw, kiocb.ki_pos);
+  if (pos == -1) pos = BPF_CORE_READ(file, f_pos);
+  __u32 len = BPF_CORE_READ(rw, len);
+  if (pos != 0 || len == 0) return;
+  __u64 policies = event_policies(VG_ID_MAGIC_WRITE);
+  if (!policies) return;
+  struct vg_rec r = iou_rec_begin(VG_ID_MAGIC_WRITE, VG_NR_write, policies);
+  if (!r.buf) return;
+  put_path(&r, VG_ARG_MAGIC_WRITE_PATHNAME, &file->f_path);
+  put_bytes(&r, VG_ARG_MAGIC_WRITE_BYTES, VG_KIND_BYTES, (const void *)BPF_CORE_READ(rw, addr),
+            len < VG_MAGIC_BYTES ? len : VG_MAGIC_BYTES, true);
+  put_u64(&r, VG_ARG_MAGIC_WRITE_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
+  put_u64(&r, VG_ARG_MAGIC_WRITE_INODE, BPF_CORE_READ(inode, i_ino));
+  put_u64(&r, VG_ARG_MAGIC_WRITE_SYSCALL, VG_NR_write);
+  rec_submit(&r);
+}
+
 static __noinline int iou_write(struct io_kiocb___vg *req, __u32 op) {
   __s32 nr = op == VG_IORING_OP_WRITE ? VG_NR_write : VG_NR_writev;
   const struct vg_syscall_spec *spec = selected_spec(nr, 0);
-  if (!spec) return 0;
+  bool magic = op == VG_IORING_OP_WRITE && EVENT_SELECTED(VG_ID_MAGIC_WRITE);
+  if (!spec && !magic) return 0;
   if (!bpf_core_type_exists(struct io_rw___vg)) {
     iou_undecoded();
     return 0;
   }
+  struct io_rw___vg *rw = IOU_CMD(req);
+  if (magic) iou_magic_write(req, rw);
+  if (!spec) return 0;
   __u64 policies = iou_syscall_policies(nr, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL);
   if (!policies) return 0;
-  struct io_rw___vg *rw = IOU_CMD(req);
   struct vg_rec r = iou_rec_begin(nr, nr, policies);
   if (!r.buf) return 0;
   /* write(fd, buf, count); writev(fd, vec, vlen) */

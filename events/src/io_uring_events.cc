@@ -65,6 +65,7 @@ void AddIoUringEvents(std::vector<EventDef>& defs) {
       {"renameat2", {Op("IORING_OP_RENAMEAT", "io_rename")}},
       {"unlinkat", {Op("IORING_OP_UNLINKAT", "io_unlink")}},
       {"mkdirat", {Op("IORING_OP_MKDIRAT", "io_mkdir")}},
+      {"magic_write", {Op("IORING_OP_WRITE", "io_rw")}},
       {"security_socket_connect", {Op("IORING_OP_CONNECT", "io_connect")}},
       {"security_inode_rename", {Op("IORING_OP_RENAMEAT", "io_rename")}},
       {"security_inode_unlink", {Op("IORING_OP_UNLINKAT", "io_unlink")}},

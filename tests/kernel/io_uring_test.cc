@@ -72,7 +72,7 @@ int Listener(int& port) {
 }
 
 TEST_F(IoUringTest, OperationsAreReportedAsTheirSyscallAndSecurityTwins) {
-  auto s = StartSensor({"openat", "write", "renameat2", "unlinkat", "mkdirat", "connect", "security_file_open",
+  auto s = StartSensor({"openat", "write", "magic_write", "renameat2", "unlinkat", "mkdirat", "connect", "security_file_open",
                         "security_socket_connect", "security_inode_rename", "security_inode_unlink",
                         "io_uring_submit_req", "io_uring_complete"});
   ASSERT_NE(s, nullptr);
@@ -142,6 +142,14 @@ TEST_F(IoUringTest, OperationsAreReportedAsTheirSyscallAndSecurityTwins) {
   ASSERT_NE(wr, nullptr) << "no io_uring write to fd " << fd;
   ExpectFromChild(*wr, child);
   EXPECT_EQ(IntArg(*wr, "count"), 10);
+
+  const Event* mw = s->Await("magic_write", child, [&](const Event& e) {
+    return StrArgOrMark(e, "pathname") == dir_ + "/" + file;
+  });
+  ASSERT_NE(mw, nullptr) << "no io_uring magic_write of " << file;
+  ExpectFromChild(*mw, child);
+  EXPECT_EQ(StrArgOrMark(*mw, "bytes"), Hex("#!/bin/sh\n"));
+  EXPECT_EQ(StrArgOrMark(*mw, "syscall"), "write");
 
   const Event* rn = s->Await("renameat2", child, [&](const Event& e) { return StrArgOrMark(e, "oldname") == file; });
   ASSERT_NE(rn, nullptr) << "no io_uring renameat2 of " << file;

@@ -478,7 +478,7 @@ TEST(BuiltinRegistry, IoUringTwinsDependOnTheOptionalIoUringEvents) {
       {"writev", "IORING_OP_WRITEV"},        {"renameat2", "IORING_OP_RENAMEAT"},
       {"unlinkat", "IORING_OP_UNLINKAT"},    {"mkdirat", "IORING_OP_MKDIRAT"},
       {"security_socket_connect", "IORING_OP_CONNECT"}, {"security_inode_rename", "IORING_OP_RENAMEAT"},
-      {"security_inode_unlink", "IORING_OP_UNLINKAT"},
+      {"security_inode_unlink", "IORING_OP_UNLINKAT"}, {"magic_write", "IORING_OP_WRITE"},
   };
   for (const auto& [name, op] : twins) {
     const EventDef* d = Builtin().Find(name);
