@@ -188,6 +188,29 @@ TEST_F(IoUringTest, OperationsAreReportedAsTheirSyscallAndSecurityTwins) {
     if (StrArgOrMark(*e, "pathname") == file) EXPECT_TRUE(e->io_uring);
 }
 
+// With IORING_SETUP_SQPOLL the kernel's SQ thread (a thread of the ring's
+// process) submits: the child makes no syscall per request at all.
+TEST_F(IoUringTest, SqpollSubmissionsAreTheRingOwnersProcess) {
+  auto s = StartSensor({"openat", "io_uring_setup", "io_uring_submit_req"});
+  ASSERT_NE(s, nullptr);
+  const std::string path = dir_ + "/" + UniqueName("sqpoll");
+  pid_t child = Spawn([&] {
+    vg_iou r;
+    if (vg_iou_init_flags(&r, IORING_SETUP_SQPOLL) != 0) return 10;
+    return vg_iou_openat(&r, AT_FDCWD, path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600) >= 0 ? 0 : 11;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  const Event* setup = s->Await("io_uring_setup", child);
+  ASSERT_NE(setup, nullptr) << "no io_uring_setup of the child";
+  EXPECT_FALSE(setup->io_uring) << "a real syscall";
+  const Event* op = s->Await("openat", child, [&](const Event& e) { return StrArgOrMark(e, "pathname") == path; });
+  ASSERT_NE(op, nullptr) << "no openat of " << path << " submitted by the SQ thread";
+  EXPECT_TRUE(op->io_uring);
+  EXPECT_EQ(op->host_pid, static_cast<uint32_t>(child));
+  EXPECT_NE(op->host_tid, static_cast<uint32_t>(child)) << "the SQ thread, not the child's main thread";
+  EXPECT_EQ(op->comm.rfind("iou-sqp-", 0), 0u) << op->comm;
+}
+
 // The twins' in-kernel pathname filters apply to io_uring's names too.
 TEST_F(IoUringTest, PathFiltersApplyToIoUringOpens) {
   const std::string wanted = dir_ + "/" + UniqueName("wanted");

@@ -17,17 +17,21 @@
 
 struct vg_iou {
   int fd;
-  unsigned *sq_tail, *sq_mask, *sq_array;
+  int sqpoll; /* IORING_SETUP_SQPOLL: the kernel's thread submits, no syscall per request */
+  unsigned *sq_tail, *sq_mask, *sq_array, *sq_flags;
   unsigned *cq_head, *cq_tail, *cq_mask;
   struct io_uring_sqe *sqes;
   struct io_uring_cqe *cqes;
 };
 
-/* Sets up a ring of 4 entries; returns 0, or -errno. */
-static inline int vg_iou_init(struct vg_iou *r) {
+/* Sets up a ring of 4 entries with io_uring_setup's `flags`; returns 0, or -1. */
+static inline int vg_iou_init_flags(struct vg_iou *r, unsigned flags) {
   struct io_uring_params p;
   memset(&p, 0, sizeof(p));
   memset(r, 0, sizeof(*r));
+  p.flags = flags;
+  p.sq_thread_idle = 2000; /* ms */
+  r->sqpoll = !!(flags & IORING_SETUP_SQPOLL);
   r->fd = (int)syscall(__NR_io_uring_setup, 4, &p);
   if (r->fd < 0) return -1;
   size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
@@ -42,6 +46,7 @@ static inline int vg_iou_init(struct vg_iou *r) {
   r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
   r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
   r->sq_array = (unsigned *)(sq + p.sq_off.array);
+  r->sq_flags = (unsigned *)(sq + p.sq_off.flags);
   r->cq_head = (unsigned *)(cq + p.cq_off.head);
   r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
   r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
@@ -49,6 +54,8 @@ static inline int vg_iou_init(struct vg_iou *r) {
   r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
   return 0;
 }
+
+static inline int vg_iou_init(struct vg_iou *r) { return vg_iou_init_flags(r, 0); }
 
 /* A cleared SQE for the next request. */
 static inline struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
@@ -63,10 +70,18 @@ static inline struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
 /* Submits the prepared SQE and waits for its completion: the CQE's res. */
 static inline int vg_iou_run(struct vg_iou *r) {
   __atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
-  if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -1000;
-  unsigned head = *r->cq_head;
-  while (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) {
+  if (!r->sqpoll) {
+    if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -1000;
+  } else {
+    /* The kernel's SQ thread picks the request up; it needs a wake-up only
+     * once it went idle. The completion is polled: no syscall at all. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(r->sq_flags, __ATOMIC_ACQUIRE) & IORING_SQ_NEED_WAKEUP)
+      syscall(__NR_io_uring_enter, r->fd, 0, 0, IORING_ENTER_SQ_WAKEUP, NULL, 0);
   }
+  unsigned head = *r->cq_head;
+  for (long spins = 0; head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE); ++spins)
+    if (spins > 2000000000L) return -1001; /* no completion */
   int res = r->cqes[head & *r->cq_mask].res;
   __atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
   return res;
