@@ -215,6 +215,19 @@ static __always_inline __u64 requested_open_flags(struct pt_regs *regs, int src)
   return flags;
 }
 
+/* security_file_open's description of an opened file: its resolved path,
+ * flags (the file's, plus those of `requested` the open used up), device,
+ * inode and ctime. */
+static __always_inline void put_opened_file(struct vg_rec *r, struct file *file, __u64 requested) {
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  __u64 flags = BPF_CORE_READ(file, f_flags) | (requested & VG_O_NOT_IN_FILE);
+  put_path(r, VG_ARG_SECURITY_FILE_OPEN_PATHNAME, &file->f_path);
+  put_u64(r, VG_ARG_SECURITY_FILE_OPEN_FLAGS, flags);
+  put_u64(r, VG_ARG_SECURITY_FILE_OPEN_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
+  put_u64(r, VG_ARG_SECURITY_FILE_OPEN_INODE, BPF_CORE_READ(inode, i_ino));
+  put_u64(r, VG_ARG_SECURITY_FILE_OPEN_CTIME, vg_inode_ctime(inode));
+}
+
 /* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
  * the file the new descriptor refers to, so the path is the resolved one
  * whatever dirfd, symlinks or O_PATH the caller used. */
@@ -242,13 +255,7 @@ static __noinline int emit_file_open(__s32 nr, long ret) {
   struct vg_rec r = rec_begin(VG_ID_SECURITY_FILE_OPEN, nr, policies);
   if (!r.buf) return 0;
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
-  __u64 flags = BPF_CORE_READ(file, f_flags) | (requested_open_flags(regs, flags_src) & VG_O_NOT_IN_FILE);
-  put_path(&r, VG_ARG_SECURITY_FILE_OPEN_PATHNAME, &file->f_path);
-  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_FLAGS, flags);
-  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_DEV, BPF_CORE_READ(inode, i_sb, s_dev));
-  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_INODE, BPF_CORE_READ(inode, i_ino));
-  put_u64(&r, VG_ARG_SECURITY_FILE_OPEN_CTIME, vg_inode_ctime(inode));
+  put_opened_file(&r, file, requested_open_flags(regs, flags_src));
   if (path_arg >= 0) {
     const char *upath = (const char *)(path_arg == 0 ? regs->di : regs->si);
     put_str(&r, VG_ARG_SECURITY_FILE_OPEN_SYSCALL_PATHNAME, upath, VG_MAX_STR, true);
@@ -273,9 +280,13 @@ VG_SYSCALL_EXIT_TP(sec, open_by_handle_at, emit_file_open)
  * against (dirfd's file, or the cwd for AT_FDCWD), built from the kernel's
  * dentries. The caller's part is kept as given ("." and ".." are not
  * collapsed, symlinks in it not followed). */
-static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd, const char *upath) {
+static __always_inline void put_at_path_mem(struct vg_rec *r, __u8 index, long dirfd, const char *upath,
+                                            bool user) {
   char first = 0;
-  bpf_probe_read_user(&first, sizeof(first), upath);
+  if (user)
+    bpf_probe_read_user(&first, sizeof(first), upath);
+  else
+    bpf_probe_read_kernel(&first, sizeof(first), upath);
   struct task_struct *task = bpf_get_current_task_btf();
   const struct path *dir = NULL;
   if (first != '/') {
@@ -288,7 +299,7 @@ static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd
     }
   }
   if (!dir) {
-    put_str(r, index, upath, VG_MAX_STR, true);
+    put_str(r, index, upath, VG_MAX_STR, user);
     return;
   }
   __u32 start = rec_off(r);
@@ -309,7 +320,8 @@ static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd
     pos = (pos + 1) & (VG_SCRATCH_HALF - 1);
     len++;
   }
-  long n = bpf_probe_read_user_str(&r->buf[pos], VG_MAX_STR, upath);
+  long n = user ? bpf_probe_read_user_str(&r->buf[pos], VG_MAX_STR, upath)
+                : bpf_probe_read_kernel_str(&r->buf[pos], VG_MAX_STR, upath);
   if (n >= VG_MAX_STR || n < 0) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   if (n > 1) {
     len += n - 1;
@@ -317,6 +329,11 @@ static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd
   }
   __builtin_memcpy(&r->buf[len_off], &len, sizeof(len));
   rec_set_off(r, pos);
+}
+
+/* The same for a name in user memory (a syscall's argument). */
+static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd, const char *upath) {
+  put_at_path_mem(r, index, dirfd, upath, true);
 }
 
 /* Derived at the exit of unlink, unlinkat and rmdir when they succeeded.

@@ -617,6 +617,7 @@ int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
 
 #include "security.bpf.h"
 #include "containers.bpf.h"
+#include "io_uring.bpf.h"
 
 /* The raw_syscalls dispatcher: runs on every syscall and filters by the
  * syscall_specs map. Cheaper than hundreds of tracepoints when many

@@ -114,6 +114,7 @@ struct vg_pkt_meta {
 #define VG_PKT_DNS_MAX 514 /* a classic 512-byte message, plus TCP's 2-byte length */
 
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
+#define VG_HDR_IO_URING 0x80 /* an io_uring operation reported as its syscall twin (bpf/io_uring.bpf.h) */
 
 struct vg_event_header {
   __u64 ts_boot_ns;      /* bpf_ktime_get_boot_ns() */

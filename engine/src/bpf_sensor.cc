@@ -359,7 +359,8 @@ std::vector<Cancellation> BpfSensor::AttachEvents() {
       syscalls.push_back(&e);
       continue;
     }
-    bool ok = true;
+    bool ok = true, any_attached = false;
+    std::vector<std::string> optional_errors;
     attach_times_.emplace_back(MonotonicNow(), e.def->name);
     for (const events::ProbeDef& p : e.def->probes) {
       std::string errors;
@@ -412,6 +413,9 @@ std::vector<Cancellation> BpfSensor::AttachEvents() {
         absl::StrAppend(&errors, errors.empty() ? "" : "; ", events::AttachKindName(alt.kind), " ",
                         alt.target, ": ", Errno(errno));
       }
+      any_attached |= attached;
+      if (!attached && !p.required)
+        optional_errors.push_back(absl::StrCat(p.name, ": ", errors.empty() ? "its programs did not load" : errors));
       if (!attached && p.required) {
         ok = false;
         if (e.policies != 0)
@@ -420,6 +424,11 @@ std::vector<Cancellation> BpfSensor::AttachEvents() {
           LogInfo(absl::StrCat("process tracking without ", e.def->name, ": ", errors));
       }
     }
+    // An event of optional probes only (the io_uring ones) that got none:
+    // the events depending on it run without it, which is worth saying.
+    if (!any_attached && optional_errors.size() == e.def->probes.size() && !optional_errors.empty())
+      LogInfo(absl::StrCat("event ", e.def->name, " not attached (", absl::StrJoin(optional_errors, "; "),
+                           "); the events that depend on it run without it"));
     if (ok && e.policies != 0) running_.insert(e.def->id);
   }
   if (syscalls.empty()) return cancelled;

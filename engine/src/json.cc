@@ -237,6 +237,8 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     AppendJsonMember(out, "syscall", e.def->name);
   }
   if (e.truncated) out += ",\"truncated\":true";
+  // SPEC §2.1: an io_uring operation under its syscall twin's name.
+  if (e.io_uring) out += ",\"ioUring\":true";
   out += ",\"args\":[";
   if (e.triggered_by) {
     // Tracee's detection argument: a summary of the triggering event.

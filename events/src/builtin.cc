@@ -242,6 +242,7 @@ std::vector<EventDef> BuiltinDefs() {
   AddLifecycle(defs);
   AddSecurityEvents(defs);
   AddContainerEvents(defs);
+  AddIoUringEvents(defs);
   return defs;
 }
 

@@ -108,6 +108,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
   out.retval = h.retval;
   out.syscall_nr = h.syscall_nr;
   out.truncated = h.flags & VG_HDR_TRUNCATED;
+  out.io_uring = h.flags & VG_HDR_IO_URING;
   out.policies = h.policies;
   out.executable.clear();
   out.parent_comm.clear();

@@ -204,6 +204,18 @@ TEST(Decoder, TruncatedFlagMarksTheEventAndKeepsWhatWasCaptured) {
   EXPECT_EQ(std::get<std::string>(e.args[1].value), "/very/long/path/cut");
 }
 
+TEST(Decoder, IoUringFlagMarksTheEvent) {
+  RecordBuilder plain(Id("openat"), 257);
+  Event e;
+  ASSERT_TRUE(Decode(plain.U64(0, 3).Build(), e).ok());
+  EXPECT_FALSE(e.io_uring);
+  RecordBuilder b(Id("openat"), 257);
+  b.header().flags = VG_HDR_IO_URING;
+  ASSERT_TRUE(Decode(b.U64(0, 3).Str(1, "/etc/shadow").Build(), e).ok());
+  EXPECT_TRUE(e.io_uring);
+  EXPECT_FALSE(e.truncated);
+}
+
 TEST(Decoder, MaxSizeRecordDecodes) {
   // The largest record the kernel side writes: header + arguments = VG_MAX_RECORD.
   RecordBuilder b(Id("openat"), 257);

@@ -671,6 +671,21 @@ TEST(EventJson, NegativeReturnValueAndTruncatedFlag) {
   EXPECT_TRUE(j.Get("matchedPolicies")->items.empty());
 }
 
+// SPEC §2.1: an io_uring operation carries "ioUring":true; others have no such field.
+TEST(EventJson, IoUringOperationsAreMarked) {
+  events::Event e = OpenatEvent();
+  std::string plain;
+  AppendEventJson(plain, e, {"default"});
+  EXPECT_EQ(ParseLine(plain).Get("ioUring"), nullptr);
+  e.io_uring = true;
+  std::string line;
+  AppendEventJson(line, e, {"default"});
+  Json j = ParseLine(line);
+  ASSERT_NE(j.Get("ioUring"), nullptr);
+  EXPECT_EQ(j.Get("ioUring")->type, Json::kBool);
+  EXPECT_TRUE(j.Get("ioUring")->boolean);
+}
+
 TEST(EventJson, HostileStringsStayOnOneValidLine) {
   events::Event e = OpenatEvent();
   e.comm = std::string("ev\nil\"\0\xff", 8);

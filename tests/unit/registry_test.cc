@@ -453,3 +453,52 @@ TEST(Dependencies, InternalEventsAreNotSelectableButAreStillDependencies) {
 
 }  // namespace
 }  // namespace vigil::events
+
+namespace vigil::events {
+namespace {
+
+// io_uring operations (bpf/io_uring.bpf.h) reach their twins through two
+// internal events whose probes are optional: a kernel without the
+// tracepoints runs the twins without them instead of cancelling them.
+TEST(BuiltinRegistry, IoUringTwinsDependOnTheOptionalIoUringEvents) {
+  for (const char* name : {"io_uring_submit_req", "io_uring_complete"}) {
+    const EventDef* d = Builtin().Find(name);
+    ASSERT_NE(d, nullptr) << name;
+    EXPECT_TRUE(d->internal) << name;
+    ASSERT_EQ(d->probes.size(), 1u) << name;
+    EXPECT_FALSE(d->probes[0].required) << name;
+    ASSERT_EQ(d->probes[0].alternatives.size(), 2u) << name;
+    EXPECT_EQ(d->probes[0].alternatives[0].kind, AttachKind::kTpBtf) << name;
+    EXPECT_EQ(d->probes[0].alternatives[1].kind, AttachKind::kRawTracepoint) << name;
+    EXPECT_TRUE(d->caps.base.empty() && d->caps.ebpf.empty()) << name << ": tracing programs only";
+  }
+  const std::map<std::string, std::string> twins = {
+      {"openat", "IORING_OP_OPENAT"},        {"openat2", "IORING_OP_OPENAT2"},
+      {"connect", "IORING_OP_CONNECT"},      {"write", "IORING_OP_WRITE"},
+      {"writev", "IORING_OP_WRITEV"},        {"renameat2", "IORING_OP_RENAMEAT"},
+      {"unlinkat", "IORING_OP_UNLINKAT"},    {"mkdirat", "IORING_OP_MKDIRAT"},
+      {"security_socket_connect", "IORING_OP_CONNECT"}, {"security_inode_rename", "IORING_OP_RENAMEAT"},
+      {"security_inode_unlink", "IORING_OP_UNLINKAT"}, {"magic_write", "IORING_OP_WRITE"},
+  };
+  for (const auto& [name, op] : twins) {
+    const EventDef* d = Builtin().Find(name);
+    ASSERT_NE(d, nullptr) << name;
+    ASSERT_EQ(d->io_uring_ops.size(), 1u) << name;
+    EXPECT_EQ(d->io_uring_ops[0].op, op) << name;
+    EXPECT_THAT(d->dependencies, Contains("io_uring_submit_req")) << name;
+    EXPECT_THAT(d->description, HasSubstr(op)) << name;
+  }
+  const EventDef* open = Builtin().Find("security_file_open");
+  ASSERT_NE(open, nullptr);
+  EXPECT_THAT(open->dependencies, Contains("io_uring_complete"));
+  ASSERT_EQ(open->io_uring_ops.size(), 2u);
+  EXPECT_EQ(open->io_uring_ops[0].tracepoint, "io_uring_complete");
+  // Selecting a twin selects the io_uring programs (as the sensor's selection does).
+  std::set<uint32_t> with = Builtin().WithDependencies({Builtin().Find("openat")->id});
+  EXPECT_TRUE(with.contains(Builtin().Find("io_uring_submit_req")->id));
+  // io_uring_setup is an event of its own.
+  EXPECT_NE(Builtin().Find("io_uring_setup"), nullptr);
+}
+
+}  // namespace
+}  // namespace vigil::events

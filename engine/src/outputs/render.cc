@@ -87,6 +87,7 @@ void AppendTableLine(std::string& out, const events::Event& e) {
     if (e.triggered_by) absl::StrAppend(&out, " from ", e.triggered_by->def->name);
     if (!e.args.empty()) out += ": ";
   }
+  if (e.io_uring) out += "[io_uring] ";
   std::string plain;
   for (size_t i = 0; i < e.args.size(); ++i) {
     if (i) out += ", ";

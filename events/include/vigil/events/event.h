@@ -56,6 +56,7 @@ struct Event {
   int64_t retval = 0;
   int syscall_nr = -1;
   bool truncated = false;
+  bool io_uring = false;  // an io_uring operation reported as its syscall twin (JSON "ioUring")
   uint64_t policies = 0;  // bit i: policy i matched
   std::vector<Arg> args;
   // Detections only (def in the `signatures` set): the event that triggered

@@ -121,6 +121,15 @@ struct DetectionMeta {
   std::string origin;       // "rules/builtin/tracee.yaml:12" or a detector's name
 };
 
+// An io_uring operation reported as an event (bpf/io_uring.bpf.h): the op,
+// the kernel tracepoint it is read at and the kernel type (vmlinux BTF) its
+// decoding needs.
+struct IoUringOp {
+  std::string op;          // "IORING_OP_OPENAT"
+  std::string tracepoint;  // "io_uring_submit_req"
+  std::string kernel_type; // "io_open": the op's struct at io_kiocb's cmd
+};
+
 struct EventDef {
   uint32_t id = 0;
   std::string name;
@@ -134,6 +143,7 @@ struct EventDef {
   bool emit_at_entry = false; // exit, exit_group: they do not return
   bool deferred_exec = false; // execve, execveat: emitted at exec (success) or exit (failure)
   bool internal = false;      // not selectable by users
+  std::vector<IoUringOp> io_uring_ops;  // io_uring operations reported as this event too
   std::shared_ptr<const DetectionMeta> detection;  // set for detections only
 
   bool is_syscall() const { return syscall_nr >= 0; }
