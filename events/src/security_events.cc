@@ -237,7 +237,8 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
   defs.push_back(Defined(
       kNetPacketCapture,
       {
-          .description = "the cgroup_skb programs that read DNS messages of local sockets",
+          .description = "the cgroup_skb programs that read DNS messages, HTTP/1.x heads and ICMP headers of "
+                         "local sockets (only what the selected events parse)",
           .sets = {"net"},
           .probes = {CgroupSkbProbe("ingress", "vg_cgskb_app_"), CgroupSkbProbe("egress", "vg_cgskb_app_")},
           .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
@@ -273,6 +274,57 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
           .sets = {"net", "network_events", "net_packet_dns"},
           .dependencies = {"net_packet_capture"},
       }));
+  const char* kHttpWhat =
+      "plain-text HTTP/1.x on any TCP port, recognised from the segment's first bytes (a method or "
+      "\"HTTP/1.\"), not the port; only the head is read (up to its empty line, at most 2048 bytes); "
+      "HTTPS and HTTP/2 stay opaque";
+  defs.push_back(Defined(
+      kNetPacketHttp,
+      {
+          .description = absl::StrCat(
+              "an HTTP request or response: addresses, ports, direction and the head decoded (method, "
+              "host, path, status, headers, content length); ",
+              kHttpWhat, kDnsOwner),
+          .sets = {"net", "network_events", "net_packet_http"},
+          .dependencies = {"net_packet_capture"},
+      }));
+  defs.push_back(Defined(
+      kNetPacketHttpRequest,
+      {
+          .description = absl::StrCat("an HTTP request: metadata, method, protocol, host, path, headers "
+                                      "(User-Agent...) and content length; ",
+                                      kHttpWhat, kDnsOwner),
+          .sets = {"net", "network_events", "net_packet_http"},
+          .dependencies = {"net_packet_capture"},
+      }));
+  defs.push_back(Defined(
+      kNetPacketHttpResponse,
+      {
+          .description = absl::StrCat("an HTTP response: metadata, status, status code, protocol, headers and "
+                                      "content length; ",
+                                      kHttpWhat, kDnsOwner),
+          .sets = {"net", "network_events", "net_packet_http"},
+          .dependencies = {"net_packet_capture"},
+      }));
+  defs.push_back(Defined(kNetPacketIcmp,
+                         {
+                             .description = absl::StrCat(
+                                 "an ICMP message over IPv4, both directions: addresses, direction, type and "
+                                 "code by name, checksum, and the echo identifier and sequence number",
+                                 kDnsOwner),
+                             .sets = {"net", "network_events"},
+                             .dependencies = {"net_packet_capture"},
+                         }));
+  defs.push_back(Defined(kNetPacketIcmpv6,
+                         {
+                             .description = absl::StrCat(
+                                 "an ICMPv6 message (IPv6 without extension headers), both directions: "
+                                 "addresses, direction, type and code by name, checksum, and for echoes the "
+                                 "identifier and sequence number",
+                                 kDnsOwner),
+                             .sets = {"net", "network_events"},
+                             .dependencies = {"net_packet_capture"},
+                         }));
   // Tracee's security_bpf_prog is an LSM hook, refused here; this is the
   // syscall's view of the same act: a BPF program being loaded.
   defs.push_back(
