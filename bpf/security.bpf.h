@@ -873,16 +873,31 @@ static __always_inline const struct vg_event_header *packet_owner(struct __sk_bu
 enum vg_app { VG_APP_DNS, VG_APP_HTTP, VG_APP_ICMP };
 
 /* The length of an HTTP head in the `n` bytes at buf[at]: up to and with
- * its empty line ("\r\n\r\n" or "\n\n"); 0 when it does not end there. */
-static __always_inline __u32 http_head_len(const __u8 *buf, long at, __u32 n) {
-  for (__u32 i = 1; i < VG_PKT_HTTP_MAX; i++) {
-    if (i >= n) return 0;
-    __u32 p = (at + i) & (VG_SCRATCH_SIZE - 1);
-    if (buf[p] != '\n') continue;
-    __u8 prev = buf[(p - 1) & (VG_SCRATCH_SIZE - 1)];
-    if (prev == '\n' || (prev == '\r' && i >= 2 && buf[(p - 2) & (VG_SCRATCH_SIZE - 1)] == '\n')) return i + 1;
+ * its empty line ("\r\n\r\n" or "\n\n"); 0 when it does not end there.
+ * One bpf_loop callback, so the verifier walks the scan once, not per byte. */
+struct vg_http_scan {
+  const __u8 *buf;
+  long at;
+  __u32 head;
+};
+
+static long http_scan_byte(__u64 i, void *ctx) {
+  struct vg_http_scan *s = ctx;
+  if (i == 0) return 0;
+  __u32 p = (s->at + i) & (VG_SCRATCH_SIZE - 1);
+  if (s->buf[p] != '\n') return 0;
+  __u8 prev = s->buf[(p - 1) & (VG_SCRATCH_SIZE - 1)];
+  if (prev == '\n' || (prev == '\r' && i >= 2 && s->buf[(p - 2) & (VG_SCRATCH_SIZE - 1)] == '\n')) {
+    s->head = i + 1;
+    return 1;
   }
   return 0;
+}
+
+static __always_inline __u32 http_head_len(const __u8 *buf, long at, __u32 n) {
+  struct vg_http_scan s = {.buf = buf, .at = at, .head = 0};
+  bpf_loop(n, http_scan_byte, &s, 0);
+  return s.head;
 }
 
 /* The payload of `app` from the packet's byte `from` (`len` bytes there), as
@@ -1041,15 +1056,18 @@ static __always_inline bool http_start(const __u8 b[VG_HTTP_PEEK], bool *respons
   }
 }
 
-/* HTTP/1.x on any TCP port: a segment whose payload starts a message head
- * (16 bytes are peeked at first; TLS and HTTP/2 never match). */
-static __always_inline void emit_http(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 payload,
-                                      const struct vg_event_header *owner) {
-  __u32 len = skb->len - payload;
+/* The TCP segment's payload starts an HTTP/1.x message head (16 bytes are
+ * peeked at; TLS and HTTP/2 never match). */
+static __always_inline bool http_segment(struct __sk_buff *skb, __u32 payload, bool *response) {
   __u8 peek[VG_HTTP_PEEK];
-  bool response;
-  if (len < VG_HTTP_PEEK || bpf_skb_load_bytes(skb, payload, peek, sizeof(peek)) || !http_start(peek, &response))
-    return;
+  return skb->len >= payload + VG_HTTP_PEEK && !bpf_skb_load_bytes(skb, payload, peek, sizeof(peek)) &&
+         http_start(peek, response);
+}
+
+/* HTTP/1.x on any TCP port: the head of a message (http_segment said so). */
+static __always_inline void emit_http(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 payload,
+                                      const struct vg_event_header *owner, bool response) {
+  __u32 len = skb->len - payload;
   emit_app_record(skb, VG_ID_NET_PACKET_HTTP, VG_ARG_NET_PACKET_HTTP_METADATA, VG_ARG_NET_PACKET_HTTP_PROTO_HTTP,
                   owner, meta, payload, len, VG_APP_HTTP);
   if (response)
@@ -1101,9 +1119,12 @@ static __always_inline void emit_app_packet(struct __sk_buff *skb, __u8 directio
   meta.direction = direction;
   meta.packet_len = skb->len;
   bool is_icmp = meta.protocol == IPPROTO_ICMP || meta.protocol == VG_IPPROTO_ICMPV6;
-  bool is_dns = !is_icmp && (meta.src_port == VG_DNS_PORT || meta.dst_port == VG_DNS_PORT);
-  if (is_icmp ? !icmp : is_dns ? !dns : !(http && meta.protocol == IPPROTO_TCP)) return;
+  /* Port 53 is DNS when a DNS event wants it; other TCP may be HTTP. */
+  bool is_dns = dns && !is_icmp && (meta.src_port == VG_DNS_PORT || meta.dst_port == VG_DNS_PORT);
+  if (is_icmp ? !icmp : !is_dns && !(http && meta.protocol == IPPROTO_TCP)) return;
   if (skb->len <= payload) return; /* no payload: handshakes, acks */
+  bool response = false;
+  if (!is_icmp && !is_dns && !http_segment(skb, payload, &response)) return;
   /* The owner is saved for every selected event's policies at once. ICMP
    * sent by the kernel's own sockets (echo replies, errors) leaves in softirq
    * under whichever task was running: only an echo request names its sender. */
@@ -1115,7 +1136,7 @@ static __always_inline void emit_app_packet(struct __sk_buff *skb, __u8 directio
   else if (is_dns)
     emit_dns(skb, &meta, payload, owner);
   else
-    emit_http(skb, &meta, payload, owner);
+    emit_http(skb, &meta, payload, owner, response);
 }
 
 SEC("cgroup_skb/ingress")

@@ -40,6 +40,25 @@ EOF
 client=$!
 wait "$client" || fail "HTTP client: $(cat "$WORK/client.out")"
 
+# One segment holding a POST's head and a 4000-byte body: only the head is
+# read (no truncation); then a head longer than the capture (truncated).
+python3 - "$port" >"$WORK/raw.out" 2>&1 <<'EOF' &
+import socket, sys
+port = int(sys.argv[1])
+def send(data):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    try:
+        s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+send(b"POST /upload HTTP/1.1\r\nHost: vigil.test\r\nUser-Agent: vigil-post\r\nContent-Length: 4000\r\n\r\n" + b"B" * 4000)
+send(b"GET /big HTTP/1.1\r\nHost: vigil.test\r\nUser-Agent: vigil-big\r\nX-Big: " + b"x" * 3000 + b"\r\n\r\n")
+EOF
+raw=$!
+wait "$raw" || fail "raw HTTP client: $(cat "$WORK/raw.out")"
+
 # TLS, to the same port: a ClientHello is no HTTP message.
 python3 - "$port" >"$WORK/tls.out" 2>&1 <<'EOF' &
 import socket, sys
@@ -91,6 +110,13 @@ check "net_packet_http carries both, with Tracee's src/dst/ports and direction" 
    | sort) == [[\"src\",\"dst\",\"src_port\",\"dst_port\",\"egress\",\"request\",\"GET\",0],
                [\"src\",\"dst\",\"src_port\",\"dst_port\",\"ingress\",\"response\",\"\",200]]"
 check "only heads are read: the body is in no event" "all(.[]; tostring | contains(\"hello from vigil\") | not)"
+check "a head and its body in one segment: the head is read, the body is not" "any(.[];
+  .eventName == \"net_packet_http_request\" and .processId == $raw and .args[1].value.method == \"POST\"
+  and .args[1].value.uri_path == \"/upload\" and .args[1].value.content_length == 4000
+  and .args[1].value.headers[\"User-Agent\"] == [\"vigil-post\"] and .truncated != true)"
+check "a head longer than 2048 bytes is cut and says so" "any(.[];
+  .eventName == \"net_packet_http_request\" and .processId == $raw and .args[1].value.uri_path == \"/big\"
+  and .args[1].value.host == \"vigil.test\" and .truncated == true)"
 check "a TLS ClientHello is no HTTP request" "all(.[]; .processId != $tls
   or (.eventName != \"net_packet_http_request\"
       and (.eventName != \"net_packet_http\" or .args[5].value.direction != \"request\")))"
