@@ -305,11 +305,13 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                kHttpSets);
   packet_event(kNetPacketIcmp,
                "an ICMP message over IPv4, both directions: addresses, direction, type and code by name, "
-               "checksum, and the echo identifier and sequence number",
+               "checksum, and the echo identifier and sequence number (what the kernel sends itself, echo "
+               "replies and errors, names no process)",
                {"net", "network_events"});
   packet_event(kNetPacketIcmpv6,
                "an ICMPv6 message (IPv6 without extension headers), both directions: addresses, direction, "
-               "type and code by name, checksum, and for echoes the identifier and sequence number",
+               "type and code by name, checksum, and for echoes the identifier and sequence number (what the "
+               "kernel sends itself, echo replies and errors, names no process)",
                {"net", "network_events"});
   // Tracee's security_bpf_prog is an LSM hook, refused here; this is the
   // syscall's view of the same act: a BPF program being loaded.
