@@ -895,6 +895,9 @@ static long http_scan_byte(__u64 i, void *ctx) {
 }
 
 static __always_inline __u32 http_head_len(const __u8 *buf, long at, __u32 n) {
+  /* Without bpf_loop (before 5.17) no scan: the capture is the first
+   * VG_PKT_HTTP_MAX bytes, and user space finds the head's end. */
+  if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)) return 0;
   struct vg_http_scan s = {.buf = buf, .at = at, .head = 0};
   bpf_loop(n, http_scan_byte, &s, 0);
   return s.head;
