@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the packet decoders' fuzzer (DNS, HTTP heads, ICMP) with clang (libFuzzer + ASan) in
+# Builds the DNS decoder's fuzzer with clang (libFuzzer + ASan) in
 # build-fuzz/ (shared with tools/fuzz-policies.sh), then runs it.
 #   tools/fuzz-dns.sh [SECONDS] [extra libFuzzer flags...]   (default 30 s)
 # New inputs go to build-fuzz/dns-corpus; crashes to build-fuzz/crash-*.

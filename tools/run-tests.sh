@@ -9,7 +9,7 @@ tools/install-deps.sh
 tools/build.sh
 echo "== policy parser fuzzing (libFuzzer + ASan, ${VIGIL_FUZZ_SECONDS:-15} s)"
 tools/fuzz-policies.sh "${VIGIL_FUZZ_SECONDS:-15}" 2>&1 | tail -n 3
-echo "== packet decoders fuzzing: DNS, HTTP, ICMP (libFuzzer + ASan, ${VIGIL_DNS_FUZZ_SECONDS:-5} s)"
+echo "== DNS decoder fuzzing (libFuzzer + ASan, ${VIGIL_DNS_FUZZ_SECONDS:-5} s)"
 tools/fuzz-dns.sh "${VIGIL_DNS_FUZZ_SECONDS:-5}" 2>&1 | tail -n 3
 echo "== unit, kernel and e2e tests"
 cd build
