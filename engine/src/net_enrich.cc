@@ -12,12 +12,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "event_layout.h"
 #include "vigil/engine/json.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/net/dns.h"
 #include "vigil/net/http.h"
 #include "vigil/net/icmp.h"
-#include "event_layout.h"
 #include "vigil_event.h"
 
 namespace vigil::engine {
@@ -202,7 +202,8 @@ std::string CanonicalHeader(std::string_view name) {
   std::string out(name);
   bool upper = true;
   for (char& c : out) {
-    c = upper ? absl::ascii_toupper(static_cast<unsigned char>(c)) : absl::ascii_tolower(static_cast<unsigned char>(c));
+    c = upper ? absl::ascii_toupper(static_cast<unsigned char>(c))
+              : absl::ascii_tolower(static_cast<unsigned char>(c));
     upper = c == '-';
   }
   return out;
@@ -310,7 +311,8 @@ void NetworkEnricher::ApplyPayload(events::Event& e) {
   for (events::Arg& a : e.args) {
     if (a.def->format != ArgFormat::kPacketMetadata && a.def->format != ArgFormat::kPacketDirection) continue;
     if (const auto* raw = std::get_if<std::string>(&a.value)) meta = ParseMeta(*raw);
-    a.value = JsonText{a.def->format == ArgFormat::kPacketMetadata ? RenderMeta(meta) : RenderDirection(meta)};
+    a.value =
+        JsonText{a.def->format == ArgFormat::kPacketMetadata ? RenderMeta(meta) : RenderDirection(meta)};
   }
   for (events::Arg& a : e.args) {
     const ArgFormat f = a.def->format;
@@ -345,15 +347,16 @@ void NetworkEnricher::ApplyPayload(events::Event& e) {
   }
   // In definition order, as the decoder leaves them.
   if (added)
-    std::sort(e.args.begin(), e.args.end(), [](const events::Arg& a, const events::Arg& b) { return a.def < b.def; });
+    std::sort(e.args.begin(), e.args.end(),
+              [](const events::Arg& a, const events::Arg& b) { return a.def < b.def; });
 }
 
 void NetworkEnricher::Apply(events::Event& e) {
   const uint32_t id = e.def->id;
   if (id == events::kSecuritySocketConnect) return AddDstDns(e, "remote_addr");
   if (id == events::kNetTcpConnection) return AddDstDns(e, "dst");
-  if (id == events::kNetPacketHttp || id == events::kNetPacketHttpRequest || id == events::kNetPacketHttpResponse ||
-      id == events::kNetPacketIcmp || id == events::kNetPacketIcmpv6)
+  if (id == events::kNetPacketHttp || id == events::kNetPacketHttpRequest ||
+      id == events::kNetPacketHttpResponse || id == events::kNetPacketIcmp || id == events::kNetPacketIcmpv6)
     return ApplyPayload(e);
   if (id != events::kNetPacketDns && id != events::kNetPacketDnsRequest &&
       id != events::kNetPacketDnsResponse)

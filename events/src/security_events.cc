@@ -293,11 +293,12 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
                             "(method, host, path, status, headers, content length); ",
                             kHttpWhat),
                kHttpSets);
-  packet_event(kNetPacketHttpRequest,
-               absl::StrCat("an HTTP request: metadata, method, protocol, host, path, headers (User-Agent...) "
-                            "and content length; ",
-                            kHttpWhat),
-               kHttpSets);
+  packet_event(
+      kNetPacketHttpRequest,
+      absl::StrCat("an HTTP request: metadata, method, protocol, host, path, headers (User-Agent...) "
+                   "and content length; ",
+                   kHttpWhat),
+      kHttpSets);
   packet_event(kNetPacketHttpResponse,
                absl::StrCat("an HTTP response: metadata, status, status code, protocol, headers and content "
                             "length; ",

@@ -919,7 +919,8 @@ TEST_F(SecurityTest, HttpHeadsAreCapturedOnAnyPortUpToTheirEmptyLine) {
   ASSERT_NE(s, nullptr);
   const std::string head = "PUT /vigil/k?x=1 HTTP/1.1\r\nHost: vigil.test\r\nContent-Length: 300\r\n\r\n";
   const std::string body(300, 'b');
-  const std::string tls("\x16\x03\x01\x00\x10\x01\x00\x00\x0c\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00", 21);
+  const std::string tls("\x16\x03\x01\x00\x10\x01\x00\x00\x0c\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+                        21);
   IntPipe port;
   pid_t child = Spawn([&] {
     int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -973,7 +974,8 @@ TEST_F(SecurityTest, IcmpEchoNamesThePingerNotTheKernelsReply) {
     echo[2] = static_cast<uint8_t>(~sum >> 8);
     echo[3] = static_cast<uint8_t>(~sum);
     sockaddr_in to{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
-    if (sendto(r, echo, sizeof(echo), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != sizeof(echo)) return 2;
+    if (sendto(r, echo, sizeof(echo), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != sizeof(echo))
+      return 2;
     uint8_t reply[128];
     for (int i = 0; i < 4; i++) {  // its own request comes back too (raw sockets see every ICMP)
       ssize_t n = recv(r, reply, sizeof(reply), 0);
@@ -998,7 +1000,8 @@ TEST_F(SecurityTest, IcmpEchoNamesThePingerNotTheKernelsReply) {
   ASSERT_NE(kernel_reply, nullptr) << "the kernel's echo reply, egress";
   EXPECT_EQ(kernel_reply->host_pid, 0u);
   EXPECT_EQ(kernel_reply->comm, "");
-  EXPECT_NE(s->Await("net_packet_icmp", child, ours(0, 4)), nullptr) << "the reply reaching the child, ingress";
+  EXPECT_NE(s->Await("net_packet_icmp", child, ours(0, 4)), nullptr)
+      << "the reply reaching the child, ingress";
 }
 
 // ------------------------------------------------------------ decoded syscall arguments

@@ -16,8 +16,8 @@ class NetworkEnricher {
 
   // net_packet_dns*: renders metadata and the message, and feeds the cache
   // with answers. net_packet_http*, net_packet_icmp*: renders metadata and
-  // the head (net::ParseHttpHead, net::ParseIcmp), adds src/dst (and ports). security_socket_connect, net_tcp_connection: appends
-  // dst_dns when the peer's address was resolved. Other events: untouched.
+  // the head (net::ParseHttpHead, net::ParseIcmp), adds src/dst (and ports). security_socket_connect,
+  // net_tcp_connection: appends dst_dns when the peer's address was resolved. Other events: untouched.
   void Apply(events::Event& e);
 
   const net::DnsCache& cache() const { return cache_; }
