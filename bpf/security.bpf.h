@@ -851,6 +851,7 @@ struct {
 #define VG_PF_KTHREAD 0x00200000
 #define VG_ETH_P_IPV6 0x86DD
 #define VG_DNS_PORT 53
+#define VG_IPPROTO_ICMPV6 58 /* a macro of the uapi headers, not in vmlinux.h */
 
 /* The header of the current task, read through its BTF pointer only (the
  * task helpers of fill_header are not offered to cgroup_skb programs). */
@@ -884,27 +885,75 @@ static __always_inline const struct vg_event_header *packet_owner(struct __sk_bu
   return bpf_map_lookup_elem(&packet_owners, &cookie);
 }
 
-/* Up to VG_PKT_DNS_MAX bytes of the packet from `from`, as VG_KIND_BYTES. */
-static __always_inline void put_skb_bytes(struct vg_rec *r, __u8 index, struct __sk_buff *skb, __u32 from,
-                                          __u32 len) {
-  long off = arg_begin(r, index, VG_KIND_BYTES, 2 + VG_PKT_DNS_MAX);
-  if (off < 0) return;
-  if (len > VG_PKT_DNS_MAX) {
-    len = VG_PKT_DNS_MAX;
-    REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+/* What an application-layer packet record carries after its metadata: a
+ * DNS message, an HTTP/1.x head or an ICMP header (VG_PKT_*). */
+enum vg_app { VG_APP_DNS, VG_APP_HTTP, VG_APP_ICMP };
+
+/* The length of an HTTP head in the `n` bytes at buf[at]: up to and with
+ * its empty line ("\r\n\r\n" or "\n\n"); 0 when it does not end there.
+ * One bpf_loop callback, so the verifier walks the scan once, not per byte. */
+struct vg_http_scan {
+  const __u8 *buf;
+  long at;
+  __u32 head;
+};
+
+static long http_scan_byte(__u64 i, void *ctx) {
+  struct vg_http_scan *s = ctx;
+  if (i == 0) return 0;
+  __u32 p = (s->at + i) & (VG_SCRATCH_SIZE - 1);
+  if (s->buf[p] != '\n') return 0;
+  __u8 prev = s->buf[(p - 1) & (VG_SCRATCH_SIZE - 1)];
+  if (prev == '\n' || (prev == '\r' && i >= 2 && s->buf[(p - 2) & (VG_SCRATCH_SIZE - 1)] == '\n')) {
+    s->head = i + 1;
+    return 1;
   }
+  return 0;
+}
+
+static __always_inline __u32 http_head_len(const __u8 *buf, long at, __u32 n) {
+  /* Without bpf_loop (before 5.17) no scan: the capture is the first
+   * VG_PKT_HTTP_MAX bytes, and user space finds the head's end. */
+  if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)) return 0;
+  struct vg_http_scan s = {.buf = buf, .at = at, .head = 0};
+  bpf_loop(n, http_scan_byte, &s, 0);
+  return s.head;
+}
+
+/* The payload of `app` from the packet's byte `from` (`len` bytes there), as
+ * VG_KIND_BYTES: a DNS message up to VG_PKT_DNS_MAX bytes, an HTTP head up to
+ * its empty line (at most VG_PKT_HTTP_MAX bytes; a body is never read
+ * further), the ICMP header. Cut: the record is marked truncated. */
+static __always_inline void put_app_payload(struct vg_rec *r, __u8 index, struct __sk_buff *skb, __u32 from,
+                                            __u32 len, enum vg_app app) {
+  const __u32 max = app == VG_APP_DNS ? VG_PKT_DNS_MAX : app == VG_APP_HTTP ? VG_PKT_HTTP_MAX : VG_PKT_ICMP_LEN;
+  long off = arg_begin(r, index, VG_KIND_BYTES, 2 + max);
+  if (off < 0) return;
+  bool cut = len > max;
+  if (cut) len = max;
   __u64 n = len;
   /* Masked in the register the helper gets, so the verifier sees the bound. */
-  asm volatile("%0 &= 1023" : "+r"(n));
+  asm volatile("%0 &= 4095" : "+r"(n));
   __u16 l16 = 0;
-  if (n > 0 && !bpf_skb_load_bytes(skb, from, &r->buf[off + 2], n)) l16 = n;
+  if (n > 0 && !bpf_skb_load_bytes(skb, from, &r->buf[off + 2], n)) {
+    l16 = n;
+    if (app == VG_APP_HTTP) {
+      __u32 head = http_head_len(r->buf, off + 2, n);
+      if (head) {
+        l16 = head;
+        cut = false;
+      }
+    }
+  }
+  if (cut) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   __builtin_memcpy(&r->buf[off], &l16, sizeof(l16));
   rec_set_off(r, off + 2 + l16);
 }
 
-static __always_inline void emit_dns_record(struct __sk_buff *skb, __u32 id, __u8 meta_arg, __u8 payload_arg,
+/* One record of event `id`: the packet's metadata, then its payload. */
+static __always_inline void emit_app_record(struct __sk_buff *skb, __u32 id, __u8 meta_arg, __u8 payload_arg,
                                             const struct vg_event_header *owner, struct vg_pkt_meta *meta,
-                                            __u32 payload, __u32 len) {
+                                            __u32 payload, __u32 len, enum vg_app app) {
   __u64 candidates = vg_event_policies[id & (VG_MAX_EVENTS - 1)];
   if (!candidates) return;
   struct vg_rec r;
@@ -925,82 +974,200 @@ static __always_inline void emit_dns_record(struct __sk_buff *skb, __u32 id, __u
     REC_HDR(&r)->uid = bpf_get_socket_uid(skb);
   }
   put_bytes(&r, meta_arg, VG_KIND_BYTES, meta, sizeof(*meta), false);
-  put_skb_bytes(&r, payload_arg, skb, payload, len);
+  put_app_payload(&r, payload_arg, skb, payload, len, app);
   rec_submit(&r);
 }
 
-/* DNS over UDP or TCP, port 53 on either side, IPv4 or IPv6 (no extension
- * headers): only the headers are read until the port says DNS, then the
- * message (at most VG_PKT_DNS_MAX bytes). */
-static __always_inline void emit_dns(struct __sk_buff *skb, __u8 direction) {
-  __u64 any = vg_event_policies[VG_ID_NET_PACKET_DNS] | vg_event_policies[VG_ID_NET_PACKET_DNS_REQUEST] |
-              vg_event_policies[VG_ID_NET_PACKET_DNS_RESPONSE];
-  if (!any) return;
-  struct vg_pkt_meta meta = {};
+/* The IP and transport headers of a packet: metadata, and where the
+ * transport's payload starts (the ICMP header for ICMP). IPv4 (first
+ * fragments only) and IPv6 without extension headers; false for others. */
+static __always_inline bool load_packet_headers(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 *payload) {
   __u32 l4;
   if (skb->protocol == bpf_htons(VG_ETH_P_IP)) {
     struct iphdr iph;
-    if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) || iph.version != 4) return;
-    if (iph.frag_off & bpf_htons(0x1fff)) return; /* a later fragment: no L4 header */
-    meta.family = 2;
-    meta.protocol = iph.protocol;
+    if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) || iph.version != 4) return false;
+    if (iph.frag_off & bpf_htons(0x1fff)) return false; /* a later fragment: no L4 header */
+    meta->family = 2;
+    meta->protocol = iph.protocol;
     l4 = iph.ihl * 4;
-    __builtin_memcpy(meta.src, &iph.saddr, 4);
-    __builtin_memcpy(meta.dst, &iph.daddr, 4);
+    __builtin_memcpy(meta->src, &iph.saddr, 4);
+    __builtin_memcpy(meta->dst, &iph.daddr, 4);
   } else if (skb->protocol == bpf_htons(VG_ETH_P_IPV6)) {
     struct ipv6hdr ip6;
-    if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6))) return;
-    meta.family = 10;
-    meta.protocol = ip6.nexthdr;
+    if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6))) return false;
+    meta->family = 10;
+    meta->protocol = ip6.nexthdr;
     l4 = sizeof(ip6);
-    __builtin_memcpy(meta.src, &ip6.saddr, 16);
-    __builtin_memcpy(meta.dst, &ip6.daddr, 16);
+    __builtin_memcpy(meta->src, &ip6.saddr, 16);
+    __builtin_memcpy(meta->dst, &ip6.daddr, 16);
   } else {
-    return;
+    return false;
   }
   __u16 ports[2];
-  __u32 payload;
-  if (meta.protocol == IPPROTO_UDP) {
-    if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports))) return;
-    payload = l4 + 8;
-  } else if (meta.protocol == IPPROTO_TCP) {
+  if (meta->protocol == IPPROTO_UDP) {
+    if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports))) return false;
+    *payload = l4 + 8;
+  } else if (meta->protocol == IPPROTO_TCP) {
     __u8 tcp[13];
-    if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp))) return;
+    if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp))) return false;
     __builtin_memcpy(ports, tcp, sizeof(ports));
-    payload = l4 + (tcp[12] >> 4) * 4;
+    *payload = l4 + (tcp[12] >> 4) * 4;
+  } else if ((meta->family == 2 && meta->protocol == IPPROTO_ICMP) ||
+             (meta->family == 10 && meta->protocol == VG_IPPROTO_ICMPV6)) {
+    *payload = l4;
+    return true;
   } else {
-    return;
+    return false;
   }
-  meta.src_port = bpf_ntohs(ports[0]);
-  meta.dst_port = bpf_ntohs(ports[1]);
-  if (meta.src_port != VG_DNS_PORT && meta.dst_port != VG_DNS_PORT) return;
-  if (skb->len <= payload) return; /* no payload: handshakes, acks */
+  meta->src_port = bpf_ntohs(ports[0]);
+  meta->dst_port = bpf_ntohs(ports[1]);
+  return true;
+}
+
+/* DNS over UDP or TCP, port 53 on either side: the message (at most
+ * VG_PKT_DNS_MAX bytes) as a request or a response, by its QR bit. */
+static __always_inline void emit_dns(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 payload,
+                                     const struct vg_event_header *owner) {
   __u32 len = skb->len - payload;
   /* QR, in the flags after the id (and after TCP's length). */
   __u8 flags = 0;
-  if (bpf_skb_load_bytes(skb, payload + (meta.protocol == IPPROTO_TCP ? 4 : 2), &flags, 1)) return;
+  if (bpf_skb_load_bytes(skb, payload + (meta->protocol == IPPROTO_TCP ? 4 : 2), &flags, 1)) return;
+  emit_app_record(skb, VG_ID_NET_PACKET_DNS, VG_ARG_NET_PACKET_DNS_METADATA, VG_ARG_NET_PACKET_DNS_PROTO_DNS,
+                  owner, meta, payload, len, VG_APP_DNS);
+  if (flags & 0x80)
+    emit_app_record(skb, VG_ID_NET_PACKET_DNS_RESPONSE, VG_ARG_NET_PACKET_DNS_RESPONSE_METADATA,
+                    VG_ARG_NET_PACKET_DNS_RESPONSE_DNS_RESPONSE, owner, meta, payload, len, VG_APP_DNS);
+  else
+    emit_app_record(skb, VG_ID_NET_PACKET_DNS_REQUEST, VG_ARG_NET_PACKET_DNS_REQUEST_METADATA,
+                    VG_ARG_NET_PACKET_DNS_REQUEST_DNS_QUESTIONS, owner, meta, payload, len, VG_APP_DNS);
+}
+
+/* ---------------------------------------------------------- net_packet_http */
+
+/* `b` starts with the string literal `lit` (compared byte by byte, unrolled). */
+#define VG_STARTS_WITH(b, lit)                                                  \
+  ({                                                                            \
+    __u8 diff_ = 0;                                                             \
+    _Pragma("unroll") for (int i_ = 0; i_ < (int)sizeof(lit) - 1; i_++) diff_ |= \
+        (b)[i_] ^ (__u8)(lit)[i_];                                              \
+    diff_ == 0;                                                                 \
+  })
+
+#define VG_HTTP_PEEK 16
+
+/* An HTTP/1.x message starts here: "HTTP/1." (a response) or a method and a
+ * space (the methods net::LooksLikeHttp knows). */
+static __always_inline bool http_start(const __u8 b[VG_HTTP_PEEK], bool *response) {
+  *response = VG_STARTS_WITH(b, "HTTP/1.");
+  if (*response) return true;
+  switch (b[0]) {
+    case 'G': return VG_STARTS_WITH(b, "GET ");
+    case 'P':
+      return VG_STARTS_WITH(b, "POST ") || VG_STARTS_WITH(b, "PUT ") ||
+             VG_STARTS_WITH(b, "PATCH ") || VG_STARTS_WITH(b, "PROPFIND ") ||
+             VG_STARTS_WITH(b, "PROPPATCH ");
+    case 'H': return VG_STARTS_WITH(b, "HEAD ");
+    case 'D': return VG_STARTS_WITH(b, "DELETE ");
+    case 'O': return VG_STARTS_WITH(b, "OPTIONS ");
+    case 'C': return VG_STARTS_WITH(b, "CONNECT ") || VG_STARTS_WITH(b, "COPY ");
+    case 'T': return VG_STARTS_WITH(b, "TRACE ");
+    case 'M': return VG_STARTS_WITH(b, "MKCOL ") || VG_STARTS_WITH(b, "MOVE ");
+    default: return false;
+  }
+}
+
+/* The TCP segment's payload starts an HTTP/1.x message head (16 bytes are
+ * peeked at; TLS and HTTP/2 never match). */
+static __always_inline bool http_segment(struct __sk_buff *skb, __u32 payload, bool *response) {
+  __u8 peek[VG_HTTP_PEEK];
+  return skb->len >= payload + VG_HTTP_PEEK && !bpf_skb_load_bytes(skb, payload, peek, sizeof(peek)) &&
+         http_start(peek, response);
+}
+
+/* HTTP/1.x on any TCP port: the head of a message (http_segment said so). */
+static __always_inline void emit_http(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 payload,
+                                      const struct vg_event_header *owner, bool response) {
+  __u32 len = skb->len - payload;
+  emit_app_record(skb, VG_ID_NET_PACKET_HTTP, VG_ARG_NET_PACKET_HTTP_METADATA, VG_ARG_NET_PACKET_HTTP_PROTO_HTTP,
+                  owner, meta, payload, len, VG_APP_HTTP);
+  if (response)
+    emit_app_record(skb, VG_ID_NET_PACKET_HTTP_RESPONSE, VG_ARG_NET_PACKET_HTTP_RESPONSE_METADATA,
+                    VG_ARG_NET_PACKET_HTTP_RESPONSE_HTTP_RESPONSE, owner, meta, payload, len, VG_APP_HTTP);
+  else
+    emit_app_record(skb, VG_ID_NET_PACKET_HTTP_REQUEST, VG_ARG_NET_PACKET_HTTP_REQUEST_METADATA,
+                    VG_ARG_NET_PACKET_HTTP_REQUEST_HTTP_REQUEST, owner, meta, payload, len, VG_APP_HTTP);
+}
+
+/* ---------------------------------------------------------- net_packet_icmp */
+
+/* The ICMP message at `payload` is an echo request (type 8, ICMPv6 128):
+ * one a user task sends (ping), never the kernel. */
+static __always_inline bool icmp_echo_request(struct __sk_buff *skb, __u32 payload, __u8 family) {
+  __u8 type = 0;
+  if (bpf_skb_load_bytes(skb, payload, &type, 1)) return false;
+  return type == (family == 2 ? 8 : 128);
+}
+
+/* ICMP (IPv4) and ICMPv6 (IPv6): the 8-byte header. */
+static __always_inline void emit_icmp(struct __sk_buff *skb, struct vg_pkt_meta *meta, __u32 payload,
+                                      const struct vg_event_header *owner) {
+  if (skb->len < payload + VG_PKT_ICMP_LEN) return;
+  if (meta->family == 2)
+    emit_app_record(skb, VG_ID_NET_PACKET_ICMP, VG_ARG_NET_PACKET_ICMP_METADATA, VG_ARG_NET_PACKET_ICMP_PROTO_ICMP,
+                    owner, meta, payload, VG_PKT_ICMP_LEN, VG_APP_ICMP);
+  else
+    emit_app_record(skb, VG_ID_NET_PACKET_ICMPV6, VG_ARG_NET_PACKET_ICMPV6_METADATA,
+                    VG_ARG_NET_PACKET_ICMPV6_PROTO_ICMPV6, owner, meta, payload, VG_PKT_ICMP_LEN, VG_APP_ICMP);
+}
+
+/* ------------------------------------------------- application-layer packets */
+
+/* One pass per packet for every application-layer packet event: nothing is
+ * read unless one of them is selected, then only the IP and transport
+ * headers until a selected parser wants the payload (DNS: port 53; HTTP: the
+ * first bytes of a TCP segment; ICMP: the protocol). */
+static __always_inline void emit_app_packet(struct __sk_buff *skb, __u8 direction) {
+  __u64 dns = vg_event_policies[VG_ID_NET_PACKET_DNS] | vg_event_policies[VG_ID_NET_PACKET_DNS_REQUEST] |
+              vg_event_policies[VG_ID_NET_PACKET_DNS_RESPONSE];
+  __u64 http = vg_event_policies[VG_ID_NET_PACKET_HTTP] | vg_event_policies[VG_ID_NET_PACKET_HTTP_REQUEST] |
+               vg_event_policies[VG_ID_NET_PACKET_HTTP_RESPONSE];
+  __u64 icmp = vg_event_policies[VG_ID_NET_PACKET_ICMP] | vg_event_policies[VG_ID_NET_PACKET_ICMPV6];
+  if (!(dns | http | icmp)) return;
+  struct vg_pkt_meta meta = {};
+  __u32 payload = 0;
+  if (!load_packet_headers(skb, &meta, &payload)) return;
   meta.direction = direction;
   meta.packet_len = skb->len;
-  const struct vg_event_header *owner = packet_owner(skb, direction, any);
-  emit_dns_record(skb, VG_ID_NET_PACKET_DNS, VG_ARG_NET_PACKET_DNS_METADATA, VG_ARG_NET_PACKET_DNS_PROTO_DNS,
-                  owner, &meta, payload, len);
-  if (flags & 0x80)
-    emit_dns_record(skb, VG_ID_NET_PACKET_DNS_RESPONSE, VG_ARG_NET_PACKET_DNS_RESPONSE_METADATA,
-                    VG_ARG_NET_PACKET_DNS_RESPONSE_DNS_RESPONSE, owner, &meta, payload, len);
+  bool is_icmp = meta.protocol == IPPROTO_ICMP || meta.protocol == VG_IPPROTO_ICMPV6;
+  /* Port 53 is DNS when a DNS event wants it; other TCP may be HTTP. */
+  bool is_dns = dns && !is_icmp && (meta.src_port == VG_DNS_PORT || meta.dst_port == VG_DNS_PORT);
+  if (is_icmp ? !icmp : !is_dns && !(http && meta.protocol == IPPROTO_TCP)) return;
+  if (skb->len <= payload) return; /* no payload: handshakes, acks */
+  bool response = false;
+  if (!is_icmp && !is_dns && !http_segment(skb, payload, &response)) return;
+  /* The owner is saved for every selected event's policies at once. ICMP
+   * sent by the kernel's own sockets (echo replies, errors) leaves in softirq
+   * under whichever task was running: only an echo request names its sender. */
+  const struct vg_event_header *owner = NULL;
+  if (!is_icmp || direction == VG_DIR_INGRESS || icmp_echo_request(skb, payload, meta.family))
+    owner = packet_owner(skb, direction, dns | http | icmp);
+  if (is_icmp)
+    emit_icmp(skb, &meta, payload, owner);
+  else if (is_dns)
+    emit_dns(skb, &meta, payload, owner);
   else
-    emit_dns_record(skb, VG_ID_NET_PACKET_DNS_REQUEST, VG_ARG_NET_PACKET_DNS_REQUEST_METADATA,
-                    VG_ARG_NET_PACKET_DNS_REQUEST_DNS_QUESTIONS, owner, &meta, payload, len);
+    emit_http(skb, &meta, payload, owner, response);
 }
 
 SEC("cgroup_skb/ingress")
 int vg_cgskb_app_ingress(struct __sk_buff *skb) {
-  emit_dns(skb, VG_DIR_INGRESS);
+  emit_app_packet(skb, VG_DIR_INGRESS);
   return 1;
 }
 
 SEC("cgroup_skb/egress")
 int vg_cgskb_app_egress(struct __sk_buff *skb) {
-  emit_dns(skb, VG_DIR_EGRESS);
+  emit_app_packet(skb, VG_DIR_EGRESS);
   return 1;
 }
 

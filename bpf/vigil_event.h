@@ -101,7 +101,7 @@ struct vg_path_key {
 /* The metadata of a captured packet (packet events' "metadata" argument). */
 struct vg_pkt_meta {
   __u8 family;    /* AF_INET, AF_INET6 */
-  __u8 protocol;  /* IPPROTO_UDP, IPPROTO_TCP */
+  __u8 protocol;  /* IPPROTO_UDP, IPPROTO_TCP, IPPROTO_ICMP, IPPROTO_ICMPV6 */
   __u8 direction; /* VG_DIR_EGRESS, VG_DIR_INGRESS */
   __u8 pad;
   __u16 src_port; /* host order */
@@ -112,6 +112,8 @@ struct vg_pkt_meta {
 };
 
 #define VG_PKT_DNS_MAX 514 /* a classic 512-byte message, plus TCP's 2-byte length */
+#define VG_PKT_HTTP_MAX 2048 /* an HTTP/1.x message head: request or status line and headers */
+#define VG_PKT_ICMP_LEN 8 /* the ICMP/ICMPv6 header: type, code, checksum, id, seq */
 
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
 #define VG_HDR_IO_URING 0x80 /* an io_uring operation reported as its syscall twin (bpf/io_uring.bpf.h) */

@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev libsystemd-dev python3-prometheus-client
   debootstrap systemd-container systemd
   git netcat-openbsd kmod  # the detections e2e tests: benign workload, nc, modprobe
+  iputils-ping  # the ICMP e2e test (ping -c1 127.0.0.1 and ::1)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

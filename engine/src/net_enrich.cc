@@ -3,16 +3,21 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <variant>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "event_layout.h"
 #include "vigil/engine/json.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/net/dns.h"
+#include "vigil/net/http.h"
+#include "vigil/net/icmp.h"
 #include "vigil_event.h"
 
 namespace vigil::engine {
@@ -181,12 +186,178 @@ std::string RenderMessage(const net::DnsMessage& m) {
   return out;
 }
 
+// Tracee's PacketMetadata: the packet's direction.
+std::string RenderDirection(const Meta& m) {
+  if (!m.valid) return "null";
+  return m.raw.direction == VG_DIR_EGRESS ? R"({"direction":"egress"})" : R"({"direction":"ingress"})";
+}
+
+std::span<const uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// A header name as Go's textproto writes it (Tracee's keys): "user-agent"
+// -> "User-Agent".
+std::string CanonicalHeader(std::string_view name) {
+  std::string out(name);
+  bool upper = true;
+  for (char& c : out) {
+    c = upper ? absl::ascii_toupper(static_cast<unsigned char>(c))
+              : absl::ascii_tolower(static_cast<unsigned char>(c));
+    upper = c == '-';
+  }
+  return out;
+}
+
+// map[string][]string, keys sorted (as Go's encoder writes a map); a
+// request's Host is its own field, as in Go's http.Request.
+void RenderHeaders(std::string& out, const net::HttpHead& h) {
+  std::map<std::string, std::vector<std::string>> headers;
+  for (const auto& [name, value] : h.headers) {
+    std::string key = CanonicalHeader(name);
+    if (h.kind == net::HttpHead::Kind::kRequest && key == "Host") continue;
+    headers[key].push_back(value);
+  }
+  Key(out, "headers");
+  out += '{';
+  bool first = true;
+  for (const auto& [key, values] : headers) {
+    if (!first) out += ',';
+    first = false;
+    Key(out, key);
+    out += '[';
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) out += ',';
+      AppendJsonString(out, values[i]);
+    }
+    out += ']';
+  }
+  out += '}';
+}
+
+// The request target's path (Go's URL.Path, not unescaped): no query or
+// fragment, no scheme and authority of the absolute form a proxy gets.
+std::string_view UriPath(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!target.starts_with(scheme)) continue;
+    size_t slash = target.find('/', scheme.size());
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+    break;
+  }
+  return target.substr(0, target.find_first_of("?#"));
+}
+
+// Content-Length as Go reports it: absent is 0 for a request (no body) and
+// -1 (unknown) for a response.
+int64_t ContentLength(const net::HttpHead& h) {
+  if (h.content_length >= 0) return h.content_length;
+  return h.kind == net::HttpHead::Kind::kRequest ? 0 : -1;
+}
+
+void RenderRequestFields(std::string& out, const net::HttpHead& h) {
+  Str(out, "method", h.method);
+  out += ',';
+  Str(out, "protocol", h.protocol);
+  out += ',';
+  Str(out, "host", h.host);
+  out += ',';
+  Str(out, "uri_path", UriPath(h.path));
+}
+
+void RenderResponseFields(std::string& out, const net::HttpHead& h) {
+  Str(out, "status", h.status);
+  absl::StrAppend(&out, ",\"status_code\":", h.status_code, ",");
+  Str(out, "protocol", h.protocol);
+}
+
+// ProtoHTTPRequest, ProtoHTTPResponse, or ProtoHTTP (both kinds, with
+// "direction": "request" or "response"); null when the kind does not fit.
+std::string RenderHttp(const net::HttpHead& h, ArgFormat f) {
+  const bool request = h.kind == net::HttpHead::Kind::kRequest;
+  if ((f == ArgFormat::kHttpRequest && !request) || (f == ArgFormat::kHttpResponse && request)) return "null";
+  std::string out = "{";
+  if (f == ArgFormat::kHttpMessage) {
+    Str(out, "direction", request ? "request" : "response");
+    out += ',';
+    RenderRequestFields(out, h);
+    out += ',';
+    Str(out, "status", h.status);
+    absl::StrAppend(&out, ",\"status_code\":", h.status_code);
+  } else if (request) {
+    RenderRequestFields(out, h);
+  } else {
+    RenderResponseFields(out, h);
+  }
+  out += ',';
+  RenderHeaders(out, h);
+  absl::StrAppend(&out, ",\"content_length\":", ContentLength(h), "}");
+  return out;
+}
+
+// ProtoICMP / ProtoICMPv6 (id and seq are 0 for messages without them).
+std::string RenderIcmp(const net::IcmpHeader& h, bool v6) {
+  std::string out = "{";
+  Str(out, "typeCode", net::IcmpTypeCodeName(h.type, h.code, v6));
+  absl::StrAppend(&out, ",\"checksum\":", h.checksum, ",\"id\":", h.id, ",\"seq\":", h.seq, "}");
+  return out;
+}
+
 }  // namespace
+
+// net_packet_http*, net_packet_icmp*: the metadata and the payload rendered,
+// and Tracee's src/dst (and ports) arguments taken from the metadata.
+void NetworkEnricher::ApplyPayload(events::Event& e) {
+  Meta meta;
+  for (events::Arg& a : e.args) {
+    if (a.def->format != ArgFormat::kPacketMetadata && a.def->format != ArgFormat::kPacketDirection) continue;
+    if (const auto* raw = std::get_if<std::string>(&a.value)) meta = ParseMeta(*raw);
+    a.value =
+        JsonText{a.def->format == ArgFormat::kPacketMetadata ? RenderMeta(meta) : RenderDirection(meta)};
+  }
+  for (events::Arg& a : e.args) {
+    const ArgFormat f = a.def->format;
+    const auto* raw = std::get_if<std::string>(&a.value);
+    if (f == ArgFormat::kHttpMessage || f == ArgFormat::kHttpRequest || f == ArgFormat::kHttpResponse) {
+      std::optional<net::HttpHead> h = raw ? net::ParseHttpHead(AsBytes(*raw)) : std::nullopt;
+      if (h && h->incomplete) e.truncated = true;
+      a.value = JsonText{h ? RenderHttp(*h, f) : "null"};
+    } else if (f == ArgFormat::kIcmp || f == ArgFormat::kIcmpv6) {
+      const bool v6 = f == ArgFormat::kIcmpv6;
+      std::optional<net::IcmpHeader> h = raw ? net::ParseIcmp(AsBytes(*raw), v6) : std::nullopt;
+      a.value = JsonText{h ? RenderIcmp(*h, v6) : "null"};
+    }
+  }
+  if (!meta.valid) return;
+  bool added = false;
+  for (const events::ArgDef& def : e.def->args) {
+    if (e.FindArg(def.name) != nullptr) continue;
+    events::Value v;
+    if (def.name == "src")
+      v = Address(meta.raw, meta.raw.src);
+    else if (def.name == "dst")
+      v = Address(meta.raw, meta.raw.dst);
+    else if (def.name == "src_port")
+      v = uint64_t{meta.raw.src_port};
+    else if (def.name == "dst_port")
+      v = uint64_t{meta.raw.dst_port};
+    else
+      continue;
+    e.args.push_back(events::Arg{.def = &def, .value = std::move(v)});
+    added = true;
+  }
+  // In definition order, as the decoder leaves them.
+  if (added)
+    std::sort(e.args.begin(), e.args.end(),
+              [](const events::Arg& a, const events::Arg& b) { return a.def < b.def; });
+}
 
 void NetworkEnricher::Apply(events::Event& e) {
   const uint32_t id = e.def->id;
   if (id == events::kSecuritySocketConnect) return AddDstDns(e, "remote_addr");
   if (id == events::kNetTcpConnection) return AddDstDns(e, "dst");
+  if (id == events::kNetPacketHttp || id == events::kNetPacketHttpRequest ||
+      id == events::kNetPacketHttpResponse || id == events::kNetPacketIcmp || id == events::kNetPacketIcmpv6)
+    return ApplyPayload(e);
   if (id != events::kNetPacketDns && id != events::kNetPacketDnsRequest &&
       id != events::kNetPacketDnsResponse)
     return;

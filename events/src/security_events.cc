@@ -4,6 +4,7 @@
 #include "security_events.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "defined_events.h"
@@ -237,7 +238,8 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
   defs.push_back(Defined(
       kNetPacketCapture,
       {
-          .description = "the cgroup_skb programs that read DNS messages of local sockets",
+          .description = "the cgroup_skb programs that read DNS messages, HTTP/1.x heads and ICMP headers of "
+                         "local sockets (only what the selected events parse)",
           .sets = {"net"},
           .probes = {CgroupSkbProbe("ingress", "vg_cgskb_app_"), CgroupSkbProbe("egress", "vg_cgskb_app_")},
           .caps = {.base = {}, .ebpf = caps::CapSet{Cap::kNetAdmin}},
@@ -273,6 +275,45 @@ void AddSecurityEvents(std::vector<EventDef>& defs) {
           .sets = {"net", "network_events", "net_packet_dns"},
           .dependencies = {"net_packet_capture"},
       }));
+  const char* kHttpWhat =
+      "plain-text HTTP/1.x on any TCP port, recognised from the segment's first bytes (a method or "
+      "\"HTTP/1.\"), not the port; only the head is read (up to its empty line, at most 2048 bytes); "
+      "HTTPS and HTTP/2 stay opaque";
+  // The HTTP and ICMP events: programs of net_packet_capture, the owner as for DNS.
+  auto packet_event = [&](uint32_t id, std::string what, std::vector<std::string> sets) {
+    defs.push_back(Defined(id, {
+                                   .description = absl::StrCat(what, kDnsOwner),
+                                   .sets = std::move(sets),
+                                   .dependencies = {"net_packet_capture"},
+                               }));
+  };
+  const std::vector<std::string> kHttpSets = {"net", "network_events", "net_packet_http"};
+  packet_event(kNetPacketHttp,
+               absl::StrCat("an HTTP request or response: addresses, ports, direction and the head decoded "
+                            "(method, host, path, status, headers, content length); ",
+                            kHttpWhat),
+               kHttpSets);
+  packet_event(
+      kNetPacketHttpRequest,
+      absl::StrCat("an HTTP request: metadata, method, protocol, host, path, headers (User-Agent...) "
+                   "and content length; ",
+                   kHttpWhat),
+      kHttpSets);
+  packet_event(kNetPacketHttpResponse,
+               absl::StrCat("an HTTP response: metadata, status, status code, protocol, headers and content "
+                            "length; ",
+                            kHttpWhat),
+               kHttpSets);
+  packet_event(kNetPacketIcmp,
+               "an ICMP message over IPv4, both directions: addresses, direction, type and code by name, "
+               "checksum, and the echo identifier and sequence number (what the kernel sends itself, echo "
+               "replies and errors, names no process)",
+               {"net", "network_events"});
+  packet_event(kNetPacketIcmpv6,
+               "an ICMPv6 message (IPv6 without extension headers), both directions: addresses, direction, "
+               "type and code by name, checksum, and for echoes the identifier and sequence number (what the "
+               "kernel sends itself, echo replies and errors, names no process)",
+               {"net", "network_events"});
   // Tracee's security_bpf_prog is an LSM hook, refused here; this is the
   // syscall's view of the same act: a BPF program being loaded.
   defs.push_back(

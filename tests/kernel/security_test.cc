@@ -41,6 +41,7 @@
 #include "vigil/engine/bpf_sensor.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
+#include "vigil_event.h"
 
 // In the harness's namespace: Sensor, Spawn, IntPipe, the argument accessors.
 namespace vigil::ktest {
@@ -906,6 +907,101 @@ TEST_F(SecurityTest, PacketsOfBothDirectionsWithTheSocketsUidAndCgroup) {
     EXPECT_EQ(p->comm, "");
     EXPECT_EQ(p->policies, 1u);
   }
+}
+
+// An HTTP/1.x head on a random port, recognised from its first bytes: the
+// record holds the head only (its body, sent in the same segment, is not
+// read) and names the sending process; a TLS record on the same connection
+// is no HTTP.
+TEST_F(SecurityTest, HttpHeadsAreCapturedOnAnyPortUpToTheirEmptyLine) {
+  // (The harness selects no dependencies: net_packet_capture owns the programs.)
+  auto s = StartSensor({"net_packet_capture", "net_packet_http_request"});
+  ASSERT_NE(s, nullptr);
+  const std::string head = "PUT /vigil/k?x=1 HTTP/1.1\r\nHost: vigil.test\r\nContent-Length: 300\r\n\r\n";
+  const std::string body(300, 'b');
+  const std::string tls("\x16\x03\x01\x00\x10\x01\x00\x00\x0c\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+                        21);
+  IntPipe port;
+  pid_t child = Spawn([&] {
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    socklen_t len = sizeof(sin);
+    if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 1) != 0) return 1;
+    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    port.Send(ntohs(sin.sin_port));
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(c, reinterpret_cast<sockaddr*>(&sin), len) != 0) return 2;
+    int a = accept(l, nullptr, nullptr);
+    const std::string segment = head + body;
+    if (send(c, segment.data(), segment.size(), 0) != static_cast<ssize_t>(segment.size())) return 3;
+    std::string got(segment.size(), 0);
+    if (recv(a, got.data(), got.size(), MSG_WAITALL) != static_cast<ssize_t>(got.size())) return 4;
+    if (send(c, tls.data(), tls.size(), 0) != static_cast<ssize_t>(tls.size())) return 5;
+    return recv(a, got.data(), tls.size(), MSG_WAITALL) == static_cast<ssize_t>(tls.size()) ? 0 : 6;
+  });
+  const int64_t server_port = port.Receive();
+  ASSERT_EQ(WaitExit(child), 0);
+  const Event* e = s->Await("net_packet_http_request", child);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(StrArg(*e, "http_request"), head) << "the head, up to its empty line; not the body";
+  EXPECT_FALSE(e->truncated);
+  EXPECT_FALSE(e->comm.empty()) << "the sender's header";
+  const std::string meta = StrArg(*e, "metadata");
+  ASSERT_EQ(meta.size(), sizeof(vg_pkt_meta));
+  vg_pkt_meta m;
+  std::memcpy(&m, meta.data(), sizeof(m));
+  EXPECT_EQ(m.dst_port, server_port);
+  EXPECT_EQ(m.protocol, IPPROTO_TCP);
+  EXPECT_EQ(m.direction, 3) << "egress";
+  s->DrainFor(200);
+  for (const Event* r : s->Find("net_packet_http_request", -1))
+    EXPECT_EQ(StrArgOrMark(*r, "http_request").find('\x16'), std::string::npos) << "TLS is no HTTP";
+}
+
+// ping's echo request names the pinging process; the echo reply the kernel
+// sends (softirq, from its own socket) names none; the reply that reaches the
+// process's socket is its again.
+TEST_F(SecurityTest, IcmpEchoNamesThePingerNotTheKernelsReply) {
+  auto s = StartSensor({"net_packet_capture", "net_packet_icmp"});
+  ASSERT_NE(s, nullptr);
+  pid_t child = Spawn([&] {
+    int r = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (r < 0) return 1;
+    uint8_t echo[16] = {8, 0, 0, 0, 0x42, 0x42, 0, 7, 'v', 'i', 'g', 'i', 'l', 0, 0, 0};
+    uint32_t sum = 0;
+    for (size_t i = 0; i < sizeof(echo); i += 2) sum += echo[i] << 8 | echo[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    echo[2] = static_cast<uint8_t>(~sum >> 8);
+    echo[3] = static_cast<uint8_t>(~sum);
+    sockaddr_in to{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    if (sendto(r, echo, sizeof(echo), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != sizeof(echo))
+      return 2;
+    uint8_t reply[128];
+    for (int i = 0; i < 4; i++) {  // its own request comes back too (raw sockets see every ICMP)
+      ssize_t n = recv(r, reply, sizeof(reply), 0);
+      if (n >= 28 && reply[20] == 0 && reply[24] == 0x42 && reply[25] == 0x42) return 0;
+    }
+    return 3;
+  });
+  ASSERT_EQ(WaitExit(child), 0);
+  auto ours = [](uint8_t type, uint8_t direction) {
+    return [=](const Event& e) {
+      const std::string icmp = StrArgOrMark(e, "proto_icmp"), meta = StrArgOrMark(e, "metadata");
+      if (icmp.size() != 8 || meta.size() != sizeof(vg_pkt_meta)) return false;
+      vg_pkt_meta m;
+      std::memcpy(&m, meta.data(), sizeof(m));
+      return static_cast<uint8_t>(icmp[0]) == type && icmp[4] == 0x42 && icmp[5] == 0x42 && icmp[7] == 7 &&
+             m.direction == direction;
+    };
+  };
+  const Event* request = s->Await("net_packet_icmp", child, ours(8, 3));
+  ASSERT_NE(request, nullptr) << "the echo request, egress";
+  const Event* kernel_reply = s->Await("net_packet_icmp", -1, ours(0, 3));
+  ASSERT_NE(kernel_reply, nullptr) << "the kernel's echo reply, egress";
+  EXPECT_EQ(kernel_reply->host_pid, 0u);
+  EXPECT_EQ(kernel_reply->comm, "");
+  EXPECT_NE(s->Await("net_packet_icmp", child, ours(0, 4)), nullptr)
+      << "the reply reaching the child, ingress";
 }
 
 // ------------------------------------------------------------ decoded syscall arguments

@@ -15,14 +15,16 @@ class NetworkEnricher {
   explicit NetworkEnricher(size_t dns_cache_entries = 16384) : cache_(dns_cache_entries) {}
 
   // net_packet_dns*: renders metadata and the message, and feeds the cache
-  // with answers. security_socket_connect, net_tcp_connection: appends
-  // dst_dns when the peer's address was resolved. Other events: untouched.
+  // with answers. net_packet_http*, net_packet_icmp*: renders metadata and
+  // the head (net::ParseHttpHead, net::ParseIcmp), adds src/dst (and ports). security_socket_connect,
+  // net_tcp_connection: appends dst_dns when the peer's address was resolved. Other events: untouched.
   void Apply(events::Event& e);
 
   const net::DnsCache& cache() const { return cache_; }
 
  private:
   void AddDstDns(events::Event& e, const char* addr_arg);
+  void ApplyPayload(events::Event& e);
 
   net::DnsCache cache_;
 };

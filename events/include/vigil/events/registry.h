@@ -57,6 +57,12 @@ enum class ArgFormat : uint8_t {
   kDnsMessage,      // a DNS message -> Tracee's ProtoDNS
   kDnsQuestions,    // a DNS message -> [{"query":...,"query_type":"A","query_class":"IN"}]
   kDnsResponse,     // a DNS message -> [{"query_data":{...},"dns_answer":[...]}]
+  kPacketDirection, // struct vg_pkt_meta -> Tracee's PacketMetadata {"direction":"egress"}
+  kHttpMessage,     // an HTTP/1.x head -> Tracee's ProtoHTTP (request or response)
+  kHttpRequest,     // an HTTP/1.x request head -> ProtoHTTPRequest {"method":...,"uri_path":...}
+  kHttpResponse,    // an HTTP/1.x status head -> ProtoHTTPResponse {"status_code":200,...}
+  kIcmp,            // an ICMP header -> ProtoICMP {"typeCode":"EchoRequest","id":...,"seq":...}
+  kIcmpv6,          // an ICMPv6 header -> ProtoICMPv6 {"typeCode":...} (id, seq for echoes)
 };
 
 // What the kernel side captures for a syscall argument (vigil_event.h VG_CAPTURE_*).
