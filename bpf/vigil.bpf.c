@@ -139,6 +139,22 @@ static __always_inline struct file *vg_fd_file(struct task_struct *task, long fd
   return file;
 }
 
+/* vg_fd_file of the current task, walking its BTF pointers with direct
+ * loads (one helper call, for the descriptor table's slot): for the hot
+ * path of an open's exit. */
+static __always_inline struct file *vg_current_fd_file(long fd) {
+  if (fd < 0) return NULL;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct files_struct *files = task->files;
+  if (!files) return NULL;
+  struct fdtable *fdt = files->fdt;
+  if (!fdt || (unsigned long)fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
 /* The policies that want this event from this task; counts the drop when none does. */
 static __always_inline __u64 matched_policies(__u64 candidates) {
   __u64 matched = vg_scope_match((struct task_struct *)bpf_get_current_task(), candidates);
@@ -365,16 +381,32 @@ static __always_inline void put_mm_env(struct vg_rec *r, __u8 index, struct task
 #define VG_PATH_CUT(ps) (*(volatile __u32 *)&(ps)->data[VG_MAX_STR + 4])
 #define VG_PATH_MARK_LEN 3 /* "..." */
 
+/* A dentry's parent and name, in one read where they are adjacent (they are
+ * in every kernel since 2.6, but CO-RE checks), else two. */
+struct vg_dentry_link {
+  struct dentry *parent;
+  struct qstr name;
+};
+
+static __always_inline void vg_read_dentry_link(struct dentry *d, struct vg_dentry_link *out) {
+  if (bpf_core_field_offset(d->d_name) == bpf_core_field_offset(d->d_parent) + sizeof(void *) &&
+      bpf_core_field_size(d->d_name) == sizeof(struct qstr)) {
+    if (!bpf_probe_read_kernel(out, sizeof(*out), (void *)d + bpf_core_field_offset(d->d_parent))) return;
+  }
+  out->parent = BPF_CORE_READ(d, d_parent);
+  out->name = BPF_CORE_READ(d, d_name);
+}
+
 static __always_inline __u32 vg_build_path(struct vg_scratch *ps, const struct path *path) {
   struct dentry *dentry = BPF_CORE_READ(path, dentry);
   struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
   struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+  /* Read once per mount, not per component. */
+  struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
   VG_PATH_POS(ps) = VG_MAX_STR;
   VG_PATH_CUT(ps) = 1; /* until the walk reaches a root */
 
   for (int i = 0; i < VG_PATH_DEPTH; i++) {
-    struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
     if (dentry == mnt_root) {
       struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
       if (mnt == mnt_parent) { /* the root of the tree */
@@ -383,9 +415,13 @@ static __always_inline __u32 vg_build_path(struct vg_scratch *ps, const struct p
       }
       dentry = BPF_CORE_READ(mnt, mnt_mountpoint); /* cross the mount point */
       mnt = mnt_parent;
+      mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
       continue;
     }
-    struct qstr name = BPF_CORE_READ(dentry, d_name);
+    struct vg_dentry_link link;
+    vg_read_dentry_link(dentry, &link);
+    struct dentry *parent = link.parent;
+    struct qstr name = link.name;
     if (dentry == parent && name.len <= 1) { /* a filesystem root that is no mount root */
       VG_PATH_CUT(ps) = 0;
       break;
@@ -679,7 +715,7 @@ static __always_inline __u64 vg_filter_path(__s32 nr, const struct vg_syscall_sp
   __s64 by_str = cpath ? vg_path_match_str(&kb->key, nr, cpath, kernel) : -1;
   __u64 pass = by_str > 0 ? (by_str & want) : 0;
   bool decided = by_str >= 0;
-  if (by_str < 0 && !kernel) my_counters()->read_failed++;
+  if (by_str < 0 && cpath && !kernel) my_counters()->read_failed++;
   if (pass != want && file) {
     pass |= vg_path_match_file(kb, nr, file, want & ~pass);
     decided = true;
@@ -717,7 +753,7 @@ static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec 
   __u8 i = spec->path_arg;
   const char *cpath = i < 6 ? (const char *)args[i] : NULL;
   struct file *file = NULL;
-  if (at_exit && ret >= 0 && vg_opens_file(nr)) file = vg_fd_file(bpf_get_current_task_btf(), ret);
+  if (at_exit && ret >= 0 && vg_opens_file(nr)) file = vg_current_fd_file(ret);
   return vg_filter_path(nr, spec, args, cpath, false, file, at_exit, ret, policies);
 }
 

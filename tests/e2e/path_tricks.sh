@@ -3,6 +3,7 @@
 # reads of /etc/shadow by a relative name after cd, with "//", through
 # /proc/self/root, a symlink and a hard link; a relative name that fails
 # (EACCES, as uid 65534); open(2) and creat(2) called directly as musl does;
+# an openat whose path cannot be read (kept and counted, not dropped);
 # and files replaced by rename (mv, sed -i) in /etc/cron.d. Every one must be
 # reported under its policy. Only /etc/shadow is read; the test's own files
 # (a hard link beside /etc/shadow, /etc/cron.d/vigil-test-PID*) are removed.
@@ -46,6 +47,7 @@ read_relative_denied() {
 }
 raw_open() { exec "$RAW_OPEN" open /etc/shadow >/dev/null; }
 raw_creat() { exec "$RAW_OPEN" creat "$CRON.creat" >/dev/null; }
+bad_pointer() { exec "$RAW_OPEN" badptr - >/dev/null; }
 rename_relative() { cd /etc/cron.d && exec mv "vigil-test-$$.tmp" "vigil-test-$$"; }
 rename_sed() { exec sed -i 's/^$/# vigil test/' "$CRON"; }
 
@@ -59,6 +61,7 @@ trick hardlink read_hardlink
 trick relative_denied read_relative_denied
 trick raw_open raw_open
 trick raw_creat raw_creat
+trick bad_pointer bad_pointer
 : >"$CRON.tmp" || die "cannot create $CRON.tmp"
 trick rename_relative rename_relative
 trick rename_sed rename_sed
@@ -87,6 +90,16 @@ reported open credential-files raw_open pathname /etc/shadow '>= 0'
 reported creat config-changes raw_creat pathname "$CRON.creat" '>= 0'
 reported security_inode_rename config-changes rename_relative new_path "$CRON" '== 0'
 reported security_inode_rename config-changes rename_sed new_path "$CRON" '== 0'
+# A path the kernel cannot read: kept (marked truncated) and counted, not dropped.
+pid=$(pid_of bad_pointer "$pids")
+check "bad_pointer: openat of an unreadable path kept under credential-files, truncated" \
+  "any(.[]; .eventName == \"openat\" and .hostProcessId == $pid and .returnValue == -14
+    and (.matchedPolicies | index(\"credential-files\")) and .truncated == true)"
+if grep -Eq '[1-9][0-9]* unreadable user memory reads' "$SENSOR_ERR"; then
+  pass "the stop summary counts the unreadable read"
+else
+  fail "the stop summary counts no unreadable read: $(grep -o 'truncated arguments;[^;]*' "$SENSOR_ERR")"
+fi
 # The kernel still drops what matches nothing: the symlink's own directory
 # is not reported when listed.
 check "no credential-files event for an unfiltered file" \
