@@ -4,9 +4,12 @@
 #   vigil-idle   -e connect: running, but nothing of the workload's is selected
 #   vigil-nomatch  -e execve,openat with a scope that matches no process (comm=)
 #   vigil-fileopen -e execve,security_file_open: opens with the path resolved in the kernel
+#   vigil-pathfilter -e openat with an exact and a prefix pathname filter the workload's
+#                  opens never match: the in-kernel path filter's cost (caller string,
+#                  inode, resolved path; bpf/vigil.bpf.c "path filters")
 # Sourced by ../shared/bench/peers.sh (bash). VIGIL_BIN overrides the binary.
 
-PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle vigil-nomatch vigil-fileopen"
+PLUGIN_CONTESTANTS="${PLUGIN_CONTESTANTS:-} vigil vigil-raw vigil-idle vigil-nomatch vigil-fileopen vigil-pathfilter"
 VIGIL_BIN=${VIGIL_BIN:-./build/vigil}
 
 vigil_check() { [[ -x $VIGIL_BIN ]] || { echo "$VIGIL_BIN not built (./tools/build.sh)"; return 1; }; }
@@ -50,6 +53,12 @@ c_vigil_nomatch_start() { vigil_spawn "$1" --events execve,openat --scope comm=n
 c_vigil_nomatch_ready() { [[ -f $1/ready ]]; }
 c_vigil_nomatch_count() { echo "0 0"; }
 c_vigil_nomatch_lost() { vigil_lost "$1"; }
+
+c_vigil_pathfilter_check() { vigil_check; }
+c_vigil_pathfilter_start() { vigil_spawn "$1" --events 'openat.data.pathname=/etc/shadow,/etc/sudoers.d/*'; }
+c_vigil_pathfilter_ready() { [[ -f $1/ready ]]; }
+c_vigil_pathfilter_count() { echo "0 0"; }
+c_vigil_pathfilter_lost() { vigil_lost "$1"; }
 
 c_vigil_fileopen_check() { vigil_check; }
 c_vigil_fileopen_start() { vigil_spawn "$1" --events execve,security_file_open; }

@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 { uname -r; nproc; grep -m1 'model name' /proc/cpuinfo; free -g | sed -n 2p; ./build/vigil version; } >"$OUT/env.txt"
 
 # 1. Workload slowdown, capture and losses against peers (the shared harness).
-contestants="vigil vigil-raw vigil-idle vigil-nomatch vigil-default"
+contestants="vigil vigil-raw vigil-idle vigil-nomatch vigil-pathfilter vigil-default"
 ((QUICK)) || contestants+=" bpftrace libbpf-tools"
 bash "$PEERS" -p bench/contestants.sh -r "$REPS" -o "$OUT/peers" \
     -m "exec:2000 open:200000 open:400000:2 exec:2000:2" $contestants || true

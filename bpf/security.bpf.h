@@ -66,19 +66,6 @@ static __always_inline __u64 vg_inode_ctime(struct inode *inode) {
   return 0;
 }
 
-/* The open file behind a descriptor of `task`, or NULL. */
-static __always_inline struct file *vg_fd_file(struct task_struct *task, long fd) {
-  if (fd < 0) return NULL;
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt) return NULL;
-  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
-  if ((unsigned long)fd >= max_fds) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *file = NULL;
-  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-  return file;
-}
-
 /* The socket behind a descriptor, or NULL when it is not one. */
 static __always_inline struct socket *vg_fd_socket(struct task_struct *task, long fd) {
   struct file *file = vg_fd_file(task, fd);
@@ -273,8 +260,6 @@ VG_SYSCALL_EXIT_TP(sec, open_by_handle_at, emit_file_open)
 
 /* ------------------------------------ security_inode_unlink / _rename */
 
-#define VG_AT_FDCWD -100
-
 /* A syscall's path name as a full path: an absolute name as the caller gave
  * it; a relative one appended to the path of the directory it is resolved
  * against (dirfd's file, or the cwd for AT_FDCWD), built from the kernel's
@@ -378,7 +363,15 @@ static __noinline int emit_inode_rename(__s32 nr, long ret) {
   struct vg_rec r = rec_begin(VG_ID_SECURITY_INODE_RENAME, nr, policies);
   if (!r.buf) return 0;
   put_at_path(&r, VG_ARG_SECURITY_INODE_RENAME_OLD_PATH, olddirfd, oldpath);
+  __u32 new_off = rec_off(&r);
   put_at_path(&r, VG_ARG_SECURITY_INODE_RENAME_NEW_PATH, newdirfd, newpath);
+  /* Pathname filters on new_path (a file replaced by rename: sed -i, vipw). */
+  policies = vg_filter_rec_path(&r, new_off, VG_ID_SECURITY_INODE_RENAME, policies);
+  if (!policies) {
+    my_counters()->filtered_kernel++;
+    return 0;
+  }
+  REC_HDR(&r)->policies = policies;
   put_u64(&r, VG_ARG_SECURITY_INODE_RENAME_SYSCALL, nr);
   rec_submit(&r);
   return 0;

@@ -20,6 +20,9 @@ const volatile __u64 wakeup_every = 4096; /* records per CPU between forced wake
  * event id (VG_ID_*); written by user space before load, so that the
  * verifier prunes the code of unselected events. */
 const volatile __u64 vg_event_policies[VG_MAX_EVENTS];
+/* Of those, the policies whose pathname filter the kernel decides, by event
+ * id (security_inode_rename: its new path). */
+const volatile __u64 vg_event_path_policies[VG_MAX_EVENTS];
 /* Lifecycle records also feed user space's process tree (executable paths)
  * when no policy selects them; such records carry policies == 0. */
 const volatile bool track_processes = false;
@@ -56,11 +59,28 @@ struct {
   __type(value, __u64);
 } path_filters SEC(".maps");
 
+/* Exact patterns by (event id, device, inode) of the file they name. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct vg_inode_key);
+  __type(value, __u64);
+} path_inodes SEC(".maps");
+
+/* A trie key under construction; `spill` lets a string be appended at a
+ * variable offset with a constant size (the verifier's bound), whatever
+ * lands past the key is ignored. */
+struct vg_path_key_buf {
+  struct vg_path_key key;
+  char spill[VG_PATH_KEY_LEN + 8];
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct vg_path_key);
+  __type(value, struct vg_path_key_buf);
 } path_key_buf SEC(".maps");
 
 struct vg_exec_stash {
@@ -103,6 +123,37 @@ static __always_inline struct vg_cpu_counters *my_counters(void) {
 }
 
 #include "scope.h"
+
+#define VG_AT_FDCWD -100
+
+/* The open file behind a descriptor of `task`, or NULL. */
+static __always_inline struct file *vg_fd_file(struct task_struct *task, long fd) {
+  if (fd < 0) return NULL;
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt) return NULL;
+  unsigned int max_fds = BPF_CORE_READ(fdt, max_fds);
+  if ((unsigned long)fd >= max_fds) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
+/* vg_fd_file of the current task, walking its BTF pointers with direct
+ * loads (one helper call, for the descriptor table's slot): for the hot
+ * path of an open's exit. */
+static __always_inline struct file *vg_current_fd_file(long fd) {
+  if (fd < 0) return NULL;
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct files_struct *files = task->files;
+  if (!files) return NULL;
+  struct fdtable *fdt = files->fdt;
+  if (!fdt || (unsigned long)fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
+  struct file *file = NULL;
+  bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
 
 /* The policies that want this event from this task; counts the drop when none does. */
 static __always_inline __u64 matched_policies(__u64 candidates) {
@@ -242,6 +293,7 @@ static __always_inline void put_str(struct vg_rec *r, __u8 index, const void *pt
   __u16 len = n > 0 ? n - 1 : 0; /* without the NUL */
   /* A string that filled the buffer was cut; one that could not be read is lost. */
   if (n >= max || n < 0) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+  if (n < 0 && user) my_counters()->read_failed++;
   __builtin_memcpy(&r->buf[off], &len, sizeof(len));
   rec_set_off(r, off + 2 + len);
 }
@@ -317,38 +369,68 @@ static __always_inline void put_mm_env(struct vg_rec *r, __u8 index, struct task
   put_bytes(r, index, VG_KIND_BYTES, (const void *)start, len, true);
 }
 
-/* Builds the path of a dentry by walking to the root, writing names
- * backwards into path_scratch, then copies it into the record. The write
- * position lives in map memory (as for records) so that the verifier's
- * states converge across iterations instead of multiplying. */
+/* Builds the path of a dentry by walking to the mount namespace's root,
+ * writing names backwards into path_scratch: the path is in
+ * [pos, VG_MAX_STR), pos returned. The write position lives in map memory
+ * (as for records) so that the verifier's states converge across
+ * iterations instead of multiplying. A path deeper than VG_PATH_DEPTH steps
+ * or longer than the buffer keeps its last components behind the marker
+ * "..." (never empty) and sets VG_PATH_CUT. */
 #define VG_PATH_DEPTH 40
 #define VG_PATH_POS(ps) (*(volatile __u32 *)&(ps)->data[VG_MAX_STR])
+#define VG_PATH_CUT(ps) (*(volatile __u32 *)&(ps)->data[VG_MAX_STR + 4])
+#define VG_PATH_MARK_LEN 3 /* "..." */
 
-static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
-  __u32 zero = 0;
-  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
-  if (!ps) return;
+/* A dentry's parent and name, in one read where they are adjacent (they are
+ * in every kernel since 2.6, but CO-RE checks), else two. */
+struct vg_dentry_link {
+  struct dentry *parent;
+  struct qstr name;
+};
 
+static __always_inline void vg_read_dentry_link(struct dentry *d, struct vg_dentry_link *out) {
+  if (bpf_core_field_offset(d->d_name) == bpf_core_field_offset(d->d_parent) + sizeof(void *) &&
+      bpf_core_field_size(d->d_name) == sizeof(struct qstr)) {
+    if (!bpf_probe_read_kernel(out, sizeof(*out), (void *)d + bpf_core_field_offset(d->d_parent))) return;
+  }
+  out->parent = BPF_CORE_READ(d, d_parent);
+  out->name = BPF_CORE_READ(d, d_name);
+}
+
+static __always_inline __u32 vg_build_path(struct vg_scratch *ps, const struct path *path) {
   struct dentry *dentry = BPF_CORE_READ(path, dentry);
   struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
   struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-  VG_PATH_POS(ps) = VG_MAX_STR; /* the path is built in [pos, VG_MAX_STR) */
+  /* Read once per mount, not per component. */
+  struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+  VG_PATH_POS(ps) = VG_MAX_STR;
+  VG_PATH_CUT(ps) = 1; /* until the walk reaches a root */
 
   for (int i = 0; i < VG_PATH_DEPTH; i++) {
-    struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
-    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
     if (dentry == mnt_root) {
       struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-      if (mnt == mnt_parent) break;                /* the root of the tree */
+      if (mnt == mnt_parent) { /* the root of the tree */
+        VG_PATH_CUT(ps) = 0;
+        break;
+      }
       dentry = BPF_CORE_READ(mnt, mnt_mountpoint); /* cross the mount point */
       mnt = mnt_parent;
+      mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
       continue;
     }
-    struct qstr name = BPF_CORE_READ(dentry, d_name);
-    if (dentry == parent && name.len <= 1) break; /* a filesystem root that is no mount root */
+    struct vg_dentry_link link;
+    vg_read_dentry_link(dentry, &link);
+    struct dentry *parent = link.parent;
+    struct qstr name = link.name;
+    if (dentry == parent && name.len <= 1) { /* a filesystem root that is no mount root */
+      VG_PATH_CUT(ps) = 0;
+      break;
+    }
     __u32 len = name.len & (VG_MAX_STR / 2 - 1);
     __u32 pos = VG_PATH_POS(ps);
-    if (pos > VG_MAX_STR || len + 1 > pos) break;
+    /* Room for "/name", the marker should a later name not fit, and one
+     * byte more: a whole VG_MAX_STR would read as empty (len & 4095). */
+    if (pos > VG_MAX_STR || len + 2 + VG_PATH_MARK_LEN > pos) break;
     pos -= len + 1;
     pos &= (VG_MAX_STR - 1);
     ps->data[pos] = '/';
@@ -356,15 +438,33 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
     VG_PATH_POS(ps) = pos;
     /* A file with no place in any tree (memfd, anonymous): its own parent,
      * named "/" + its name as d_path names it ("/memfd:x"). */
-    if (dentry == parent) break;
+    if (dentry == parent) {
+      VG_PATH_CUT(ps) = 0;
+      break;
+    }
     dentry = parent;
   }
   __u32 pos = VG_PATH_POS(ps);
-  if (pos >= VG_MAX_STR) { /* the root itself */
+  if (pos >= VG_MAX_STR) { /* the root itself, or nothing fitted */
     pos = VG_MAX_STR - 1;
     ps->data[pos] = '/';
   }
-  pos &= (VG_MAX_STR - 1);
+  if (VG_PATH_CUT(ps) && pos >= VG_PATH_MARK_LEN) {
+    pos -= VG_PATH_MARK_LEN;
+    pos &= (VG_MAX_STR - 1);
+    ps->data[pos] = '.';
+    ps->data[(pos + 1) & (VG_MAX_STR - 1)] = '.';
+    ps->data[(pos + 2) & (VG_MAX_STR - 1)] = '.';
+  }
+  return pos & (VG_MAX_STR - 1);
+}
+
+static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
+  __u32 zero = 0;
+  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  if (!ps) return;
+  __u32 pos = vg_build_path(ps, path);
+  if (VG_PATH_CUT(ps)) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   put_bytes(r, index, VG_KIND_STR, &ps->data[pos], VG_MAX_STR - pos, false);
 }
 
@@ -472,26 +572,189 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
   return spec && captured_at(spec, at_entry) ? spec : NULL;
 }
 
-/* Drops the policies whose pathname patterns (exact or prefix) the path
- * does not match, before any record is built. */
-static __always_inline __u64 filter_path_at(__s32 nr, const struct vg_syscall_spec *spec,
-                                            const char *path, bool kernel, __u64 policies) {
-  __u32 zero = 0;
-  struct vg_path_key *key = bpf_map_lookup_elem(&path_key_buf, &zero);
-  if (!key) return policies;
-  long n = kernel ? bpf_probe_read_kernel_str(key->path, sizeof(key->path), path)
-                  : bpf_probe_read_user_str(key->path, sizeof(key->path), path);
-  if (n <= 0) return policies & ~spec->path_policies;
-  key->event_id = nr;
-  key->prefixlen = 32 + 8 * (__u32)n; /* n counts the NUL: exact patterns match it */
-  __u64 *match = bpf_map_lookup_elem(&path_filters, key);
-  return (policies & ~spec->path_policies) | (match ? (*match & policies & spec->path_policies) : 0);
+/* ------------------------------------------------------- path filters
+ * Exact and prefix pathname patterns, decided in the kernel before a record
+ * is built (vg_path_* helpers). A policy's path filter passes when any of
+ * these matches, tried cheapest first and only for the policies still
+ * undecided:
+ *   1. the caller's string (as given: relative, "//", symlinks unresolved);
+ *   2. for a file the syscall opened (successful open, openat, openat2,
+ *      creat, open_by_handle_at; execve and execveat): its (device, inode)
+ *      against the exact patterns' files (hard links, bind mounts), then its
+ *      path resolved from the dentry and mount chain, up to the task's mount
+ *      namespace root (relative names, "..", "//", /proc/self/root, symlinks);
+ *   3. when the syscall failed (no file): a relative caller string appended
+ *      to the path of the directory it was resolved against (dirfd or cwd).
+ * A caller string that cannot be read is counted (read_failed); when no
+ * file could decide instead, the event is kept rather than dropped. */
+
+/* `x & 255`, kept as a mask clang cannot fold into an earlier bound (the
+ * verifier tracks the register, not the C variable). */
+static __always_inline __u32 vg_key_index(__u32 x) {
+  asm volatile("" : "+r"(x));
+  return x & 255;
 }
 
-static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec *spec,
-                                         const __u64 *args, __u64 policies) {
+/* min(x, VG_PATH_KEY_LEN), the bound on the very register a helper gets. */
+static __always_inline __u64 vg_key_len(__u64 x) {
+  /* 64-bit so that clang does not zero-extend a copy (as in rec_submit). */
+  asm volatile("" : "+r"(x));
+  if (x > VG_PATH_KEY_LEN) x = VG_PATH_KEY_LEN;
+  asm volatile("" : "+r"(x));
+  return x;
+}
+
+/* The trie's mask for the first `len` bytes of key->path (len counts the
+ * NUL of a whole string: exact patterns match it). */
+static __always_inline __u64 vg_path_key_lookup(struct vg_path_key *key, __u32 event_id, __u32 len) {
+  if (len > VG_PATH_KEY_LEN) len = VG_PATH_KEY_LEN;
+  key->event_id = event_id;
+  key->prefixlen = 32 + 8 * len;
+  __u64 *match = bpf_map_lookup_elem(&path_filters, key);
+  return match ? *match : 0;
+}
+
+/* 1. The caller's string; -1 when it could not be read. */
+static __always_inline __s64 vg_path_match_str(struct vg_path_key *key, __u32 event_id, const char *path,
+                                               bool kernel) {
+  long n = kernel ? bpf_probe_read_kernel_str(key->path, sizeof(key->path), path)
+                  : bpf_probe_read_user_str(key->path, sizeof(key->path), path);
+  if (n <= 0) return -1;
+  return vg_path_key_lookup(key, event_id, n);
+}
+
+/* Copies the path built in ps at pos into the key; returns its length. */
+static __always_inline __u32 vg_path_key_copy(struct vg_path_key *key, struct vg_scratch *ps, __u32 pos) {
+  __u32 len = VG_MAX_STR - pos;
+  __u64 n = vg_key_len(len);
+  bpf_probe_read_kernel(key->path, n, &ps->data[pos & (VG_MAX_STR - 1)]);
+  return len;
+}
+
+/* 2. The opened file: by inode for exact patterns, then by resolved path,
+ * for the policies of `want` that are still undecided. */
+static __always_inline __u64 vg_path_match_file(struct vg_path_key_buf *kb, __u32 event_id,
+                                                struct file *file, __u64 want) {
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  struct vg_inode_key ik = {.event_id = event_id};
+  ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  ik.ino = BPF_CORE_READ(inode, i_ino);
+  __u64 pass = 0;
+  __u64 *m = bpf_map_lookup_elem(&path_inodes, &ik);
+  if (m) pass = *m & want;
+  if (pass == want) return pass;
+  __u32 zero = 0;
+  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  if (!ps) return pass;
+  __u32 pos = vg_build_path(ps, &file->f_path);
+  if (VG_PATH_CUT(ps)) return pass; /* not a whole path: it names no pattern */
+  __u32 len = vg_path_key_copy(&kb->key, ps, pos);
+  if (len < VG_PATH_KEY_LEN) kb->key.path[vg_key_index(len)] = 0;
+  return pass | vg_path_key_lookup(&kb->key, event_id, len + 1);
+}
+
+/* 3. A relative caller string made absolute against dirfd (or the cwd for
+ * AT_FDCWD); 0 for an absolute one (already looked up as it is). */
+static __always_inline __u64 vg_path_match_at(struct vg_path_key_buf *kb, __u32 event_id, long dirfd,
+                                              const char *upath) {
+  char first = 0;
+  if (bpf_probe_read_user(&first, sizeof(first), upath) || first == '/' || !first) return 0;
+  struct task_struct *task = bpf_get_current_task_btf();
+  const struct path *dir = NULL;
+  if ((int)dirfd == VG_AT_FDCWD) {
+    struct fs_struct *fs = BPF_CORE_READ(task, fs);
+    if (fs) dir = &fs->pwd;
+  } else {
+    struct file *f = vg_fd_file(task, (int)dirfd);
+    if (f) dir = &f->f_path;
+  }
+  if (!dir) return 0;
+  __u32 zero = 0;
+  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  if (!ps) return 0;
+  __u32 pos = vg_build_path(ps, dir);
+  if (VG_PATH_CUT(ps)) return 0;
+  __u32 len = vg_path_key_copy(&kb->key, ps, pos);
+  if (len >= VG_PATH_KEY_LEN) return vg_path_key_lookup(&kb->key, event_id, VG_PATH_KEY_LEN);
+  if (len != 1) { /* the root needs no separator */
+    kb->key.path[vg_key_index(len)] = '/';
+    len++;
+  }
+  /* Lands in the key, or past it in spill (ignored): the size is constant. */
+  long n = bpf_probe_read_user_str(&kb->key.path[vg_key_index(len)], VG_PATH_KEY_LEN, upath);
+  if (n <= 0) return 0;
+  return vg_path_key_lookup(&kb->key, event_id, len + n);
+}
+
+/* The directory a syscall's relative path argument is resolved against:
+ * AT_FDCWD for the first argument, the dirfd for the *at syscalls' second,
+ * -1 (none known) otherwise. */
+static __always_inline long vg_path_dirfd(__s32 nr, __u8 path_arg, const __u64 *args) {
+  if (path_arg == 0) return VG_AT_FDCWD;
+  if (path_arg == 1 && (nr == VG_NR_openat || nr == VG_NR_openat2 || nr == VG_NR_execveat))
+    return (int)args[0];
+  return -1;
+}
+
+static __always_inline bool vg_opens_file(__s32 nr) {
+  return nr == VG_NR_open || nr == VG_NR_openat || nr == VG_NR_openat2 || nr == VG_NR_creat ||
+         nr == VG_NR_open_by_handle_at;
+}
+
+/* Drops the policies whose pathname patterns (exact or prefix) the syscall's
+ * path does not match, before any record is built. `file`: the file it
+ * opened (NULL: none, or not known); `at_exit`: the syscall has returned
+ * `ret`. */
+static __always_inline __u64 vg_filter_path(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args,
+                                            const char *cpath, bool kernel, struct file *file,
+                                            bool at_exit, __s64 ret, __u64 policies) {
+  __u64 want = policies & spec->path_policies;
+  __u32 zero = 0;
+  struct vg_path_key_buf *kb = bpf_map_lookup_elem(&path_key_buf, &zero);
+  if (!kb) return policies;
+  __s64 by_str = cpath ? vg_path_match_str(&kb->key, nr, cpath, kernel) : -1;
+  __u64 pass = by_str > 0 ? (by_str & want) : 0;
+  bool decided = by_str >= 0;
+  if (by_str < 0 && cpath && !kernel) my_counters()->read_failed++;
+  if (pass != want && file) {
+    pass |= vg_path_match_file(kb, nr, file, want & ~pass);
+    decided = true;
+  } else if (pass != want && at_exit && ret < 0 && cpath && !kernel) {
+    long dirfd = vg_path_dirfd(nr, spec->path_arg, args);
+    if (dirfd != -1) pass |= vg_path_match_at(kb, nr, dirfd, cpath) & want;
+  }
+  if (!decided) pass = want; /* nothing could be read to decide: keep the event */
+  return (policies & ~want) | pass;
+}
+
+/* For a non-syscall event (`event_id`, policies `policies`): drops the
+ * policies of vg_event_path_policies whose patterns do not match the string
+ * argument the record holds at `arg_off` (as put_str/put_path/put_at_path
+ * wrote it). */
+static __always_inline __u64 vg_filter_rec_path(struct vg_rec *r, __u32 arg_off, __u32 event_id,
+                                                __u64 policies) {
+  __u64 want = policies & vg_event_path_policies[event_id & (VG_MAX_EVENTS - 1)];
+  if (!want) return policies;
+  __u32 zero = 0;
+  struct vg_path_key_buf *kb = bpf_map_lookup_elem(&path_key_buf, &zero);
+  if (!kb) return policies;
+  if (rec_off(r) < arg_off + 4) return policies & ~want; /* the argument did not fit */
+  __u32 off = arg_off & (VG_SCRATCH_HALF - 1);
+  __u16 len = 0;
+  __builtin_memcpy(&len, &r->buf[(off + 2) & (VG_SCRATCH_HALF - 1)], sizeof(len));
+  __u64 n = vg_key_len(len);
+  bpf_probe_read_kernel(kb->key.path, n, &r->buf[(off + 4) & (VG_SCRATCH_HALF - 1)]);
+  if (n < VG_PATH_KEY_LEN) kb->key.path[vg_key_index(n)] = 0;
+  return (policies & ~want) | (vg_path_key_lookup(&kb->key, event_id, n + 1) & want);
+}
+
+static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args,
+                                         bool at_exit, __s64 ret, __u64 policies) {
   __u8 i = spec->path_arg;
-  return filter_path_at(nr, spec, i < 6 ? (const char *)args[i] : NULL, false, policies);
+  const char *cpath = i < 6 ? (const char *)args[i] : NULL;
+  struct file *file = NULL;
+  if (at_exit && ret >= 0 && vg_opens_file(nr)) file = vg_current_fd_file(ret);
+  return vg_filter_path(nr, spec, args, cpath, false, file, at_exit, ret, policies);
 }
 
 static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args) {
@@ -513,7 +776,7 @@ static __always_inline void exec_failed(const struct vg_syscall_spec *spec, __s6
   if (!st) return;
   __u64 policies = st->policies;
   if (ret < 0 && (policies & spec->path_policies)) {
-    policies = filter_path(st->nr, spec, st->args, policies);
+    policies = filter_path(st->nr, spec, st->args, true, ret, policies);
     if (!policies) my_counters()->filtered_kernel++;
   }
   if (ret < 0 && policies) emit_syscall(st->nr, policies, spec, st->args, ret);
@@ -525,7 +788,7 @@ static __always_inline void on_syscall(__s32 nr, const struct vg_syscall_spec *s
   if (is_sensor()) return;
   __u64 policies = matched_policies(spec->policies);
   if (policies && (policies & spec->path_policies)) {
-    policies = filter_path(nr, spec, args, policies);
+    policies = filter_path(nr, spec, args, !(spec->flags & VG_SYSCALL_AT_ENTRY), ret, policies);
     if (!policies) my_counters()->filtered_kernel++;
   }
   if (policies) emit_syscall(nr, policies, spec, args, ret);
@@ -670,7 +933,8 @@ static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_stru
   __u64 policies = st->policies;
   if (spec && (policies & spec->path_policies)) {
     /* The kernel's copy of the name: what the record reports. */
-    policies = filter_path_at(st->nr, spec, BPF_CORE_READ(bprm, filename), true, policies);
+    policies = vg_filter_path(st->nr, spec, st->args, BPF_CORE_READ(bprm, filename), true,
+                              BPF_CORE_READ(bprm, file), true, 0, policies);
     if (!policies) my_counters()->filtered_kernel++;
   }
   if (spec && policies) {

@@ -98,6 +98,17 @@ struct vg_path_key {
   char path[VG_PATH_KEY_LEN];
 };
 
+/* In-kernel exact pathname filters by the file itself: (event id, device,
+ * inode) of each exact pattern's file, stat()ed by user space at load time,
+ * so that hard links and bind mounts of a filtered file match. The value is
+ * the mask of policies whose exact patterns name that file. `dev` is the
+ * kernel's encoding (super_block.s_dev: major << 20 | minor). */
+struct vg_inode_key {
+  __u32 event_id;
+  __u32 dev;
+  __u64 ino;
+};
+
 /* The metadata of a captured packet (packet events' "metadata" argument). */
 struct vg_pkt_meta {
   __u8 family;    /* AF_INET, AF_INET6 */
@@ -153,7 +164,8 @@ struct vg_cpu_counters {
   __u64 filtered_kernel; /* matched by no policy's in-kernel filters */
   __u64 truncated;       /* records with a cut argument */
   __u64 since_wakeup;    /* records since this CPU last woke the reader */
-  __u64 pad[3];
+  __u64 read_failed;     /* user memory (a path, an argument) that could not be read */
+  __u64 pad[2];
 };
 
 #endif /* VIGIL_BPF_VIGIL_EVENT_H */

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,8 +15,10 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -231,8 +234,10 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     if (stat("/proc/self/ns/uts", &uts) == 0) skel->rodata->sensor_uts_ns = static_cast<uint32_t>(uts.st_ino);
     // Non-syscall events (lifecycle, bpf/security.bpf.h) read their policies by event id.
     for (const SelectedEvent& e : s->events_)
-      if (!e.def->is_syscall() && e.def->id < VG_MAX_EVENTS)
+      if (!e.def->is_syscall() && e.def->id < VG_MAX_EVENTS) {
         skel->rodata->vg_event_policies[e.def->id] = e.policies;
+        skel->rodata->vg_event_path_policies[e.def->id] = e.path_policies;
+      }
     if (int err = bpf_map__set_max_entries(skel->maps.events, options.ring_bytes); err)
       return absl::InvalidArgumentError(
           absl::StrCat("ring buffer size ", options.ring_bytes, ": ", Errno(err)));
@@ -612,6 +617,28 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
         UpdateTable(*fd, "path_filters", &key, &e.policies, absl::StrCat(" with '", e.key.c_str(), "'"));
     if (!st.ok()) return st;
   }
+  // Exact patterns by the file they name, so that its hard links and bind
+  // mounts match: (event, device, inode) -> policies. A pattern naming no
+  // file (yet) is matched by path only.
+  std::map<std::tuple<uint32_t, uint32_t, uint64_t>, uint64_t> inodes;
+  for (const PathFilterEntry& e : paths.entries) {
+    if (e.key.empty() || e.key.back() != '\0') continue;
+    struct stat st {};
+    if (stat(e.key.c_str(), &st) != 0) continue;
+    // The kernel's dev_t (super_block.s_dev): major << 20 | minor.
+    uint32_t dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+    inodes[{e.event_id, dev, st.st_ino}] |= e.policies;
+  }
+  if (inodes.empty()) return absl::OkStatus();
+  absl::StatusOr<int> ifd = TableFd(maps.path_inodes, "path_inodes", inodes.size());
+  if (!ifd.ok()) return ifd.status();
+  for (const auto& [k, policies] : inodes) {
+    vg_inode_key key{};
+    key.event_id = std::get<0>(k);
+    key.dev = std::get<1>(k);
+    key.ino = std::get<2>(k);
+    if (absl::Status st = UpdateTable(*ifd, "path_inodes", &key, &policies, ""); !st.ok()) return st;
+  }
   return absl::OkStatus();
 }
 
@@ -653,6 +680,7 @@ KernelCounters BpfSensor::ReadCounters() const {
     total.lost_reserve += c.lost_reserve;
     total.filtered_kernel += c.filtered_kernel;
     total.truncated += c.truncated;
+    total.read_failed += c.read_failed;
   }
   return total;
 }

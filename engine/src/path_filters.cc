@@ -7,6 +7,13 @@ namespace {
 
 constexpr const char* kPathArgs[] = {"pathname", "path", "filename"};
 
+// Non-syscall events whose path argument the kernel filters on (their
+// handlers call vg_filter_rec_path): the argument's name.
+std::string_view KernelPathArg(const events::EventDef& def) {
+  if (def.name == "security_inode_rename") return "new_path";
+  return {};
+}
+
 // The patterns of a filter, if the kernel can decide it: `data.<path>=` with
 // only exact and prefix values that fit the trie key.
 bool KernelPatterns(const policies::Filter& f, const std::string& arg, std::vector<std::string>& keys) {
@@ -25,31 +32,36 @@ bool KernelPatterns(const policies::Filter& f, const std::string& arg, std::vect
 
 }  // namespace
 
-PathFilterPlan PlanPathFilters(const policies::CompiledPolicies& compiled, const events::Registry& registry) {
+PathFilterPlan PlanPathFilters(policies::CompiledPolicies& compiled, const events::Registry& registry) {
   PathFilterPlan plan;
   std::map<std::pair<uint32_t, std::string>, uint64_t> own;  // what each pattern's policies are
   for (const auto& [event_id, mask] : compiled.event_policies()) {
     const events::EventDef* def = registry.FindId(event_id);
-    if (def == nullptr || !def->is_syscall()) continue;
+    if (def == nullptr) continue;
     int arg = -1;
-    for (const char* name : kPathArgs) {
-      int i = def->ArgIndex(name);
-      if (i >= 0 && i < 6 && def->args[i].capture == events::Capture::kString) {
-        arg = i;
-        break;
+    if (def->is_syscall()) {
+      for (const char* name : kPathArgs) {
+        int i = def->ArgIndex(name);
+        if (i >= 0 && i < 6 && def->args[i].capture == events::Capture::kString) {
+          arg = i;
+          break;
+        }
       }
+    } else if (std::string_view name = KernelPathArg(*def); !name.empty()) {
+      arg = def->ArgIndex(std::string(name));
     }
     if (arg < 0) continue;
     for (size_t p = 0; p < compiled.names().size() && p < 64; ++p) {
       if (!((mask >> p) & 1)) continue;
       const std::vector<policies::Filter>* filters = compiled.FiltersOf(p, event_id);
       if (filters == nullptr) continue;
-      for (const policies::Filter& f : *filters) {
+      for (size_t f = 0; f < filters->size(); ++f) {
         std::vector<std::string> keys;
-        if (!KernelPatterns(f, def->args[arg].name, keys)) continue;
+        if (!KernelPatterns((*filters)[f], def->args[arg].name, keys)) continue;
         for (const std::string& k : keys) own[{event_id, k}] |= uint64_t{1} << p;
         plan.events[event_id].arg = arg;
         plan.events[event_id].policies |= uint64_t{1} << p;
+        compiled.MarkDecidedInKernel(p, event_id, f);
         break;  // one filter per rule is enough to prefilter (rule filters AND)
       }
     }

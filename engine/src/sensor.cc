@@ -94,6 +94,9 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
       "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
       k.filtered_kernel, "\n", "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
   counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", k.truncated);
+  counter("vigil_user_memory_read_failures_total",
+          "Reads of a process's memory (a path, an argument) that failed in the kernel; the events were kept.",
+          k.read_failed);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -989,7 +992,7 @@ void SensorRun::Stop() {
       "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
-      " with truncated arguments; filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
+      " with truncated arguments; ", k.read_failed, " unreadable user memory reads (events kept); filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {

@@ -63,10 +63,11 @@ absl::StatusOr<Selection> BuildSelection(const SensorOptions& options) {
       DefaultPolicyPath());
   if (!compiled.ok()) return compiled.status();
   Selection selection;
+  // Before the policies are shared: it marks the filters the kernel decides.
+  selection.path_filters = PlanPathFilters(*compiled, registry);
   selection.policies = std::make_shared<const policies::CompiledPolicies>(std::move(*compiled));
   selection.description = selection.policies->description();
   // Dependencies run for the events that need them; unselected, they carry no policy.
-  selection.path_filters = PlanPathFilters(*selection.policies, registry);
   for (const auto& [id, policies] : selection.policies->event_policies()) {
     if (!IsDetection(*registry.FindId(id))) continue;
     for (uint32_t input : registry.WithDependencies({id}))

@@ -561,6 +561,12 @@ const std::vector<Filter>* CompiledPolicies::FiltersOf(size_t policy, uint32_t e
   return it == filters_[policy].end() ? nullptr : &it->second;
 }
 
+void CompiledPolicies::MarkDecidedInKernel(size_t policy, uint32_t event_id, size_t index) {
+  if (policy >= filters_.size()) return;
+  auto it = filters_[policy].find(event_id);
+  if (it != filters_[policy].end() && index < it->second.size()) it->second[index].decided_in_kernel = true;
+}
+
 uint64_t CompiledPolicies::total_drops() const {
   uint64_t total = 0;
   for (uint64_t n : drops_) total += n;

@@ -258,7 +258,7 @@ uint64_t CompiledPolicies::MatchUser(const events::Event& e, uint64_t kernel_mat
           bool ok = true;
           switch (f.kind) {
             case Filter::Kind::kData:
-              ok = MatchArg(f, e.FindArg(f.arg));
+              ok = f.decided_in_kernel || MatchArg(f, e.FindArg(f.arg));
               if (!ok) why = DropReason::kData;
               break;
             case Filter::Kind::kRetval:

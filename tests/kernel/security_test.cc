@@ -180,6 +180,86 @@ TEST_F(SecurityTest, FileOpenResolvesDirfdRelativeSymlinkedAndOPathOpens) {
 
 // ------------------------------------------------- security_inode_unlink / _rename
 
+// Issue 9, item 6: a path built from dentries that does not fit (more
+// components than the walk takes, or more bytes than the buffer) is marked
+// truncated and keeps its last components behind "..."; never empty, never
+// passed off as whole. Each tree is built and opened relative to the cwd by
+// a child (such paths are too long to name whole).
+TEST_F(SecurityTest, FileOpenMarksPathsTooDeepOrTooLongAsTruncated) {
+  auto s = StartSensor({"security_file_open"});
+  ASSERT_NE(s, nullptr);
+  const std::string base = RealPath("/tmp") + "/" + UniqueName("long");
+  ASSERT_EQ(mkdir(base.c_str(), 0700), 0);
+  // Builds `dirs` under base, then creates and reopens `file` at the bottom.
+  auto open_at_bottom = [&](const std::vector<std::string>& dirs, const std::string& file) {
+    pid_t child = Spawn([&] {
+      if (chdir(base.c_str()) != 0) return 10;
+      for (const std::string& d : dirs)
+        if (mkdir(d.c_str(), 0700) != 0 || chdir(d.c_str()) != 0) return 11;
+      int fd = open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd < 0) return 12;
+      close(fd);
+      fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      return fd < 0 ? 13 : 0;
+    });
+    EXPECT_EQ(WaitExit(child), 0);
+    return child;
+  };
+  auto read_of = [&](pid_t child, const std::string& file) {
+    return s->Await("security_file_open", child, [&](const Event& e) {
+      return StrArg(e, "syscall_pathname") == file && StrArg(e, "flags").find("O_WRONLY") == std::string::npos;
+    });
+  };
+
+  // 45 nested directories: more than the walk's 40 steps.
+  pid_t deep = open_at_bottom(std::vector<std::string>(45, "d"), "deep-file");
+  const Event* d = read_of(deep, "deep-file");
+  ASSERT_NE(d, nullptr) << "the open 45 directories down did not arrive";
+  const std::string dpath = StrArg(*d, "pathname");
+  EXPECT_TRUE(d->truncated) << dpath;
+  EXPECT_TRUE(dpath.starts_with(".../")) << dpath;
+  EXPECT_TRUE(dpath.ends_with("/d/d/deep-file")) << dpath;
+  EXPECT_EQ(dpath.find(base), std::string::npos) << "the leading components cannot all be there: " << dpath;
+
+  // A path of exactly 4096 bytes (once: empty, 4096 & 4095).
+  std::vector<std::string> dirs;
+  size_t left = 4096 - (base.size() + 1);  // "/a..." under "/" "long-" "/": what remains
+  std::string top = "t";
+  dirs.push_back(top);
+  left -= 1;  // "t"
+  while (left > 300) {
+    dirs.push_back(std::string(255, 'x'));
+    left -= 256;
+  }
+  if (left > 256) {
+    dirs.push_back(std::string(left - 129, 'y'));
+    left = 128;
+  }
+  const std::string name(left - 1, 'f');  // "/" + name
+  std::string whole = base + "/";
+  for (size_t i = 0; i < dirs.size(); ++i) whole += (i ? "/" : "") + dirs[i];
+  whole += "/" + name;
+  ASSERT_EQ(whole.size(), 4096u);
+  ASSERT_LE(dirs.size(), 30u);
+  pid_t longest = open_at_bottom(dirs, name);
+  const Event* l = read_of(longest, name);
+  ASSERT_NE(l, nullptr) << "the open of a 4096-byte path did not arrive";
+  const std::string lpath = StrArg(*l, "pathname");
+  EXPECT_TRUE(l->truncated);
+  EXPECT_FALSE(lpath.empty());
+  EXPECT_TRUE(lpath.starts_with(".../")) << lpath.substr(0, 40);
+  EXPECT_TRUE(lpath.ends_with("/" + name));
+  EXPECT_LT(lpath.size(), 4096u);
+
+  // A path that fits is whole and not marked.
+  pid_t shallow = open_at_bottom({"s"}, "shallow-file");
+  const Event* sh = read_of(shallow, "shallow-file");
+  ASSERT_NE(sh, nullptr);
+  EXPECT_EQ(StrArg(*sh, "pathname"), base + "/s/shallow-file");
+  EXPECT_FALSE(sh->truncated);
+  EXPECT_EQ(system(("rm -rf '" + base + "'").c_str()), 0);
+}
+
 TEST_F(SecurityTest, UnlinkAndRenameCarryFullPathsResolvedAgainstDirfdAndCwd) {
   auto s = StartSensor({"security_inode_unlink", "security_inode_rename"});
   ASSERT_NE(s, nullptr);

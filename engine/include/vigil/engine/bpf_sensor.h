@@ -38,6 +38,7 @@ struct KernelCounters {
   uint64_t lost_reserve = 0;
   uint64_t filtered_kernel = 0;
   uint64_t truncated = 0;
+  uint64_t read_failed = 0;  // user memory the kernel could not read (events kept)
 };
 
 // An event that could not be set up, and why.

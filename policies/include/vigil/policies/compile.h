@@ -80,6 +80,10 @@ struct Filter {
   int field = 0;    // kNumber/kString: which context field (compile.cc)
   std::vector<FilterValue> values;
   std::string text;  // as written
+  // A pathname filter the kernel decides (on the caller's string, the
+  // opened file's resolved path or its inode; engine/path_filters.h):
+  // user space trusts the kernel's verdict and skips it.
+  bool decided_in_kernel = false;
 };
 
 class CompiledPolicies {
@@ -94,6 +98,9 @@ class CompiledPolicies {
   std::set<uint32_t> events() const;
   // The rule filters of policy `policy` for `event_id` (none: nullptr).
   const std::vector<Filter>* FiltersOf(size_t policy, uint32_t event_id) const;
+  // Marks filter `index` of policy `policy` for `event_id` as decided in
+  // the kernel (Filter::decided_in_kernel); set before the policies are shared.
+  void MarkDecidedInKernel(size_t policy, uint32_t event_id, size_t index);
 
 
   // The final set of policies that match `e`, given those the kernel passed:

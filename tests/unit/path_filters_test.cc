@@ -1,0 +1,95 @@
+// The kernel's pathname filters as planned from policies (engine/path_filters.h):
+// which events and policies the kernel decides, the trie entries, and that
+// user space then trusts the kernel's verdict (the record's pathname is the
+// caller's string, e.g. "shadow" after cd /etc, which the pattern does not
+// match as text).
+#include "vigil/engine/path_filters.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "vigil/events/registry.h"
+#include "vigil/policies/compile.h"
+#include "vigil/policies/policy.h"
+
+namespace vigil::engine {
+namespace {
+
+policies::CompiledPolicies CompileYaml(const std::string& yaml) {
+  absl::StatusOr<std::vector<policies::Policy>> parsed = policies::ParsePolicies(yaml, "p.yaml");
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<policies::CompiledPolicies> c = policies::Compile(*parsed, events::Registry::Builtin());
+  EXPECT_TRUE(c.ok()) << c.status();
+  return std::move(*c);
+}
+
+constexpr const char* kPolicy = R"(apiVersion: vigil.dev/v1
+kind: Policy
+metadata:
+  name: files
+spec:
+  scope:
+    - global
+  rules:
+    - event: openat
+      filters:
+        - data.pathname=/etc/shadow,/etc/sudoers.d/*
+        - data.flags=*O_RDONLY*
+    - event: security_inode_rename
+      filters:
+        - data.new_path=/etc/cron.d/*
+    - event: open
+      filters:
+        - data.pathname=*shadow
+)";
+
+events::Event EventOf(const char* name, const char* arg, const char* value) {
+  const events::Registry& r = events::Registry::Builtin();
+  events::Event e;
+  e.def = r.Find(name);
+  e.args.push_back({.def = e.def->FindArg(arg), .value = std::string(value)});
+  return e;
+}
+
+TEST(PathFiltersTest, ThePlannedFilterIsDecidedInTheKernelAndTrustedInUserSpace) {
+  policies::CompiledPolicies c = CompileYaml(kPolicy);
+  const events::Registry& r = events::Registry::Builtin();
+  PathFilterPlan plan = PlanPathFilters(c, r);
+  const uint32_t openat = r.Find("openat")->id, rename = r.Find("security_inode_rename")->id;
+  ASSERT_TRUE(plan.events.contains(openat));
+  EXPECT_EQ(plan.events[openat].policies, 1u);
+  EXPECT_EQ(plan.events[openat].arg, r.Find("openat")->ArgIndex("pathname"));
+  ASSERT_TRUE(plan.events.contains(rename)) << "security_inode_rename's new_path is filtered in the kernel";
+  EXPECT_EQ(plan.events[rename].arg, r.Find("security_inode_rename")->ArgIndex("new_path"));
+  // A suffix pattern is no trie key: user space decides it.
+  EXPECT_FALSE(plan.events.contains(r.Find("open")->id));
+
+  std::vector<std::string> keys;
+  for (const PathFilterEntry& e : plan.entries) keys.push_back(e.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{std::string("/etc/shadow\0", 12), "/etc/sudoers.d/",
+                                            "/etc/cron.d/"}));
+
+  // The kernel passed "shadow" (opened after cd /etc): user space keeps it,
+  // and still applies the other filter of the rule.
+  events::Event rel = EventOf("openat", "pathname", "shadow");
+  rel.args.push_back({.def = rel.def->FindArg("flags"), .value = std::string("O_RDONLY")});
+  EXPECT_EQ(c.MatchUser(rel, 1), 1u);
+  rel.args[1].value = std::string("O_WRONLY");
+  EXPECT_EQ(c.MatchUser(rel, 1), 0u);
+  // A renamed file the kernel passed (resolved against its directory).
+  EXPECT_EQ(c.MatchUser(EventOf("security_inode_rename", "new_path", "/etc/cron.d/x"), 1), 1u);
+  // What the kernel does not decide is still matched as text.
+  EXPECT_EQ(c.MatchUser(EventOf("open", "pathname", "/tmp/x"), 1), 0u);
+  EXPECT_EQ(c.MatchUser(EventOf("open", "pathname", "/tmp/shadow"), 1), 1u);
+}
+
+TEST(PathFiltersTest, WithoutThePlanUserSpaceMatchesTheTextAsBefore) {
+  policies::CompiledPolicies c = CompileYaml(kPolicy);
+  events::Event rel = EventOf("openat", "pathname", "shadow");
+  rel.args.push_back({.def = rel.def->FindArg("flags"), .value = std::string("O_RDONLY")});
+  EXPECT_EQ(c.MatchUser(rel, 1), 0u);
+}
+
+}  // namespace
+}  // namespace vigil::engine
