@@ -166,7 +166,9 @@ static __always_inline __u64 iou_syscall_policies(__s32 nr, const struct vg_sysc
   __u64 policies = matched_policies(spec->policies);
   if (policies && (policies & spec->path_policies)) {
     const char *path = spec->path_arg == arg_a ? path_a : spec->path_arg == arg_b ? path_b : NULL;
-    policies = filter_path_at(nr, spec, path, true, policies);
+    /* The name as given (no file yet at submission): its string decides. */
+    policies = path ? vg_filter_path(nr, spec, NULL, path, true, NULL, false, 0, policies)
+                    : policies & ~spec->path_policies;
     if (!policies) my_counters()->filtered_kernel++;
   }
   return policies;

@@ -32,7 +32,7 @@ function(vigil_bpf_skeleton name src)
   set(skel ${VIGIL_BPF_GEN_DIR}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror=implicit-function-declaration -Wno-unused-function
             -I${VIGIL_BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${obj}
     DEPENDS ${src} ${ARG_DEPENDS} ${VIGIL_BPF_GEN_DIR}/vmlinux.h
     COMMENT "BPF ${name}.bpf.o"
