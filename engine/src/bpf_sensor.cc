@@ -23,6 +23,7 @@
 #include "vigil.skel.h"
 #include "vigil/caps/process_caps.h"
 #include "vigil/engine/containers.h"
+#include "vigil/engine/host_tgid.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
@@ -200,6 +201,17 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
   }
   s->options_ = options;
 
+  // The sensor's own activity is left out by its tgid as the kernel knows it
+  // (not getpid() inside a pid namespace, which is another host process's).
+  uint32_t self_tgid = static_cast<uint32_t>(getpid());
+  if (absl::StatusOr<uint32_t> host = HostTgid(); host.ok()) {
+    self_tgid = *host;
+  } else {
+    LogWarn(absl::StrCat("cannot learn this process's host tgid (", host.status().message(),
+                         "); excluding tgid ", self_tgid,
+                         " instead: its own events may be reported and host process ", self_tgid, "'s not"));
+  }
+
   // Each attempt opens a fresh object: a failed load cannot be retried.
   for (int attempt = 0; attempt < 16; ++attempt) {
     s->skel_.reset(vigil_bpf::open());
@@ -219,7 +231,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       bpf_program__set_autoload(prog, wanted.contains(bpf_program__name(prog)));
     }
 
-    skel->rodata->sensor_tgid = static_cast<uint32_t>(getpid());
+    skel->rodata->sensor_tgid = self_tgid;
     // Wake the reader early enough that a burst cannot fill the buffer
     // between two of its timer-driven drains: every quarter of the buffer
     // per CPU, at a typical record size.

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Hardening of the kernel side (issue 9): the tricks a process can play on
+# the sensor's self-exclusion and scopes, performed for real.
+#
+#   kernel_hardening.sh VIGIL CASE
+source "$(dirname "$0")/lib.sh"
+CASE=${2:-}
+
+opens() { printf '(.eventName == "openat" and any(.args[]; .name == "pathname" and .value == "%s"))' "$1"; }
+
+# The children of a process (their host pids), from /proc.
+children_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr -s ' ' '\n' | grep .; }
+
+# 4. Self-exclusion in a pid namespace. The sensor runs as a child of pid 1 in
+# a new pid namespace, with its in-namespace pid forced (ns_last_pid) to the
+# host pid of a decoy process that keeps opening a file. Excluding getpid()
+# would hide the decoy and report the sensor's own opens (its metrics file,
+# rewritten every second); the sensor must do neither.
+case_pidns_self() {
+  need_root
+  require_commands unshare jq
+  local decoy_file=$WORK/decoy
+  : >"$decoy_file"
+  bash -c 'while :; do : <"$1"; sleep 0.05; done' decoy "$decoy_file" &
+  local decoy=$!
+  BACKGROUND+=("$decoy")
+  local ready=$WORK/ns.ready err=$WORK/ns.stderr
+  SENSOR_ERR=$err
+  unshare -pf --mount-proc bash -c '
+    echo $(($1 - 1)) >/proc/sys/kernel/ns_last_pid || exit 3
+    "$2" -e "openat.data.pathname=$3/*" -o "json:$3/events.json" --metrics-file "$3/metrics.prom" \
+      --duration 6s --ready-file "$4" 2>"$5" &
+    inner=$!
+    echo "$inner" >"$3/inner.pid"
+    wait "$inner"' ns "$decoy" "$VIGIL" "$WORK" "$ready" "$err" &
+  local outer=$!
+  local deadline=$((SECONDS + 30))
+  while [[ ! -s "$ready" ]] && kill -0 "$outer" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+  [[ -s "$ready" ]] || die "the sensor in a pid namespace did not become ready; stderr: $(tail -n 20 "$err")"
+  local inner_ns_pid sensor_host_pid ns_init
+  inner_ns_pid=$(cat "$WORK/inner.pid")
+  [[ "$inner_ns_pid" == "$decoy" ]] ||
+    die "the sensor's pid in its namespace is $inner_ns_pid, not the decoy's host pid $decoy (ns_last_pid)"
+  ns_init=$(children_of "$outer" | head -n 1)
+  sensor_host_pid=$(children_of "$ns_init" | head -n 1)
+  [[ -n "$sensor_host_pid" && "$sensor_host_pid" != "$decoy" ]] || die "cannot find the sensor's host pid"
+  log "decoy: host pid $decoy; sensor: host pid $sensor_host_pid, pid $inner_ns_pid in its namespace"
+  wait "$outer"
+  local rc=$?
+  ((rc == 0)) || fail "the sensor exited with status $rc; stderr: $(tail -n 20 "$err")"
+  EVENTS=$WORK/events.json
+  check "the decoy (host pid $decoy, the sensor's pid in its namespace) is reported opening $decoy_file" "
+    any(.[]; $(opens "$decoy_file") and .hostProcessId == $decoy)"
+  check "the sensor (host pid $sensor_host_pid) does not report its own opens under $WORK" "
+    all(.[]; .hostProcessId != $sensor_host_pid)"
+  [[ -s "$WORK/metrics.prom" ]] && pass "metrics file written" || fail "no metrics file: the sensor made no opens to hide"
+  finish
+}
+
+# 4b. The capability audit, filtered to the sensor's tgid too: run as pid 1
+# of a new pid namespace it must still record the sensor's own checks (by
+# getpid() it recorded the host's pid 1, and none of the sensor's).
+case_pidns_caps_audit() {
+  need_root
+  require_commands unshare
+  run_vigil audit unshare -pf --mount-proc "$VIGIL" caps audit -e openat --duration 1s
+  expect_rc "caps audit in a pid namespace" 0
+  local checks
+  checks=$(grep -oE '^[0-9]+ capability checks recorded' "$OUT" | grep -oE '^[0-9]+')
+  if [[ -n "$checks" ]] && ((checks > 0)); then
+    pass "the audit recorded $checks of the sensor's capability checks"
+  else
+    fail "the audit recorded '${checks:-no}' capability checks; stdout: $(head -n 5 "$OUT")"
+  fi
+  grep -Eq '^load .*cap_bpf +granted' "$OUT" && pass "the load phase used cap_bpf" ||
+    fail "no granted cap_bpf in the load phase; stdout: $(head -n 12 "$OUT")"
+  finish
+}
+
+run_case
