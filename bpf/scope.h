@@ -17,7 +17,7 @@
 
 #define VG_MAX_POLICIES 64
 #define VG_SCOPE_ENTRIES 1024   /* values over all numeric kinds; comms; nodenames */
-#define VG_FOLLOW_ENTRIES 8192  /* processes followed at once (LRU) */
+#define VG_FOLLOW_ENTRIES 32768 /* processes followed at once (a full table is counted) */
 #define VG_TREE_DEPTH 32        /* ancestors checked by tree= */
 #define VG_COMM_LEN 16
 #define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
@@ -109,9 +109,13 @@ struct {
   __type(value, struct vg_scope_masks);
 } vg_scope_uts SEC(".maps");
 
+/* Not LRU: evicting a followed process would let it and its descendants
+ * leave the policy's scope. Entries go when the process exits; a full table
+ * is counted (vg_cpu_counters.map_full). */
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, VG_FOLLOW_ENTRIES);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, __u32);
   __type(value, struct vg_followed);
 } vg_followed SEC(".maps");
@@ -246,7 +250,7 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     __u64 direct = res & cfg->follow;
     if (direct & ~followed) {
       struct vg_followed update = {.start_ns = start, .policies = followed | direct};
-      bpf_map_update_elem(&vg_followed, &tgid, &update, BPF_ANY);
+      update_counted(&vg_followed, &tgid, &update, BPF_ANY);
     }
     res |= followed & want;
   }
@@ -277,7 +281,13 @@ static __always_inline void vg_scope_on_fork(struct task_struct *parent,
   __u64 inherit = vg_scope_eval(cfg->follow) & cfg->follow;
   if (!inherit) return;
   struct vg_followed f = {.start_ns = vg_start_boottime(child), .policies = inherit};
-  bpf_map_update_elem(&vg_followed, &child_tgid, &f, BPF_ANY);
+  update_counted(&vg_followed, &child_tgid, &f, BPF_ANY);
+}
+
+/* Called when the last thread of a process exits: it is followed no more. */
+static __always_inline void vg_scope_on_exit(struct task_struct *task) {
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  bpf_map_delete_elem(&vg_followed, &tgid);
 }
 
 #endif /* __VMLINUX_H__ */

@@ -102,6 +102,15 @@ static __always_inline struct vg_cpu_counters *my_counters(void) {
   return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
 }
 
+/* An update of a kernel table whose failure (the table is full) would
+ * silently lose a pending context or state: counted, for the stop summary
+ * and the metrics. */
+static __always_inline long update_counted(void *map, const void *key, const void *value, __u64 flags) {
+  long err = bpf_map_update_elem(map, key, value, flags);
+  if (err) __sync_fetch_and_add(&my_counters()->map_full, 1);
+  return err;
+}
+
 #include "scope.h"
 
 /* The policies that want this event from this task; counts the drop when none does. */
@@ -502,7 +511,7 @@ static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *s
   __builtin_memcpy(st.args, args, sizeof(st.args));
   bpf_get_current_comm(st.comm, sizeof(st.comm));
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  bpf_map_update_elem(&exec_stash, &tid, &st, BPF_ANY);
+  update_counted(&exec_stash, &tid, &st, BPF_ANY);
 }
 
 /* A failed execve returns: its argument pages are resident now (the kernel
@@ -727,7 +736,8 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   rec_submit(&r);
 }
 
-VG_BTF_AND_RAW(, sched_process_exec, (emit_deferred_execve(old_pid, p, bprm), emit_exec(p, bprm)),
+VG_BTF_AND_RAW(, sched_process_exec,
+               (emit_deferred_execve(old_pid, p, bprm), rekey_cred_at_exec(old_pid, p), emit_exec(p, bprm)),
                struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
@@ -757,8 +767,18 @@ static __always_inline void emit_fork(struct task_struct *parent, struct task_st
 VG_BTF_AND_RAW(, sched_process_fork, (emit_fork(parent, child)), struct task_struct *parent,
                struct task_struct *child)
 
+/* The per-thread and per-process state a dying task leaves: pending syscall
+ * contexts (a thread killed between entry and exit) and the follow mark. */
+static __always_inline void forget_exiting_task(struct task_struct *p) {
+  __u32 tid = BPF_CORE_READ(p, pid);
+  bpf_map_delete_elem(&exec_stash, &tid);
+  forget_cred_at_entry(tid);
+  if (BPF_CORE_READ(p, signal, live.counter) == 0) vg_scope_on_exit(p);
+}
+
 static __always_inline void emit_exit(struct task_struct *p) {
   if (is_sensor()) return;
+  forget_exiting_task(p);
   __u64 policies = event_policies(VG_ID_SCHED_PROCESS_EXIT);
   if (!policies && !track_processes) return;
   if (!policies && BPF_CORE_READ(p, signal, live.counter) != 0) return; /* a thread, not the process */

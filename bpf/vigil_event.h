@@ -150,7 +150,8 @@ struct vg_cpu_counters {
   __u64 filtered_kernel; /* matched by no policy's in-kernel filters */
   __u64 truncated;       /* records with a cut argument */
   __u64 since_wakeup;    /* records since this CPU last woke the reader */
-  __u64 pad[3];
+  __u64 map_full;        /* a kernel table was full: a pending context or state not kept */
+  __u64 pad[2];
 };
 
 #endif /* VIGIL_BPF_VIGIL_EVENT_H */

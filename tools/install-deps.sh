@@ -10,6 +10,7 @@ PACKAGES=(
   libcpp-httplib-dev libsystemd-dev python3-prometheus-client
   debootstrap systemd-container systemd
   git netcat-openbsd kmod  # the detections e2e tests: benign workload, nc, modprobe
+  iproute2  # e2e.hardening.table_full: a black-hole route in a network namespace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -655,8 +655,24 @@ KernelCounters BpfSensor::ReadCounters() const {
     total.lost_reserve += c.lost_reserve;
     total.filtered_kernel += c.filtered_kernel;
     total.truncated += c.truncated;
+    total.map_full += c.map_full;
   }
   return total;
+}
+
+absl::StatusOr<size_t> BpfSensor::MapEntryCount(const std::string& name) const {
+  const bpf_map* map = skel_ ? bpf_object__find_map_by_name(skel_->obj, name.c_str()) : nullptr;
+  if (map == nullptr) return absl::NotFoundError(absl::StrCat("no map ", name, " in the BPF object"));
+  std::vector<uint8_t> key(bpf_map__key_size(map)), next(key.size());
+  size_t count = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(bpf_map__fd(map), prev, next.data()) == 0) {
+    ++count;
+    key.swap(next);
+    prev = key.data();
+  }
+  if (errno != ENOENT) return absl::InternalError(absl::StrCat("iterate map ", name, ": ", Errno(errno)));
+  return count;
 }
 
 }  // namespace vigil::engine

@@ -87,7 +87,8 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
   absl::StrAppend(&out, "# HELP vigil_events_lost_total Events lost, by where.\n",
                   "# TYPE vigil_events_lost_total counter\n",
                   "vigil_events_lost_total{reason=\"ring_buffer_full\"} ", k.lost_reserve, "\n",
-                  "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n");
+                  "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n",
+                  "vigil_events_lost_total{reason=\"kernel_table_full\"} ", k.map_full, "\n");
   absl::StrAppend(
       &out, "# HELP vigil_events_filtered_total Events no policy wanted, by where they were dropped.\n",
       "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
@@ -915,7 +916,8 @@ void SensorRun::Stop() {
   LogInfo(absl::StrCat(
       "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
-      p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
+      p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", ", ", k.map_full,
+      " (kernel table full); ", k.truncated,
       " with truncated arguments; filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();

@@ -77,4 +77,43 @@ case_pidns_caps_audit() {
   finish
 }
 
+# 7. A kernel table that fills is counted, in the stop summary and the
+# metrics: more connects to a black hole (SYN_SENT for minutes) than
+# tcp_connecting holds (8192), from a network namespace of their own.
+case_table_full() {
+  need_root
+  require_commands unshare ip python3
+  start_sensor main -e net_tcp_connection --metrics-file "$WORK/vigil.prom" --duration 60s
+  unshare -n bash -c '
+    ip link set lo up && ip route add 10.99.0.0/16 dev lo || exit 3
+    exec python3 -c "
+import errno, resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (9000, 9000))
+held = []
+for i in range(8500):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    if s.connect_ex((\"10.99.%d.%d\" % (i // 250, i % 250 + 1), 80)) != errno.EINPROGRESS:
+        sys.exit(4)
+    held.append(s)
+time.sleep(2.5)  # the metrics file is rewritten every second
+"' || fail "the black-hole connects could not be made (status $?)"
+  local full
+  full=$(awk '$1 == "vigil_events_lost_total{reason=\"kernel_table_full\"}" {print $2}' "$WORK/vigil.prom")
+  if [[ -n "$full" ]] && ((full >= 8500 - 8192)); then
+    pass "metrics: kernel_table_full $full (>= $((8500 - 8192)))"
+  else
+    fail "metrics: kernel_table_full '${full:-absent}', want >= $((8500 - 8192)): $(grep lost "$WORK/vigil.prom")"
+  fi
+  stop_sensor INT
+  local summary
+  summary=$(grep -oE '[0-9]+ \(kernel table full\)' "$SENSOR_ERR" | grep -oE '^[0-9]+')
+  if [[ -n "$summary" ]] && ((summary >= 8500 - 8192)); then
+    pass "stop summary: $summary (kernel table full)"
+  else
+    fail "stop summary: '${summary:-no count}' (kernel table full); stderr: $(grep stopped "$SENSOR_ERR")"
+  fi
+  finish
+}
+
 run_case

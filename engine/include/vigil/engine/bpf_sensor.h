@@ -38,6 +38,7 @@ struct KernelCounters {
   uint64_t lost_reserve = 0;
   uint64_t filtered_kernel = 0;
   uint64_t truncated = 0;
+  uint64_t map_full = 0;  // a kernel table was full: a pending context or state not kept
 };
 
 // An event that could not be set up, and why.
@@ -95,6 +96,10 @@ class BpfSensor {
 
   // Summed over CPUs, read from the mmap'd .bss (no bpf() call).
   KernelCounters ReadCounters() const;
+  // How many entries the object's map `name` holds now (iterating its keys;
+  // a bpf() call per entry), or an error for an unknown map. For tests and
+  // diagnostics: the kernel tables must not grow without bound.
+  absl::StatusOr<size_t> MapEntryCount(const std::string& name) const;
 
   // How each probe ended up attached, for logs and `vigil list`-style reports.
   const std::vector<std::string>& attach_log() const { return attach_log_; }
