@@ -152,9 +152,13 @@ static __always_inline __u64 contextless_policies(__u64 candidates) {
  * the caller fills what it knows (uid, cgroup). */
 static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64 policies) {
   struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memset(h, 0, sizeof(*h));
@@ -171,9 +175,13 @@ static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64
  * connection or listens on a port), stamped now. */
 static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_header *saved) {
   struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memcpy(h, saved, sizeof(*h));
@@ -766,6 +774,7 @@ static __always_inline void save_context(void *map, const void *key) {
   struct vg_rec r = rec_begin(VG_ID_NET_TCP_CONNECTION, -1, policies);
   if (!r.buf) return;
   update_counted(map, key, r.buf, BPF_ANY);
+  rec_abandon(&r);
 }
 
 static __always_inline void emit_tcp_connection(const struct sock *sk, int oldstate, int newstate) {
@@ -905,15 +914,20 @@ static __always_inline const struct vg_event_header *packet_owner(struct __sk_bu
   struct task_struct *task = bpf_get_current_task_btf();
   if (task->flags & VG_PF_KTHREAD || task->pid == 0) return NULL;
   if (BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != bpf_skb_cgroup_id(skb)) return NULL;
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return NULL;
+  int slot = claim_scratch(bpf_ktime_get_boot_ns());
+  if (slot < 0) return NULL;
+  struct vg_scratch *s = scratch_slot(&scratch, slot);
+  if (!s) {
+    release_scratch(slot);
+    return NULL;
+  }
   struct vg_event_header *h = (struct vg_event_header *)s->data;
   __builtin_memset(h, 0, sizeof(*h));
   header_from_task(h, task);
   /* The sensor's own lookups are never reported; the mask stays 0. */
   h->policies = task->tgid == sensor_tgid ? 0 : vg_scope_match((struct task_struct *)task, candidates);
   update_counted(&packet_owners, &cookie, h, BPF_ANY);
+  release_scratch(slot);
   return bpf_map_lookup_elem(&packet_owners, &cookie);
 }
 

@@ -13,6 +13,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Task, softirq, hard irq, NMI: the per-CPU scratch maps have a slot each. */
+#define VG_CPU_CONTEXTS 4
+
 /* Set by user space before load, so the verifier sees constants. */
 const volatile __u32 sensor_tgid = 0;
 const volatile __u64 wakeup_every = 4096; /* records per CPU between forced wake-ups */
@@ -58,7 +61,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, 1); /* filter_path runs in syscall programs only (task context) */
   __type(key, __u32);
   __type(value, struct vg_path_key);
 } path_key_buf SEC(".maps");
@@ -83,9 +86,17 @@ struct vg_scratch {
   __u8 data[VG_SCRATCH_SIZE];
 };
 
+/* The per-CPU buffers below have a slot per context that can interrupt
+ * another on the same CPU (task, softirq, hard irq, NMI): a softirq program
+ * (net_tcp_connection, cgroup_skb) that runs while a syscall program is
+ * building a record must not build its own in the same memory. A program
+ * claims the first free slot of its CPU (claim_scratch) and frees it when
+ * the record is submitted: programs nest only by interrupting one another,
+ * so the interrupted one keeps its slot and the interrupting one takes the
+ * next. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, VG_CPU_CONTEXTS);
   __type(key, __u32);
   __type(value, struct vg_scratch);
 } scratch SEC(".maps");
@@ -93,13 +104,45 @@ struct {
 /* A second per-CPU buffer for path building (names are written backwards). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, VG_CPU_CONTEXTS);
   __type(key, __u32);
   __type(value, struct vg_scratch);
 } path_scratch SEC(".maps");
 
 static __always_inline struct vg_cpu_counters *my_counters(void) {
   return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
+}
+
+/* When this CPU's scratch slots were claimed (boot ns; 0: free). A claim
+ * older than any program runs is one a record abandoned without submitting
+ * it (an early return): it is taken over. */
+__u64 vg_scratch_claims[VG_MAX_CPUS * VG_CPU_CONTEXTS];
+#define VG_SCRATCH_CLAIM_STALE_NS 10000000ULL
+
+/* The first free scratch slot of this CPU, now claimed; -1 (counted as
+ * map_full) when every one is held. */
+static __always_inline int claim_scratch(__u64 now) {
+  __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
+  for (int i = 0; i < VG_CPU_CONTEXTS; i++) {
+    __u64 *claim = &vg_scratch_claims[(base + i) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)];
+    if (*claim == 0 || now - *claim > VG_SCRATCH_CLAIM_STALE_NS) {
+      *claim = now;
+      return i;
+    }
+  }
+  __sync_fetch_and_add(&my_counters()->map_full, 1);
+  return -1;
+}
+
+static __always_inline void release_scratch(int slot) {
+  __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
+  vg_scratch_claims[(base + (slot & (VG_CPU_CONTEXTS - 1))) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)] = 0;
+}
+
+/* A claimed slot of a per-CPU scratch map. */
+static __always_inline void *scratch_slot(void *map, int slot) {
+  __u32 key = slot & (VG_CPU_CONTEXTS - 1);
+  return bpf_map_lookup_elem(map, &key);
 }
 
 /* An update of a kernel table whose failure (the table is full) would
@@ -205,6 +248,7 @@ static __always_inline void fill_header(struct vg_event_header *h, __u32 event_i
  * multiplying. Offsets are masked so every access is provably in bounds. */
 struct vg_rec {
   __u8 *buf;
+  int slot; /* of the scratch maps, claimed until rec_submit or rec_abandon */
 };
 
 #define REC_HDR(r) ((struct vg_event_header *)(r)->buf)
@@ -334,8 +378,7 @@ static __always_inline void put_mm_env(struct vg_rec *r, __u8 index, struct task
 #define VG_PATH_POS(ps) (*(volatile __u32 *)&(ps)->data[VG_MAX_STR])
 
 static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
-  __u32 zero = 0;
-  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  struct vg_scratch *ps = scratch_slot(&path_scratch, r->slot);
   if (!ps) return;
 
   struct dentry *dentry = BPF_CORE_READ(path, dentry);
@@ -379,9 +422,13 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
 
 static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
   struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   fill_header((struct vg_event_header *)r.buf, event_id, nr, policies);
   rec_set_off(&r, sizeof(struct vg_event_header));
@@ -412,11 +459,18 @@ static __always_inline void rec_submit(struct vg_rec *r) {
   asm volatile("" : "+r"(size));
   if (size > VG_MAX_RECORD) size = VG_MAX_RECORD;
   asm volatile("" : "+r"(size));
-  if (size < sizeof(*h)) return;
-  if (bpf_ringbuf_output(&events, r->buf, size, flags))
-    __sync_fetch_and_add(&c->lost_reserve, 1);
-  else
-    c->emitted++;
+  if (size >= sizeof(*h)) {
+    if (bpf_ringbuf_output(&events, r->buf, size, flags))
+      __sync_fetch_and_add(&c->lost_reserve, 1);
+    else
+      c->emitted++;
+  }
+  release_scratch(r->slot);
+}
+
+/* A record begun but not submitted gives its scratch slot back. */
+static __always_inline void rec_abandon(struct vg_rec *r) {
+  if (r->buf) release_scratch(r->slot);
 }
 
 /* ---------------------------------------------------------------- syscalls */
