@@ -18,7 +18,8 @@
 #define VG_MAX_POLICIES 64
 #define VG_SCOPE_ENTRIES 1024   /* values over all numeric kinds; comms; nodenames */
 #define VG_FOLLOW_ENTRIES 32768 /* processes followed at once (a full table is counted) */
-#define VG_TREE_DEPTH 32        /* ancestors checked by tree= */
+#define VG_TREE_DEPTH 32        /* ancestors walked by tree= for processes older than the sensor */
+#define VG_TREE_ENTRIES 32768   /* tree= members marked at fork (a full table is counted) */
 #define VG_COMM_LEN 16
 #define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
 
@@ -34,7 +35,8 @@ enum vg_scope_kind {
   VG_SCOPE_EXEC = 6,    /* inode number of mm->exe_file; `=` only */
   VG_SCOPE_COMM = 7,    /* vg_scope_comm map */
   VG_SCOPE_UTSNAME = 8, /* vg_scope_uts map */
-  VG_SCOPE_KINDS = 9,
+  VG_SCOPE_EUID = 9,    /* the effective uid (uid is the real one, as in Tracee) */
+  VG_SCOPE_KINDS = 10,
 };
 
 struct vg_scope_key {
@@ -68,6 +70,7 @@ struct vg_scope_config {
   __u64 has[VG_SCOPE_KINDS];     /* policies with a filter of this kind */
   __u64 has_eq[VG_SCOPE_KINDS];  /* ... with an `=` list, which the value must hit */
   __u64 uid_range;               /* policies bounding the uid */
+  __u64 euid_range;              /* policies bounding the euid */
   __u64 pid_range;               /* policies bounding the host tgid */
   __u64 new_pid;                 /* pid=new: started after start_boot_ns */
   __u64 old_pid;                 /* pid!=new */
@@ -76,6 +79,7 @@ struct vg_scope_config {
   __u64 follow;                  /* descendants of matching processes match too */
   __u64 start_boot_ns;           /* the sensor's start, CLOCK_BOOTTIME */
   __u64 uid_min[VG_MAX_POLICIES], uid_max[VG_MAX_POLICIES];
+  __u64 euid_min[VG_MAX_POLICIES], euid_max[VG_MAX_POLICIES];
   __u64 pid_min[VG_MAX_POLICIES], pid_max[VG_MAX_POLICIES];
 };
 
@@ -120,6 +124,24 @@ struct {
   __type(value, struct vg_followed);
 } vg_followed SEC(".maps");
 
+/* tree= membership of a process forked while the sensor runs, marked at its
+ * fork from its parent's: exact whatever the depth, and kept when the
+ * process is reparented (a double fork leaves the tree by real_parent).
+ * start_ns tells a reused tgid from the marked process. */
+struct vg_tree_mark {
+  __u64 start_ns;
+  __u64 eq;  /* policies listing an ancestor after tree= */
+  __u64 neq; /* ... after tree!= */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_TREE_ENTRIES);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u32);
+  __type(value, struct vg_tree_mark);
+} vg_tree_marks SEC(".maps");
+
 /* Kernels before 5.5 called start_boottime real_start_time. */
 struct task_struct___pre55 {
   __u64 real_start_time;
@@ -159,6 +181,40 @@ static __always_inline __u64 vg_out_of_range(__u64 policies, const __u64 *min, c
   return out;
 }
 
+/* The tree= lists that hold `task` (the current task, or a process being
+ * forked by it): its mark, else its ancestors' tgids, 32 of them (a process
+ * that predates the sensor has no mark). */
+static __always_inline struct vg_tree_mark vg_tree_membership(struct task_struct *task) {
+  struct vg_tree_mark out = {};
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  struct vg_tree_mark *mark = bpf_map_lookup_elem(&vg_tree_marks, &tgid);
+  if (mark && mark->start_ns == vg_start_boottime(BPF_CORE_READ(task, group_leader))) {
+    out.eq = mark->eq;
+    out.neq = mark->neq;
+    struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = tgid};
+    struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+    if (m) {
+      out.eq |= m->eq;
+      out.neq |= m->neq;
+    }
+    return out;
+  }
+  struct task_struct *t = task;
+  for (int i = 0; i < VG_TREE_DEPTH; i++) {
+    __u32 pid = BPF_CORE_READ(t, tgid);
+    struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = pid};
+    struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+    if (m) {
+      out.eq |= m->eq;
+      out.neq |= m->neq;
+    }
+    if (pid <= 1) break;
+    t = BPF_CORE_READ(t, real_parent);
+    if (!t) break;
+  }
+  return out;
+}
+
 /* The slow path, for the current task and the scoped policies in `want`:
  * a global function, so the verifier checks it once per program rather
  * than once per call site. */
@@ -176,6 +232,12 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     if (want & cfg->has[VG_SCOPE_UID]) res &= vg_pass_value(cfg, VG_SCOPE_UID, uid);
     if (want & cfg->uid_range)
       res &= ~vg_out_of_range(want & cfg->uid_range, cfg->uid_min, cfg->uid_max, uid);
+  }
+  if (want & (cfg->has[VG_SCOPE_EUID] | cfg->euid_range)) {
+    __u32 euid = BPF_CORE_READ(task, cred, euid.val);
+    if (want & cfg->has[VG_SCOPE_EUID]) res &= vg_pass_value(cfg, VG_SCOPE_EUID, euid);
+    if (want & cfg->euid_range)
+      res &= ~vg_out_of_range(want & cfg->euid_range, cfg->euid_min, cfg->euid_max, euid);
   }
   if (want & (cfg->has[VG_SCOPE_PID] | cfg->pid_range)) {
     __u32 tid = BPF_CORE_READ(task, pid);
@@ -227,21 +289,8 @@ __noinline __u64 vg_scope_eval(__u64 want) {
   if (want & cfg->has[VG_SCOPE_EXEC])
     res &= vg_pass_value(cfg, VG_SCOPE_EXEC, BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino));
   if (want & cfg->has[VG_SCOPE_TREE]) {
-    __u64 eq = 0, neq = 0;
-    struct task_struct *t = task;
-    for (int i = 0; i < VG_TREE_DEPTH; i++) {
-      __u32 pid = BPF_CORE_READ(t, tgid);
-      struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = pid};
-      struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
-      if (m) {
-        eq |= m->eq;
-        neq |= m->neq;
-      }
-      if (pid <= 1) break;
-      t = BPF_CORE_READ(t, real_parent);
-      if (!t) break;
-    }
-    res &= (eq | ~cfg->has_eq[VG_SCOPE_TREE]) & ~neq;
+    struct vg_tree_mark in = vg_tree_membership(task);
+    res &= (in.eq | ~cfg->has_eq[VG_SCOPE_TREE]) & ~in.neq;
   }
   if (want & cfg->follow) {
     __u64 start = vg_start_boottime(leader);
@@ -270,14 +319,23 @@ static __always_inline __u64 vg_scope_match(struct task_struct *task, __u64 cand
 }
 
 /* Called from the fork handler (parent is current) before anything else:
- * a new process inherits the `follow` policies its parent matches. */
+ * a new process inherits its parent's tree= membership and the `follow`
+ * policies its parent matches. */
 static __always_inline void vg_scope_on_fork(struct task_struct *parent,
                                              struct task_struct *child) {
   __u32 zero = 0;
   struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
-  if (!cfg || !cfg->follow) return;
+  if (!cfg) return;
   __u32 child_tgid = BPF_CORE_READ(child, tgid);
   if (child_tgid == BPF_CORE_READ(parent, tgid)) return; /* a new thread */
+  if (cfg->has[VG_SCOPE_TREE]) {
+    struct vg_tree_mark mark = vg_tree_membership(parent);
+    if (mark.eq | mark.neq) {
+      mark.start_ns = vg_start_boottime(child);
+      update_counted(&vg_tree_marks, &child_tgid, &mark, BPF_ANY);
+    }
+  }
+  if (!cfg->follow) return;
   __u64 inherit = vg_scope_eval(cfg->follow) & cfg->follow;
   if (!inherit) return;
   struct vg_followed f = {.start_ns = vg_start_boottime(child), .policies = inherit};
@@ -288,6 +346,7 @@ static __always_inline void vg_scope_on_fork(struct task_struct *parent,
 static __always_inline void vg_scope_on_exit(struct task_struct *task) {
   __u32 tgid = BPF_CORE_READ(task, tgid);
   bpf_map_delete_elem(&vg_followed, &tgid);
+  bpf_map_delete_elem(&vg_tree_marks, &tgid);
 }
 
 #endif /* __VMLINUX_H__ */

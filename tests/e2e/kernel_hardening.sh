@@ -116,4 +116,101 @@ time.sleep(2.5)  # the metrics file is rewritten every second
   finish
 }
 
+# A policy file of one policy: policy FILE NAME SCOPE-LINES RULE-LINES.
+policy() {
+  local file=$1 name=$2 scope=$3 rules=$4
+  [[ -s "$file" ]] && echo "---" >>"$file"
+  {
+    echo "apiVersion: vigil.dev/v1"
+    echo "kind: Policy"
+    echo "metadata:"
+    echo "  name: $name"
+    echo "spec:"
+    echo "  scope:"
+    sed 's/^/    - /' <<<"$scope"
+    echo "  rules:"
+    echo "$rules"
+  } >>"$file"
+}
+
+# 5b. tree=PID is exact: a chain of 40 processes below PID (the kernel
+# walked 32 ancestors) and a double-forked orphan (reparented away from its
+# parent before it acts) are still PID's descendants.
+case_tree_escape() {
+  need_root
+  require_commands ps
+  local f=$WORK/tree-target p=$WORK/p.yaml go=$WORK/go pids=$WORK/pids
+  echo tree >"$f"
+  cat >"$WORK/tree.sh" <<'EOF'
+#!/bin/bash
+f=$1 go=$2 pids=$3
+while [[ ! -e $go ]]; do sleep 0.05; done
+chain() {
+  if (($1 == 0)); then echo "deep $BASHPID" >>"$pids"; exec /bin/cat "$f" >/dev/null; fi
+  chain $(($1 - 1)) &
+  wait $!
+}
+chain 40
+# The orphan: its parent exits at once, and it opens the file only once it
+# has been reparented.
+( parent=$BASHPID
+  ( while [[ $(ps -o ppid= -p $BASHPID | tr -d ' ') == "$parent" ]]; do sleep 0.02; done
+    echo "orphan $BASHPID" >>"$pids"; exec /bin/cat "$f" >/dev/null ) & )
+sleep 1
+EOF
+  bash "$WORK/tree.sh" "$f" "$go" "$pids" &
+  local root=$!
+  BACKGROUND+=("$root")
+  policy "$p" subtree "tree=$root" "    - event: openat
+      filters:
+        - data.pathname=$f"
+  start_sensor main -p "$p" -o "json:$EVENTS"
+  touch "$go"
+  wait "$root"
+  sleep 0.3
+  stop_sensor INT
+  local deep orphan
+  deep=$(awk '$1 == "deep" {print $2}' "$pids")
+  orphan=$(awk '$1 == "orphan" {print $2}' "$pids")
+  [[ -n "$deep" && -n "$orphan" ]] || die "the tree's processes did not run: $(cat "$pids" 2>/dev/null)"
+  check "the cat 41 levels below the tree's root ($deep) is reported" "
+    any(.[]; $(opens "$f") and .hostProcessId == $deep and .matchedPolicies == [\"subtree\"])"
+  check "the double-forked orphan ($orphan), reparented away, is reported" "
+    any(.[]; $(opens "$f") and .hostProcessId == $orphan)"
+  finish
+}
+
+# 5c. uid is the real uid, as in Tracee; euid is the effective one: after
+# setresuid(65534, 0, 0) a process is outside uid=0 and inside euid=0.
+case_scope_euid() {
+  need_root
+  require_commands python3
+  local f=$WORK/euid-target p=$WORK/p.yaml
+  echo euid >"$f"
+  chmod 0644 "$f"
+  local filter="    - event: openat
+      filters:
+        - data.pathname=$f"
+  policy "$p" real-root "uid=0" "$filter"
+  policy "$p" effective-root "euid=0" "$filter"
+  policy "$p" effective-low "euid<1000" "$filter"
+  policy "$p" effective-nobody "euid=65534" "$filter"
+  start_sensor main -p "$p" -o "json:$EVENTS"
+  python3 -c 'import os, sys; os.setresuid(65534, 0, 0); open(sys.argv[1]).close()' "$f" &
+  local swapped=$!
+  wait "$swapped"
+  python3 -c 'import os, sys; os.setresuid(0, 65534, 0); open(sys.argv[1]).close()' "$f" &
+  local lowered=$!
+  wait "$lowered"
+  sleep 0.3
+  stop_sensor INT
+  check "real uid 65534, euid 0 ($swapped): euid=0 and euid<1000 match, uid=0 does not" "
+    any(.[]; $(opens "$f") and .hostProcessId == $swapped and
+             .matchedPolicies == [\"effective-root\", \"effective-low\"])"
+  check "real uid 0, euid 65534 ($lowered): uid=0 and euid=65534 match" "
+    any(.[]; $(opens "$f") and .hostProcessId == $lowered and
+             .matchedPolicies == [\"real-root\", \"effective-nobody\"])"
+  finish
+}
+
 run_case
