@@ -20,6 +20,8 @@
 #define VG_FOLLOW_ENTRIES 32768 /* processes followed at once (a full table is counted) */
 #define VG_TREE_DEPTH 32        /* ancestors walked by tree= for processes older than the sensor */
 #define VG_TREE_ENTRIES 32768   /* tree= members marked at fork (a full table is counted) */
+#define VG_CONTAINER_CGROUPS 16384 /* container cgroups known at once (a full table is counted) */
+#define VG_CGROUP_NAME_MAX 128
 #define VG_COMM_LEN 16
 #define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
 
@@ -74,7 +76,7 @@ struct vg_scope_config {
   __u64 pid_range;               /* policies bounding the host tgid */
   __u64 new_pid;                 /* pid=new: started after start_boot_ns */
   __u64 old_pid;                 /* pid!=new */
-  __u64 container;               /* in a non-initial pid namespace */
+  __u64 container;               /* in a container's cgroup (vg_container_cgroups) */
   __u64 host;                    /* not-container */
   __u64 follow;                  /* descendants of matching processes match too */
   __u64 start_boot_ns;           /* the sensor's start, CLOCK_BOOTTIME */
@@ -141,6 +143,20 @@ struct {
   __type(key, __u32);
   __type(value, struct vg_tree_mark);
 } vg_tree_marks SEC(".maps");
+
+/* The cgroups (v2 ids) of containers: a cgroup whose own name holds a
+ * container id as engine/src/containers.cc reads them (64 hex digits, alone
+ * or after a runtime's "prefix-", with or without ".scope") and every cgroup
+ * below one, so that `container` means what the events' containerId says.
+ * Seeded from the cgroup tree by user space at start (BpfSensor), kept by
+ * the cgroup_mkdir and cgroup_rmdir programs below. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_CONTAINER_CGROUPS);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64);
+  __type(value, __u8);
+} vg_container_cgroups SEC(".maps");
 
 /* Kernels before 5.5 called start_boottime real_start_time. */
 struct task_struct___pre55 {
@@ -281,10 +297,11 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     res &= vg_pass(bpf_map_lookup_elem(&vg_scope_comm, &key), cfg->has_eq[VG_SCOPE_COMM]);
   }
   if (want & (cfg->container | cfg->host)) {
-    /* A task whose pid was allocated below the initial pid namespace runs
-     * in a container (or another pid sandbox). */
-    unsigned int level = BPF_CORE_READ(task, thread_pid, level);
-    res &= level > 0 ? ~cfg->host : ~cfg->container;
+    /* By the task's cgroup, not its pid namespace: `unshare -p` on the host
+     * stays host, a --pid=host container is a container. */
+    __u64 cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+    bool in_container = bpf_map_lookup_elem(&vg_container_cgroups, &cgroup) != NULL;
+    res &= in_container ? ~cfg->host : ~cfg->container;
   }
   if (want & cfg->has[VG_SCOPE_EXEC])
     res &= vg_pass_value(cfg, VG_SCOPE_EXEC, BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino));
@@ -347,6 +364,59 @@ static __always_inline void vg_scope_on_exit(struct task_struct *task) {
   __u32 tgid = BPF_CORE_READ(task, tgid);
   bpf_map_delete_elem(&vg_followed, &tgid);
   bpf_map_delete_elem(&vg_tree_marks, &tgid);
+}
+
+/* Whether a cgroup's own name holds a container id: its last 64 characters
+ * (before ".scope") are lower-case hex, and they are the whole name or
+ * follow a '-'. */
+static __always_inline bool vg_container_cgroup_name(const char *kernel_name) {
+  char name[VG_CGROUP_NAME_MAX];
+  long n = bpf_probe_read_kernel_str(name, sizeof(name), kernel_name);
+  if (n <= 64) return false;
+  __u32 len = n - 1;
+  if (len >= 6 && name[(len - 6) & (VG_CGROUP_NAME_MAX - 1)] == '.' &&
+      name[(len - 5) & (VG_CGROUP_NAME_MAX - 1)] == 's' && name[(len - 4) & (VG_CGROUP_NAME_MAX - 1)] == 'c' &&
+      name[(len - 3) & (VG_CGROUP_NAME_MAX - 1)] == 'o' && name[(len - 2) & (VG_CGROUP_NAME_MAX - 1)] == 'p' &&
+      name[(len - 1) & (VG_CGROUP_NAME_MAX - 1)] == 'e')
+    len -= 6;
+  if (len < 64) return false;
+  __u32 start = len - 64;
+  if (start > 0 && name[(start - 1) & (VG_CGROUP_NAME_MAX - 1)] != '-') return false;
+  for (int i = 0; i < 64; i++) {
+    char c = name[(start + i) & (VG_CGROUP_NAME_MAX - 1)];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+/* A new cgroup is a container's when its parent is one or its name says so. */
+static __always_inline void vg_scope_cgroup_created(struct cgroup *cgrp) {
+  __u64 id = BPF_CORE_READ(cgrp, kn, id);
+  struct cgroup_subsys_state *parent_css = BPF_CORE_READ(cgrp, self.parent);
+  bool in_container = false;
+  if (parent_css) {
+    __u64 parent = BPF_CORE_READ(parent_css, cgroup, kn, id);
+    in_container = bpf_map_lookup_elem(&vg_container_cgroups, &parent) != NULL;
+  }
+  if (!in_container) in_container = vg_container_cgroup_name(BPF_CORE_READ(cgrp, kn, name));
+  if (!in_container) return;
+  __u8 one = 1;
+  update_counted(&vg_container_cgroups, &id, &one, BPF_ANY);
+}
+
+/* Attached by the loader only when some policy's scope is container or
+ * not-container (BpfSensor::Options::container_scope). */
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(vg_raw_scope_cgroup_mkdir, struct cgroup *cgrp, const char *path) {
+  vg_scope_cgroup_created(cgrp);
+  return 0;
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(vg_raw_scope_cgroup_rmdir, struct cgroup *cgrp, const char *path) {
+  __u64 id = BPF_CORE_READ(cgrp, kn, id);
+  bpf_map_delete_elem(&vg_container_cgroups, &id);
+  return 0;
 }
 
 #endif /* __VMLINUX_H__ */

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -226,6 +227,10 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
         for (const events::ProbeAlternative& alt : p.alternatives)
           for (const std::string& prog : alt.programs)
             if (!s->disabled_programs_.contains(prog)) wanted.insert(prog);
+    if (options.container_scope) {
+      wanted.insert("vg_raw_scope_cgroup_mkdir");
+      wanted.insert("vg_raw_scope_cgroup_rmdir");
+    }
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) {
       bpf_program__set_autoload(prog, wanted.contains(bpf_program__name(prog)));
@@ -347,8 +352,50 @@ bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeA
 
 std::vector<Cancellation> BpfSensor::Attach() {
   std::vector<Cancellation> cancelled = AttachEvents();
+  if (options_.container_scope) TrackContainerCgroups();
   ReserveDetachStacks();
   return cancelled;
+}
+
+// Attached before the walk, so that a container cgroup made during it is
+// caught by one or the other.
+void BpfSensor::TrackContainerCgroups() {
+  for (auto [prog, tracepoint] : {std::pair{skel_->progs.vg_raw_scope_cgroup_mkdir, "cgroup_mkdir"},
+                                  std::pair{skel_->progs.vg_raw_scope_cgroup_rmdir, "cgroup_rmdir"}}) {
+    bpf_link* link = bpf_program__attach_raw_tracepoint(prog, tracepoint);
+    if (link == nullptr) {
+      LogWarn(absl::StrCat("container scope: attach raw tracepoint ", tracepoint, ": ", Errno(errno),
+                           "; containers started from now on count as host"));
+      continue;
+    }
+    links_.emplace_back(link);
+    attach_log_.push_back(absl::StrCat("container scope: ", tracepoint, " via raw_tracepoint"));
+  }
+  const std::string root = Cgroup2MountPoint();
+  if (root.empty()) {
+    LogWarn("container scope: no cgroup v2 mount; no process counts as in a container");
+    return;
+  }
+  const int fd = bpf_map__fd(skel_->maps.vg_container_cgroups);
+  std::error_code ec;
+  size_t found = 0;
+  const uint8_t one = 1;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           root, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    const std::string path = it->path().string();
+    if (ContainerIdFromCgroupPath(path.substr(root.size())).empty()) continue;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) continue;  // removed meanwhile
+    const uint64_t id = st.st_ino;                 // a cgroup v2 directory's inode is its id
+    if (bpf_map_update_elem(fd, &id, &one, BPF_ANY) != 0) {
+      LogWarn(absl::StrCat("container scope: record container cgroup ", path, ": ", Errno(errno)));
+      break;
+    }
+    ++found;
+  }
+  LogDebug(absl::StrCat("container scope: ", found, " container cgroups under ", root));
 }
 
 // Detach's threads run on stacks mapped here, during set-up: a thread whose

@@ -545,6 +545,8 @@ absl::Status SensorRun::SetUpKernelSide() {
   SeedProcessTree();
   BpfSensor::Options bpf_options{.ring_bytes = options_.ring_bytes, .syscall_hook = hook_};
   bpf_options.exec_env = options_.exec_env;
+  for (const policies::Scope& scope : selection_.policies->scopes())
+    bpf_options.container_scope |= scope.in_container.has_value();
   if (options_.detections != nullptr) {
     std::erase_if(detections_, [&](uint32_t id) {
       return std::none_of(selection_.events.begin(), selection_.events.end(),

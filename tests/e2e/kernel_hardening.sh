@@ -213,4 +213,59 @@ case_scope_euid() {
   finish
 }
 
+# 5a. container is decided by the cgroup (what containerId says), not the
+# pid namespace: `unshare -Urpf` on the host stays host; a --pid=host
+# container (a docker-style cgroup, no pid namespace) is a container, whether
+# its cgroup existed at start (seeded) or was made after (cgroup_mkdir),
+# and so is a cgroup made below a container's.
+case_scope_container() {
+  need_root
+  require_commands unshare
+  local root f=$WORK/ctr-target p=$WORK/p.yaml
+  root=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+  [[ -n $root ]] || die "no cgroup v2 mount"
+  echo ctr >"$f"
+  chmod 0644 "$f"
+  local base=$root/vigil-kh-$$-$RANDOM id_old id_new
+  id_old=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  id_new=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  local old=$base/docker-$id_old.scope new=$base/cri-containerd-$id_new.scope
+  mkdir -p "$old" || die "cannot create $old"
+  CLEANUP_CGROUPS=("$old/inner" "$old" "$new" "$base")
+  trap 'for d in "${CLEANUP_CGROUPS[@]}"; do rmdir "$d" 2>/dev/null; done; cleanup' EXIT
+  local filter="    - event: openat
+      filters:
+        - data.pathname=$f"
+  policy "$p" ctr "container" "$filter"
+  policy "$p" host "not-container" "$filter"
+  start_sensor main -p "$p" -o "json:$EVENTS"
+  mkdir "$new" "$old/inner" || die "cannot create the cgroups made after start"
+  in_cgroup() { exec bash -c 'echo $$ >"$1/cgroup.procs" && exec /bin/cat "$2" >/dev/null' _ "$1" "$f"; }
+  local sandboxed seeded made nested
+  unshare -Urpf /bin/cat "$f" >/dev/null &
+  sandboxed=$!
+  wait "$sandboxed"
+  in_cgroup "$old" &
+  seeded=$!
+  wait "$seeded"
+  in_cgroup "$new" &
+  made=$!
+  wait "$made"
+  in_cgroup "$old/inner" &
+  nested=$!
+  wait "$nested"
+  sleep 0.3
+  stop_sensor INT
+  # unshare -f: the cat is the child of the unshare process.
+  check "cat in an unshare -Urpf sandbox on the host is host, not container" "
+    any(.[]; $(opens "$f") and .hostParentProcessId == $sandboxed and .matchedPolicies == [\"host\"])"
+  check "a process in a container cgroup that existed at start ($seeded) is a container" "
+    any(.[]; $(opens "$f") and .hostProcessId == $seeded and .matchedPolicies == [\"ctr\"])"
+  check "a process in a container cgroup made after start ($made) is a container" "
+    any(.[]; $(opens "$f") and .hostProcessId == $made and .matchedPolicies == [\"ctr\"])"
+  check "a process in a cgroup made below a container's ($nested) is a container" "
+    any(.[]; $(opens "$f") and .hostProcessId == $nested and .matchedPolicies == [\"ctr\"])"
+  finish
+}
+
 run_case

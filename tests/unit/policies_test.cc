@@ -645,7 +645,7 @@ struct Task {
   uint64_t start = 0;
   uint32_t mntns = 1, pidns = 2, utsns = 3;
   std::string comm = "cat", nodename = "host";
-  unsigned level = 0;
+  bool container_cgroup = false;  // its cgroup is in vg_container_cgroups
   uint64_t exe_inode = 0;
   std::vector<uint32_t> ancestors;  // tgids, parent first
 };
@@ -688,7 +688,7 @@ uint64_t KernelMatch(const KernelScopeTables& t, const Task& task, uint64_t cand
   };
   res &= strings(t.comms, task.comm, c.has_eq[VG_SCOPE_COMM]);
   res &= strings(t.uts_names, task.nodename, c.has_eq[VG_SCOPE_UTSNAME]);
-  res &= task.level > 0 ? ~c.host : ~c.container;
+  res &= task.container_cgroup ? ~c.host : ~c.container;
   uint64_t eq = 0, neq = 0;
   std::vector<uint32_t> chain = {task.tgid};
   chain.insert(chain.end(), task.ancestors.begin(), task.ancestors.end());
@@ -761,7 +761,7 @@ TEST(KernelScopeTest, MultiPolicyTablesMatchEachPolicysScope) {
             .start = 2000,
             .mntns = 9,
             .comm = "bash",
-            .level = 1,
+            .container_cgroup = true,
             .exe_inode = 77,
             .ancestors = {42, 1}};
   EXPECT_EQ(match(user), (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |

@@ -58,6 +58,9 @@ class BpfSensor {
     bool tracefs_available = true;  // per-syscall tracepoints need tracefs
     bool track_processes = true;    // lifecycle records for the process tree, even if unselected
     bool exec_env = false;          // sched_process_exec carries the environment (--exec-env)
+    // Some policy's scope is container or not-container: the kernel keeps the
+    // set of container cgroups (bpf/scope.h), seeded from the cgroup tree.
+    bool container_scope = false;
   };
 
   ~BpfSensor();
@@ -111,6 +114,8 @@ class BpfSensor {
  private:
   BpfSensor() = default;
   std::vector<Cancellation> AttachEvents();
+  // The cgroup_mkdir/rmdir programs and the container cgroups existing now.
+  void TrackContainerCgroups();
   void ReserveDetachStacks();
   absl::Status SetUpSyscallSpecs();
   absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
