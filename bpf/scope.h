@@ -67,6 +67,17 @@ struct vg_followed {
   __u64 policies;
 };
 
+/* tree= membership of a process forked while the sensor runs, marked at its
+ * fork from its parent's: exact whatever the depth, and kept when the
+ * process is reparented (a double fork leaves the tree by real_parent).
+ * start_ns tells a reused tgid from the marked process. Processes running at
+ * start are marked by user space from /proc (BpfSensor::SeedTreeMarks). */
+struct vg_tree_mark {
+  __u64 start_ns;
+  __u64 eq;  /* policies listing an ancestor after tree= */
+  __u64 neq; /* ... after tree!= */
+};
+
 struct vg_scope_config {
   __u64 scoped;                  /* policies with any kernel filter: 0 = fast path */
   __u64 has[VG_SCOPE_KINDS];     /* policies with a filter of this kind */
@@ -125,16 +136,6 @@ struct {
   __type(key, __u32);
   __type(value, struct vg_followed);
 } vg_followed SEC(".maps");
-
-/* tree= membership of a process forked while the sensor runs, marked at its
- * fork from its parent's: exact whatever the depth, and kept when the
- * process is reparented (a double fork leaves the tree by real_parent).
- * start_ns tells a reused tgid from the marked process. */
-struct vg_tree_mark {
-  __u64 start_ns;
-  __u64 eq;  /* policies listing an ancestor after tree= */
-  __u64 neq; /* ... after tree!= */
-};
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -204,7 +205,8 @@ static __always_inline struct vg_tree_mark vg_tree_membership(struct task_struct
   struct vg_tree_mark out = {};
   __u32 tgid = BPF_CORE_READ(task, tgid);
   struct vg_tree_mark *mark = bpf_map_lookup_elem(&vg_tree_marks, &tgid);
-  if (mark && mark->start_ns == vg_start_boottime(BPF_CORE_READ(task, group_leader))) {
+  /* (A mark seeded from /proc at start has no start time: 0.) */
+  if (mark && (!mark->start_ns || mark->start_ns == vg_start_boottime(BPF_CORE_READ(task, group_leader)))) {
     out.eq = mark->eq;
     out.neq = mark->neq;
     struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = tgid};

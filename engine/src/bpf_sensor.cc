@@ -15,6 +15,8 @@
 #include <cstdarg>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -353,8 +355,54 @@ bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeA
 std::vector<Cancellation> BpfSensor::Attach() {
   std::vector<Cancellation> cancelled = AttachEvents();
   if (options_.container_scope) TrackContainerCgroups();
+  // Forks from now on are marked by the fork program (needs the lifecycle programs).
+  if (!tree_roots_.empty() && options_.track_processes) SeedTreeMarks();
   ReserveDetachStacks();
   return cancelled;
+}
+
+// After the fork program is attached: a process forked during the walk is
+// marked by one or the other. Seeded marks carry no start time (0): they go
+// when the process exits, as every mark does.
+void BpfSensor::SeedTreeMarks() {
+  std::map<uint32_t, uint32_t> parent;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    std::ifstream in(it->path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold anything
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    uint32_t ppid = 0;
+    if (rest >> state >> ppid) parent[static_cast<uint32_t>(std::stoul(name))] = ppid;
+  }
+  const int fd = bpf_map__fd(skel_->maps.vg_tree_marks);
+  size_t marked = 0;
+  for (const auto& [pid, ppid] : parent) {
+    vg_tree_mark mark{};
+    uint32_t at = ppid;
+    for (size_t depth = 0; at > 0 && depth < parent.size(); ++depth) {  // bounded: no cycle loops forever
+      if (auto root = tree_roots_.find(at); root != tree_roots_.end()) {
+        mark.eq |= root->second.first;
+        mark.neq |= root->second.second;
+      }
+      auto up = parent.find(at);
+      if (up == parent.end()) break;
+      at = up->second;
+    }
+    if (!(mark.eq | mark.neq)) continue;
+    if (bpf_map_update_elem(fd, &pid, &mark, BPF_ANY) != 0) {
+      LogWarn(absl::StrCat("tree scope: mark process ", pid, ": ", Errno(errno)));
+      break;
+    }
+    ++marked;
+  }
+  LogDebug(absl::StrCat("tree scope: ", marked, " running processes descend from a tree= process"));
 }
 
 // Attached before the walk, so that a container cgroup made during it is
@@ -644,6 +692,8 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
   if (absl::Status st = WriteTable(maps.vg_scope_vals, "vg_scope_vals", scope.values); !st.ok()) return st;
   if (absl::Status st = WriteTable(maps.vg_scope_comm, "vg_scope_comm", scope.comms); !st.ok()) return st;
   if (absl::Status st = WriteTable(maps.vg_scope_uts, "vg_scope_uts", scope.uts_names); !st.ok()) return st;
+  for (const auto& [key, masks] : scope.values)
+    if (key.kind == VG_SCOPE_TREE) tree_roots_[static_cast<uint32_t>(key.value)] = {masks.eq, masks.neq};
   absl::StatusOr<int> cfg = TableFd(maps.vg_scope_cfg, "vg_scope_cfg", 1);
   if (!cfg.ok()) return cfg.status();
   uint32_t zero = 0;

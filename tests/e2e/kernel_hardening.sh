@@ -134,8 +134,9 @@ policy() {
 }
 
 # 5b. tree=PID is exact: a chain of 40 processes below PID (the kernel
-# walked 32 ancestors) and a double-forked orphan (reparented away from its
-# parent before it acts) are still PID's descendants.
+# walked 32 ancestors), made before the sensor started (seeded from /proc)
+# or after (marked at fork), and a double-forked orphan (reparented away
+# from its parent before it acts) are still PID's descendants.
 case_tree_escape() {
   need_root
   require_commands ps
@@ -144,6 +145,16 @@ case_tree_escape() {
   cat >"$WORK/tree.sh" <<'EOF'
 #!/bin/bash
 f=$1 go=$2 pids=$3
+pre_chain() {
+  if (($1 == 0)); then
+    echo "predeep $BASHPID" >>"$pids"
+    while [[ ! -e $go ]]; do sleep 0.05; done
+    exec /bin/cat "$f" >/dev/null
+  fi
+  pre_chain $(($1 - 1)) &
+  wait $!
+}
+pre_chain 40 &
 while [[ ! -e $go ]]; do sleep 0.05; done
 chain() {
   if (($1 == 0)); then echo "deep $BASHPID" >>"$pids"; exec /bin/cat "$f" >/dev/null; fi
@@ -156,11 +167,17 @@ chain 40
 ( parent=$BASHPID
   ( while [[ $(ps -o ppid= -p $BASHPID | tr -d ' ') == "$parent" ]]; do sleep 0.02; done
     echo "orphan $BASHPID" >>"$pids"; exec /bin/cat "$f" >/dev/null ) & )
+wait
 sleep 1
 EOF
   bash "$WORK/tree.sh" "$f" "$go" "$pids" &
   local root=$!
   BACKGROUND+=("$root")
+  local deadline=$((SECONDS + 20))
+  while ! grep -q '^predeep ' "$pids" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "the chain made before the sensor did not reach its depth"
+    sleep 0.05
+  done
   policy "$p" subtree "tree=$root" "    - event: openat
       filters:
         - data.pathname=$f"
@@ -169,12 +186,15 @@ EOF
   wait "$root"
   sleep 0.3
   stop_sensor INT
-  local deep orphan
+  local deep orphan predeep
+  predeep=$(awk '$1 == "predeep" {print $2}' "$pids")
   deep=$(awk '$1 == "deep" {print $2}' "$pids")
   orphan=$(awk '$1 == "orphan" {print $2}' "$pids")
   [[ -n "$deep" && -n "$orphan" ]] || die "the tree's processes did not run: $(cat "$pids" 2>/dev/null)"
   check "the cat 41 levels below the tree's root ($deep) is reported" "
     any(.[]; $(opens "$f") and .hostProcessId == $deep and .matchedPolicies == [\"subtree\"])"
+  check "the cat 41 levels below the root, made before the sensor started ($predeep), is reported" "
+    any(.[]; $(opens "$f") and .hostProcessId == $predeep)"
   check "the double-forked orphan ($orphan), reparented away, is reported" "
     any(.[]; $(opens "$f") and .hostProcessId == $orphan)"
   finish

@@ -116,6 +116,9 @@ class BpfSensor {
   std::vector<Cancellation> AttachEvents();
   // The cgroup_mkdir/rmdir programs and the container cgroups existing now.
   void TrackContainerCgroups();
+  // tree= marks (bpf/scope.h vg_tree_marks) of the processes running now
+  // that descend from a tree= process, however deep, from /proc.
+  void SeedTreeMarks();
   void ReserveDetachStacks();
   absl::Status SetUpSyscallSpecs();
   absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
@@ -143,6 +146,7 @@ class BpfSensor {
   Options options_;
   std::set<std::string> disabled_programs_;    // refused by the kernel at load
   std::map<uint32_t, vg_syscall_spec> specs_;  // what the syscall_specs map holds, by syscall
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> tree_roots_;  // tree= tgid -> (eq, neq) policies
   bool raw_enter_attached_ = false, raw_exit_attached_ = false;
   std::vector<Link> links_;
   static constexpr size_t kDetachStackBytes = 64 * 1024;
