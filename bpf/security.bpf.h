@@ -151,8 +151,8 @@ static __always_inline __u64 contextless_policies(__u64 candidates) {
 /* A record whose header describes no task: pids, comm and namespaces are 0;
  * the caller fills what it knows (uid, cgroup). */
 static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64 policies) {
-  struct vg_rec r = {};
-  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
   if (r.slot < 0) return r;
   struct vg_scratch *s = scratch_slot(&scratch, r.slot);
   if (!s) {
@@ -174,8 +174,8 @@ static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64
 /* A record whose header is a context saved earlier (the task that started a
  * connection or listens on a port), stamped now. */
 static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_header *saved) {
-  struct vg_rec r = {};
-  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
   if (r.slot < 0) return r;
   struct vg_scratch *s = scratch_slot(&scratch, r.slot);
   if (!s) {

@@ -115,13 +115,17 @@ static __always_inline struct vg_cpu_counters *my_counters(void) {
 
 /* When this CPU's scratch slots were claimed (boot ns; 0: free). A claim
  * older than any program runs is one a record abandoned without submitting
- * it (an early return): it is taken over. */
+ * it (an early return): it is taken over. A program can look that old only
+ * if its virtual CPU was descheduled meanwhile; its record is then dropped
+ * and counted at submit (rec_submit checks it still holds the claim), never
+ * emitted half overwritten. */
 __u64 vg_scratch_claims[VG_MAX_CPUS * VG_CPU_CONTEXTS];
-#define VG_SCRATCH_CLAIM_STALE_NS 10000000ULL
+#define VG_SCRATCH_CLAIM_STALE_NS 1000000000ULL
 
 /* The first free scratch slot of this CPU, now claimed; -1 (counted as
- * map_full) when every one is held. */
-static __always_inline int claim_scratch(__u64 now) {
+ * map_full) when every one is held. A global function: verified once, not
+ * at every record of every program (the dispatcher has dozens). */
+__noinline int claim_scratch(__u64 now) {
   __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
   for (int i = 0; i < VG_CPU_CONTEXTS; i++) {
     __u64 *claim = &vg_scratch_claims[(base + i) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)];
@@ -134,10 +138,16 @@ static __always_inline int claim_scratch(__u64 now) {
   return -1;
 }
 
-static __always_inline void release_scratch(int slot) {
+static __always_inline __u64 *scratch_claim(int slot) {
   __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
-  vg_scratch_claims[(base + (slot & (VG_CPU_CONTEXTS - 1))) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)] = 0;
+  return &vg_scratch_claims[(base + (slot & (VG_CPU_CONTEXTS - 1))) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)];
 }
+
+static __always_inline void release_scratch(int slot) { *scratch_claim(slot) = 0; }
+
+/* Whether a record still holds its slot: false when the claim was taken
+ * over meanwhile (the record may be overwritten: not to be emitted). */
+__noinline int scratch_still_claimed(int slot, __u64 claimed) { return *scratch_claim(slot) == claimed; }
 
 /* A claimed slot of a per-CPU scratch map. */
 static __always_inline void *scratch_slot(void *map, int slot) {
@@ -248,7 +258,8 @@ static __always_inline void fill_header(struct vg_event_header *h, __u32 event_i
  * multiplying. Offsets are masked so every access is provably in bounds. */
 struct vg_rec {
   __u8 *buf;
-  int slot; /* of the scratch maps, claimed until rec_submit or rec_abandon */
+  int slot;      /* of the scratch maps, claimed until rec_submit or rec_abandon */
+  __u64 claimed; /* the claim's time: still the slot's at submit, or the record is dropped */
 };
 
 #define REC_HDR(r) ((struct vg_event_header *)(r)->buf)
@@ -421,8 +432,8 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
 }
 
 static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
-  struct vg_rec r = {};
-  r.slot = claim_scratch(bpf_ktime_get_boot_ns());
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
   if (r.slot < 0) return r;
   struct vg_scratch *s = scratch_slot(&scratch, r.slot);
   if (!s) {
@@ -459,6 +470,11 @@ static __always_inline void rec_submit(struct vg_rec *r) {
   asm volatile("" : "+r"(size));
   if (size > VG_MAX_RECORD) size = VG_MAX_RECORD;
   asm volatile("" : "+r"(size));
+  if (!scratch_still_claimed(r->slot, r->claimed)) { /* taken over while this record was built */
+    __sync_fetch_and_add(&c->map_full, 1);
+    return;
+  }
+  /* Copied out before the slot is freed: an interrupting program may take it then. */
   if (size >= sizeof(*h)) {
     if (bpf_ringbuf_output(&events, r->buf, size, flags))
       __sync_fetch_and_add(&c->lost_reserve, 1);
