@@ -17,8 +17,11 @@
 
 #define VG_MAX_POLICIES 64
 #define VG_SCOPE_ENTRIES 1024   /* values over all numeric kinds; comms; nodenames */
-#define VG_FOLLOW_ENTRIES 8192  /* processes followed at once (LRU) */
-#define VG_TREE_DEPTH 32        /* ancestors checked by tree= */
+#define VG_FOLLOW_ENTRIES 32768 /* processes followed at once (a full table is counted) */
+#define VG_TREE_DEPTH 32        /* ancestors walked by tree= for processes older than the sensor */
+#define VG_TREE_ENTRIES 32768   /* tree= members marked at fork (a full table is counted) */
+#define VG_CONTAINER_CGROUPS 16384 /* container cgroups known at once (a full table is counted) */
+#define VG_CGROUP_NAME_MAX 128
 #define VG_COMM_LEN 16
 #define VG_UTS_LEN 65           /* __NEW_UTS_LEN + 1 */
 #define VG_NEW_CONTAINER_CGROUPS 16384 /* container cgroups made after start, at once */
@@ -35,7 +38,8 @@ enum vg_scope_kind {
   VG_SCOPE_EXEC = 6,    /* inode number of mm->exe_file; `=` only */
   VG_SCOPE_COMM = 7,    /* vg_scope_comm map */
   VG_SCOPE_UTSNAME = 8, /* vg_scope_uts map */
-  VG_SCOPE_KINDS = 9,
+  VG_SCOPE_EUID = 9,    /* the effective uid (uid is the real one, as in Tracee) */
+  VG_SCOPE_KINDS = 10,
 };
 
 struct vg_scope_key {
@@ -64,19 +68,32 @@ struct vg_followed {
   __u64 policies;
 };
 
+/* tree= membership of a process forked while the sensor runs, marked at its
+ * fork from its parent's: exact whatever the depth, and kept when the
+ * process is reparented (a double fork leaves the tree by real_parent).
+ * start_ns tells a reused tgid from the marked process. Processes running at
+ * start are marked by user space from /proc (BpfSensor::SeedTreeMarks). */
+struct vg_tree_mark {
+  __u64 start_ns;
+  __u64 eq;  /* policies listing an ancestor after tree= */
+  __u64 neq; /* ... after tree!= */
+};
+
 struct vg_scope_config {
   __u64 scoped;                  /* policies with any kernel filter: 0 = fast path */
   __u64 has[VG_SCOPE_KINDS];     /* policies with a filter of this kind */
   __u64 has_eq[VG_SCOPE_KINDS];  /* ... with an `=` list, which the value must hit */
   __u64 uid_range;               /* policies bounding the uid */
+  __u64 euid_range;              /* policies bounding the euid */
   __u64 pid_range;               /* policies bounding the host tgid */
   __u64 new_pid;                 /* pid=new: started after start_boot_ns */
   __u64 old_pid;                 /* pid!=new */
-  __u64 container;               /* in a non-initial pid namespace */
+  __u64 container;               /* in a container's cgroup (vg_container_cgroups) */
   __u64 host;                    /* not-container */
   __u64 follow;                  /* descendants of matching processes match too */
   __u64 start_boot_ns;           /* the sensor's start, CLOCK_BOOTTIME */
   __u64 uid_min[VG_MAX_POLICIES], uid_max[VG_MAX_POLICIES];
+  __u64 euid_min[VG_MAX_POLICIES], euid_max[VG_MAX_POLICIES];
   __u64 pid_min[VG_MAX_POLICIES], pid_max[VG_MAX_POLICIES];
   __u64 new_container;           /* container=new: in a container cgroup made after start */
   __u64 old_container;           /* container!=new (with `container`: an older container) */
@@ -112,9 +129,13 @@ struct {
   __type(value, struct vg_scope_masks);
 } vg_scope_uts SEC(".maps");
 
+/* Not LRU: evicting a followed process would let it and its descendants
+ * leave the policy's scope. Entries go when the process exits; a full table
+ * is counted (vg_cpu_counters.map_full). */
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, VG_FOLLOW_ENTRIES);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, __u32);
   __type(value, struct vg_followed);
 } vg_followed SEC(".maps");
@@ -138,6 +159,27 @@ static __always_inline bool vg_in_new_container(struct task_struct *task) {
   __u64 cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
   return bpf_map_lookup_elem(&vg_new_containers, &cgroup_id) != NULL;
 }
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_TREE_ENTRIES);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u32);
+  __type(value, struct vg_tree_mark);
+} vg_tree_marks SEC(".maps");
+
+/* The cgroups (v2 ids) of containers: a cgroup whose own name holds a
+ * container id as engine/src/containers.cc reads them (64 hex digits, alone
+ * or after a runtime's "prefix-", with or without ".scope") and every cgroup
+ * below one, so that `container` means what the events' containerId says.
+ * Seeded from the cgroup tree by user space at start (BpfSensor), kept by
+ * the cgroup_mkdir and cgroup_rmdir programs below. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, VG_CONTAINER_CGROUPS);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, __u64);
+  __type(value, __u8);
+} vg_container_cgroups SEC(".maps");
 
 /* Kernels before 5.5 called start_boottime real_start_time. */
 struct task_struct___pre55 {
@@ -178,6 +220,41 @@ static __always_inline __u64 vg_out_of_range(__u64 policies, const __u64 *min, c
   return out;
 }
 
+/* The tree= lists that hold `task` (the current task, or a process being
+ * forked by it): its mark, else its ancestors' tgids, 32 of them (a process
+ * that predates the sensor has no mark). */
+static __always_inline struct vg_tree_mark vg_tree_membership(struct task_struct *task) {
+  struct vg_tree_mark out = {};
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  struct vg_tree_mark *mark = bpf_map_lookup_elem(&vg_tree_marks, &tgid);
+  /* (A mark seeded from /proc at start has no start time: 0.) */
+  if (mark && (!mark->start_ns || mark->start_ns == vg_start_boottime(BPF_CORE_READ(task, group_leader)))) {
+    out.eq = mark->eq;
+    out.neq = mark->neq;
+    struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = tgid};
+    struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+    if (m) {
+      out.eq |= m->eq;
+      out.neq |= m->neq;
+    }
+    return out;
+  }
+  struct task_struct *t = task;
+  for (int i = 0; i < VG_TREE_DEPTH; i++) {
+    __u32 pid = BPF_CORE_READ(t, tgid);
+    struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = pid};
+    struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
+    if (m) {
+      out.eq |= m->eq;
+      out.neq |= m->neq;
+    }
+    if (pid <= 1) break;
+    t = BPF_CORE_READ(t, real_parent);
+    if (!t) break;
+  }
+  return out;
+}
+
 /* The slow path, for the current task and the scoped policies in `want`:
  * a global function, so the verifier checks it once per program rather
  * than once per call site. */
@@ -195,6 +272,12 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     if (want & cfg->has[VG_SCOPE_UID]) res &= vg_pass_value(cfg, VG_SCOPE_UID, uid);
     if (want & cfg->uid_range)
       res &= ~vg_out_of_range(want & cfg->uid_range, cfg->uid_min, cfg->uid_max, uid);
+  }
+  if (want & (cfg->has[VG_SCOPE_EUID] | cfg->euid_range)) {
+    __u32 euid = BPF_CORE_READ(task, cred, euid.val);
+    if (want & cfg->has[VG_SCOPE_EUID]) res &= vg_pass_value(cfg, VG_SCOPE_EUID, euid);
+    if (want & cfg->euid_range)
+      res &= ~vg_out_of_range(want & cfg->euid_range, cfg->euid_min, cfg->euid_max, euid);
   }
   if (want & (cfg->has[VG_SCOPE_PID] | cfg->pid_range)) {
     __u32 tid = BPF_CORE_READ(task, pid);
@@ -238,31 +321,19 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     res &= vg_pass(bpf_map_lookup_elem(&vg_scope_comm, &key), cfg->has_eq[VG_SCOPE_COMM]);
   }
   if (want & (cfg->container | cfg->host)) {
-    /* A task whose pid was allocated below the initial pid namespace runs
-     * in a container (or another pid sandbox). */
-    unsigned int level = BPF_CORE_READ(task, thread_pid, level);
-    res &= level > 0 ? ~cfg->host : ~cfg->container;
+    /* By the task's cgroup, not its pid namespace: `unshare -p` on the host
+     * stays host, a --pid=host container is a container. */
+    __u64 cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+    bool in_container = bpf_map_lookup_elem(&vg_container_cgroups, &cgroup) != NULL;
+    res &= in_container ? ~cfg->host : ~cfg->container;
   }
   if (want & (cfg->new_container | cfg->old_container))
     res &= vg_in_new_container(task) ? ~cfg->old_container : ~cfg->new_container;
   if (want & cfg->has[VG_SCOPE_EXEC])
     res &= vg_pass_value(cfg, VG_SCOPE_EXEC, BPF_CORE_READ(task, mm, exe_file, f_inode, i_ino));
   if (want & cfg->has[VG_SCOPE_TREE]) {
-    __u64 eq = 0, neq = 0;
-    struct task_struct *t = task;
-    for (int i = 0; i < VG_TREE_DEPTH; i++) {
-      __u32 pid = BPF_CORE_READ(t, tgid);
-      struct vg_scope_key key = {.kind = VG_SCOPE_TREE, .value = pid};
-      struct vg_scope_masks *m = bpf_map_lookup_elem(&vg_scope_vals, &key);
-      if (m) {
-        eq |= m->eq;
-        neq |= m->neq;
-      }
-      if (pid <= 1) break;
-      t = BPF_CORE_READ(t, real_parent);
-      if (!t) break;
-    }
-    res &= (eq | ~cfg->has_eq[VG_SCOPE_TREE]) & ~neq;
+    struct vg_tree_mark in = vg_tree_membership(task);
+    res &= (in.eq | ~cfg->has_eq[VG_SCOPE_TREE]) & ~in.neq;
   }
   if (want & cfg->follow) {
     __u64 start = vg_start_boottime(leader);
@@ -271,7 +342,7 @@ __noinline __u64 vg_scope_eval(__u64 want) {
     __u64 direct = res & cfg->follow;
     if (direct & ~followed) {
       struct vg_followed update = {.start_ns = start, .policies = followed | direct};
-      bpf_map_update_elem(&vg_followed, &tgid, &update, BPF_ANY);
+      update_counted(&vg_followed, &tgid, &update, BPF_ANY);
     }
     res |= followed & want;
   }
@@ -291,18 +362,87 @@ static __always_inline __u64 vg_scope_match(struct task_struct *task, __u64 cand
 }
 
 /* Called from the fork handler (parent is current) before anything else:
- * a new process inherits the `follow` policies its parent matches. */
+ * a new process inherits its parent's tree= membership and the `follow`
+ * policies its parent matches. */
 static __always_inline void vg_scope_on_fork(struct task_struct *parent,
                                              struct task_struct *child) {
   __u32 zero = 0;
   struct vg_scope_config *cfg = bpf_map_lookup_elem(&vg_scope_cfg, &zero);
-  if (!cfg || !cfg->follow) return;
+  if (!cfg) return;
   __u32 child_tgid = BPF_CORE_READ(child, tgid);
   if (child_tgid == BPF_CORE_READ(parent, tgid)) return; /* a new thread */
+  if (cfg->has[VG_SCOPE_TREE]) {
+    struct vg_tree_mark mark = vg_tree_membership(parent);
+    if (mark.eq | mark.neq) {
+      mark.start_ns = vg_start_boottime(child);
+      update_counted(&vg_tree_marks, &child_tgid, &mark, BPF_ANY);
+    }
+  }
+  if (!cfg->follow) return;
   __u64 inherit = vg_scope_eval(cfg->follow) & cfg->follow;
   if (!inherit) return;
   struct vg_followed f = {.start_ns = vg_start_boottime(child), .policies = inherit};
-  bpf_map_update_elem(&vg_followed, &child_tgid, &f, BPF_ANY);
+  update_counted(&vg_followed, &child_tgid, &f, BPF_ANY);
+}
+
+/* Called when the last thread of a process exits: it is followed no more. */
+static __always_inline void vg_scope_on_exit(struct task_struct *task) {
+  __u32 tgid = BPF_CORE_READ(task, tgid);
+  bpf_map_delete_elem(&vg_followed, &tgid);
+  bpf_map_delete_elem(&vg_tree_marks, &tgid);
+}
+
+/* Whether a cgroup's own name holds a container id: its last 64 characters
+ * (before ".scope") are lower-case hex, and they are the whole name or
+ * follow a '-'. */
+static __always_inline bool vg_container_cgroup_name(const char *kernel_name) {
+  char name[VG_CGROUP_NAME_MAX];
+  long n = bpf_probe_read_kernel_str(name, sizeof(name), kernel_name);
+  if (n <= 64) return false;
+  __u32 len = n - 1;
+  if (len >= 6 && name[(len - 6) & (VG_CGROUP_NAME_MAX - 1)] == '.' &&
+      name[(len - 5) & (VG_CGROUP_NAME_MAX - 1)] == 's' && name[(len - 4) & (VG_CGROUP_NAME_MAX - 1)] == 'c' &&
+      name[(len - 3) & (VG_CGROUP_NAME_MAX - 1)] == 'o' && name[(len - 2) & (VG_CGROUP_NAME_MAX - 1)] == 'p' &&
+      name[(len - 1) & (VG_CGROUP_NAME_MAX - 1)] == 'e')
+    len -= 6;
+  if (len < 64) return false;
+  __u32 start = len - 64;
+  if (start > 0 && name[(start - 1) & (VG_CGROUP_NAME_MAX - 1)] != '-') return false;
+  for (int i = 0; i < 64; i++) {
+    char c = name[(start + i) & (VG_CGROUP_NAME_MAX - 1)];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+/* A new cgroup is a container's when its parent is one or its name says so. */
+static __always_inline void vg_scope_cgroup_created(struct cgroup *cgrp) {
+  __u64 id = BPF_CORE_READ(cgrp, kn, id);
+  struct cgroup_subsys_state *parent_css = BPF_CORE_READ(cgrp, self.parent);
+  bool in_container = false;
+  if (parent_css) {
+    __u64 parent = BPF_CORE_READ(parent_css, cgroup, kn, id);
+    in_container = bpf_map_lookup_elem(&vg_container_cgroups, &parent) != NULL;
+  }
+  if (!in_container) in_container = vg_container_cgroup_name(BPF_CORE_READ(cgrp, kn, name));
+  if (!in_container) return;
+  __u8 one = 1;
+  update_counted(&vg_container_cgroups, &id, &one, BPF_ANY);
+}
+
+/* Attached by the loader only when some policy's scope is container or
+ * not-container (BpfSensor::Options::container_scope). */
+SEC("raw_tp/cgroup_mkdir")
+int BPF_PROG(vg_raw_scope_cgroup_mkdir, struct cgroup *cgrp, const char *path) {
+  vg_scope_cgroup_created(cgrp);
+  return 0;
+}
+
+SEC("raw_tp/cgroup_rmdir")
+int BPF_PROG(vg_raw_scope_cgroup_rmdir, struct cgroup *cgrp, const char *path) {
+  __u64 id = BPF_CORE_READ(cgrp, kn, id);
+  bpf_map_delete_elem(&vg_container_cgroups, &id);
+  return 0;
 }
 
 #endif /* __VMLINUX_H__ */

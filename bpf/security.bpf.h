@@ -138,10 +138,14 @@ static __always_inline __u64 contextless_policies(__u64 candidates) {
 /* A record whose header describes no task: pids, comm and namespaces are 0;
  * the caller fills what it knows (uid, cgroup). */
 static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64 policies) {
-  struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memset(h, 0, sizeof(*h));
@@ -157,10 +161,14 @@ static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64
 /* A record whose header is a context saved earlier (the task that started a
  * connection or listens on a port), stamped now. */
 static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_header *saved) {
-  struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memcpy(h, saved, sizeof(*h));
@@ -509,10 +517,11 @@ struct vg_cred_snap {
   __u64 cap_effective;
 };
 
+/* LRU: an entry is short-lived (entry to exit), and one a thread left
+ * behind must not fill the table for the others. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, __u32); /* host tid */
   __type(value, struct vg_cred_snap);
 } cred_at_entry SEC(".maps");
@@ -532,13 +541,31 @@ static __noinline int stash_cred(void) {
   if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED) || is_sensor()) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct vg_cred_snap s = cred_snap();
-  bpf_map_update_elem(&cred_at_entry, &tid, &s, BPF_ANY);
+  update_counted(&cred_at_entry, &tid, &s, BPF_ANY);
   return 0;
+}
+
+/* An exec by a non-leader thread gives it the leader's tid: its credentials
+ * at the entry move to the tid the exit will look up (sched_process_exec). */
+static __always_inline void rekey_cred_at_exec(__u32 old_tid, struct task_struct *p) {
+  if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED)) return;
+  __u32 tid = BPF_CORE_READ(p, pid);
+  if (tid == old_tid) return;
+  struct vg_cred_snap *s = bpf_map_lookup_elem(&cred_at_entry, &old_tid);
+  if (!s) return;
+  struct vg_cred_snap copy = *s;
+  bpf_map_delete_elem(&cred_at_entry, &old_tid);
+  update_counted(&cred_at_entry, &tid, &copy, BPF_ANY);
+}
+
+/* A thread that dies inside a syscall never reaches its exit. */
+static __always_inline void forget_cred_at_entry(__u32 tid) {
+  if (EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED)) bpf_map_delete_elem(&cred_at_entry, &tid);
 }
 
 /* At the exit: the thread gained euid 0 or fsuid 0 (from non-0), or
  * effective capabilities it did not have at the entry. (An exec by a
- * non-leader thread changes its tid: that one is not seen.) */
+ * non-leader thread changes its tid: rekey_cred_at_exec moved its entry.) */
 static __noinline int emit_privilege_gained(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED)) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -689,12 +716,20 @@ VG_SYSCALL_EXIT_TP(sec, pwrite64, emit_magic_write)
  * the CPU was running. So the task is taken where it is known: the one that
  * moved the socket to SYN_SENT (connect) or to LISTEN (listen), both in
  * process context, saved until the connection is established or fails. */
+/* A listener by network namespace, port and bound address (IPv4 as
+ * v4-mapped IPv6, so that 0.0.0.0 and :: are two wildcards): listeners of the
+ * same port on different addresses are different processes' sockets. */
 struct vg_listen_key {
   __u32 netns;
   __u16 port; /* host order */
   __u16 pad;
+  __u8 addr[16];
 };
 
+/* Connections pending until established or failed (a connect to a black
+ * hole stays ~2 min). Not LRU, so a flood of them cannot evict the context
+ * of an older real connect; once full, new ones are counted as map_full and
+ * reported without their process (the socket's uid and cgroup only). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 8192);
@@ -711,11 +746,35 @@ struct {
   __type(value, struct vg_event_header);
 } tcp_listening SEC(".maps");
 
+/* The key of a socket's local (netns, port, address). */
 static __always_inline struct vg_listen_key listen_key(const struct sock *sk) {
   struct vg_listen_key k = {};
   k.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
   k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  if (BPF_CORE_READ(sk, __sk_common.skc_family) == VG_AF_INET6) {
+    BPF_CORE_READ_INTO(&k.addr, sk, __sk_common.skc_v6_rcv_saddr);
+  } else {
+    __u32 v4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+    k.addr[10] = 0xff;
+    k.addr[11] = 0xff;
+    __builtin_memcpy(&k.addr[12], &v4, sizeof(v4));
+  }
   return k;
+}
+
+/* The listener a new connection's socket came from: bound to the address
+ * the connection reached, else to the IPv4 wildcard, else to the IPv6 one. */
+static __always_inline const struct vg_event_header *listener_of(const struct sock *sk) {
+  struct vg_listen_key k = listen_key(sk);
+  const struct vg_event_header *saved = bpf_map_lookup_elem(&tcp_listening, &k);
+  if (saved) return saved;
+  __builtin_memset(&k.addr[12], 0, 4); /* 0.0.0.0, v4-mapped */
+  if (k.addr[10] == 0xff && k.addr[11] == 0xff && !k.addr[0]) {
+    saved = bpf_map_lookup_elem(&tcp_listening, &k);
+    if (saved) return saved;
+  }
+  __builtin_memset(k.addr, 0, sizeof(k.addr)); /* :: */
+  return bpf_map_lookup_elem(&tcp_listening, &k);
 }
 
 /* Saves the current task's header (with its policies) under `key`. */
@@ -724,7 +783,8 @@ static __always_inline void save_context(void *map, const void *key) {
   if (!policies) return;
   struct vg_rec r = rec_begin(VG_ID_NET_TCP_CONNECTION, -1, policies);
   if (!r.buf) return;
-  bpf_map_update_elem(map, key, r.buf, BPF_ANY);
+  update_counted(map, key, r.buf, BPF_ANY);
+  rec_abandon(&r);
 }
 
 static __always_inline void emit_tcp_connection(const struct sock *sk, int oldstate, int newstate) {
@@ -753,8 +813,7 @@ static __always_inline void emit_tcp_connection(const struct sock *sk, int oldst
     saved = bpf_map_lookup_elem(&tcp_connecting, &skey);
   } else if (oldstate == VG_TCP_SYN_RECV && newstate == VG_TCP_ESTABLISHED) {
     direction = VG_DIR_INBOUND;
-    struct vg_listen_key lk = listen_key(sk);
-    saved = bpf_map_lookup_elem(&tcp_listening, &lk);
+    saved = listener_of(sk);
   } else {
     /* (SYN_SENT->SYN_RECV, a simultaneous open: no longer pending.) */
     if (oldstate == VG_TCP_SYN_SENT) bpf_map_delete_elem(&tcp_connecting, &skey);
@@ -866,15 +925,20 @@ static __always_inline const struct vg_event_header *packet_owner(struct __sk_bu
   struct task_struct *task = bpf_get_current_task_btf();
   if (task->flags & VG_PF_KTHREAD || task->pid == 0) return NULL;
   if (BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id) != bpf_skb_cgroup_id(skb)) return NULL;
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return NULL;
+  int slot = claim_scratch(bpf_ktime_get_boot_ns());
+  if (slot < 0) return NULL;
+  struct vg_scratch *s = scratch_slot(&scratch, slot);
+  if (!s) {
+    release_scratch(slot);
+    return NULL;
+  }
   struct vg_event_header *h = (struct vg_event_header *)s->data;
   __builtin_memset(h, 0, sizeof(*h));
   header_from_task(h, task);
   /* The sensor's own lookups are never reported; the mask stays 0. */
   h->policies = task->tgid == sensor_tgid ? 0 : vg_scope_match((struct task_struct *)task, candidates);
-  bpf_map_update_elem(&packet_owners, &cookie, h, BPF_ANY);
+  update_counted(&packet_owners, &cookie, h, BPF_ANY);
+  release_scratch(slot);
   return bpf_map_lookup_elem(&packet_owners, &cookie);
 }
 

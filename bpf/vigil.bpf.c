@@ -13,6 +13,9 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Task, softirq, hard irq, NMI: the per-CPU scratch maps have a slot each. */
+#define VG_CPU_CONTEXTS 4
+
 /* Set by user space before load, so the verifier sees constants. */
 const volatile __u32 sensor_tgid = 0;
 const volatile __u64 wakeup_every = 4096; /* records per CPU between forced wake-ups */
@@ -78,7 +81,7 @@ struct vg_path_key_buf {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, 1); /* filter_path runs in syscall programs only (task context) */
   __type(key, __u32);
   __type(value, struct vg_path_key_buf);
 } path_key_buf SEC(".maps");
@@ -103,9 +106,17 @@ struct vg_scratch {
   __u8 data[VG_SCRATCH_SIZE];
 };
 
+/* The per-CPU buffers below have a slot per context that can interrupt
+ * another on the same CPU (task, softirq, hard irq, NMI): a softirq program
+ * (net_tcp_connection, cgroup_skb) that runs while a syscall program is
+ * building a record must not build its own in the same memory. A program
+ * claims the first free slot of its CPU (claim_scratch) and frees it when
+ * the record is submitted: programs nest only by interrupting one another,
+ * so the interrupted one keeps its slot and the interrupting one takes the
+ * next. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, VG_CPU_CONTEXTS);
   __type(key, __u32);
   __type(value, struct vg_scratch);
 } scratch SEC(".maps");
@@ -113,13 +124,64 @@ struct {
 /* A second per-CPU buffer for path building (names are written backwards). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
+  __uint(max_entries, VG_CPU_CONTEXTS);
   __type(key, __u32);
   __type(value, struct vg_scratch);
 } path_scratch SEC(".maps");
 
 static __always_inline struct vg_cpu_counters *my_counters(void) {
   return &vg_counters[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)];
+}
+
+/* When this CPU's scratch slots were claimed (boot ns; 0: free). A claim
+ * older than any program runs is one a record abandoned without submitting
+ * it (an early return): it is taken over. A program can look that old only
+ * if its virtual CPU was descheduled meanwhile; its record is then dropped
+ * and counted at submit (rec_submit checks it still holds the claim), never
+ * emitted half overwritten. */
+__u64 vg_scratch_claims[VG_MAX_CPUS * VG_CPU_CONTEXTS];
+#define VG_SCRATCH_CLAIM_STALE_NS 1000000000ULL
+
+/* The first free scratch slot of this CPU, now claimed; -1 (counted as
+ * map_full) when every one is held. A global function: verified once, not
+ * at every record of every program (the dispatcher has dozens). */
+__noinline int claim_scratch(__u64 now) {
+  __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
+  for (int i = 0; i < VG_CPU_CONTEXTS; i++) {
+    __u64 *claim = &vg_scratch_claims[(base + i) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)];
+    if (*claim == 0 || now - *claim > VG_SCRATCH_CLAIM_STALE_NS) {
+      *claim = now;
+      return i;
+    }
+  }
+  __sync_fetch_and_add(&my_counters()->map_full, 1);
+  return -1;
+}
+
+static __always_inline __u64 *scratch_claim(int slot) {
+  __u32 base = (bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)) * VG_CPU_CONTEXTS;
+  return &vg_scratch_claims[(base + (slot & (VG_CPU_CONTEXTS - 1))) & (VG_MAX_CPUS * VG_CPU_CONTEXTS - 1)];
+}
+
+static __always_inline void release_scratch(int slot) { *scratch_claim(slot) = 0; }
+
+/* Whether a record still holds its slot: false when the claim was taken
+ * over meanwhile (the record may be overwritten: not to be emitted). */
+__noinline int scratch_still_claimed(int slot, __u64 claimed) { return *scratch_claim(slot) == claimed; }
+
+/* A claimed slot of a per-CPU scratch map. */
+static __always_inline void *scratch_slot(void *map, int slot) {
+  __u32 key = slot & (VG_CPU_CONTEXTS - 1);
+  return bpf_map_lookup_elem(map, &key);
+}
+
+/* An update of a kernel table whose failure (the table is full) would
+ * silently lose a pending context or state: counted, for the stop summary
+ * and the metrics. */
+static __always_inline long update_counted(void *map, const void *key, const void *value, __u64 flags) {
+  long err = bpf_map_update_elem(map, key, value, flags);
+  if (err) __sync_fetch_and_add(&my_counters()->map_full, 1);
+  return err;
 }
 
 #include "scope.h"
@@ -247,6 +309,8 @@ static __always_inline void fill_header(struct vg_event_header *h, __u32 event_i
  * multiplying. Offsets are masked so every access is provably in bounds. */
 struct vg_rec {
   __u8 *buf;
+  int slot;      /* of the scratch maps, claimed until rec_submit or rec_abandon */
+  __u64 claimed; /* the claim's time: still the slot's at submit, or the record is dropped */
 };
 
 #define REC_HDR(r) ((struct vg_event_header *)(r)->buf)
@@ -460,8 +524,7 @@ static __always_inline __u32 vg_build_path(struct vg_scratch *ps, const struct p
 }
 
 static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct path *path) {
-  __u32 zero = 0;
-  struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
+  struct vg_scratch *ps = scratch_slot(&path_scratch, r->slot);
   if (!ps) return;
   __u32 pos = vg_build_path(ps, path);
   if (VG_PATH_CUT(ps)) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
@@ -469,10 +532,14 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
 }
 
 static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
-  struct vg_rec r = {};
-  __u32 zero = 0;
-  struct vg_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-  if (!s) return r;
+  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
+  r.slot = claim_scratch(r.claimed);
+  if (r.slot < 0) return r;
+  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
+  if (!s) {
+    release_scratch(r.slot);
+    return r;
+  }
   r.buf = s->data;
   fill_header((struct vg_event_header *)r.buf, event_id, nr, policies);
   rec_set_off(&r, sizeof(struct vg_event_header));
@@ -503,11 +570,23 @@ static __always_inline void rec_submit(struct vg_rec *r) {
   asm volatile("" : "+r"(size));
   if (size > VG_MAX_RECORD) size = VG_MAX_RECORD;
   asm volatile("" : "+r"(size));
-  if (size < sizeof(*h)) return;
-  if (bpf_ringbuf_output(&events, r->buf, size, flags))
-    __sync_fetch_and_add(&c->lost_reserve, 1);
-  else
-    c->emitted++;
+  if (!scratch_still_claimed(r->slot, r->claimed)) { /* taken over while this record was built */
+    __sync_fetch_and_add(&c->map_full, 1);
+    return;
+  }
+  /* Copied out before the slot is freed: an interrupting program may take it then. */
+  if (size >= sizeof(*h)) {
+    if (bpf_ringbuf_output(&events, r->buf, size, flags))
+      __sync_fetch_and_add(&c->lost_reserve, 1);
+    else
+      c->emitted++;
+  }
+  release_scratch(r->slot);
+}
+
+/* A record begun but not submitted gives its scratch slot back. */
+static __always_inline void rec_abandon(struct vg_rec *r) {
+  if (r->buf) release_scratch(r->slot);
 }
 
 /* ---------------------------------------------------------------- syscalls */
@@ -765,7 +844,7 @@ static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *s
   __builtin_memcpy(st.args, args, sizeof(st.args));
   bpf_get_current_comm(st.comm, sizeof(st.comm));
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  bpf_map_update_elem(&exec_stash, &tid, &st, BPF_ANY);
+  update_counted(&exec_stash, &tid, &st, BPF_ANY);
 }
 
 /* A failed execve returns: its argument pages are resident now (the kernel
@@ -993,7 +1072,8 @@ static __always_inline void emit_exec(struct task_struct *p, struct linux_binprm
   rec_submit(&r);
 }
 
-VG_BTF_AND_RAW(, sched_process_exec, (emit_deferred_execve(old_pid, p, bprm), emit_exec(p, bprm)),
+VG_BTF_AND_RAW(, sched_process_exec,
+               (emit_deferred_execve(old_pid, p, bprm), rekey_cred_at_exec(old_pid, p), emit_exec(p, bprm)),
                struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 
 static __always_inline void emit_fork(struct task_struct *parent, struct task_struct *child) {
@@ -1023,8 +1103,18 @@ static __always_inline void emit_fork(struct task_struct *parent, struct task_st
 VG_BTF_AND_RAW(, sched_process_fork, (emit_fork(parent, child)), struct task_struct *parent,
                struct task_struct *child)
 
+/* The per-thread and per-process state a dying task leaves: pending syscall
+ * contexts (a thread killed between entry and exit) and the follow mark. */
+static __always_inline void forget_exiting_task(struct task_struct *p) {
+  __u32 tid = BPF_CORE_READ(p, pid);
+  bpf_map_delete_elem(&exec_stash, &tid);
+  forget_cred_at_entry(tid);
+  if (BPF_CORE_READ(p, signal, live.counter) == 0) vg_scope_on_exit(p);
+}
+
 static __always_inline void emit_exit(struct task_struct *p) {
   if (is_sensor()) return;
+  forget_exiting_task(p);
   __u64 policies = event_policies(VG_ID_SCHED_PROCESS_EXIT);
   if (!policies && !track_processes) return;
   if (!policies && BPF_CORE_READ(p, signal, live.counter) != 0) return; /* a thread, not the process */

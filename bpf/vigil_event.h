@@ -165,7 +165,8 @@ struct vg_cpu_counters {
   __u64 truncated;       /* records with a cut argument */
   __u64 since_wakeup;    /* records since this CPU last woke the reader */
   __u64 read_failed;     /* user memory (a path, an argument) that could not be read */
-  __u64 pad[2];
+  __u64 map_full;        /* a kernel table was full: a pending context or state not kept */
+  __u64 pad[1];
 };
 
 #endif /* VIGIL_BPF_VIGIL_EVENT_H */

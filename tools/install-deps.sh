@@ -11,6 +11,7 @@ PACKAGES=(
   debootstrap systemd-container systemd
   git netcat-openbsd kmod  # the detections e2e tests: benign workload, nc, modprobe
   iputils-ping  # the ICMP e2e test (ping -c1 127.0.0.1 and ::1)
+  iproute2  # e2e.hardening.table_full: a black-hole route in a network namespace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -16,6 +16,9 @@
 #include <cstdarg>
 #include <cstring>
 #include <map>
+#include <filesystem>
+#include <sstream>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <tuple>
@@ -26,6 +29,7 @@
 #include "vigil.skel.h"
 #include "vigil/caps/process_caps.h"
 #include "vigil/engine/containers.h"
+#include "vigil/engine/host_tgid.h"
 #include "vigil/engine/log.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
@@ -204,6 +208,17 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
   s->options_ = options;
   s->disabled_programs_ = options.refused_programs;
 
+  // The sensor's own activity is left out by its tgid as the kernel knows it
+  // (not getpid() inside a pid namespace, which is another host process's).
+  uint32_t self_tgid = static_cast<uint32_t>(getpid());
+  if (absl::StatusOr<uint32_t> host = HostTgid(); host.ok()) {
+    self_tgid = *host;
+  } else {
+    LogWarn(absl::StrCat("cannot learn this process's host tgid (", host.status().message(),
+                         "); excluding tgid ", self_tgid,
+                         " instead: its own events may be reported and host process ", self_tgid, "'s not"));
+  }
+
   // Each attempt opens a fresh object: a failed load cannot be retried.
   for (int attempt = 0; attempt < 16; ++attempt) {
     s->skel_.reset(vigil_bpf::open());
@@ -218,12 +233,16 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
         for (const events::ProbeAlternative& alt : p.alternatives)
           for (const std::string& prog : alt.programs)
             if (!s->disabled_programs_.contains(prog)) wanted.insert(prog);
+    if (options.container_scope) {
+      wanted.insert("vg_raw_scope_cgroup_mkdir");
+      wanted.insert("vg_raw_scope_cgroup_rmdir");
+    }
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) {
       bpf_program__set_autoload(prog, wanted.contains(bpf_program__name(prog)));
     }
 
-    skel->rodata->sensor_tgid = static_cast<uint32_t>(getpid());
+    skel->rodata->sensor_tgid = self_tgid;
     // Wake the reader early enough that a burst cannot fill the buffer
     // between two of its timer-driven drains: every quarter of the buffer
     // per CPU, at a typical record size.
@@ -341,8 +360,96 @@ bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeA
 
 std::vector<Cancellation> BpfSensor::Attach() {
   std::vector<Cancellation> cancelled = AttachEvents();
+  if (options_.container_scope) TrackContainerCgroups();
+  // Forks from now on are marked by the fork program (needs the lifecycle programs).
+  if (!tree_roots_.empty() && options_.track_processes) SeedTreeMarks();
   ReserveDetachStacks();
   return cancelled;
+}
+
+// After the fork program is attached: a process forked during the walk is
+// marked by one or the other. Seeded marks carry no start time (0): they go
+// when the process exits, as every mark does.
+void BpfSensor::SeedTreeMarks() {
+  std::map<uint32_t, uint32_t> parent;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    std::ifstream in(it->path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t close = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold anything
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    uint32_t ppid = 0;
+    if (rest >> state >> ppid) parent[static_cast<uint32_t>(std::stoul(name))] = ppid;
+  }
+  const int fd = bpf_map__fd(skel_->maps.vg_tree_marks);
+  size_t marked = 0;
+  for (const auto& [pid, ppid] : parent) {
+    vg_tree_mark mark{};
+    uint32_t at = ppid;
+    for (size_t depth = 0; at > 0 && depth < parent.size(); ++depth) {  // bounded: no cycle loops forever
+      if (auto root = tree_roots_.find(at); root != tree_roots_.end()) {
+        mark.eq |= root->second.first;
+        mark.neq |= root->second.second;
+      }
+      auto up = parent.find(at);
+      if (up == parent.end()) break;
+      at = up->second;
+    }
+    if (!(mark.eq | mark.neq)) continue;
+    if (bpf_map_update_elem(fd, &pid, &mark, BPF_ANY) != 0) {
+      LogWarn(absl::StrCat("tree scope: mark process ", pid, ": ", Errno(errno)));
+      break;
+    }
+    ++marked;
+  }
+  LogDebug(absl::StrCat("tree scope: ", marked, " running processes descend from a tree= process"));
+}
+
+// Attached before the walk, so that a container cgroup made during it is
+// caught by one or the other.
+void BpfSensor::TrackContainerCgroups() {
+  for (auto [prog, tracepoint] : {std::pair{skel_->progs.vg_raw_scope_cgroup_mkdir, "cgroup_mkdir"},
+                                  std::pair{skel_->progs.vg_raw_scope_cgroup_rmdir, "cgroup_rmdir"}}) {
+    bpf_link* link = bpf_program__attach_raw_tracepoint(prog, tracepoint);
+    if (link == nullptr) {
+      LogWarn(absl::StrCat("container scope: attach raw tracepoint ", tracepoint, ": ", Errno(errno),
+                           "; containers started from now on count as host"));
+      continue;
+    }
+    links_.emplace_back(link);
+    attach_log_.push_back(absl::StrCat("container scope: ", tracepoint, " via raw_tracepoint"));
+  }
+  const std::string root = Cgroup2MountPoint();
+  if (root.empty()) {
+    LogWarn("container scope: no cgroup v2 mount; no process counts as in a container");
+    return;
+  }
+  const int fd = bpf_map__fd(skel_->maps.vg_container_cgroups);
+  std::error_code ec;
+  size_t found = 0;
+  const uint8_t one = 1;
+  for (auto it = std::filesystem::recursive_directory_iterator(
+           root, std::filesystem::directory_options::skip_permission_denied, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    const std::string path = it->path().string();
+    if (ContainerIdFromCgroupPath(path.substr(root.size())).empty()) continue;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) continue;  // removed meanwhile
+    const uint64_t id = st.st_ino;                 // a cgroup v2 directory's inode is its id
+    if (bpf_map_update_elem(fd, &id, &one, BPF_ANY) != 0) {
+      LogWarn(absl::StrCat("container scope: record container cgroup ", path, ": ", Errno(errno)));
+      break;
+    }
+    ++found;
+  }
+  LogDebug(absl::StrCat("container scope: ", found, " container cgroups under ", root));
 }
 
 // Detach's threads run on stacks mapped here, during set-up: a thread whose
@@ -600,6 +707,8 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
   if (absl::Status st = WriteTable(maps.vg_scope_vals, "vg_scope_vals", scope.values); !st.ok()) return st;
   if (absl::Status st = WriteTable(maps.vg_scope_comm, "vg_scope_comm", scope.comms); !st.ok()) return st;
   if (absl::Status st = WriteTable(maps.vg_scope_uts, "vg_scope_uts", scope.uts_names); !st.ok()) return st;
+  for (const auto& [key, masks] : scope.values)
+    if (key.kind == VG_SCOPE_TREE) tree_roots_[static_cast<uint32_t>(key.value)] = {masks.eq, masks.neq};
   absl::StatusOr<int> cfg = TableFd(maps.vg_scope_cfg, "vg_scope_cfg", 1);
   if (!cfg.ok()) return cfg.status();
   uint32_t zero = 0;
@@ -681,8 +790,24 @@ KernelCounters BpfSensor::ReadCounters() const {
     total.filtered_kernel += c.filtered_kernel;
     total.truncated += c.truncated;
     total.read_failed += c.read_failed;
+    total.map_full += c.map_full;
   }
   return total;
+}
+
+absl::StatusOr<size_t> BpfSensor::MapEntryCount(const std::string& name) const {
+  const bpf_map* map = skel_ ? bpf_object__find_map_by_name(skel_->obj, name.c_str()) : nullptr;
+  if (map == nullptr) return absl::NotFoundError(absl::StrCat("no map ", name, " in the BPF object"));
+  std::vector<uint8_t> key(bpf_map__key_size(map)), next(key.size());
+  size_t count = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(bpf_map__fd(map), prev, next.data()) == 0) {
+    ++count;
+    key.swap(next);
+    prev = key.data();
+  }
+  if (errno != ENOENT) return absl::InternalError(absl::StrCat("iterate map ", name, ": ", Errno(errno)));
+  return count;
 }
 
 }  // namespace vigil::engine

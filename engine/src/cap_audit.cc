@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "capaudit.h"
 #include "capaudit.skel.h"
+#include "vigil/engine/host_tgid.h"
 
 namespace vigil::engine {
 
@@ -22,11 +23,14 @@ int64_t CapAudit::NowMonotonic() {
 }
 
 absl::StatusOr<std::unique_ptr<CapAudit>> CapAudit::Start() {
+  // The kernel sees this process by its tgid in the initial pid namespace.
+  absl::StatusOr<uint32_t> self = HostTgid();
+  if (!self.ok()) return self.status();
   std::unique_ptr<CapAudit> a(new CapAudit());
   a->skel_ = capaudit_bpf::open();
   if (a->skel_ == nullptr)
     return absl::InternalError(absl::StrCat("open cap_capable program: ", strerror(errno)));
-  a->skel_->rodata->target_tgid = static_cast<uint32_t>(getpid());
+  a->skel_->rodata->target_tgid = *self;
   // tp_btf first, raw_tp when the kernel refuses it; only one is loaded.
   for (bool btf : {true, false}) {
     if (!btf) {
@@ -34,7 +38,7 @@ absl::StatusOr<std::unique_ptr<CapAudit>> CapAudit::Start() {
       a->skel_ = capaudit_bpf::open();
       if (a->skel_ == nullptr)
         return absl::InternalError(absl::StrCat("open cap_capable program: ", strerror(errno)));
-      a->skel_->rodata->target_tgid = static_cast<uint32_t>(getpid());
+      a->skel_->rodata->target_tgid = *self;
     }
     bpf_program__set_autoload(a->skel_->progs.vg_btf_cap_capable, btf);
     bpf_program__set_autoload(a->skel_->progs.vg_raw_cap_capable, !btf);

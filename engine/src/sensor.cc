@@ -88,7 +88,8 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
   absl::StrAppend(&out, "# HELP vigil_events_lost_total Events lost, by where.\n",
                   "# TYPE vigil_events_lost_total counter\n",
                   "vigil_events_lost_total{reason=\"ring_buffer_full\"} ", k.lost_reserve, "\n",
-                  "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n");
+                  "vigil_events_lost_total{reason=\"undecodable\"} ", u.decode_errors, "\n",
+                  "vigil_events_lost_total{reason=\"kernel_table_full\"} ", k.map_full, "\n");
   absl::StrAppend(
       &out, "# HELP vigil_events_filtered_total Events no policy wanted, by where they were dropped.\n",
       "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
@@ -556,6 +557,8 @@ absl::Status SensorRun::SetUpKernelSide() {
   SeedProcessTree();
   BpfSensor::Options bpf_options{.ring_bytes = options_.ring_bytes, .syscall_hook = hook_};
   bpf_options.exec_env = options_.exec_env;
+  for (const policies::Scope& scope : selection_.policies->scopes())
+    bpf_options.container_scope |= scope.in_container.has_value();
   if (options_.detections != nullptr) {
     std::erase_if(detections_, [&](uint32_t id) {
       return std::none_of(selection_.events.begin(), selection_.events.end(),
@@ -991,8 +994,9 @@ void SensorRun::Stop() {
   LogInfo(absl::StrCat(
       "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
-      p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
-      " with truncated arguments; ", k.read_failed, " unreadable user memory reads (events kept); filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
+      p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", ", ", k.map_full,
+      " (kernel table full); ", k.truncated, " with truncated arguments; ", k.read_failed,
+      " unreadable user memory reads (events kept); filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {

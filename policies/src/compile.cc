@@ -34,6 +34,7 @@ std::string JoinViews(const std::vector<std::string_view>& items, std::string_vi
 enum class ScopeKind {
   kGlobal,
   kUid,
+  kEuid,
   kPid,
   kMntns,
   kPidns,
@@ -54,6 +55,7 @@ struct ScopeKeyword {
 constexpr ScopeKeyword kScopeKeywords[] = {
     {"global", ScopeKind::kGlobal},
     {"uid", ScopeKind::kUid},
+    {"euid", ScopeKind::kEuid},
     {"pid", ScopeKind::kPid},
     {"mntns", ScopeKind::kMntns},
     {"pidns", ScopeKind::kPidns},
@@ -70,7 +72,7 @@ constexpr ScopeKeyword kScopeKeywords[] = {
 };
 
 constexpr std::string_view kScopeExpected =
-    "global, uid, pid, mntns, pidns, uts, comm, container, not-container, exec (executable, bin, binary), "
+    "global, uid, euid, pid, mntns, pidns, uts, comm, container, not-container, exec (executable, bin, binary), "
     "tree or follow";
 
 absl::Status CheckOp(const Expr& e, bool ordering_allowed) {
@@ -203,6 +205,8 @@ absl::Status AddScope(const Expr& e, Scope& s) {
       return NoValue(e);
     case ScopeKind::kUid:
       return AddNumeric(e, s.uid, kU32, true);
+    case ScopeKind::kEuid:
+      return AddNumeric(e, s.euid, kU32, true);
     case ScopeKind::kPid: {
       bool is_new = std::find(e.values.begin(), e.values.end(), "new") != e.values.end();
       if (!is_new) return AddNumeric(e, s.pid, kU32, true);
@@ -521,7 +525,7 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
 }  // namespace
 
 bool Scope::HasKernelFilter() const {
-  return uid.active() || pid.active() || mntns.active() || pidns.active() || utsns.active() ||
+  return uid.active() || euid.active() || pid.active() || mntns.active() || pidns.active() || utsns.active() ||
          tree.active() || comm.active() || uts_name.active() || exec.eq.has_value() || new_pid.has_value() ||
          in_container.has_value() || new_container.has_value();
 }

@@ -52,8 +52,8 @@ void SetRange(const NumericScope& s, uint64_t bit, size_t i, __u64& ranged, __u6
 }
 
 bool AnyBit(const vg_scope_config& c, uint64_t bit) {
-  uint64_t all = c.uid_range | c.pid_range | c.new_pid | c.old_pid | c.container | c.host | c.new_container |
-                 c.old_container;
+  uint64_t all = c.uid_range | c.euid_range | c.pid_range | c.new_pid | c.old_pid | c.container | c.host |
+                 c.new_container | c.old_container;
   for (uint64_t has : c.has) all |= has;
   return (all & bit) != 0;
 }
@@ -76,6 +76,7 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
     const Scope& s = policies.scopes()[i];
     const uint64_t bit = uint64_t{1} << i;
     AddNumbers(t, VG_SCOPE_UID, s.uid, bit);
+    AddNumbers(t, VG_SCOPE_EUID, s.euid, bit);
     AddNumbers(t, VG_SCOPE_PID, s.pid, bit);
     AddNumbers(t, VG_SCOPE_MNTNS, s.mntns, bit);
     AddNumbers(t, VG_SCOPE_PIDNS, s.pidns, bit);
@@ -84,6 +85,7 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
     AddStrings(t, t.comms, VG_SCOPE_COMM, s.comm, bit);
     AddStrings(t, t.uts_names, VG_SCOPE_UTSNAME, s.uts_name, bit);
     SetRange(s.uid, bit, i, c.uid_range, c.uid_min, c.uid_max);
+    SetRange(s.euid, bit, i, c.euid_range, c.euid_min, c.euid_max);
     SetRange(s.pid, bit, i, c.pid_range, c.pid_min, c.pid_max);
     if (s.new_pid) (*s.new_pid ? c.new_pid : c.old_pid) |= bit;
     if (s.in_container) (*s.in_container ? c.container : c.host) |= bit;
@@ -115,7 +117,7 @@ absl::StatusOr<KernelScopeTables> BuildKernelScope(const CompiledPolicies& polic
     }
   }
   for (const auto& [what, size] :
-       {std::pair<const char*, size_t>{"uid, pid, namespace, tree and exec", t.values.size()},
+       {std::pair<const char*, size_t>{"uid, euid, pid, namespace, tree and exec", t.values.size()},
         {"comm", t.comms.size()},
         {"uts host name", t.uts_names.size()}}) {
     if (size > VG_SCOPE_ENTRIES)

@@ -314,7 +314,7 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        Doc("x", "    - global\n", "    - event: openat\n      filters:\n        - {a: 1}\n"),
        "p.yaml:11:11: expected filter expressions in 'filters', got a mapping"},
       {"unknown scope keyword", Doc("x", "    - uidd=0\n", rule),
-       "p.yaml:7:7: unknown scope 'uidd' in 'uidd=0' (expected global, uid, pid, mntns, pidns, uts, comm, "
+       "p.yaml:7:7: unknown scope 'uidd' in 'uidd=0' (expected global, uid, euid, pid, mntns, pidns, uts, comm, "
        "container, not-container, exec (executable, bin, binary), tree or follow)"},
       {"bad operator for comm", Doc("x", "    - comm<bash\n", rule),
        "p.yaml:7:7: operator '<' is not valid for scope 'comm' (expected = or !=)"},
@@ -618,7 +618,7 @@ TEST(PolicyCliTest, EventItemsCarryTraceeFilters) {
 TEST(PolicyCliTest, CliErrorsNameTheFlag) {
   EXPECT_EQ(
       Message(CompileSelection({.scopes = {"color=red"}}, Fake(), "").status()),
-      "--scope: unknown scope 'color' in 'color=red' (expected global, uid, pid, mntns, pidns, uts, comm, "
+      "--scope: unknown scope 'color' in 'color=red' (expected global, uid, euid, pid, mntns, pidns, uts, comm, "
       "container, not-container, exec (executable, bin, binary), tree or follow)");
   EXPECT_EQ(Message(CompileSelection({.events = {"opnat"}}, Fake(), "").status()),
             "--events: unknown event 'opnat' (see `vigil list` for the events and sets)");
@@ -650,12 +650,12 @@ TEST(PolicyCliTest, NoFlagsLoadTheDefaultPolicy) {
 // What bpf/scope.h computes for one task, from the same tables: kept in
 // step with vg_scope_eval so that the tables are tested for their meaning.
 struct Task {
-  uint32_t uid = 0, tgid = 100, tid = 100;
+  uint32_t uid = 0, euid = 0, tgid = 100, tid = 100;
   uint64_t start = 0;
   uint32_t mntns = 1, pidns = 2, utsns = 3;
   std::string comm = "cat", nodename = "host";
-  unsigned level = 0;
-  bool new_container = false;  // its cgroup is in vg_new_containers
+  bool new_container = false;     // its cgroup is in vg_new_containers
+  bool container_cgroup = false;  // its cgroup is in vg_container_cgroups
   uint64_t exe_inode = 0;
   std::vector<uint32_t> ancestors;  // tgids, parent first
 };
@@ -675,6 +675,10 @@ uint64_t KernelMatch(const KernelScopeTables& t, const Task& task, uint64_t cand
   res &= Pass(t, VG_SCOPE_UID, task.uid);
   for (int i = 0; i < 64; ++i)
     if ((c.uid_range >> i & 1) && (task.uid < c.uid_min[i] || task.uid > c.uid_max[i])) res &= ~(1ull << i);
+  res &= Pass(t, VG_SCOPE_EUID, task.euid);
+  for (int i = 0; i < 64; ++i)
+    if ((c.euid_range >> i & 1) && (task.euid < c.euid_min[i] || task.euid > c.euid_max[i]))
+      res &= ~(1ull << i);
   uint64_t pid_hits = Pass(t, VG_SCOPE_PID, task.tgid);
   if (task.tid != task.tgid) {
     auto a = t.values.find({VG_SCOPE_PID, task.tgid}), b = t.values.find({VG_SCOPE_PID, task.tid});
@@ -694,7 +698,7 @@ uint64_t KernelMatch(const KernelScopeTables& t, const Task& task, uint64_t cand
   };
   res &= strings(t.comms, task.comm, c.has_eq[VG_SCOPE_COMM]);
   res &= strings(t.uts_names, task.nodename, c.has_eq[VG_SCOPE_UTSNAME]);
-  res &= task.level > 0 ? ~c.host : ~c.container;
+  res &= task.container_cgroup ? ~c.host : ~c.container;
   res &= task.new_container ? ~c.old_container : ~c.new_container;
   uint64_t eq = 0, neq = 0;
   std::vector<uint32_t> chain = {task.tgid};
@@ -768,7 +772,7 @@ TEST(KernelScopeTest, MultiPolicyTablesMatchEachPolicysScope) {
             .start = 2000,
             .mntns = 9,
             .comm = "bash",
-            .level = 1,
+            .container_cgroup = true,
             .exe_inode = 77,
             .ancestors = {42, 1}};
   EXPECT_EQ(match(user), (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
@@ -804,9 +808,9 @@ TEST(KernelScopeTest, ContainerNewIsDecidedByTheNewContainersTable) {
   EXPECT_EQ(t->config.container, 0b0010u);
   auto match = [&](Task task) { return KernelMatch(*t, task, 0b1111); };
   EXPECT_EQ(match(Task{}), 0b1000u);                                   // the host
-  EXPECT_EQ(match(Task{.level = 1}), 0b1010u);                         // a container older than the sensor
-  EXPECT_EQ(match(Task{.level = 1, .new_container = true}), 0b1001u);  // a new one, not bash
-  EXPECT_EQ(match(Task{.comm = "bash", .new_container = true}), 0b1101u);  // new, host pid namespace
+  EXPECT_EQ(match(Task{.container_cgroup = true}), 0b1010u);                         // a container older than the sensor
+  EXPECT_EQ(match(Task{.new_container = true, .container_cgroup = true}), 0b1001u);  // a new one, not bash
+  EXPECT_EQ(match(Task{.comm = "bash", .new_container = true, .container_cgroup = true}), 0b1101u);  // new, bash
 }
 
 // Container lifecycle events are about the container: their container
@@ -826,6 +830,29 @@ TEST(PolicyMatchTest, ContainerLifecycleEventsMatchTheContainersScope) {
   EXPECT_EQ(c->drops(DropReason::kScope), 1u);
 }
 
+// uid is the real uid (as Tracee); euid the effective one, with the same operators.
+TEST(KernelScopeTest, EuidIsTheEffectiveUidAndUidTheRealOne) {
+  const std::string close = "    - event: close\n";
+  absl::StatusOr<CompiledPolicies> c = CompileText(Doc("real-root", "    - uid=0\n", close) + "---\n" +
+                                                   Doc("eff-root", "    - euid=0\n", close) + "---\n" +
+                                                   Doc("eff-users", "    - euid>=1000\n    - euid!=1001\n", close));
+  ASSERT_TRUE(c.ok()) << c.status();
+  absl::StatusOr<KernelScopeTables> t = BuildKernelScope(*c, 0, FakeInode);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->config.scoped, 0b111u);
+  EXPECT_EQ(t->config.has_eq[VG_SCOPE_EUID], 0b010u);
+  EXPECT_EQ(t->config.has[VG_SCOPE_EUID], 0b110u);
+  EXPECT_EQ(t->config.euid_range, 0b100u);
+  EXPECT_EQ(t->config.euid_min[2], 1000u);
+  EXPECT_EQ(t->config.has[VG_SCOPE_UID], 0b001u);
+  // setresuid(65534, 0, 0): root by euid only.
+  EXPECT_EQ(KernelMatch(*t, Task{.uid = 65534, .euid = 0}, 0b111), 0b010u);
+  EXPECT_EQ(KernelMatch(*t, Task{.uid = 0, .euid = 1000}, 0b111), 0b101u);
+  EXPECT_EQ(KernelMatch(*t, Task{.uid = 0, .euid = 1001}, 0b111), 0b001u);
+  const std::string bad = Message(CompileText(Doc("x", "    - euid=root\n", close)).status());
+  EXPECT_EQ(bad, "p.yaml:7:7: scope 'euid' expects an integer from 0 to 4294967295, got 'root'");
+}
+
 TEST(KernelScopeTest, FollowWithUnresolvableExecIsAnError) {
   absl::StatusOr<CompiledPolicies> c =
       CompileText(Doc("f", "    - exec=/opt/none\n    - follow\n", "    - event: close\n"));
@@ -843,7 +870,7 @@ TEST(KernelScopeTest, TablesMustFitTheKernelMaps) {
       CompileText(Doc("a", "    - 'uid!=" + comms + "'\n", "    - event: close\n"));
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(Message(BuildKernelScope(*c, 0, FakeInode).status()),
-            "the policies' scopes list 1025 uid, pid, namespace, tree and exec values; the kernel's table "
+            "the policies' scopes list 1025 uid, euid, pid, namespace, tree and exec values; the kernel's table "
             "holds 1024");
 }
 

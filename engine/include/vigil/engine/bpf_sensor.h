@@ -39,6 +39,7 @@ struct KernelCounters {
   uint64_t filtered_kernel = 0;
   uint64_t truncated = 0;
   uint64_t read_failed = 0;  // user memory the kernel could not read (events kept)
+  uint64_t map_full = 0;  // a kernel table was full: a pending context or state not kept
 };
 
 // An event that could not be set up, and why.
@@ -61,6 +62,9 @@ class BpfSensor {
     // Programs handled as if this kernel refused them (tests: a probe's
     // fallback alternatives on a kernel where the first one works).
     std::set<std::string> refused_programs;
+    // Some policy's scope is container or not-container: the kernel keeps the
+    // set of container cgroups (bpf/scope.h), seeded from the cgroup tree.
+    bool container_scope = false;
   };
 
   ~BpfSensor();
@@ -99,6 +103,10 @@ class BpfSensor {
 
   // Summed over CPUs, read from the mmap'd .bss (no bpf() call).
   KernelCounters ReadCounters() const;
+  // How many entries the object's map `name` holds now (iterating its keys;
+  // a bpf() call per entry), or an error for an unknown map. For tests and
+  // diagnostics: the kernel tables must not grow without bound.
+  absl::StatusOr<size_t> MapEntryCount(const std::string& name) const;
 
   // How each probe ended up attached, for logs and `vigil list`-style reports.
   const std::vector<std::string>& attach_log() const { return attach_log_; }
@@ -110,6 +118,11 @@ class BpfSensor {
  private:
   BpfSensor() = default;
   std::vector<Cancellation> AttachEvents();
+  // The cgroup_mkdir/rmdir programs and the container cgroups existing now.
+  void TrackContainerCgroups();
+  // tree= marks (bpf/scope.h vg_tree_marks) of the processes running now
+  // that descend from a tree= process, however deep, from /proc.
+  void SeedTreeMarks();
   void ReserveDetachStacks();
   absl::Status SetUpSyscallSpecs();
   absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
@@ -137,6 +150,7 @@ class BpfSensor {
   Options options_;
   std::set<std::string> disabled_programs_;    // refused by the kernel at load
   std::map<uint32_t, vg_syscall_spec> specs_;  // what the syscall_specs map holds, by syscall
+  std::map<uint32_t, std::pair<uint64_t, uint64_t>> tree_roots_;  // tree= tgid -> (eq, neq) policies
   bool raw_enter_attached_ = false, raw_exit_attached_ = false;
   std::vector<Link> links_;
   static constexpr size_t kDetachStackBytes = 64 * 1024;

@@ -41,7 +41,7 @@ struct StringScope {
 // The scope of one policy. Every kind but exec and container ids is decided
 // in the kernel (bpf/scope.h); exec= is also pre-filtered there by inode.
 struct Scope {
-  NumericScope uid, pid, mntns, pidns, utsns, tree;
+  NumericScope uid, euid, pid, mntns, pidns, utsns, tree;  // uid: the real uid (as Tracee)
   StringScope comm, uts_name, exec, container_id;
   std::optional<bool> new_pid;       // pid=new (true), pid!=new (false)
   std::optional<bool> in_container;  // container (true), not-container (false)
