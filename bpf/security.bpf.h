@@ -377,6 +377,7 @@ static __noinline int emit_inode_rename(__s32 nr, long ret) {
   policies = vg_filter_rec_path(&r, new_off, VG_ID_SECURITY_INODE_RENAME, policies);
   if (!policies) {
     my_counters()->filtered_kernel++;
+    rec_abandon(&r); /* frees the scratch slot the record claimed */
     return 0;
   }
   REC_HDR(&r)->policies = policies;
