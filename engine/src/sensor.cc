@@ -267,6 +267,8 @@ class SensorRun {
   absl::Status SetUpKernelSide();
   absl::Status LoadPrograms(const BpfSensor::Options& bpf_options);
   absl::Status AttachPrograms();
+  // The detection-input prefilter for the kernel (after the detections are enabled).
+  DetectPrefilterPlan DetectPrefilter() const;
   absl::Status StartPipeline();
   absl::Status AnnounceReady();
   int PollUntilStop();
@@ -576,11 +578,26 @@ absl::Status SensorRun::LoadPrograms(const BpfSensor::Options& bpf_options) {
   if (audit_) audit_->Collect();  // drain: loading makes thousands of checks
   absl::StatusOr<policies::KernelScopeTables> scope =
       policies::BuildKernelScope(*selection_.policies, start_boot_ns);
-  absl::Status st = scope.ok()
-                        ? sensor_->WritePolicyTables(policies::MapEntries(*scope), selection_.path_filters)
-                        : scope.status();
+  absl::Status st = scope.ok() ? sensor_->WritePolicyTables(policies::MapEntries(*scope),
+                                                            selection_.path_filters, DetectPrefilter())
+                               : scope.status();
   if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
   return absl::OkStatus();
+}
+
+DetectPrefilterPlan SensorRun::DetectPrefilter() const {
+  DetectPrefilterPlan plan;
+  const events::EventDef* open = registry_.Find("security_file_open");
+  if (options_.detections == nullptr || open == nullptr) return plan;
+  auto in = selection_.detection_inputs.find(open->id);
+  if (in == selection_.detection_inputs.end()) return plan;
+  plan.open = options_.detections->OpenPrefilter();
+  // Policies that output the event get every open; the prefilter decides
+  // only for opens that nothing but detections wants.
+  plan.open_detect_only = in->second & ~selection_.policies->PoliciesOf(open->id);
+  if (plan.open_detect_only != 0)
+    LogDebug(absl::StrCat("detections: kernel prefilter of security_file_open: ", plan.open.Describe()));
+  return plan;
 }
 
 absl::Status SensorRun::AttachPrograms() {

@@ -1,0 +1,61 @@
+/* The in-kernel prefilter of detection inputs (security_file_open), shared
+ * by the kernel side and its one writer (BpfSensor::WritePolicyTables). The
+ * tables come from rules::FileOpenPrefilter: an open passes when one
+ * alternative holds — any file, a name of the file (basename exact, prefix
+ * or suffix; the parent directory's name) or a path prefix — each with the
+ * access modes and flags it needs. Plain C, fixed-width types only. */
+#ifndef VIGIL_BPF_DETECT_PREFILTER_H
+#define VIGIL_BPF_DETECT_PREFILTER_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define VG_DETECT_NAME_MAX 60      /* rules::FileOpenPrefilter::kMaxName */
+#define VG_DETECT_AFFIX_LENS 8     /* ::kMaxAffixLengths */
+#define VG_DETECT_PREFIX_MAX 128   /* ::kMaxPrefix + 1 */
+#define VG_DETECT_PREFIX_COMPS 4   /* ::kPrefixComponents */
+
+enum vg_detect_name_kind {
+  VG_DETECT_BASENAME = 1,
+  VG_DETECT_BASENAME_PREFIX = 2,
+  VG_DETECT_BASENAME_SUFFIX = 3,
+  VG_DETECT_PARENT = 4,
+};
+
+/* Access mode (flags & 3) among `modes` (bit 1 << mode) and every bit of
+ * `flags` set in the open's flags. modes 0: no such alternative. */
+struct vg_detect_need {
+  __u32 modes;
+  __u32 pad;
+  __u64 flags;
+};
+
+/* vg_detect_names (hash): a name of a kind, zero-padded. */
+struct vg_detect_name_key {
+  __u8 kind;
+  __u8 len;
+  __u8 pad[2];
+  char name[VG_DETECT_NAME_MAX];
+};
+
+/* vg_detect_prefixes (LPM trie): the path's first VG_DETECT_PREFIX_COMPS
+ * components ("/a/b/c/d", plus "/" when more follow). */
+struct vg_detect_prefix_key {
+  __u32 prefixlen; /* in bits */
+  char path[VG_DETECT_PREFIX_MAX];
+};
+
+/* vg_detect_cfg (array, one entry). detect_only == 0 turns the prefilter
+ * off: every open is built and sent. */
+struct vg_detect_open_cfg {
+  __u64 detect_only;                /* policies that take security_file_open only for their detections */
+  struct vg_detect_need any;        /* alternatives with no name */
+  struct vg_detect_need prefix_any; /* the union of the prefixes' needs (modes 0: no prefixes) */
+  __u32 basenames;                  /* names of kind VG_DETECT_BASENAME are in the table */
+  __u32 parents;                    /* ... of kind VG_DETECT_PARENT */
+  __u8 prefix_lens[VG_DETECT_AFFIX_LENS]; /* lengths of VG_DETECT_BASENAME_PREFIX names (0: end) */
+  __u8 suffix_lens[VG_DETECT_AFFIX_LENS]; /* ... of VG_DETECT_BASENAME_SUFFIX names */
+};
+
+#endif
