@@ -76,6 +76,7 @@ struct UserCounters {
   uint64_t decode_errors = 0;
   uint64_t filtered_user = 0;
   uint64_t sink_errors = 0;
+  uint64_t policy_records = 0;  // records some policy or detection took (not the process tree's own)
 };
 
 std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Outputs& outputs) {
@@ -93,6 +94,9 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
       "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
       k.filtered_kernel, "\n", "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
   counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", k.truncated);
+  counter("vigil_kernel_records_total",
+          "Records the kernel sent to user space for a policy or a detection (before user-space filters).",
+          u.policy_records);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -747,7 +751,8 @@ std::string SensorRun::StatusMetrics(const KernelCounters& k) {
   UserCounters u{.emitted = p.emitted,
                  .decode_errors = p.decode_errors,
                  .filtered_user = UserDrops(),
-                 .sink_errors = output_errors};
+                 .sink_errors = output_errors,
+                 .policy_records = p.records - p.tree_only};
   std::string out = MetricsText(k, u, *outputs_);
   absl::StrAppend(&out, "# HELP vigil_detections_total Detections written to the outputs.\n",
                   "# TYPE vigil_detections_total counter\nvigil_detections_total ", p.detections, "\n");
@@ -861,7 +866,8 @@ void SensorRun::WriteMetrics() {
   UserCounters u{.emitted = p.emitted,
                  .decode_errors = p.decode_errors,
                  .filtered_user = UserDrops(),
-                 .sink_errors = output_errors};
+                 .sink_errors = output_errors,
+                 .policy_records = p.records - p.tree_only};
   if (absl::Status st =
           WriteFileAtomically(options_.metrics_file, MetricsText(sensor_->ReadCounters(), u, *outputs_));
       !st.ok())
