@@ -47,15 +47,18 @@ struct vg_detect_prefix_key {
 };
 
 /* vg_detect_cfg (array, one entry). detect_only == 0 turns the prefilter
- * off: every open is built and sent. */
+ * off: every open is built and sent. Each kind of entry carries the union
+ * of its entries' needs, so that lookups no entry could satisfy are skipped. */
 struct vg_detect_open_cfg {
-  __u64 detect_only;                /* policies that take security_file_open only for their detections */
-  struct vg_detect_need any;        /* alternatives with no name */
-  struct vg_detect_need prefix_any; /* the union of the prefixes' needs (modes 0: no prefixes) */
-  __u32 basenames;                  /* names of kind VG_DETECT_BASENAME are in the table */
-  __u32 parents;                    /* ... of kind VG_DETECT_PARENT */
+  __u64 detect_only;                  /* policies that take security_file_open only for their detections */
+  struct vg_detect_need any;          /* alternatives with no name */
+  struct vg_detect_need prefix_any;   /* the union of the path prefixes' needs (modes 0: none) */
+  struct vg_detect_need basename_any; /* ... of the VG_DETECT_BASENAME names */
+  struct vg_detect_need parent_any;   /* ... of the VG_DETECT_PARENT names */
   __u8 prefix_lens[VG_DETECT_AFFIX_LENS]; /* lengths of VG_DETECT_BASENAME_PREFIX names (0: end) */
   __u8 suffix_lens[VG_DETECT_AFFIX_LENS]; /* ... of VG_DETECT_BASENAME_SUFFIX names */
+  struct vg_detect_need prefix_len_any[VG_DETECT_AFFIX_LENS]; /* the union of the needs of each length */
+  struct vg_detect_need suffix_len_any[VG_DETECT_AFFIX_LENS];
 };
 
 #endif

@@ -380,21 +380,26 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
   if (parent == dentry) return true; /* a file in no tree */
   struct qstr q = BPF_CORE_READ(dentry, d_name);
   __u32 len = q.len;
-  if (cfg->basenames && detect_name_holds(VG_DETECT_BASENAME, len, (const char *)q.name, flags)) return true;
+  if (detect_need_holds(&cfg->basename_any, flags) &&
+      detect_name_holds(VG_DETECT_BASENAME, len, (const char *)q.name, flags))
+    return true;
 #pragma unroll
   for (int i = 0; i < VG_DETECT_AFFIX_LENS; i++) {
     __u32 l = cfg->prefix_lens[i];
     if (!l) break;
-    if (l <= len && detect_name_holds(VG_DETECT_BASENAME_PREFIX, l, (const char *)q.name, flags)) return true;
+    if (l <= len && detect_need_holds(&cfg->prefix_len_any[i], flags) &&
+        detect_name_holds(VG_DETECT_BASENAME_PREFIX, l, (const char *)q.name, flags))
+      return true;
   }
 #pragma unroll
   for (int i = 0; i < VG_DETECT_AFFIX_LENS; i++) {
     __u32 l = cfg->suffix_lens[i];
     if (!l) break;
-    if (l <= len && detect_name_holds(VG_DETECT_BASENAME_SUFFIX, l, (const char *)q.name + (len - l), flags))
+    if (l <= len && detect_need_holds(&cfg->suffix_len_any[i], flags) &&
+        detect_name_holds(VG_DETECT_BASENAME_SUFFIX, l, (const char *)q.name + (len - l), flags))
       return true;
   }
-  if (cfg->parents) {
+  if (detect_need_holds(&cfg->parent_any, flags)) {
     if (!detect_rendered(&parent, &mnt)) return true;
     struct qstr pq = BPF_CORE_READ(parent, d_name);
     if (detect_name_holds(VG_DETECT_PARENT, pq.len, (const char *)pq.name, flags)) return true;

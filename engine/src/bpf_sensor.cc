@@ -598,6 +598,8 @@ absl::Status WriteDetectTables(vigil_bpf& skel, const DetectPrefilterPlan& plan)
   cfg.detect_only = plan.open_detect_only;
   cfg.any = ToNeed(plan.open.any);
   size_t prefix_lens = 0, suffix_lens = 0;
+  rules::FileOpenPrefilter::Need basename_any, parent_any, prefix_len_any[VG_DETECT_AFFIX_LENS],
+      suffix_len_any[VG_DETECT_AFFIX_LENS];
   absl::StatusOr<int> names = TableFd(skel.maps.vg_detect_names, "vg_detect_names", plan.open.names.size());
   if (!names.ok()) return names.status();
   for (const rules::FileOpenPrefilter::Name& n : plan.open.names) {
@@ -611,17 +613,26 @@ absl::Status WriteDetectTables(vigil_bpf& skel, const DetectPrefilterPlan& plan)
     if (absl::Status st = UpdateTable(*names, "vg_detect_names", &key, &need, absl::StrCat(" with '", n.text, "'"));
         !st.ok())
       return st;
-    if (n.kind == Kind::kBasename) cfg.basenames = 1;
-    if (n.kind == Kind::kParentName) cfg.parents = 1;
+    if (n.kind == Kind::kBasename) basename_any.Merge(n.need);
+    if (n.kind == Kind::kParentName) parent_any.Merge(n.need);
     if (n.kind == Kind::kBasenamePrefix || n.kind == Kind::kBasenameSuffix) {
-      uint8_t* lens = n.kind == Kind::kBasenamePrefix ? cfg.prefix_lens : cfg.suffix_lens;
-      size_t& used = n.kind == Kind::kBasenamePrefix ? prefix_lens : suffix_lens;
-      if (std::find(lens, lens + used, key.len) == lens + used) {
+      const bool prefix = n.kind == Kind::kBasenamePrefix;
+      uint8_t* lens = prefix ? cfg.prefix_lens : cfg.suffix_lens;
+      size_t& used = prefix ? prefix_lens : suffix_lens;
+      size_t at = std::find(lens, lens + used, key.len) - lens;
+      if (at == used) {
         if (used == VG_DETECT_AFFIX_LENS)
           return absl::InternalError("prefilter: more name lengths than vg_detect_cfg holds");
         lens[used++] = key.len;
       }
+      (prefix ? prefix_len_any : suffix_len_any)[at].Merge(n.need);
     }
+  }
+  cfg.basename_any = ToNeed(basename_any);
+  cfg.parent_any = ToNeed(parent_any);
+  for (size_t i = 0; i < VG_DETECT_AFFIX_LENS; ++i) {
+    cfg.prefix_len_any[i] = ToNeed(prefix_len_any[i]);
+    cfg.suffix_len_any[i] = ToNeed(suffix_len_any[i]);
   }
   rules::FileOpenPrefilter::Need prefix_any;
   absl::StatusOr<int> prefixes =
