@@ -16,6 +16,8 @@
 #define VG_DETECT_PREFIX_MAX 128   /* ::kMaxPrefix + 1 */
 #define VG_DETECT_PREFIX_COMPS 4   /* ::kPrefixComponents */
 
+#define VG_DETECT_BLOOM_WORDS 16   /* 1024 bits */
+
 enum vg_detect_name_kind {
   VG_DETECT_BASENAME = 1,
   VG_DETECT_BASENAME_PREFIX = 2,
@@ -59,6 +61,15 @@ struct vg_detect_open_cfg {
   __u8 suffix_lens[VG_DETECT_AFFIX_LENS]; /* ... of VG_DETECT_BASENAME_SUFFIX names */
   struct vg_detect_need prefix_len_any[VG_DETECT_AFFIX_LENS]; /* the union of the needs of each length */
   struct vg_detect_need suffix_len_any[VG_DETECT_AFFIX_LENS];
+  /* A bit per name entry (vg_detect_bloom_bit): a lookup is made only when
+   * the candidate's bit is set. */
+  __u64 bloom[VG_DETECT_BLOOM_WORDS];
 };
+
+/* The bloom bit of a name entry of `kind` and length `len` whose first and
+ * last bytes are `first` and `last` (for a file name: of the part compared). */
+static inline __u32 vg_detect_bloom_bit(__u32 kind, __u32 len, __u8 first, __u8 last) {
+  return (kind * 7u + len * 131u + (__u32)first * 17u + (__u32)last) & (VG_DETECT_BLOOM_WORDS * 64 - 1);
+}
 
 #endif

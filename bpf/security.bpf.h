@@ -260,6 +260,17 @@ struct {
   __type(value, struct vg_detect_prefix_buf);
 } vg_detect_prefix_scratch SEC(".maps");
 
+/* The name being checked, read once (names up to VG_DETECT_NAME_MAX). */
+struct vg_detect_name_buf {
+  char name[VG_DETECT_PREFIX_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_detect_name_buf);
+} vg_detect_name_scratch SEC(".maps");
+
 static __always_inline bool detect_need_holds(const struct vg_detect_need *n, __u64 flags) {
   return n && (n->modes & (1u << (flags & 3))) && (flags & n->flags) == n->flags;
 }
@@ -279,6 +290,26 @@ static __always_inline bool detect_name_holds(__u8 kind, __u32 len, const char *
   key.len = n;
   if (bpf_probe_read_kernel(key.name, n, src)) return true; /* unreadable: keep it */
   return detect_need_holds(bpf_map_lookup_elem(&vg_detect_names, &key), flags);
+}
+
+/* A dentry's parent and name in one read where they are adjacent (they have
+ * been, in every kernel since 2.6; CO-RE checks), else in two. */
+struct vg_parent_name {
+  struct dentry *parent;
+  struct qstr name;
+};
+static __always_inline int detect_parent_name(struct dentry *d, struct vg_parent_name *out) {
+  __u32 p = bpf_core_field_offset(struct dentry, d_parent), n = bpf_core_field_offset(struct dentry, d_name);
+  if (n == p + sizeof(struct dentry *)) return bpf_probe_read_kernel(out, sizeof(*out), (const char *)d + p);
+  out->parent = BPF_CORE_READ(d, d_parent);
+  out->name = BPF_CORE_READ(d, d_name);
+  return 0;
+}
+
+static __always_inline bool detect_bloom(const struct vg_detect_open_cfg *cfg, __u32 kind, __u32 len, __u8 first,
+                                         __u8 last) {
+  __u32 bit = vg_detect_bloom_bit(kind, len, first, last);
+  return (cfg->bloom[(bit >> 6) & (VG_DETECT_BLOOM_WORDS - 1)] >> (bit & 63)) & 1;
 }
 
 /* The dentry put_path renders for `d` in `mnt`: a mount's root is named
@@ -344,13 +375,14 @@ static __noinline bool detect_prefix_passes(struct file *file, __u64 flags) {
   struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
   struct mount *mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
   VG_DETECT_N(b) = 0;
+  struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
   for (int i = 0; i < VG_PATH_DEPTH; i++) {
-    struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
     if (dentry == mnt_root) {
       struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
       if (mnt == up) return detect_prefix_lookup(b, flags); /* the root of the tree */
       dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
       mnt = up;
+      mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
       continue;
     }
     struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
@@ -376,19 +408,37 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
   struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
   struct mount *mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
   if (!detect_rendered(&dentry, &mnt)) return true;
-  struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+  struct vg_parent_name pn;
+  if (detect_parent_name(dentry, &pn)) return true;
+  struct dentry *parent = pn.parent;
   if (parent == dentry) return true; /* a file in no tree */
-  struct qstr q = BPF_CORE_READ(dentry, d_name);
+  struct qstr q = pn.name;
   __u32 len = q.len;
-  if (detect_need_holds(&cfg->basename_any, flags) &&
-      detect_name_holds(VG_DETECT_BASENAME, len, (const char *)q.name, flags))
+  struct vg_detect_name_buf *buf = bpf_map_lookup_elem(&vg_detect_name_scratch, &zero);
+  if (!buf) return true;
+  char *nm = buf->name;
+  /* Short names are read once; the bloom bits then spare most lookups. */
+  bool short_name = len > 0 && len <= VG_DETECT_NAME_MAX;
+  if (short_name) {
+    __u64 n = len;
+    asm volatile("" : "+r"(n));
+    if (n > VG_DETECT_NAME_MAX) return true;
+    asm volatile("" : "+r"(n));
+    if (bpf_probe_read_kernel(nm, n, q.name)) return true;
+  }
+#define VG_NM(i) ((__u8)nm[(i) & (VG_DETECT_PREFIX_MAX - 1)])
+  if (short_name && detect_need_holds(&cfg->basename_any, flags) &&
+      detect_bloom(cfg, VG_DETECT_BASENAME, len, VG_NM(0), VG_NM(len - 1)) &&
+      detect_name_holds(VG_DETECT_BASENAME, len, nm, flags))
     return true;
+  const char *src = short_name ? nm : (const char *)q.name;
 #pragma unroll
   for (int i = 0; i < VG_DETECT_AFFIX_LENS; i++) {
     __u32 l = cfg->prefix_lens[i];
     if (!l) break;
     if (l <= len && detect_need_holds(&cfg->prefix_len_any[i], flags) &&
-        detect_name_holds(VG_DETECT_BASENAME_PREFIX, l, (const char *)q.name, flags))
+        (!short_name || detect_bloom(cfg, VG_DETECT_BASENAME_PREFIX, l, VG_NM(0), VG_NM(l - 1))) &&
+        detect_name_holds(VG_DETECT_BASENAME_PREFIX, l, src, flags))
       return true;
   }
 #pragma unroll
@@ -396,14 +446,24 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
     __u32 l = cfg->suffix_lens[i];
     if (!l) break;
     if (l <= len && detect_need_holds(&cfg->suffix_len_any[i], flags) &&
-        detect_name_holds(VG_DETECT_BASENAME_SUFFIX, l, (const char *)q.name + (len - l), flags))
+        (!short_name || detect_bloom(cfg, VG_DETECT_BASENAME_SUFFIX, l, VG_NM(len - l), VG_NM(len - 1))) &&
+        detect_name_holds(VG_DETECT_BASENAME_SUFFIX, l, src + (len - l), flags))
       return true;
   }
   if (detect_need_holds(&cfg->parent_any, flags)) {
     if (!detect_rendered(&parent, &mnt)) return true;
-    struct qstr pq = BPF_CORE_READ(parent, d_name);
-    if (detect_name_holds(VG_DETECT_PARENT, pq.len, (const char *)pq.name, flags)) return true;
+    struct qstr pq = BPF_CORE_READ(parent, d_name); /* parent changed when it is a mount's root */
+    __u64 plen = pq.len;
+    asm volatile("" : "+r"(plen));
+    if (plen > 0 && plen <= VG_DETECT_NAME_MAX) {
+      asm volatile("" : "+r"(plen));
+      if (bpf_probe_read_kernel(nm, plen, pq.name)) return true;
+      if (detect_bloom(cfg, VG_DETECT_PARENT, plen, VG_NM(0), VG_NM(plen - 1)) &&
+          detect_name_holds(VG_DETECT_PARENT, plen, nm, flags))
+        return true;
+    }
   }
+#undef VG_NM
   if (detect_need_holds(&cfg->prefix_any, flags)) return detect_prefix_passes(file, flags);
   return false;
 }

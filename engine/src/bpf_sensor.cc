@@ -613,6 +613,9 @@ absl::Status WriteDetectTables(vigil_bpf& skel, const DetectPrefilterPlan& plan)
     if (absl::Status st = UpdateTable(*names, "vg_detect_names", &key, &need, absl::StrCat(" with '", n.text, "'"));
         !st.ok())
       return st;
+    uint32_t bit = vg_detect_bloom_bit(key.kind, key.len, static_cast<uint8_t>(n.text.front()),
+                                       static_cast<uint8_t>(n.text.back()));
+    cfg.bloom[bit / 64] |= uint64_t{1} << (bit % 64);
     if (n.kind == Kind::kBasename) basename_any.Merge(n.need);
     if (n.kind == Kind::kParentName) parent_any.Merge(n.need);
     if (n.kind == Kind::kBasenamePrefix || n.kind == Kind::kBasenameSuffix) {
