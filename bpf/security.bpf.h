@@ -12,6 +12,8 @@
 
 #include <bpf/bpf_endian.h>
 
+#include "detect_prefilter.h"
+
 #define VG_S_IFMT 0170000
 #define VG_S_IFSOCK 0140000
 #define VG_AF_UNIX 1
@@ -223,6 +225,243 @@ static __always_inline void put_opened_file(struct vg_rec *r, struct file *file,
   put_u64(r, VG_ARG_SECURITY_FILE_OPEN_CTIME, vg_inode_ctime(inode));
 }
 
+/* The prefilter of detection inputs (bpf/detect_prefilter.h): when only
+ * detections want security_file_open, an open no enabled rule can match is
+ * dropped before its path or record is built, and counted as filtered. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_detect_open_cfg);
+} vg_detect_cfg SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct vg_detect_name_key);
+  __type(value, struct vg_detect_need);
+} vg_detect_names SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 256);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, struct vg_detect_prefix_key);
+  __type(value, struct vg_detect_need);
+} vg_detect_prefixes SEC(".maps");
+
+/* The prefix key being built; names are copied with a bounded length at a
+ * masked offset, which may run into `spill`. The walk's state (the topmost
+ * dentries seen, their count) lives here too, read with volatile loads, so
+ * that the verifier's states converge across iterations. */
+struct vg_detect_prefix_buf {
+  struct vg_detect_prefix_key key;
+  char spill[VG_DETECT_PREFIX_MAX * 2];
+  __u64 top[VG_DETECT_PREFIX_COMPS]; /* top[0]: the component right below the root */
+  __u32 n;                           /* components rendered */
+  __u32 pad;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_detect_prefix_buf);
+} vg_detect_prefix_scratch SEC(".maps");
+
+/* The name being checked, read once (names up to VG_DETECT_NAME_MAX). */
+struct vg_detect_name_buf {
+  char name[VG_DETECT_PREFIX_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vg_detect_name_buf);
+} vg_detect_name_scratch SEC(".maps");
+
+static __always_inline bool detect_need_holds(const struct vg_detect_need *n, __u64 flags) {
+  return n && (n->modes & (1u << (flags & 3))) && (flags & n->flags) == n->flags;
+}
+
+/* Is the name `len` bytes at `src` (kernel memory) in vg_detect_names as
+ * `kind`, with a need the open meets? */
+static __always_inline bool detect_name_holds(__u8 kind, __u32 len, const char *src, __u64 flags) {
+  struct vg_detect_name_key key;
+  __builtin_memset(&key, 0, sizeof(key));
+  /* 64-bit, with barriers: the verifier must see the bound on the register
+   * passed to the helper (as in rec_submit). */
+  __u64 n = len;
+  asm volatile("" : "+r"(n));
+  if (n == 0 || n > VG_DETECT_NAME_MAX) return false;
+  asm volatile("" : "+r"(n));
+  key.kind = kind;
+  key.len = n;
+  if (bpf_probe_read_kernel(key.name, n, src)) return true; /* unreadable: keep it */
+  return detect_need_holds(bpf_map_lookup_elem(&vg_detect_names, &key), flags);
+}
+
+static __always_inline bool detect_bloom(const struct vg_detect_open_cfg *cfg, __u32 kind, __u32 len, __u8 first,
+                                         __u8 last) {
+  __u32 bit = vg_detect_bloom_bit(kind, len, first, last);
+  return (cfg->bloom[(bit >> 6) & (VG_DETECT_BLOOM_WORDS - 1)] >> (bit & 63)) & 1;
+}
+
+/* The dentry put_path renders for `d` in `mnt`: a mount's root is named
+ * after its mount point. False when it cannot tell within a few mounts. */
+static __always_inline bool detect_rendered(struct dentry **d, struct mount **mnt) {
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+    if (*d != BPF_CORE_READ(*mnt, mnt.mnt_root)) return true;
+    struct mount *up = BPF_CORE_READ(*mnt, mnt_parent);
+    if (up == *mnt) return false; /* the root of the tree: no name */
+    *d = BPF_CORE_READ(*mnt, mnt_mountpoint);
+    *mnt = up;
+  }
+  return false;
+}
+
+/* An offset or length below VG_DETECT_PREFIX_MAX, as the verifier sees it
+ * (the barriers keep clang from dropping a mask it proves redundant). */
+static __always_inline __u64 detect_mask(__u64 v) {
+  asm volatile("" : "+r"(v));
+  v &= (VG_DETECT_PREFIX_MAX - 1);
+  asm volatile("" : "+r"(v));
+  return v;
+}
+
+#define VG_DETECT_N(b) (*(volatile __u32 *)&(b)->n)
+#define VG_DETECT_TOP(b, i) (*(volatile __u64 *)&(b)->top[i])
+
+/* The key of the walk's top components ("/a/b/c/d", "/" when more follow),
+ * looked up in vg_detect_prefixes. */
+static __noinline bool detect_prefix_lookup(struct vg_detect_prefix_buf *b, __u64 flags) {
+  if (!b) return true;
+  __u32 n = VG_DETECT_N(b);
+  __u32 pos = 0;
+#pragma unroll
+  for (int j = 0; j < VG_DETECT_PREFIX_COMPS; j++) {
+    if ((__u32)j >= n || pos >= VG_DETECT_PREFIX_MAX - 1) break;
+    struct dentry *d = (struct dentry *)VG_DETECT_TOP(b, j);
+    struct qstr q = BPF_CORE_READ(d, d_name);
+    b->key.path[detect_mask(pos)] = '/';
+    pos++;
+    __u64 len = q.len;
+    if (len > VG_DETECT_PREFIX_MAX - pos) len = VG_DETECT_PREFIX_MAX - pos;
+    if (bpf_probe_read_kernel(&b->key.path[detect_mask(pos)], detect_mask(len), q.name)) return true;
+    pos += len;
+  }
+  if (n > VG_DETECT_PREFIX_COMPS && pos < VG_DETECT_PREFIX_MAX) b->key.path[detect_mask(pos++)] = '/';
+  if (n == 0) b->key.path[detect_mask(pos++)] = '/';
+  if (pos > VG_DETECT_PREFIX_MAX) pos = VG_DETECT_PREFIX_MAX;
+  b->key.prefixlen = pos * 8;
+  return detect_need_holds(bpf_map_lookup_elem(&vg_detect_prefixes, &b->key), flags);
+}
+
+/* Path prefixes: the first VG_DETECT_PREFIX_COMPS components of the path
+ * put_path would build, found by walking the parents without copying names
+ * (as put_path walks them, crossing mounts), then looked up. Anything
+ * put_path would render otherwise (deep paths it cuts, files in no tree)
+ * passes. */
+static __noinline bool detect_prefix_passes(struct file *file, __u64 flags) {
+  __u32 zero = 0;
+  struct vg_detect_prefix_buf *b = bpf_map_lookup_elem(&vg_detect_prefix_scratch, &zero);
+  if (!b) return true;
+  struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+  struct mount *mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
+  VG_DETECT_N(b) = 0;
+  struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+  for (int i = 0; i < VG_PATH_DEPTH; i++) {
+    if (dentry == mnt_root) {
+      struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+      if (mnt == up) return detect_prefix_lookup(b, flags); /* the root of the tree */
+      dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+      mnt = up;
+      mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+      continue;
+    }
+    struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+    if (dentry == parent) return true;
+    __u32 n = VG_DETECT_N(b) + 1;
+    if (n > 15) return true; /* put_path may cut the leading components */
+    VG_DETECT_N(b) = n;
+    VG_DETECT_TOP(b, 3) = VG_DETECT_TOP(b, 2);
+    VG_DETECT_TOP(b, 2) = VG_DETECT_TOP(b, 1);
+    VG_DETECT_TOP(b, 1) = VG_DETECT_TOP(b, 0);
+    VG_DETECT_TOP(b, 0) = (__u64)dentry;
+    dentry = parent;
+  }
+  return true;
+}
+
+/* The prefilter's verdict on an open with `flags` (the event's flags). */
+static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
+  __u32 zero = 0;
+  struct vg_detect_open_cfg *cfg = bpf_map_lookup_elem(&vg_detect_cfg, &zero);
+  if (!cfg) return true;
+  if (detect_need_holds(&cfg->any, flags)) return true;
+  struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+  struct mount *mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
+  if (!detect_rendered(&dentry, &mnt)) return true;
+  struct vg_dentry_link pn; /* (vigil.bpf.c) */
+  vg_read_dentry_link(dentry, &pn);
+  struct dentry *parent = pn.parent;
+  if (parent == dentry) return true; /* a file in no tree */
+  struct qstr q = pn.name;
+  __u32 len = q.len;
+  struct vg_detect_name_buf *buf = bpf_map_lookup_elem(&vg_detect_name_scratch, &zero);
+  if (!buf) return true;
+  char *nm = buf->name;
+  /* Short names are read once; the bloom bits then spare most lookups. */
+  bool short_name = len > 0 && len <= VG_DETECT_NAME_MAX;
+  if (short_name) {
+    __u64 n = len;
+    asm volatile("" : "+r"(n));
+    if (n > VG_DETECT_NAME_MAX) return true;
+    asm volatile("" : "+r"(n));
+    if (bpf_probe_read_kernel(nm, n, q.name)) return true;
+  }
+#define VG_NM(i) ((__u8)nm[(i) & (VG_DETECT_PREFIX_MAX - 1)])
+  if (short_name && detect_need_holds(&cfg->basename_any, flags) &&
+      detect_bloom(cfg, VG_DETECT_BASENAME, len, VG_NM(0), VG_NM(len - 1)) &&
+      detect_name_holds(VG_DETECT_BASENAME, len, nm, flags))
+    return true;
+  const char *src = short_name ? nm : (const char *)q.name;
+#pragma unroll
+  for (int i = 0; i < VG_DETECT_AFFIX_LENS; i++) {
+    __u32 l = cfg->prefix_lens[i];
+    if (!l) break;
+    if (l <= len && detect_need_holds(&cfg->prefix_len_any[i], flags) &&
+        (!short_name || detect_bloom(cfg, VG_DETECT_BASENAME_PREFIX, l, VG_NM(0), VG_NM(l - 1))) &&
+        detect_name_holds(VG_DETECT_BASENAME_PREFIX, l, src, flags))
+      return true;
+  }
+#pragma unroll
+  for (int i = 0; i < VG_DETECT_AFFIX_LENS; i++) {
+    __u32 l = cfg->suffix_lens[i];
+    if (!l) break;
+    if (l <= len && detect_need_holds(&cfg->suffix_len_any[i], flags) &&
+        (!short_name || detect_bloom(cfg, VG_DETECT_BASENAME_SUFFIX, l, VG_NM(len - l), VG_NM(len - 1))) &&
+        detect_name_holds(VG_DETECT_BASENAME_SUFFIX, l, src + (len - l), flags))
+      return true;
+  }
+  if (detect_need_holds(&cfg->parent_any, flags)) {
+    if (!detect_rendered(&parent, &mnt)) return true;
+    struct qstr pq = BPF_CORE_READ(parent, d_name); /* parent changed when it is a mount's root */
+    __u64 plen = pq.len;
+    asm volatile("" : "+r"(plen));
+    if (plen > 0 && plen <= VG_DETECT_NAME_MAX) {
+      asm volatile("" : "+r"(plen));
+      if (bpf_probe_read_kernel(nm, plen, pq.name)) return true;
+      if (detect_bloom(cfg, VG_DETECT_PARENT, plen, VG_NM(0), VG_NM(plen - 1)) &&
+          detect_name_holds(VG_DETECT_PARENT, plen, nm, flags))
+        return true;
+    }
+  }
+#undef VG_NM
+  if (detect_need_holds(&cfg->prefix_any, flags)) return detect_prefix_passes(file, flags);
+  return false;
+}
+
 /* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
  * the file the new descriptor refers to, so the path is the resolved one
  * whatever dirfd, symlinks or O_PATH the caller used. */
@@ -247,10 +486,17 @@ static __noinline int emit_file_open(__s32 nr, long ret) {
   } else if (nr == VG_NR_open_by_handle_at) {
     path_arg = -1;
   }
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  __u64 flags = BPF_CORE_READ(file, f_flags) | (requested_open_flags(regs, flags_src) & VG_O_NOT_IN_FILE);
+  __u32 zero = 0;
+  struct vg_detect_open_cfg *dcfg = bpf_map_lookup_elem(&vg_detect_cfg, &zero);
+  if (dcfg && dcfg->detect_only && !(policies & ~dcfg->detect_only) && !detect_open_passes(file, flags)) {
+    my_counters()->filtered_kernel++;
+    return 0;
+  }
   struct vg_rec r = rec_begin(VG_ID_SECURITY_FILE_OPEN, nr, policies);
   if (!r.buf) return 0;
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-  put_opened_file(&r, file, requested_open_flags(regs, flags_src));
+  put_opened_file(&r, file, flags);
   if (path_arg >= 0) {
     const char *upath = (const char *)(path_arg == 0 ? regs->di : regs->si);
     put_str(&r, VG_ARG_SECURITY_FILE_OPEN_SYSCALL_PATHNAME, upath, VG_MAX_STR, true);

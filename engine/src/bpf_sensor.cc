@@ -34,6 +34,7 @@
 #include "vigil/events/event_ids.h"
 #include "vigil/events/format.h"
 #include "vigil_event.h"  // before the skeleton, which uses its structs
+#include "detect_prefilter.h"
 
 namespace vigil::engine {
 namespace {
@@ -699,10 +700,93 @@ absl::Status WriteTable(bpf_map* map, const char* name, const std::vector<std::p
   return absl::OkStatus();
 }
 
+vg_detect_need ToNeed(const rules::FileOpenPrefilter::Need& n) {
+  vg_detect_need out{};
+  out.modes = n.modes;
+  out.flags = n.flags;
+  return out;
+}
+
+// The file-open prefilter's tables (bpf/detect_prefilter.h); vg_detect_cfg
+// last, so that the kernel turns it on only once the tables are whole.
+absl::Status WriteDetectTables(vigil_bpf& skel, const DetectPrefilterPlan& plan) {
+  if (plan.open_detect_only == 0 || plan.open.pass_all) return absl::OkStatus();
+  static_assert(rules::FileOpenPrefilter::kMaxName == VG_DETECT_NAME_MAX);
+  static_assert(rules::FileOpenPrefilter::kMaxAffixLengths == VG_DETECT_AFFIX_LENS);
+  static_assert(rules::FileOpenPrefilter::kMaxPrefix + 1 == VG_DETECT_PREFIX_MAX);
+  static_assert(rules::FileOpenPrefilter::kPrefixComponents == VG_DETECT_PREFIX_COMPS);
+  using Kind = rules::FileOpenPrefilter::NameKind;
+  vg_detect_open_cfg cfg{};
+  cfg.detect_only = plan.open_detect_only;
+  cfg.any = ToNeed(plan.open.any);
+  size_t prefix_lens = 0, suffix_lens = 0;
+  rules::FileOpenPrefilter::Need basename_any, parent_any, prefix_len_any[VG_DETECT_AFFIX_LENS],
+      suffix_len_any[VG_DETECT_AFFIX_LENS];
+  absl::StatusOr<int> names = TableFd(skel.maps.vg_detect_names, "vg_detect_names", plan.open.names.size());
+  if (!names.ok()) return names.status();
+  for (const rules::FileOpenPrefilter::Name& n : plan.open.names) {
+    if (n.text.empty() || n.text.size() > VG_DETECT_NAME_MAX)
+      return absl::InternalError(absl::StrCat("prefilter name '", n.text, "' does not fit vg_detect_names"));
+    vg_detect_name_key key{};
+    key.kind = static_cast<uint8_t>(n.kind);
+    key.len = static_cast<uint8_t>(n.text.size());
+    std::memcpy(key.name, n.text.data(), n.text.size());
+    vg_detect_need need = ToNeed(n.need);
+    if (absl::Status st = UpdateTable(*names, "vg_detect_names", &key, &need, absl::StrCat(" with '", n.text, "'"));
+        !st.ok())
+      return st;
+    uint32_t bit = vg_detect_bloom_bit(key.kind, key.len, static_cast<uint8_t>(n.text.front()),
+                                       static_cast<uint8_t>(n.text.back()));
+    cfg.bloom[bit / 64] |= uint64_t{1} << (bit % 64);
+    if (n.kind == Kind::kBasename) basename_any.Merge(n.need);
+    if (n.kind == Kind::kParentName) parent_any.Merge(n.need);
+    if (n.kind == Kind::kBasenamePrefix || n.kind == Kind::kBasenameSuffix) {
+      const bool prefix = n.kind == Kind::kBasenamePrefix;
+      uint8_t* lens = prefix ? cfg.prefix_lens : cfg.suffix_lens;
+      size_t& used = prefix ? prefix_lens : suffix_lens;
+      size_t at = std::find(lens, lens + used, key.len) - lens;
+      if (at == used) {
+        if (used == VG_DETECT_AFFIX_LENS)
+          return absl::InternalError("prefilter: more name lengths than vg_detect_cfg holds");
+        lens[used++] = key.len;
+      }
+      (prefix ? prefix_len_any : suffix_len_any)[at].Merge(n.need);
+    }
+  }
+  cfg.basename_any = ToNeed(basename_any);
+  cfg.parent_any = ToNeed(parent_any);
+  for (size_t i = 0; i < VG_DETECT_AFFIX_LENS; ++i) {
+    cfg.prefix_len_any[i] = ToNeed(prefix_len_any[i]);
+    cfg.suffix_len_any[i] = ToNeed(suffix_len_any[i]);
+  }
+  rules::FileOpenPrefilter::Need prefix_any;
+  absl::StatusOr<int> prefixes =
+      TableFd(skel.maps.vg_detect_prefixes, "vg_detect_prefixes", plan.open.prefixes.size());
+  if (!prefixes.ok()) return prefixes.status();
+  for (const rules::FileOpenPrefilter::Prefix& p : plan.open.prefixes) {
+    if (p.path.size() >= VG_DETECT_PREFIX_MAX)
+      return absl::InternalError(absl::StrCat("prefilter prefix '", p.path, "' does not fit vg_detect_prefixes"));
+    vg_detect_prefix_key key{};
+    key.prefixlen = 8 * static_cast<uint32_t>(p.path.size());
+    std::memcpy(key.path, p.path.data(), p.path.size());
+    vg_detect_need need = ToNeed(p.need);
+    if (absl::Status st =
+            UpdateTable(*prefixes, "vg_detect_prefixes", &key, &need, absl::StrCat(" with '", p.path, "'"));
+        !st.ok())
+      return st;
+    prefix_any.Merge(p.need);
+  }
+  cfg.prefix_any = ToNeed(prefix_any);
+  absl::StatusOr<int> fd = TableFd(skel.maps.vg_detect_cfg, "vg_detect_cfg", 1);
+  if (!fd.ok()) return fd.status();
+  uint32_t zero = 0;
+  return UpdateTable(*fd, "vg_detect_cfg", &zero, &cfg, "");
+}
+
 }  // namespace
 
-absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope,
-                                          const PathFilterPlan& paths) {
+absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope, const PathFilterPlan& paths,
+                                          const DetectPrefilterPlan& detect) {
   const auto& maps = skel_->maps;
   if (absl::Status st = WriteTable(maps.vg_scope_vals, "vg_scope_vals", scope.values); !st.ok()) return st;
   if (absl::Status st = WriteTable(maps.vg_scope_comm, "vg_scope_comm", scope.comms); !st.ok()) return st;
@@ -713,6 +797,7 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
   if (!cfg.ok()) return cfg.status();
   uint32_t zero = 0;
   if (absl::Status st = UpdateTable(*cfg, "vg_scope_cfg", &zero, &scope.config, ""); !st.ok()) return st;
+  if (absl::Status st = WriteDetectTables(*skel_, detect); !st.ok()) return st;
 
   if (paths.entries.empty()) return absl::OkStatus();
   absl::StatusOr<int> fd = TableFd(maps.path_filters, "path_filters", paths.entries.size());

@@ -77,6 +77,7 @@ struct UserCounters {
   uint64_t decode_errors = 0;
   uint64_t filtered_user = 0;
   uint64_t sink_errors = 0;
+  uint64_t policy_records = 0;  // records some policy or detection took (not the process tree's own)
 };
 
 std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Outputs& outputs) {
@@ -98,6 +99,9 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
   counter("vigil_user_memory_read_failures_total",
           "Reads of a process's memory (a path, an argument) that failed in the kernel; the events were kept.",
           k.read_failed);
+  counter("vigil_kernel_records_total",
+          "Records the kernel sent to user space for a policy or a detection (before user-space filters).",
+          u.policy_records);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -274,6 +278,8 @@ class SensorRun {
   absl::Status LoadPrograms(const BpfSensor::Options& bpf_options);
   absl::Status AttachPrograms();
   void WarnIfContainerNewUndecided();
+  // The detection-input prefilter for the kernel (after the detections are enabled).
+  DetectPrefilterPlan DetectPrefilter() const;
   absl::Status StartPipeline();
   void AnnounceExistingContainers();
   absl::Status AnnounceReady();
@@ -591,11 +597,26 @@ absl::Status SensorRun::LoadPrograms(const BpfSensor::Options& bpf_options) {
   if (audit_) audit_->Collect();  // drain: loading makes thousands of checks
   absl::StatusOr<policies::KernelScopeTables> scope =
       policies::BuildKernelScope(*selection_.policies, start_boot_ns);
-  absl::Status st = scope.ok()
-                        ? sensor_->WritePolicyTables(policies::MapEntries(*scope), selection_.path_filters)
-                        : scope.status();
+  absl::Status st = scope.ok() ? sensor_->WritePolicyTables(policies::MapEntries(*scope),
+                                                            selection_.path_filters, DetectPrefilter())
+                               : scope.status();
   if (!st.ok()) return CannotRun(absl::StrCat(st.message(), Explain(load_start)));
   return absl::OkStatus();
+}
+
+DetectPrefilterPlan SensorRun::DetectPrefilter() const {
+  DetectPrefilterPlan plan;
+  const events::EventDef* open = registry_.Find("security_file_open");
+  if (options_.detections == nullptr || open == nullptr) return plan;
+  auto in = selection_.detection_inputs.find(open->id);
+  if (in == selection_.detection_inputs.end()) return plan;
+  plan.open = options_.detections->OpenPrefilter();
+  // Policies that output the event get every open; the prefilter decides
+  // only for opens that nothing but detections wants.
+  plan.open_detect_only = in->second & ~selection_.policies->PoliciesOf(open->id);
+  if (plan.open_detect_only != 0)
+    LogDebug(absl::StrCat("detections: kernel prefilter of security_file_open: ", plan.open.Describe()));
+  return plan;
 }
 
 absl::Status SensorRun::AttachPrograms() {
@@ -787,7 +808,8 @@ std::string SensorRun::StatusMetrics(const KernelCounters& k) {
   UserCounters u{.emitted = p.emitted,
                  .decode_errors = p.decode_errors,
                  .filtered_user = UserDrops(),
-                 .sink_errors = output_errors};
+                 .sink_errors = output_errors,
+                 .policy_records = p.records - p.tree_only};
   std::string out = MetricsText(k, u, *outputs_);
   absl::StrAppend(&out, "# HELP vigil_detections_total Detections written to the outputs.\n",
                   "# TYPE vigil_detections_total counter\nvigil_detections_total ", p.detections, "\n");
@@ -923,7 +945,8 @@ void SensorRun::WriteMetrics() {
   UserCounters u{.emitted = p.emitted,
                  .decode_errors = p.decode_errors,
                  .filtered_user = UserDrops(),
-                 .sink_errors = output_errors};
+                 .sink_errors = output_errors,
+                 .policy_records = p.records - p.tree_only};
   if (absl::Status st =
           WriteFileAtomically(options_.metrics_file, MetricsText(sensor_->ReadCounters(), u, *outputs_));
       !st.ok())

@@ -173,7 +173,14 @@ class Compiled {
   std::vector<std::unique_ptr<Check>> checks_;
   uint32_t root_ = 0;
   friend struct Builder;
+  friend struct OpenReducer;
 };
+
+// The file-open prefilter of the given compiled trees (security_file_open's),
+// see FileOpenPrefilter (prefilter.cc). `pass_all_reason` non-empty forces
+// pass-all (a detector consumes the event).
+FileOpenPrefilter BuildFileOpenPrefilter(const std::vector<const Compiled*>& trees,
+                                         const std::string& pass_all_reason);
 
 // Folds `ast` with only evt.name/evt.id known: false when the rule can never
 // match events named `name` (used to build the event-type index).

@@ -928,6 +928,19 @@ std::set<uint32_t> DetectionEngine::EnabledInputs() const {
   return out;
 }
 
+FileOpenPrefilter DetectionEngine::OpenPrefilter() const {
+  const Impl& m = *impl_;
+  const events::EventDef* def = events::Registry::Builtin().Find("security_file_open");
+  std::vector<const Compiled*> trees;
+  std::string reason;
+  if (def != nullptr && def->id < m.active.size()) {
+    for (const CompiledRule* c : m.active[def->id]) trees.push_back(&c->tree);
+    for (size_t k : m.active_detectors[def->id])
+      reason = absl::StrCat("the detector of ", m.defs[m.detector_def[k]].name, " consumes it");
+  }
+  return internal::BuildFileOpenPrefilter(trees, reason);
+}
+
 void DetectionEngine::OnEvent(const events::Event& e, const ProcessLookup& lookup, Emit emit) {
   Impl& m = *impl_;
   if (!e.def || e.def->id >= m.active.size()) return;

@@ -16,6 +16,7 @@
 #include "vigil/engine/path_filters.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/kernel_scope.h"
+#include "vigil/rules/rules.h"
 #include "vigil_event.h"  // bpf/: struct vg_syscall_spec
 
 struct vigil_bpf;  // the generated skeleton
@@ -40,6 +41,14 @@ struct KernelCounters {
   uint64_t truncated = 0;
   uint64_t read_failed = 0;  // user memory the kernel could not read (events kept)
   uint64_t map_full = 0;  // a kernel table was full: a pending context or state not kept
+};
+
+// The in-kernel prefilter of detection inputs (bpf/detect_prefilter.h): the
+// policies that take security_file_open only for their detections (0: off)
+// and the condition every open a rule could match meets.
+struct DetectPrefilterPlan {
+  uint64_t open_detect_only = 0;
+  rules::FileOpenPrefilter open;
 };
 
 // An event that could not be set up, and why.
@@ -94,9 +103,11 @@ class BpfSensor {
 
   // Writes the policies' kernel tables into the loaded object: the scope maps
   // of bpf/scope.h (vg_scope_cfg last, so the kernel never sees half a scope)
-  // and the pathname filters. The one writer of the object's maps; needs the
-  // EBPF ring (bpf() calls).
-  absl::Status WritePolicyTables(const policies::ScopeMapEntries& scope, const PathFilterPlan& paths);
+  // the pathname filters and the detection-input prefilter (vg_detect_*,
+  // vg_detect_cfg last). The one writer of the object's maps; needs the EBPF
+  // ring (bpf() calls).
+  absl::Status WritePolicyTables(const policies::ScopeMapEntries& scope, const PathFilterPlan& paths,
+                                 const DetectPrefilterPlan& detect = {});
 
   // Detaches every program (the object stays loaded).
   void Detach();

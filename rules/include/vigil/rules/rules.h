@@ -98,6 +98,64 @@ struct Sources {
   bool reload = false;
 };
 
+// A necessary condition on security_file_open that the kernel decides before
+// it builds the event (SPEC §2.3, detection inputs): every open that some
+// enabled rule could match passes; others may be dropped in the kernel when
+// no policy outputs the event. Derived from the compiled conditions
+// (DetectionEngine::FileOpenPrefilter); plain tables, written to the kernel
+// by the sensor's loader.
+//
+// An open passes when one alternative holds: `any`, a name entry, or a path
+// prefix, each with its access modes and required flags. Names are those of
+// the resolved path the kernel renders: its last component (basename, exact,
+// prefix or suffix) or the one before it (the parent directory's name).
+struct FileOpenPrefilter {
+  // What an alternative requires of the open's flags (the event's `flags`
+  // argument): its access mode (flags & 3) among `modes` (bit 1 << mode:
+  // 1 O_RDONLY, 2 O_WRONLY, 4 O_RDWR, 8 mode 3) and every bit of `flags`.
+  struct Need {
+    uint32_t modes = 0;
+    uint64_t flags = 0;
+    bool Holds(uint64_t open_flags) const {
+      return (modes & (1u << (open_flags & 3))) != 0 && (open_flags & flags) == flags;
+    }
+    // The weakest need implying both (a union of alternatives).
+    void Merge(const Need& o) {
+      flags = modes ? (o.modes ? flags & o.flags : flags) : o.flags;
+      modes |= o.modes;
+    }
+    bool operator==(const Need&) const = default;
+  };
+  enum class NameKind : uint8_t { kBasename = 1, kBasenamePrefix = 2, kBasenameSuffix = 3, kParentName = 4 };
+  struct Name {
+    NameKind kind = NameKind::kBasename;
+    std::string text;
+    Need need;
+  };
+  struct Prefix {
+    std::string path;  // a byte prefix of the resolved path
+    Need need;         // merged with the needs of every shorter prefix of it in the table
+  };
+  // Limits of the kernel's tables: longer names become `any`, longer prefixes
+  // are cut (a weaker condition), prefixes keep their first kPrefixComponents
+  // components.
+  static constexpr size_t kMaxName = 60;
+  static constexpr size_t kMaxAffixLengths = 8;
+  static constexpr size_t kMaxPrefix = 127;
+  static constexpr size_t kPrefixComponents = 4;
+
+  bool pass_all = true;  // no condition: every open passes
+  Need any;              // modes 0: no such alternative
+  std::vector<Name> names;
+  std::vector<Prefix> prefixes;
+  std::string reason;  // why pass_all (for --log-level debug)
+
+  // The kernel's decision for an open of the resolved `path` with `flags`.
+  bool Passes(std::string_view path, uint64_t flags) const;
+  // One line for the log: "12 names, 3 prefixes, any: O_WRONLY|O_RDWR with O_TRUNC".
+  std::string Describe() const;
+};
+
 class DetectionEngine {
  public:
   // Loads the built-in rules, then every user file in order (a rule of the same
@@ -122,6 +180,10 @@ class DetectionEngine {
   bool NeedsExecEnv() const;
   // The input event ids of the enabled detections.
   std::set<uint32_t> EnabledInputs() const;
+  // The condition every security_file_open some enabled rule could match
+  // meets (pass_all when a rule's condition on it reduces to nothing the
+  // kernel can decide, or a detector consumes it).
+  FileOpenPrefilter OpenPrefilter() const;
 
   // Tests `e` against the enabled rules of its event id and feeds the enabled
   // detectors consuming it; calls `emit` once per detection, in id order for
