@@ -912,6 +912,10 @@ absl::Status SensorRun::ReloadRules() {
     return absl::FailedPreconditionError(
         "reload: rules: a detection now reads exec environments (a restart applies it); the running rules "
         "stay as they were");
+  if ((*fresh)->OpenPrefilter().Describe() != running.OpenPrefilter().Describe())
+    return absl::FailedPreconditionError(
+        "reload: rules: the kernel's prefilter of security_file_open would change (other file names, "
+        "directories or flags; a restart applies it); the running rules stay as they were");
   detect_stage_->set_engine(**fresh);
   // Detections already emitted point at the earlier engine's definitions: it stays.
   reloaded_rules_.push_back(std::move(*fresh));
