@@ -85,7 +85,10 @@ struct vg_syscall_spec {
   __u8 path_arg;        /* which argument is the path (with path_policies) */
   __u8 pad;
   __u16 consumers;      /* bit i: the dispatcher calls consumer i (enum vg_consumer) */
-  __u8 pad2[4];
+  /* The consumers to call for this syscall made by the ia32 ABI (compat),
+   * which no per-syscall tracepoint sees: every running event's. */
+  __u16 compat_consumers;
+  __u8 pad2[2];
 };
 
 /* In-kernel pathname filters: an LPM trie keyed by (event id, path). An
@@ -114,6 +117,9 @@ struct vg_pkt_meta {
 #define VG_PKT_DNS_MAX 514 /* a classic 512-byte message, plus TCP's 2-byte length */
 
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
+/* In a compat (ia32) syscall: int $0x80, sysenter or a 32-bit syscall. The
+ * event id and syscall number are the x86-64 twin's. */
+#define VG_HDR_COMPAT 0x2
 
 struct vg_event_header {
   __u64 ts_boot_ns;      /* bpf_ktime_get_boot_ns() */
@@ -150,7 +156,11 @@ struct vg_cpu_counters {
   __u64 filtered_kernel; /* matched by no policy's in-kernel filters */
   __u64 truncated;       /* records with a cut argument */
   __u64 since_wakeup;    /* records since this CPU last woke the reader */
-  __u64 pad[3];
+  /* Compat syscalls no event can report: x32 ones (nr with
+   * __X32_SYSCALL_BIT) and ia32 ones with no x86-64 twin of the same
+   * arguments (syscall_nrs.h: vg_ia32_to_x64). */
+  __u64 compat_undecoded;
+  __u64 pad[2];
 };
 
 #endif /* VIGIL_BPF_VIGIL_EVENT_H */

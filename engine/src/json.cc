@@ -237,6 +237,8 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     AppendJsonString(out, e.def->name);
   }
   if (e.truncated) out += ",\"truncated\":true";
+  // Tracee's context flags, written when one is set.
+  if (e.compat) out += ",\"contextFlags\":{\"isCompat\":true}";
   out += ",\"args\":[";
   if (e.triggered_by) {
     // Tracee's detection argument: a summary of the triggering event.

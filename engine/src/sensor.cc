@@ -93,6 +93,8 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
       "# TYPE vigil_events_filtered_total counter\n", "vigil_events_filtered_total{where=\"kernel\"} ",
       k.filtered_kernel, "\n", "vigil_events_filtered_total{where=\"user\"} ", u.filtered_user, "\n");
   counter("vigil_events_truncated_total", "Events with an argument cut at its capture limit.", k.truncated);
+  counter("vigil_compat_syscalls_undecoded_total",
+          "Compat syscalls no event reports: x32 ones, and ia32 ones with no x86-64 twin.", k.compat_undecoded);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -916,7 +918,9 @@ void SensorRun::Stop() {
       "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", "; ", k.truncated,
-      " with truncated arguments; filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
+      " with truncated arguments; ", k.compat_undecoded,
+      " compat syscalls not decoded (x32, or ia32 without an x86-64 twin); filtered out by policies: ",
+      k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {

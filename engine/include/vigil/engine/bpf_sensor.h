@@ -38,6 +38,7 @@ struct KernelCounters {
   uint64_t lost_reserve = 0;
   uint64_t filtered_kernel = 0;
   uint64_t truncated = 0;
+  uint64_t compat_undecoded = 0;  // x32 syscalls, ia32 ones with no x86-64 twin
 };
 
 // An event that could not be set up, and why.
@@ -114,6 +115,11 @@ class BpfSensor {
   bool AttachDispatcher(bool entry);
   // An event served by the dispatcher: marks its syscalls' specs with its consumer.
   bool AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt);
+  // Compat (ia32) syscalls, which per-syscall tracepoints never see: marks
+  // the running events' consumers in the specs' compat_consumers, and
+  // attaches vg_compat_sys_enter/exit on each side the dispatcher (which
+  // handles compat syscalls itself) does not serve.
+  void AttachCompat();
 
   struct SkeletonDeleter {
     void operator()(::vigil_bpf* skel) const;

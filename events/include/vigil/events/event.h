@@ -56,6 +56,8 @@ struct Event {
   int64_t retval = 0;
   int syscall_nr = -1;
   bool truncated = false;
+  // Made in a compat (ia32) syscall; def and syscall_nr are its x86-64 twin's.
+  bool compat = false;
   uint64_t policies = 0;  // bit i: policy i matched
   std::vector<Arg> args;
   // Detections only (def in the `signatures` set): the event that triggered
