@@ -45,7 +45,8 @@ done
 
 # The compat programs' run time: bpf_stats over one loop under this tree's vigil.
 old=$(sysctl -n kernel.bpf_stats_enabled)
-trap 'sysctl -qw kernel.bpf_stats_enabled="$old"; rm -rf "$TMP"' EXIT
+pid=
+trap '[[ -n $pid ]] && kill -INT "$pid" 2>/dev/null; sysctl -qw kernel.bpf_stats_enabled="$old"; rm -rf "$TMP"' EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
 rm -f "$TMP/ready"
 ./build/vigil -e openat -o "json:$TMP/events.json" --ready-file "$TMP/ready" --log-level error &
@@ -61,6 +62,7 @@ for p in json.load(sys.stdin):
         if cnt: print(f"{name}: {cnt} runs, {ns / cnt:.1f} ns per run")
 ' | tee "$OUT/bpf_stats.txt"
 kill -INT "$pid"; wait "$pid" || true
+pid=
 sysctl -qw kernel.bpf_stats_enabled="$old"
 
 python3 - "$OUT/loop.tsv" "$N" <<'PY' | tee "$OUT/summary.txt"
