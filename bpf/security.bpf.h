@@ -29,10 +29,10 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* The saved user registers of the current task's syscall. */
-static __always_inline struct pt_regs *syscall_regs(void) {
-  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
+/* The current syscall's arguments, by the x86-64 or the ia32 ABI
+ * (vg_syscall_args), in a frame variable named by the caller. */
+#define VG_SYSCALL_ARGS(name) \
+  struct vg_sys_args name##_store, *name = vg_syscall_args(&name##_store)
 
 /* A tracepoint program at the exit of syscall `sc` calling `handler`. */
 #define VG_SYSCALL_EXIT_TP(prefix, sc, handler)                  \
@@ -199,7 +199,7 @@ enum vg_open_flags_src {
   VG_FLAGS_CREAT = 4,
 };
 
-static __always_inline __u64 requested_open_flags(struct pt_regs *regs, int src) {
+static __always_inline __u64 requested_open_flags(const struct vg_sys_args *regs, int src) {
   __u64 flags = 0;
   if (src == VG_FLAGS_SI)
     flags = regs->si;
@@ -486,7 +486,7 @@ static __noinline int emit_file_open(__s32 nr, long ret) {
   } else if (nr == VG_NR_open_by_handle_at) {
     path_arg = -1;
   }
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  VG_SYSCALL_ARGS(regs); /* either ABI's arguments, as x86-64 registers */
   __u64 flags = BPF_CORE_READ(file, f_flags) | (requested_open_flags(regs, flags_src) & VG_O_NOT_IN_FILE);
   __u32 zero = 0;
   struct vg_detect_open_cfg *dcfg = bpf_map_lookup_elem(&vg_detect_cfg, &zero);
@@ -582,7 +582,7 @@ static __noinline int emit_inode_unlink(__s32 nr, long ret) {
   if (ret != 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_INODE_UNLINK);
   if (!policies) return 0;
-  struct pt_regs *regs = syscall_regs();
+  VG_SYSCALL_ARGS(regs);
   long dirfd = VG_AT_FDCWD;
   const char *upath = (const char *)regs->di;
   if (nr == VG_NR_unlinkat) {
@@ -605,7 +605,7 @@ static __noinline int emit_inode_rename(__s32 nr, long ret) {
   if (ret != 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_INODE_RENAME);
   if (!policies) return 0;
-  struct pt_regs *regs = syscall_regs();
+  VG_SYSCALL_ARGS(regs);
   long olddirfd = VG_AT_FDCWD, newdirfd = VG_AT_FDCWD;
   const char *oldpath = (const char *)regs->di, *newpath = (const char *)regs->si;
   if (nr != VG_NR_rename) { /* renameat, renameat2 */
@@ -650,7 +650,7 @@ static __always_inline void emit_socket_event(__u32 id, __s32 nr, long ret) {
   __u64 policies = event_policies(id);
   if (!policies) return;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  VG_SYSCALL_ARGS(regs);
   long fd = (int)regs->di;
   struct socket *sock = vg_fd_socket(task, accept ? ret : fd);
   if (!sock) return;
@@ -717,6 +717,8 @@ static __always_inline void emit_cap_capable(int cap, int ret) {
   /* The syscall being served, when the check comes from one. */
   __s32 nr = -1;
   if (!(task->flags & VG_PF_KTHREAD)) nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+  /* An ia32 syscall is named by its x86-64 twin (-1: none). */
+  if (nr >= 0 && vg_task_in_ia32_syscall(task)) nr = (__u32)nr < VG_IA32_NR_COUNT ? vg_ia32_to_x64[nr] : -1;
   struct vg_rec r = rec_begin(VG_ID_CAP_CAPABLE, nr, policies);
   if (!r.buf) return;
   REC_HDR(&r)->retval = ret;
@@ -871,8 +873,7 @@ VG_PRIV_SYSCALL(execveat)
  * any policy lookup. */
 static __noinline int emit_mem_prot_alert(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_MEM_PROT_ALERT)) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  VG_SYSCALL_ARGS(regs);
   __u64 prot = regs->dx;
   if (!(prot & VG_PROT_EXEC)) return 0;
   __u64 flags = 0;
@@ -930,7 +931,7 @@ VG_SYSCALL_EXIT_TP(sec, pkey_mprotect, emit_mem_prot_alert)
 static __noinline int emit_magic_write(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_MAGIC_WRITE) || ret <= 0) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  VG_SYSCALL_ARGS(regs);
   struct file *file = vg_fd_file(task, (int)regs->di);
   if (!file) return 0;
   if (!(BPF_CORE_READ(file, f_mode) & VG_FMODE_WRITE)) return 0;
@@ -1481,7 +1482,7 @@ int vg_cgskb_app_egress(struct __sk_buff *skb) {
  * from the caller's attr (resident: the kernel just copied it). */
 static __noinline int emit_bpf_prog_load(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_BPF_PROG_LOAD)) return 0;
-  struct pt_regs *regs = syscall_regs();
+  VG_SYSCALL_ARGS(regs);
   if (regs->di != BPF_PROG_LOAD) return 0;
   __u64 policies = event_policies(VG_ID_BPF_PROG_LOAD);
   if (!policies) return 0;
@@ -1511,7 +1512,7 @@ VG_SYSCALL_EXIT_TP(sec, bpf, emit_bpf_prog_load)
 static __noinline int emit_sb_mount(__s32 nr, long ret) {
   __u64 policies = event_policies(VG_ID_SECURITY_SB_MOUNT);
   if (!policies) return 0;
-  struct pt_regs *regs = syscall_regs();
+  VG_SYSCALL_ARGS(regs);
   /* mount(source, target, fstype, flags, data);
    * move_mount(from_dfd, from_path, to_dfd, to_path, flags), whose source is
    * from_dfd itself (an fsmount or open_tree fd) with an empty path. */

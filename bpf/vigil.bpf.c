@@ -88,7 +88,7 @@ struct {
 
 struct vg_exec_stash {
   __s32 nr;
-  __u32 pad;
+  __u32 hdr_flags; /* VG_HDR_COMPAT when the execve was an ia32 one */
   __u64 policies;
   __u64 args[6];
   char comm[VG_TASK_COMM_LEN]; /* the caller's name, before exec replaces it */
@@ -278,6 +278,18 @@ static __always_inline void header_task_fields(struct vg_event_header *h, struct
   h->start_time_ns = leader->start_time;
 }
 
+/* arch/x86/include/asm/thread_info.h: thread_info.status while an ia32
+ * syscall runs (set at its entry, cleared on the return to user space). */
+#define VG_TS_COMPAT 0x0002
+/* arch/x86/include/uapi/asm/unistd.h: x32 syscall numbers carry this bit. */
+#define VG_X32_SYSCALL_BIT 0x40000000
+
+/* Whether `task` is in an ia32 (compat) syscall, as the kernel's
+ * in_ia32_syscall() decides on x86-64: TS_COMPAT in its thread_info. */
+static __always_inline bool vg_task_in_ia32_syscall(struct task_struct *task) {
+  return task->thread_info.status & VG_TS_COMPAT;
+}
+
 /* The header describes the current task. Fields are read through the BTF
  * pointer from bpf_get_current_task_btf(): direct (CO-RE-relocated) loads
  * instead of one helper call per field, which is most of the per-event cost.
@@ -297,7 +309,7 @@ static __always_inline void fill_header(struct vg_event_header *h, __u32 event_i
   bpf_get_current_comm(h->comm, sizeof(h->comm));
   h->args_size = 0;
   h->argc = 0;
-  h->flags = 0;
+  h->flags = vg_task_in_ia32_syscall(task) ? VG_HDR_COMPAT : 0;
   h->reserved = 0;
 }
 
@@ -380,10 +392,12 @@ static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char 
   if (count_off < 0) return;
   rec_set_off(r, count_off + 1);
   __u8 count = 0;
+  /* Pointers are 4 bytes in a compat syscall's arrays (compat_uptr_t). */
+  __u32 step = 8 - ((REC_HDR(r)->flags & VG_HDR_COMPAT) << 1);
   int i;
   for (i = 0; i < VG_MAX_ARGV; i++) {
     const char *s = NULL;
-    if (bpf_probe_read_user(&s, sizeof(s), &arr[i])) {
+    if (bpf_probe_read_user(&s, step, (const char *)arr + i * step)) {
       REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
       break;
     }
@@ -403,7 +417,8 @@ static __always_inline void put_strarr(struct vg_rec *r, __u8 index, const char 
   }
   if (i == VG_MAX_ARGV) { /* more entries than captured? */
     const char *s = NULL;
-    if (!bpf_probe_read_user(&s, sizeof(s), &arr[VG_MAX_ARGV]) && s) REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
+    if (!bpf_probe_read_user(&s, step, (const char *)arr + VG_MAX_ARGV * step) && s)
+      REC_HDR(r)->flags |= VG_HDR_TRUNCATED;
   }
   r->buf[count_off & (VG_SCRATCH_HALF - 1)] = count;
 }
@@ -839,6 +854,7 @@ static __always_inline __u64 filter_path(__s32 nr, const struct vg_syscall_spec 
 static __always_inline void stash_exec(__s32 nr, const struct vg_syscall_spec *spec, const __u64 *args) {
   if (is_sensor()) return;
   struct vg_exec_stash st = {.nr = nr};
+  st.hdr_flags = vg_task_in_ia32_syscall(bpf_get_current_task_btf()) ? VG_HDR_COMPAT : 0;
   st.policies = matched_policies(spec->policies);
   if (!st.policies) return;
   __builtin_memcpy(st.args, args, sizeof(st.args));
@@ -957,9 +973,135 @@ int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
   return 0;
 }
 
+/* ----------------------------------------------------- compat (ia32) syscalls */
+
+/* socketcall(call, args): the x86-64 syscall of each SYS_* call
+ * (include/uapi/linux/net.h) and how many u32 arguments its array holds.
+ * SYS_SEND and SYS_RECV have no x86-64 twin. */
+#define VG_SOCKETCALL_CALLS 21
+static const short vg_socketcall_nr[VG_SOCKETCALL_CALLS] = {
+    -1,          VG_NR_socket,      VG_NR_bind,       VG_NR_connect,     VG_NR_listen,
+    VG_NR_accept, VG_NR_getsockname, VG_NR_getpeername, VG_NR_socketpair, -1,
+    -1,          VG_NR_sendto,      VG_NR_recvfrom,   VG_NR_shutdown,    VG_NR_setsockopt,
+    VG_NR_getsockopt, VG_NR_sendmsg, VG_NR_recvmsg,   VG_NR_accept4,     VG_NR_recvmmsg,
+    VG_NR_sendmmsg,
+};
+static const __u8 vg_socketcall_argc[VG_SOCKETCALL_CALLS] = {0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4,
+                                                            6, 6, 2, 5, 5, 3, 3, 4, 5, 4};
+
+/* The current ia32 syscall `nr` as its x86-64 twin: the twin's number (-1
+ * when there is none) and the arguments in the twin's order: ebx,
+ * ecx, edx, esi, edi, ebp as 32-bit values; for socketcall, the call's own
+ * from the array it points to. */
+static __noinline long compat_decode(long nr, __u64 *args) {
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  args[0] = (__u32)regs->bx;
+  args[1] = (__u32)regs->cx;
+  args[2] = (__u32)regs->dx;
+  args[3] = (__u32)regs->si;
+  args[4] = (__u32)regs->di;
+  args[5] = (__u32)regs->bp;
+  long twin = -1;
+  if (nr == VG_IA32_NR_socketcall) {
+    __u32 call = args[0];
+    if (call < VG_SOCKETCALL_CALLS) {
+      __u32 a32[8] = {}; /* 8: room for any count below 8, as the verifier sees it */
+      __u32 n = vg_socketcall_argc[call] & 7;
+      twin = vg_socketcall_nr[call];
+      if (twin >= 0 && bpf_probe_read_user(a32, n * 4, (const void *)args[1])) twin = -1;
+      for (int i = 0; i < 6; i++) args[i] = a32[i];
+    }
+  } else if ((__u64)nr < VG_IA32_NR_COUNT) {
+    twin = vg_ia32_to_x64[nr];
+  }
+  return twin;
+}
+
+/* The six arguments of the current syscall by its ABI, x86-64 (di, si, dx,
+ * r10, r8, r9) or ia32 (compat_decode), each in the field named after the
+ * x86-64 register that holds it: for the handlers of security.bpf.h, which
+ * serve both ABIs. */
+struct vg_sys_args {
+  __u64 di, si, dx, r10, r8, r9;
+};
+
+static __always_inline struct vg_sys_args *vg_syscall_args(struct vg_sys_args *a) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+  if (vg_task_in_ia32_syscall(task)) {
+    compat_decode(regs->orig_ax, (__u64 *)a);
+    return a;
+  }
+  a->di = regs->di;
+  a->si = regs->si;
+  a->dx = regs->dx;
+  a->r10 = regs->r10;
+  a->r8 = regs->r8;
+  a->r9 = regs->r9;
+  return a;
+}
+
 #include "security.bpf.h"
 #include "containers.bpf.h"
 #include "io_uring.bpf.h"
+
+/* A compat syscall at its entry or exit, handled as the dispatcher handles
+ * an x86-64 one once it is translated to its twin: the same specs (so the
+ * same policies and path filters), the same handlers of security events
+ * (the consumers in compat_consumers, which the loader sets whatever hook
+ * serves x86-64 syscalls), records marked VG_HDR_COMPAT by fill_header.
+ * Called by the dispatcher for compat tasks, and by vg_compat_sys_enter/exit
+ * where per-syscall tracepoints (which ignore compat syscalls) serve the
+ * x86-64 ones. */
+static __always_inline void compat_syscall(long ia32_nr, long ret, __u8 at_entry) {
+  __u64 args[6];
+  long nr = compat_decode(ia32_nr, args);
+  if (nr < 0 && !at_entry) my_counters()->compat_undecoded++; /* once per syscall */
+  const struct vg_syscall_spec *spec = spec_of(nr);
+  if (!spec) return;
+  if (spec->compat_consumers) {
+    if (at_entry)
+      run_entry_consumers(nr, spec->compat_consumers);
+    else
+      run_exit_consumers(nr, ret, spec->compat_consumers);
+  }
+  if (!captured_at(spec, at_entry)) return;
+  if (spec->flags & VG_SYSCALL_DEFER) {
+    if (at_entry)
+      stash_exec(nr, spec, args);
+    else
+      exec_failed(spec, ret);
+    return;
+  }
+  on_syscall(nr, spec, args, ret);
+}
+
+/* Counted, not decoded: x32 syscalls (no x32 table here). */
+static __always_inline bool x32_syscall(long id) {
+  if (id <= 0 || !(id & VG_X32_SYSCALL_BIT)) return false; /* (-1: no syscall) */
+  my_counters()->compat_undecoded++;
+  return true;
+}
+
+/* Beside per-syscall tracepoints: return at once unless the task is in a
+ * compat syscall (or an x32 one, counted at exit). */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(vg_compat_sys_enter, struct pt_regs *regs, long id) {
+  if (!vg_task_in_ia32_syscall(bpf_get_current_task_btf())) return 0;
+  compat_syscall(id, 0, 1);
+  return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(vg_compat_sys_exit, struct pt_regs *regs, long ret) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!vg_task_in_ia32_syscall(task)) {
+    x32_syscall(((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax);
+    return 0;
+  }
+  compat_syscall(((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax, ret, 0);
+  return 0;
+}
 
 /* The raw_syscalls dispatcher: runs on every syscall and filters by the
  * syscall_specs map. Cheaper than hundreds of tracepoints when many
@@ -969,6 +1111,10 @@ int vg_tp_sys_exit(struct vg_tp_sys_exit *ctx) {
  * subprogram of its own (verified once, with its own stack frame). */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
+  if (vg_task_in_ia32_syscall(bpf_get_current_task_btf())) {
+    compat_syscall(id, 0, 1);
+    return 0;
+  }
   const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
   if (spec->consumers) run_entry_consumers(id, spec->consumers);
@@ -985,6 +1131,11 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
+  if (vg_task_in_ia32_syscall(bpf_get_current_task_btf())) {
+    compat_syscall(id, ret, 0);
+    return 0;
+  }
+  if (x32_syscall(id)) return 0;
   const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
   if (spec->consumers) run_exit_consumers(id, ret, spec->consumers);
@@ -1020,6 +1171,9 @@ static __always_inline void emit_deferred_execve(__u32 old_tid, struct task_stru
     struct vg_rec r = rec_begin(st->nr, st->nr, policies);
     if (r.buf) {
       __builtin_memcpy(REC_HDR(&r)->comm, st->comm, sizeof(st->comm));
+      /* The ABI of the execve call, not of the image it loaded (exec of a
+       * 32-bit ELF sets TS_COMPAT; of a 64-bit one clears it). */
+      REC_HDR(&r)->flags = (REC_HDR(&r)->flags & ~VG_HDR_COMPAT) | (st->hdr_flags & VG_HDR_COMPAT);
 #pragma unroll
       for (int i = 0; i < 6; i++) {
         if (i >= spec->argc) break;

@@ -85,7 +85,10 @@ struct vg_syscall_spec {
   __u8 path_arg;        /* which argument is the path (with path_policies) */
   __u8 pad;
   __u16 consumers;      /* bit i: the dispatcher calls consumer i (enum vg_consumer) */
-  __u8 pad2[4];
+  /* The consumers to call for this syscall made by the ia32 ABI (compat),
+   * which no per-syscall tracepoint sees: every running event's. */
+  __u16 compat_consumers;
+  __u8 pad2[2];
 };
 
 /* In-kernel pathname filters: an LPM trie keyed by (event id, path). An
@@ -128,6 +131,9 @@ struct vg_pkt_meta {
 
 #define VG_HDR_TRUNCATED 0x1 /* some argument did not fit and was cut */
 #define VG_HDR_IO_URING 0x80 /* an io_uring operation reported as its syscall twin (bpf/io_uring.bpf.h) */
+/* In a compat (ia32) syscall: int $0x80, sysenter or a 32-bit syscall. The
+ * event id and syscall number are the x86-64 twin's. */
+#define VG_HDR_COMPAT 0x2
 
 struct vg_event_header {
   __u64 ts_boot_ns;      /* bpf_ktime_get_boot_ns() */
@@ -166,7 +172,10 @@ struct vg_cpu_counters {
   __u64 since_wakeup;    /* records since this CPU last woke the reader */
   __u64 read_failed;     /* user memory (a path, an argument) that could not be read */
   __u64 map_full;        /* a kernel table was full: a pending context or state not kept */
-  __u64 pad[1];
+  /* Compat syscalls no event can report: x32 ones (nr with
+   * __X32_SYSCALL_BIT) and ia32 ones with no x86-64 twin of the same
+   * arguments (syscall_nrs.h: vg_ia32_to_x64). */
+  __u64 compat_undecoded;
 };
 
 #endif /* VIGIL_BPF_VIGIL_EVENT_H */

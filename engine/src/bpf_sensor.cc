@@ -238,6 +238,18 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       wanted.insert("vg_raw_scope_cgroup_mkdir");
       wanted.insert("vg_raw_scope_cgroup_rmdir");
     }
+    // Compat syscalls: wherever syscalls are hooked (syscall events, or
+    // security events derived at syscall exits), vg_compat_sys_enter/exit
+    // may be needed beside per-syscall tracepoints (AttachCompat).
+    bool hooks_syscalls = false;
+    for (const SelectedEvent& e : s->events_) {
+      hooks_syscalls |= e.def->is_syscall();
+      for (const events::ProbeDef& p : e.def->probes)
+        for (const events::ProbeAlternative& alt : p.alternatives) hooks_syscalls |= alt.consumer >= 0;
+    }
+    if (hooks_syscalls)
+      for (const char* compat : {"vg_compat_sys_enter", "vg_compat_sys_exit"})
+        if (!s->disabled_programs_.contains(compat)) wanted.insert(compat);
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) {
       bpf_program__set_autoload(prog, wanted.contains(bpf_program__name(prog)));
@@ -364,6 +376,7 @@ std::vector<Cancellation> BpfSensor::Attach() {
   if (options_.container_scope) TrackContainerCgroups();
   // Forks from now on are marked by the fork program (needs the lifecycle programs).
   if (!tree_roots_.empty() && options_.track_processes) SeedTreeMarks();
+  AttachCompat();
   ReserveDetachStacks();
   return cancelled;
 }
@@ -451,6 +464,65 @@ void BpfSensor::TrackContainerCgroups() {
     ++found;
   }
   LogDebug(absl::StrCat("container scope: ", found, " container cgroups under ", root));
+}
+
+void BpfSensor::AttachCompat() {
+  bool need_entry = false, need_exit = false;
+  for (const SelectedEvent& e : events_) {
+    if (!running_.contains(e.def->id)) continue;
+    if (e.def->is_syscall()) {
+      need_entry |= e.def->emit_at_entry || e.def->deferred_exec;
+      need_exit |= !e.def->emit_at_entry || e.def->deferred_exec;
+      continue;
+    }
+    // The syscalls each event derives from, whichever probe serves x86-64
+    // ones: the dispatcher fallback names them with the event's consumer.
+    for (const events::ProbeDef& p : e.def->probes)
+      for (const events::ProbeAlternative& alt : p.alternatives) {
+        if (alt.consumer < 0) continue;
+        bool entry = alt.target == "sys_enter";
+        for (int nr : alt.consumer_syscalls) {
+          if (nr < 0 || nr >= VG_MAX_SYSCALLS) continue;
+          specs_[nr].compat_consumers |= static_cast<uint16_t>(1u << alt.consumer);
+          (entry ? need_entry : need_exit) = true;
+          if (absl::Status st = WriteSyscallSpec(static_cast<uint32_t>(nr), e.def->name); !st.ok()) {
+            LogWarn(absl::StrCat("compat (ia32) syscalls: ", st.message()));
+            return;
+          }
+        }
+      }
+  }
+  if (!need_entry && !need_exit) return;
+  need_exit = true;  // x32 syscalls are counted at the exit
+  for (bool entry : {true, false}) {
+    if (entry ? !need_entry : !need_exit) continue;
+    if (entry ? raw_enter_attached_ : raw_exit_attached_) {
+      attach_log_.push_back(absl::StrCat("compat (ia32) syscalls at the ", entry ? "entry" : "exit",
+                                         " via the raw_syscalls dispatcher"));
+      continue;
+    }
+    const char* name = entry ? "vg_compat_sys_enter" : "vg_compat_sys_exit";
+    bpf_program* prog = entry ? skel_->progs.vg_compat_sys_enter : skel_->progs.vg_compat_sys_exit;
+    bpf_link* link = nullptr;
+    int err = 0;
+    if (disabled_programs_.contains(name) || bpf_program__fd(prog) < 0) {
+      err = ENOENT;
+    } else {
+      link = bpf_program__attach_raw_tracepoint(prog, entry ? "sys_enter" : "sys_exit");
+      if (link == nullptr) err = errno;
+    }
+    if (link == nullptr) {
+      std::string what = err == ENOENT ? absl::StrCat("program ", name, " did not load")
+                                       : absl::StrCat("attach raw_tp/", entry ? "sys_enter" : "sys_exit", ": ",
+                                                      Errno(err));
+      LogWarn(absl::StrCat("compat (ia32) syscalls are not watched at their ", entry ? "entry" : "exit", " (",
+                           what, "): 32-bit syscalls of x86-64 processes go unseen"));
+      continue;
+    }
+    links_.emplace_back(link);
+    attach_log_.push_back(absl::StrCat("compat (ia32) syscalls at the ", entry ? "entry" : "exit", " via raw_tp (",
+                                       name, ")"));
+  }
 }
 
 // Detach's threads run on stacks mapped here, during set-up: a thread whose
@@ -876,6 +948,7 @@ KernelCounters BpfSensor::ReadCounters() const {
     total.truncated += c.truncated;
     total.read_failed += c.read_failed;
     total.map_full += c.map_full;
+    total.compat_undecoded += c.compat_undecoded;
   }
   return total;
 }

@@ -239,6 +239,8 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
   if (e.truncated) out += ",\"truncated\":true";
   // SPEC §2.1: an io_uring operation under its syscall twin's name.
   if (e.io_uring) out += ",\"ioUring\":true";
+  // Tracee's context flags, written when one is set.
+  if (e.compat) out += ",\"contextFlags\":{\"isCompat\":true}";
   out += ",\"args\":[";
   if (e.triggered_by) {
     // Tracee's detection argument: a summary of the triggering event.

@@ -102,6 +102,8 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
   counter("vigil_kernel_records_total",
           "Records the kernel sent to user space for a policy or a detection (before user-space filters).",
           u.policy_records);
+  counter("vigil_compat_syscalls_undecoded_total",
+          "Compat syscalls no event reports: x32 ones, and ia32 ones with no x86-64 twin.", k.compat_undecoded);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -1023,7 +1025,9 @@ void SensorRun::Stop() {
       k.lost_reserve, " (ring buffer full), ", p.decode_errors, " undecodable",
       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", ", ", k.map_full,
       " (kernel table full); ", k.truncated, " with truncated arguments; ", k.read_failed,
-      " unreadable user memory reads (events kept); filtered out by policies: ", k.filtered_kernel, " in the kernel, ",
+      " unreadable user memory reads (events kept); ", k.compat_undecoded,
+      " compat syscalls not decoded (x32, or ia32 without an x86-64 twin); filtered out by policies: ",
+      k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();
   if (options_.audit && audit_) {

@@ -109,6 +109,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
   out.syscall_nr = h.syscall_nr;
   out.truncated = h.flags & VG_HDR_TRUNCATED;
   out.io_uring = h.flags & VG_HDR_IO_URING;
+  out.compat = h.flags & VG_HDR_COMPAT;
   out.policies = h.policies;
   out.executable.clear();
   out.parent_comm.clear();
@@ -129,6 +130,8 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
       case VG_KIND_U64: {
         uint64_t v;
         if (!r.Read(v)) return Malformed(*def, absl::StrCat(ad.name, ": value cut short"));
+        // A compat syscall's registers are 32-bit: its longs are signed 32-bit values.
+        if (out.compat && ad.type == "long") v = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
         arg.raw = static_cast<int64_t>(v);
         arg.value = RenderInteger(ad, v);
         break;

@@ -18,6 +18,7 @@
 #include "record_builder.h"
 #include "vigil/events/event_ids.h"
 #include "vigil/events/registry.h"
+#include "syscall_nrs.h"
 #include "vigil_event.h"
 
 namespace vigil::events {
@@ -107,6 +108,68 @@ TEST(Decoder, IntArgumentFromAZeroExtendedRegisterIsSigned) {
   Event e;
   ASSERT_TRUE(Decode(rec, e).ok());
   EXPECT_EQ(std::get<int64_t>(e.args[0].value), -100);
+}
+
+TEST(Decoder, CompatFlagOfTheHeaderMarksTheEvent) {
+  RecordBuilder b(Id("open"), VG_NR_open);
+  b.header().flags = VG_HDR_COMPAT;
+  std::vector<uint8_t> rec = b.Str(0, "/etc/shadow").U64(1, O_RDONLY).U64(2, 0).Build();
+  Event e;
+  ASSERT_TRUE(Decode(rec, e).ok());
+  EXPECT_TRUE(e.compat);
+  EXPECT_FALSE(e.truncated);
+  EXPECT_EQ(e.def->name, "open");
+  EXPECT_EQ(std::get<std::string>(e.args[0].value), "/etc/shadow");
+
+  std::vector<uint8_t> native = RecordBuilder(Id("open"), VG_NR_open).Str(0, "/etc/shadow").Build();
+  ASSERT_TRUE(Decode(native, e).ok());
+  EXPECT_FALSE(e.compat) << "a decoder reused for the next record must not keep the flag";
+}
+
+TEST(Decoder, CompatLongArgumentIsASigned32BitValue) {
+  // truncate(path, long length): a compat syscall's registers hold 32 bits,
+  // zero-extended by the kernel side; -1 is 0xffffffff there.
+  RecordBuilder b(Id("truncate"), VG_NR_truncate);
+  b.header().flags = VG_HDR_COMPAT;
+  std::vector<uint8_t> rec = b.Str(0, "/tmp/f").U64(1, 0xffffffffULL).Build();
+  Event e;
+  ASSERT_TRUE(Decode(rec, e).ok());
+  EXPECT_EQ(std::get<int64_t>(e.args[1].value), -1);
+  // The same bits from an x86-64 syscall are a 64-bit long.
+  rec = RecordBuilder(Id("truncate"), VG_NR_truncate).Str(0, "/tmp/f").U64(1, 0xffffffffULL).Build();
+  ASSERT_TRUE(Decode(rec, e).ok());
+  EXPECT_EQ(std::get<int64_t>(e.args[1].value), 0xffffffffLL);
+}
+
+// bpf/syscall_nrs.h (tools/gen_syscall_table.py): ia32 numbers map to the
+// x86-64 syscall with the same arguments, and to none where they differ.
+TEST(Ia32Table, MapsIa32NumbersToTheirX8664Twins) {
+  EXPECT_EQ(VG_IA32_NR_open, 5);
+  EXPECT_EQ(VG_IA32_NR_execve, 11);
+  EXPECT_EQ(VG_IA32_NR_openat, 295);
+  EXPECT_EQ(VG_IA32_NR_connect, 362);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_open], VG_NR_open);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_execve], VG_NR_execve);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_openat], VG_NR_openat);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_connect], VG_NR_connect);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_setuid32], VG_NR_setuid);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_fcntl64], VG_NR_fcntl);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_stat], VG_NR_stat);  // both newstat
+  // 5 is fstat on x86-64: the table must not be the identity.
+  EXPECT_NE(vg_ia32_to_x64[5], VG_NR_fstat);
+  // Different arguments: old_mmap and old_select take one struct pointer,
+  // clone orders tls before child_tid, pread64 splits its offset; socketcall
+  // is unpacked by the kernel side itself.
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_mmap], -1);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_select], -1);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_clone], -1);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_pread64], -1);
+  EXPECT_EQ(vg_ia32_to_x64[VG_IA32_NR_socketcall], -1);
+  // Every twin is a syscall of the registry.
+  for (int nr = 0; nr < VG_IA32_NR_COUNT; ++nr) {
+    if (vg_ia32_to_x64[nr] < 0) continue;
+    EXPECT_NE(Reg().FindId(static_cast<uint32_t>(vg_ia32_to_x64[nr])), nullptr) << "ia32 " << nr;
+  }
 }
 
 TEST(Decoder, CommWithoutNulIsCutAtSixteenBytes) {

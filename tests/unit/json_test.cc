@@ -686,6 +686,26 @@ TEST(EventJson, IoUringOperationsAreMarked) {
   EXPECT_TRUE(j.Get("ioUring")->boolean);
 }
 
+TEST(EventJson, CompatEventCarriesTraceesContextFlags) {
+  events::Event e = OpenatEvent();
+  e.compat = true;
+  std::string line;
+  AppendEventJson(line, e, {"default"});
+  Json j = ParseLine(line);
+  const Json* flags = j.Get("contextFlags");
+  ASSERT_NE(flags, nullptr) << line;
+  ASSERT_EQ(flags->type, Json::kObject);
+  ASSERT_NE(flags->Get("isCompat"), nullptr);
+  EXPECT_EQ(flags->Get("isCompat")->type, Json::kBool);
+  EXPECT_TRUE(flags->Get("isCompat")->boolean);
+  ExpectString(j, "eventName", "openat");  // the x86-64 twin's name
+  ExpectString(j, "syscall", "openat");
+
+  line.clear();
+  AppendEventJson(line, OpenatEvent(), {"default"});
+  EXPECT_EQ(ParseLine(line).Get("contextFlags"), nullptr) << "written only when a flag is set: " << line;
+}
+
 TEST(EventJson, HostileStringsStayOnOneValidLine) {
   events::Event e = OpenatEvent();
   e.comm = std::string("ev\nil\"\0\xff", 8);

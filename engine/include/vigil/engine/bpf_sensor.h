@@ -41,6 +41,7 @@ struct KernelCounters {
   uint64_t truncated = 0;
   uint64_t read_failed = 0;  // user memory the kernel could not read (events kept)
   uint64_t map_full = 0;  // a kernel table was full: a pending context or state not kept
+  uint64_t compat_undecoded = 0;  // x32 syscalls, ia32 ones with no x86-64 twin
 };
 
 // The in-kernel prefilter of detection inputs (bpf/detect_prefilter.h): the
@@ -142,6 +143,11 @@ class BpfSensor {
   bool AttachDispatcher(bool entry);
   // An event served by the dispatcher: marks its syscalls' specs with its consumer.
   bool AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt);
+  // Compat (ia32) syscalls, which per-syscall tracepoints never see: marks
+  // the running events' consumers in the specs' compat_consumers, and
+  // attaches vg_compat_sys_enter/exit on each side the dispatcher (which
+  // handles compat syscalls itself) does not serve.
+  void AttachCompat();
 
   struct SkeletonDeleter {
     void operator()(::vigil_bpf* skel) const;

@@ -57,6 +57,8 @@ struct Event {
   int syscall_nr = -1;
   bool truncated = false;
   bool io_uring = false;  // an io_uring operation reported as its syscall twin (JSON "ioUring")
+  // Made in a compat (ia32) syscall; def and syscall_nr are its x86-64 twin's.
+  bool compat = false;
   uint64_t policies = 0;  // bit i: policy i matched
   std::vector<Arg> args;
   // Detections only (def in the `signatures` set): the event that triggered
