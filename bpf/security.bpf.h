@@ -465,7 +465,7 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
 /* Derived at the exit of the open syscalls (no LSM/fentry on every kernel):
  * the file the new descriptor refers to, so the path is the resolved one
  * whatever dirfd, symlinks or O_PATH the caller used. */
-static __noinline int emit_file_open(__s32 nr, long ret) {
+__noinline int emit_file_open(__s32 nr, long ret) {
   if (ret < 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_FILE_OPEN);
   if (!policies) return 0;
@@ -578,7 +578,7 @@ static __always_inline void put_at_path(struct vg_rec *r, __u8 index, long dirfd
 /* Derived at the exit of unlink, unlinkat and rmdir when they succeeded.
  * The removed inode is gone by then, so inode, dev and ctime are 0 (the
  * LSM hook, refused on this kernel, would have them). */
-static __noinline int emit_inode_unlink(__s32 nr, long ret) {
+__noinline int emit_inode_unlink(__s32 nr, long ret) {
   if (ret != 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_INODE_UNLINK);
   if (!policies) return 0;
@@ -601,7 +601,7 @@ static __noinline int emit_inode_unlink(__s32 nr, long ret) {
 }
 
 /* Derived at the exit of rename, renameat and renameat2 when they succeeded. */
-static __noinline int emit_inode_rename(__s32 nr, long ret) {
+__noinline int emit_inode_rename(__s32 nr, long ret) {
   if (ret != 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_INODE_RENAME);
   if (!policies) return 0;
@@ -692,7 +692,7 @@ static __always_inline void emit_socket_event(__u32 id, __s32 nr, long ret) {
 
 /* One handler per socket event, so that an unselected one is pruned whole. */
 #define VG_SOCKET_HANDLER(name, id)                  \
-  static __noinline int emit_##name(__s32 nr, long ret) { \
+  __noinline int emit_##name(__s32 nr, long ret) { \
     emit_socket_event(id, nr, ret);                   \
     return 0;                                         \
   }
@@ -742,7 +742,7 @@ static __always_inline __u64 vg_cap_set(const kernel_cap_t *set) {
 }
 
 /* capset succeeded: the task's sets as they now are. */
-static __noinline int emit_capabilities_changed(__s32 nr, long ret) {
+__noinline int emit_capabilities_changed(__s32 nr, long ret) {
   if (ret != 0) return 0;
   __u64 policies = event_policies(VG_ID_CAPABILITIES_CHANGED);
   if (!policies) return 0;
@@ -815,7 +815,7 @@ static __always_inline void forget_cred_at_entry(__u32 tid) {
 /* At the exit: the thread gained euid 0 or fsuid 0 (from non-0), or
  * effective capabilities it did not have at the entry. (An exec by a
  * non-leader thread changes its tid: rekey_cred_at_exec moved its entry.) */
-static __noinline int emit_privilege_gained(__s32 nr, long ret) {
+__noinline int emit_privilege_gained(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_PRIVILEGE_GAINED)) return 0;
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
   struct vg_cred_snap *old = bpf_map_lookup_elem(&cred_at_entry, &tid);
@@ -871,7 +871,7 @@ VG_PRIV_SYSCALL(execveat)
  * mprotect, or mapped executable by mmap when anonymous or also writable.
  * File-backed read+exec mappings (every library) are dropped first, before
  * any policy lookup. */
-static __noinline int emit_mem_prot_alert(__s32 nr, long ret) {
+__noinline int emit_mem_prot_alert(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_MEM_PROT_ALERT)) return 0;
   VG_SYSCALL_ARGS(regs);
   __u64 prot = regs->dx;
@@ -928,7 +928,7 @@ VG_SYSCALL_EXIT_TP(sec, pkey_mprotect, emit_mem_prot_alert)
 /* The first bytes written to a regular file: write or pwrite64 succeeded at
  * offset 0. Cheap reads decide first (the fd's file, its mode and
  * position); the record (path walk, user read) is built only for those. */
-static __noinline int emit_magic_write(__s32 nr, long ret) {
+__noinline int emit_magic_write(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_MAGIC_WRITE) || ret <= 0) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   VG_SYSCALL_ARGS(regs);
@@ -1480,7 +1480,7 @@ int vg_cgskb_app_egress(struct __sk_buff *skb) {
 
 /* bpf(BPF_PROG_LOAD, attr, size) returned: the program's type, name and size
  * from the caller's attr (resident: the kernel just copied it). */
-static __noinline int emit_bpf_prog_load(__s32 nr, long ret) {
+__noinline int emit_bpf_prog_load(__s32 nr, long ret) {
   if (!EVENT_SELECTED(VG_ID_BPF_PROG_LOAD)) return 0;
   VG_SYSCALL_ARGS(regs);
   if (regs->di != BPF_PROG_LOAD) return 0;
@@ -1509,7 +1509,7 @@ VG_SYSCALL_EXIT_TP(sec, bpf, emit_bpf_prog_load)
 /* The exit of mount(2) and move_mount(2), whatever the result (returnValue):
  * a refused mount is a signal too. Their arguments are the caller's, still
  * resident (the kernel just copied them). */
-static __noinline int emit_sb_mount(__s32 nr, long ret) {
+__noinline int emit_sb_mount(__s32 nr, long ret) {
   __u64 policies = event_policies(VG_ID_SECURITY_SB_MOUNT);
   if (!policies) return 0;
   VG_SYSCALL_ARGS(regs);

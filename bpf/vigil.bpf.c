@@ -1111,16 +1111,18 @@ int BPF_PROG(vg_compat_sys_exit, struct pt_regs *regs, long ret) {
  * subprogram of its own (verified once, with its own stack frame). */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
-  if (vg_task_in_ia32_syscall(bpf_get_current_task_btf())) {
-    compat_syscall(id, 0, 1);
-    return 0;
-  }
+  /* One path for both ABIs (each handler once in the program: the verifier
+   * walks it once): a compat syscall is translated to its x86-64 twin and
+   * served whatever hook serves x86-64 syscalls. */
+  __u64 args[6];
+  const bool compat = vg_task_in_ia32_syscall(bpf_get_current_task_btf());
+  if (compat) id = compat_decode(id, args);
   const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
-  if (spec->consumers) run_entry_consumers(id, spec->consumers);
-  if (!raw_dispatch_syscalls || !captured_at(spec, 1)) return 0;
-  __u64 args[6];
-  args_from_regs(regs, args);
+  __u16 consumers = compat ? spec->compat_consumers : spec->consumers;
+  if (consumers) run_entry_consumers(id, consumers);
+  if (!(compat || raw_dispatch_syscalls) || !captured_at(spec, 1)) return 0;
+  if (!compat) args_from_regs(regs, args); /* only for a captured syscall */
   if (spec->flags & VG_SYSCALL_DEFER)
     stash_exec(id, spec, args);
   else
@@ -1131,21 +1133,24 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
-  if (vg_task_in_ia32_syscall(bpf_get_current_task_btf())) {
-    compat_syscall(id, ret, 0);
+  __u64 args[6];
+  const bool compat = vg_task_in_ia32_syscall(bpf_get_current_task_btf());
+  if (compat) {
+    id = compat_decode(id, args);
+    if (id < 0) my_counters()->compat_undecoded++; /* once per syscall */
+  } else if (x32_syscall(id)) {
     return 0;
   }
-  if (x32_syscall(id)) return 0;
   const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
-  if (spec->consumers) run_exit_consumers(id, ret, spec->consumers);
-  if (!raw_dispatch_syscalls || !captured_at(spec, 0)) return 0;
+  __u16 consumers = compat ? spec->compat_consumers : spec->consumers;
+  if (consumers) run_exit_consumers(id, ret, consumers);
+  if (!(compat || raw_dispatch_syscalls) || !captured_at(spec, 0)) return 0;
   if (spec->flags & VG_SYSCALL_DEFER) {
     exec_failed(spec, ret);
     return 0;
   }
-  __u64 args[6];
-  args_from_regs(regs, args);
+  if (!compat) args_from_regs(regs, args); /* only for a captured syscall */
   on_syscall(id, spec, args, ret);
   return 0;
 }
