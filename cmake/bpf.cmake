@@ -16,12 +16,18 @@ endif()
 
 # vigil_bpf_vmlinux(): the rule that generates vmlinux.h; call it once, in
 # the directory whose targets use it (custom-command outputs are per directory).
+# It is a target of its own that every skeleton depends on: were it only an
+# output each skeleton's rule names, a parallel build would run it once per
+# skeleton, and one clang could read the header while another run rewrites it.
+# Written to a temporary name and renamed, so no reader sees half a header.
 function(vigil_bpf_vmlinux)
   add_custom_command(
     OUTPUT ${VIGIL_BPF_GEN_DIR}/vmlinux.h
-    COMMAND ${BPFTOOL} btf dump file ${VIGIL_VMLINUX_BTF} format c > ${VIGIL_BPF_GEN_DIR}/vmlinux.h
+    COMMAND sh -c "${BPFTOOL} btf dump file ${VIGIL_VMLINUX_BTF} format c > vmlinux.h.tmp && mv vmlinux.h.tmp vmlinux.h"
+    WORKING_DIRECTORY ${VIGIL_BPF_GEN_DIR}
     COMMENT "Generating vmlinux.h from ${VIGIL_VMLINUX_BTF}"
     VERBATIM)
+  add_custom_target(bpf_vmlinux DEPENDS ${VIGIL_BPF_GEN_DIR}/vmlinux.h)
 endfunction()
 
 # vigil_bpf_skeleton(<name> <source.bpf.c> DEPENDS <headers...>)
@@ -44,4 +50,5 @@ function(vigil_bpf_skeleton name src)
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(bpf_${name}_skel DEPENDS ${skel})
+  add_dependencies(bpf_${name}_skel bpf_vmlinux)
 endfunction()

@@ -11,7 +11,13 @@ tools/build.sh
 # the DNS decoder, and the record decoder with the JSON and table writers.
 for target in policy dns record; do
   echo "== $target fuzzing (${VIGIL_FUZZ_SECONDS:-10} s)"
-  tools/fuzz.sh "$target" "${VIGIL_FUZZ_SECONDS:-10}" 2>&1 | tail -n 3
+  log=build/fuzz-$target.log
+  if ! tools/fuzz.sh "$target" "${VIGIL_FUZZ_SECONDS:-10}" >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "the $target fuzzer failed to build or found a crash (whole log: $log)" >&2
+    exit 1
+  fi
+  tail -n 3 "$log"
 done
 echo "== unit, kernel and e2e tests"
 cd build
