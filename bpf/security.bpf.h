@@ -140,15 +140,8 @@ static __always_inline __u64 contextless_policies(__u64 candidates) {
 /* A record whose header describes no task: pids, comm and namespaces are 0;
  * the caller fills what it knows (uid, cgroup). */
 static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64 policies) {
-  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
-  r.slot = claim_scratch(r.claimed);
-  if (r.slot < 0) return r;
-  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
-  if (!s) {
-    release_scratch(r.slot);
-    return r;
-  }
-  r.buf = s->data;
+  struct vg_rec r = rec_claim();
+  if (!r.buf) return r;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memset(h, 0, sizeof(*h));
   h->ts_boot_ns = bpf_ktime_get_boot_ns();
@@ -163,15 +156,8 @@ static __always_inline struct vg_rec rec_begin_contextless(__u32 event_id, __u64
 /* A record whose header is a context saved earlier (the task that started a
  * connection or listens on a port), stamped now. */
 static __always_inline struct vg_rec rec_begin_saved(const struct vg_event_header *saved) {
-  struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
-  r.slot = claim_scratch(r.claimed);
-  if (r.slot < 0) return r;
-  struct vg_scratch *s = scratch_slot(&scratch, r.slot);
-  if (!s) {
-    release_scratch(r.slot);
-    return r;
-  }
-  r.buf = s->data;
+  struct vg_rec r = rec_claim();
+  if (!r.buf) return r;
   struct vg_event_header *h = REC_HDR(&r);
   __builtin_memcpy(h, saved, sizeof(*h));
   h->ts_boot_ns = bpf_ktime_get_boot_ns();
@@ -526,17 +512,7 @@ static __always_inline void put_at_path_mem(struct vg_rec *r, __u8 index, long d
     bpf_probe_read_user(&first, sizeof(first), upath);
   else
     bpf_probe_read_kernel(&first, sizeof(first), upath);
-  struct task_struct *task = bpf_get_current_task_btf();
-  const struct path *dir = NULL;
-  if (first != '/') {
-    if ((int)dirfd == VG_AT_FDCWD) {
-      struct fs_struct *fs = BPF_CORE_READ(task, fs);
-      if (fs) dir = &fs->pwd;
-    } else {
-      struct file *f = vg_fd_file(task, (int)dirfd);
-      if (f) dir = &f->f_path;
-    }
-  }
+  const struct path *dir = first != '/' ? vg_dirfd_path(dirfd) : NULL;
   if (!dir) {
     put_str(r, index, upath, VG_MAX_STR, user);
     return;

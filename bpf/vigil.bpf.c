@@ -546,7 +546,9 @@ static __always_inline void put_path(struct vg_rec *r, __u8 index, const struct 
   put_bytes(r, index, VG_KIND_STR, &ps->data[pos], VG_MAX_STR - pos, false);
 }
 
-static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
+/* A record on a scratch slot claimed for it (r.buf NULL when none is free);
+ * every rec_begin* starts with it, and rec_submit or rec_abandon frees it. */
+static __always_inline struct vg_rec rec_claim(void) {
   struct vg_rec r = {.claimed = bpf_ktime_get_boot_ns()};
   r.slot = claim_scratch(r.claimed);
   if (r.slot < 0) return r;
@@ -556,6 +558,12 @@ static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 p
     return r;
   }
   r.buf = s->data;
+  return r;
+}
+
+static __always_inline struct vg_rec rec_begin(__u32 event_id, __s32 nr, __u64 policies) {
+  struct vg_rec r = rec_claim();
+  if (!r.buf) return r;
   fill_header((struct vg_event_header *)r.buf, event_id, nr, policies);
   rec_set_off(&r, sizeof(struct vg_event_header));
   return r;
@@ -747,21 +755,25 @@ static __always_inline __u64 vg_path_match_file(struct vg_path_key_buf *kb, __u3
   return pass | vg_path_key_lookup(&kb->key, event_id, len + 1);
 }
 
+/* The directory a relative name given with `dirfd` resolves against: the
+ * cwd for AT_FDCWD, else the descriptor's file; NULL when there is none. */
+static __always_inline const struct path *vg_dirfd_path(long dirfd) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if ((int)dirfd == VG_AT_FDCWD) {
+    struct fs_struct *fs = BPF_CORE_READ(task, fs);
+    return fs ? &fs->pwd : NULL;
+  }
+  struct file *f = vg_fd_file(task, (int)dirfd);
+  return f ? &f->f_path : NULL;
+}
+
 /* 3. A relative caller string made absolute against dirfd (or the cwd for
  * AT_FDCWD); 0 for an absolute one (already looked up as it is). */
 static __always_inline __u64 vg_path_match_at(struct vg_path_key_buf *kb, __u32 event_id, long dirfd,
                                               const char *upath) {
   char first = 0;
   if (bpf_probe_read_user(&first, sizeof(first), upath) || first == '/' || !first) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
-  const struct path *dir = NULL;
-  if ((int)dirfd == VG_AT_FDCWD) {
-    struct fs_struct *fs = BPF_CORE_READ(task, fs);
-    if (fs) dir = &fs->pwd;
-  } else {
-    struct file *f = vg_fd_file(task, (int)dirfd);
-    if (f) dir = &f->f_path;
-  }
+  const struct path *dir = vg_dirfd_path(dirfd);
   if (!dir) return 0;
   __u32 zero = 0;
   struct vg_scratch *ps = bpf_map_lookup_elem(&path_scratch, &zero);
