@@ -4,42 +4,13 @@
  * "libpod-<id>.scope", or "<id>" with the cgroupfs driver), before it starts
  * the container's first process, and removes it once the container ended.
  *
- * The cgroup_mkdir program records such cgroups, and cgroups made below
+ * (The name test is the container scope's, vg_container_cgroup_name in
+ * bpf/scope.h.) The cgroup_mkdir program records such cgroups, and cgroups made below
  * them, in vg_new_containers (bpf/scope.h: container=new) and emits
  * container_create; cgroup_rmdir forgets them and emits container_remove.
  * Included by vigil.bpf.c after the record helpers. */
 #ifndef VIGIL_BPF_CONTAINERS_BPF_H
 #define VIGIL_BPF_CONTAINERS_BPF_H
-
-#define VG_CGROUP_NAME_MAX 128 /* runtime names are below 90 bytes */
-#define VG_CONTAINER_ID_LEN 64
-
-static __always_inline bool vg_is_lower_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* Whether a cgroup directory's name holds a container id, as
- * engine/src/containers.cc reads a path component: "<64 hex>", or
- * "<prefix>-<64 hex>", either with an optional ".scope". */
-static __always_inline bool vg_cgroup_name_is_container(const char *kernel_name) {
-  char name[VG_CGROUP_NAME_MAX];
-  long n = bpf_probe_read_kernel_str(name, sizeof(name), kernel_name);
-  if (n <= 0 || n >= (long)sizeof(name)) return false; /* unreadable, or longer than any runtime's */
-  __u32 len = n - 1;
-  if (len >= 6 && name[(len - 6) & (VG_CGROUP_NAME_MAX - 1)] == '.' &&
-      name[(len - 5) & (VG_CGROUP_NAME_MAX - 1)] == 's' &&
-      name[(len - 4) & (VG_CGROUP_NAME_MAX - 1)] == 'c' &&
-      name[(len - 3) & (VG_CGROUP_NAME_MAX - 1)] == 'o' &&
-      name[(len - 2) & (VG_CGROUP_NAME_MAX - 1)] == 'p' && name[(len - 1) & (VG_CGROUP_NAME_MAX - 1)] == 'e')
-    len -= 6;
-  if (len < VG_CONTAINER_ID_LEN) return false;
-  if (len > VG_CONTAINER_ID_LEN && name[(len - VG_CONTAINER_ID_LEN - 1) & (VG_CGROUP_NAME_MAX - 1)] != '-')
-    return false;
-  __u32 start = len - VG_CONTAINER_ID_LEN;
-  for (int i = 0; i < VG_CONTAINER_ID_LEN; i++)
-    if (!vg_is_lower_hex(name[(start + i) & (VG_CGROUP_NAME_MAX - 1)])) return false;
-  return true;
-}
 
 /* Whether `cgrp` is in the cgroup v2 hierarchy, whose ids the records'
  * cgroup_id carry (v1 hierarchies of hybrid systems have their own). */
@@ -68,7 +39,7 @@ static __always_inline void vg_on_cgroup_mkdir(struct cgroup *cgrp, const char *
   if (!vg_cgroup_is_v2(cgrp)) return;
   __u64 id = BPF_CORE_READ(cgrp, kn, id);
   __u64 parent = BPF_CORE_READ(cgrp, self.parent, cgroup, kn, id);
-  bool container = vg_cgroup_name_is_container(BPF_CORE_READ(cgrp, kn, name));
+  bool container = vg_container_cgroup_name(BPF_CORE_READ(cgrp, kn, name));
   /* A cgroup made inside a new container (systemd in it, a pod's
    * containers under its pod) belongs to it. */
   if (container || bpf_map_lookup_elem(&vg_new_containers, &parent)) {
@@ -84,7 +55,7 @@ static __always_inline void vg_on_cgroup_rmdir(struct cgroup *cgrp, const char *
   if (!vg_cgroup_is_v2(cgrp)) return;
   __u64 id = BPF_CORE_READ(cgrp, kn, id);
   bpf_map_delete_elem(&vg_new_containers, &id);
-  if (EVENT_SELECTED(VG_ID_CONTAINER_REMOVE) && vg_cgroup_name_is_container(BPF_CORE_READ(cgrp, kn, name)))
+  if (EVENT_SELECTED(VG_ID_CONTAINER_REMOVE) && vg_container_cgroup_name(BPF_CORE_READ(cgrp, kn, name)))
     vg_emit_container_event(VG_ID_CONTAINER_REMOVE, VG_ARG_CONTAINER_REMOVE_CGROUP_ID,
                             VG_ARG_CONTAINER_REMOVE_CGROUP_PATH, id, path);
 }

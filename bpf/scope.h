@@ -392,13 +392,14 @@ static __always_inline void vg_scope_on_exit(struct task_struct *task) {
   bpf_map_delete_elem(&vg_tree_marks, &tgid);
 }
 
-/* Whether a cgroup's own name holds a container id: its last 64 characters
+/* Whether a cgroup's own name holds a container id, as
+ * engine/src/containers.cc reads a path component: its last 64 characters
  * (before ".scope") are lower-case hex, and they are the whole name or
- * follow a '-'. */
+ * follow a '-'. A name too long to read whole is none (no runtime's is). */
 static __always_inline bool vg_container_cgroup_name(const char *kernel_name) {
   char name[VG_CGROUP_NAME_MAX];
   long n = bpf_probe_read_kernel_str(name, sizeof(name), kernel_name);
-  if (n <= 64) return false;
+  if (n <= 64 || n >= (long)sizeof(name)) return false;
   __u32 len = n - 1;
   if (len >= 6 && name[(len - 6) & (VG_CGROUP_NAME_MAX - 1)] == '.' &&
       name[(len - 5) & (VG_CGROUP_NAME_MAX - 1)] == 's' && name[(len - 4) & (VG_CGROUP_NAME_MAX - 1)] == 'c' &&
