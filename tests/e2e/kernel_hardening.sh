@@ -116,22 +116,6 @@ time.sleep(2.5)  # the metrics file is rewritten every second
   finish
 }
 
-# A policy file of one policy: policy FILE NAME SCOPE-LINES RULE-LINES.
-policy() {
-  local file=$1 name=$2 scope=$3 rules=$4
-  [[ -s "$file" ]] && echo "---" >>"$file"
-  {
-    echo "apiVersion: vigil.dev/v1"
-    echo "kind: Policy"
-    echo "metadata:"
-    echo "  name: $name"
-    echo "spec:"
-    echo "  scope:"
-    sed 's/^/    - /' <<<"$scope"
-    echo "  rules:"
-    echo "$rules"
-  } >>"$file"
-}
 
 # 5b. tree=PID is exact: a chain of 40 processes below PID (the kernel
 # walked 32 ancestors), made before the sensor started (seeded from /proc)

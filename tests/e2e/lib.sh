@@ -228,3 +228,24 @@ $(cat "$ERR")"
     pass "$1"
   fi
 }
+
+# policy FILE NAME SCOPE_LINES RULE_LINES: appends one policy document in
+# Tracee's format (one scope expression per line of SCOPE_LINES; RULE_LINES
+# as written under `rules:`).
+policy() {
+  local file=$1 name=$2 scope=$3 rules=$4
+  [[ -s "$file" ]] && echo "---" >>"$file"
+  {
+    echo "apiVersion: tracee.aquasec.com/v1beta1"
+    echo "kind: Policy"
+    echo "metadata:"
+    echo "  name: $name"
+    echo "  annotations:"
+    echo "    description: $TEST_NAME test"
+    echo "spec:"
+    echo "  scope:"
+    sed 's/^/    - /' <<<"$scope"
+    echo "  rules:"
+    echo "$rules"
+  } >>"$file"
+}

@@ -81,24 +81,6 @@ unique_comm() { printf '%s%05d%04d' "$1" $((RANDOM % 100000)) $(($$ % 10000)); }
 # Run in the background (`as_nobody cmd &`), the pid in $! is the command's.
 as_nobody() { exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 
-# policy FILE NAME SCOPE_LINES RULE_LINES: appends one Tracee-format document.
-policy() {
-  local file=$1 name=$2 scope=$3 rules=$4
-  [[ -s "$file" ]] && echo "---" >>"$file"
-  {
-    echo "apiVersion: tracee.aquasec.com/v1beta1"
-    echo "kind: Policy"
-    echo "metadata:"
-    echo "  name: $name"
-    echo "  annotations:"
-    echo "    description: $CASE test"
-    echo "spec:"
-    echo "  scope:"
-    sed 's/^/    - /' <<<"$scope"
-    echo "  rules:"
-    echo "$rules"
-  } >>"$file"
-}
 
 # ------------------------------------------------------------------ cases
 
