@@ -444,7 +444,9 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
     }
   }
 #undef VG_NM
-  if (detect_need_holds(&cfg->prefix_any, flags)) return detect_prefix_passes(file, flags);
+  /* (The prefixes' directories are watched: path_watch.h.) */
+  if (detect_need_holds(&cfg->prefix_any, flags))
+    return vg_file_maybe_watched((__u64)file) && detect_prefix_passes(file, flags);
   return false;
 }
 

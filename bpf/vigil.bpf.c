@@ -10,6 +10,7 @@
 #include "vigil_event.h"
 #include "event_layout.h"
 #include "syscall_nrs.h"
+#include "path_watch.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -41,6 +42,19 @@ struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
  * dispatcher is the syscall events' hook; otherwise it runs, if at all, only
  * for the consumers of vg_syscall_spec.consumers. */
 bool raw_dispatch_syscalls = false;
+
+/* The open fast path (path_watch.h). User space writes the string bloom and
+ * the descriptors of the watched directories and exact files, then runs
+ * vg_watch_learn in its own context, which sets the file bloom's bits and
+ * vg_watch_ready. Until then every file takes the slow path. */
+__u64 vg_watch_bloom[VG_WATCH_BLOOM_WORDS];
+__u64 vg_str_bloom[VG_STR_BLOOM_WORDS];
+__u32 vg_str_prefix_len = 0; /* 0: every caller string is looked up in the trie */
+bool vg_watch_ready = false;
+__u64 vg_sensor_mnt_ns = 0;
+__s32 vg_watch_fds[VG_WATCH_MAX_FDS];
+__u8 vg_watch_kinds[VG_WATCH_MAX_FDS];
+__u32 vg_watch_nfds = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -688,7 +702,77 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
  *   3. when the syscall failed (no file): a relative caller string appended
  *      to the path of the directory it was resolved against (dirfd or cwd).
  * A caller string that cannot be read is counted (read_failed); when no
- * file could decide instead, the event is kept rather than dropped. */
+ * file could decide instead, the event is kept rather than dropped.
+ * Before 1 and 2, the blooms of path_watch.h spare the trie and the path
+ * walk for strings and files that no pattern can name. */
+
+static __always_inline bool vg_bloom_has(const __u64 *words, __u32 nwords, __u32 bit) {
+  return (words[(bit >> 6) & (nwords - 1)] >> (bit & 63)) & 1;
+}
+
+/* Whether a path pattern may name `fp` (a struct file): 0 when the file is
+ * no exact pattern's (by super block and inode) and the walk from its
+ * dentry to the mount namespace's root, crossing mount points (each mount
+ * root and the dentry it covers are both checked, so an overmount hides
+ * nothing), meets no watched directory. 1 otherwise, when the walk is too
+ * deep, or for a task in another mount namespace than the sensor's (its
+ * "/etc" is another directory, matched by its resolved path). */
+__noinline int vg_file_maybe_watched(__u64 fp) {
+  if (!vg_watch_ready) return 1;
+  struct task_struct *task = bpf_get_current_task_btf();
+  if ((__u64)BPF_CORE_READ(task, nsproxy, mnt_ns) != vg_sensor_mnt_ns) return 1;
+  struct file *file = (struct file *)fp;
+  struct inode *inode = BPF_CORE_READ(file, f_inode);
+  if (vg_bloom_has(vg_watch_bloom, VG_WATCH_BLOOM_WORDS,
+                   vg_watch_bit((__u64)BPF_CORE_READ(inode, i_sb), BPF_CORE_READ(inode, i_ino))))
+    return 1;
+  struct path path = BPF_CORE_READ(file, f_path);
+  struct dentry *d = path.dentry;
+  struct mount *mnt = container_of(path.mnt, struct mount, mnt);
+  struct dentry *root = BPF_CORE_READ(path.mnt, mnt_root);
+  for (int i = 0; i < VG_PATH_DEPTH; i++) {
+    if (vg_bloom_has(vg_watch_bloom, VG_WATCH_BLOOM_WORDS, vg_watch_bit((__u64)d, 0))) return 1;
+    if (d == root) {
+      struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+      if (up == mnt) return 0; /* the namespace's root: nothing watched on the way */
+      d = BPF_CORE_READ(mnt, mnt_mountpoint);
+      mnt = up;
+      root = BPF_CORE_READ(mnt, mnt.mnt_root);
+      continue;
+    }
+    struct dentry *parent = BPF_CORE_READ(d, d_parent);
+    if (parent == d) return 1; /* in no tree */
+    d = parent;
+  }
+  return 1;
+}
+
+/* Run once with BPF_PROG_TEST_RUN in the sensor's own context, after user
+ * space wrote vg_watch_fds/kinds/nfds: sets the file bloom's bits from the
+ * descriptors (whose files it keeps open, so that the dentries stay) and
+ * the sensor's mount namespace. Any descriptor it cannot read leaves
+ * vg_watch_ready false: the slow path for every file. */
+SEC("raw_tp")
+int vg_watch_learn(void *ctx) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  vg_sensor_mnt_ns = (__u64)BPF_CORE_READ(task, nsproxy, mnt_ns);
+  __u32 n = vg_watch_nfds;
+  for (int i = 0; i < VG_WATCH_MAX_FDS; i++) {
+    if (i >= n) break;
+    struct file *f = vg_fd_file(task, vg_watch_fds[i]);
+    if (!f) return 0;
+    __u32 bit;
+    if (vg_watch_kinds[i] == VG_WATCH_DIR) {
+      bit = vg_watch_bit((__u64)BPF_CORE_READ(f, f_path.dentry), 0);
+    } else {
+      struct inode *inode = BPF_CORE_READ(f, f_inode);
+      bit = vg_watch_bit((__u64)BPF_CORE_READ(inode, i_sb), BPF_CORE_READ(inode, i_ino));
+    }
+    vg_watch_bloom[(bit >> 6) & (VG_WATCH_BLOOM_WORDS - 1)] |= 1ULL << (bit & 63);
+  }
+  vg_watch_ready = true;
+  return 0;
+}
 
 /* `x & 255`, kept as a mask clang cannot fold into an earlier bound (the
  * verifier tracks the register, not the C variable). */
@@ -719,6 +803,16 @@ static __always_inline __u64 vg_path_key_lookup(struct vg_path_key *key, __u32 e
 /* 1. The caller's string; -1 when it could not be read. */
 static __always_inline __s64 vg_path_match_str(struct vg_path_key *key, __u32 event_id, const char *path,
                                                bool kernel) {
+  __u64 k = vg_str_prefix_len;
+  asm volatile("" : "+r"(k)); /* bound the register the helper gets */
+  if (k > VG_STR_PREFIX_MAX) k = VG_STR_PREFIX_MAX;
+  asm volatile("" : "+r"(k));
+  if (k) {
+    __u64 first = 0;
+    long err = kernel ? bpf_probe_read_kernel(&first, k, path) : bpf_probe_read_user(&first, k, path);
+    /* (A string shorter than k, ending in unmapped memory, is read whole.) */
+    if (!err && !vg_bloom_has(vg_str_bloom, VG_STR_BLOOM_WORDS, vg_str_bit(first))) return 0;
+  }
   long n = kernel ? bpf_probe_read_kernel_str(key->path, sizeof(key->path), path)
                   : bpf_probe_read_user_str(key->path, sizeof(key->path), path);
   if (n <= 0) return -1;
@@ -737,6 +831,7 @@ static __always_inline __u32 vg_path_key_copy(struct vg_path_key *key, struct vg
  * for the policies of `want` that are still undecided. */
 static __always_inline __u64 vg_path_match_file(struct vg_path_key_buf *kb, __u32 event_id,
                                                 struct file *file, __u64 want) {
+  if (!vg_file_maybe_watched((__u64)file)) return 0;
   struct inode *inode = BPF_CORE_READ(file, f_inode);
   struct vg_inode_key ik = {.event_id = event_id};
   ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);

@@ -35,6 +35,7 @@
 #include "vigil/events/format.h"
 #include "vigil_event.h"  // before the skeleton, which uses its structs
 #include "detect_prefilter.h"
+#include "path_watch.h"
 
 namespace vigil::engine {
 namespace {
@@ -189,6 +190,7 @@ void BpfSensor::RingBufferDeleter::operator()(ring_buffer* ring) const { ring_bu
 BpfSensor::~BpfSensor() {
   ring_.reset();  // before the links and the object it reads
   Detach();
+  for (int fd : watch_fds_) close(fd);
 }
 
 absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<SelectedEvent>& events,
@@ -247,6 +249,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       for (const events::ProbeDef& p : e.def->probes)
         for (const events::ProbeAlternative& alt : p.alternatives) hooks_syscalls |= alt.consumer >= 0;
     }
+    if (hooks_syscalls) wanted.insert("vg_watch_learn");  // (the open fast path, WatchPaths)
     if (hooks_syscalls)
       for (const char* compat : {"vg_compat_sys_enter", "vg_compat_sys_exit"})
         if (!s->disabled_programs_.contains(compat)) wanted.insert(compat);
@@ -870,6 +873,7 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
   uint32_t zero = 0;
   if (absl::Status st = UpdateTable(*cfg, "vg_scope_cfg", &zero, &scope.config, ""); !st.ok()) return st;
   if (absl::Status st = WriteDetectTables(*skel_, detect); !st.ok()) return st;
+  WatchPaths(paths, detect);
 
   if (paths.entries.empty()) return absl::OkStatus();
   absl::StatusOr<int> fd = TableFd(maps.path_filters, "path_filters", paths.entries.size());
@@ -906,6 +910,61 @@ absl::Status BpfSensor::WritePolicyTables(const policies::ScopeMapEntries& scope
     if (absl::Status st = UpdateTable(*ifd, "path_inodes", &key, &policies, ""); !st.ok()) return st;
   }
   return absl::OkStatus();
+}
+
+void BpfSensor::WatchPaths(const PathFilterPlan& paths, const DetectPrefilterPlan& detect) {
+  std::vector<std::string> prefixes;
+  if (detect.open_detect_only != 0)
+    for (const rules::FileOpenPrefilter::Prefix& p : detect.open.prefixes) prefixes.push_back(p.path);
+  const PathWatchPlan plan = PlanPathWatch(paths, prefixes);
+  ::vigil_bpf* skel = skel_.get();
+  if (plan.str_prefix_len > 0) {
+    std::copy(plan.str_bloom.begin(), plan.str_bloom.end(), skel->bss->vg_str_bloom);
+    skel->bss->vg_str_prefix_len = plan.str_prefix_len;
+  }
+  if (plan.dirs.empty() && plan.files.empty()) return;
+  bpf_program* learn = skel->progs.vg_watch_learn;
+  std::set<std::string> dirs;
+  auto is_dir = [](const std::string& d) {
+    struct stat st {};
+    return stat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  };
+  for (const std::string& d : plan.dirs)
+    for (const std::string& w : WatchedDirsFor(d, is_dir)) dirs.insert(w);
+  std::vector<std::pair<std::string, uint8_t>> watched;
+  for (const std::string& d : dirs) watched.emplace_back(d, VG_WATCH_DIR);
+  for (const std::string& f : plan.files) watched.emplace_back(f, VG_WATCH_FILE);
+  const char* why = nullptr;
+  if (watched.size() > VG_WATCH_MAX_FDS) why = "more watched paths than the kernel's table holds";
+  if (learn == nullptr || bpf_program__fd(learn) < 0) why = "the vg_watch_learn program is not loaded";
+  uint32_t n = 0;
+  for (const auto& [path, kind] : watched) {
+    if (why != nullptr) break;
+    int fd = open(path.c_str(), O_PATH | O_CLOEXEC | (kind == VG_WATCH_DIR ? O_DIRECTORY : 0));
+    if (fd < 0) {
+      if (kind == VG_WATCH_FILE) continue;  // named by no file now: its directory is watched
+      why = "a watched directory cannot be opened";
+      break;
+    }
+    watch_fds_.push_back(fd);
+    skel->bss->vg_watch_fds[n] = fd;
+    skel->bss->vg_watch_kinds[n] = kind;
+    ++n;
+  }
+  if (why == nullptr) {
+    skel->bss->vg_watch_nfds = n;
+    LIBBPF_OPTS(bpf_test_run_opts, run);
+    if (bpf_prog_test_run_opts(bpf_program__fd(learn), &run) != 0)
+      why = "vg_watch_learn did not run";
+    else if (!skel->bss->vg_watch_ready)
+      why = "vg_watch_learn could not read a watched descriptor";
+  }
+  if (why != nullptr) {
+    LogDebug(absl::StrCat("open fast path off (every open's path is resolved): ", why));
+    return;
+  }
+  LogDebug(absl::StrCat("open fast path: ", dirs.size(), " watched directories (", absl::StrJoin(dirs, ", "), "), ",
+                        n - dirs.size(), " files of exact patterns"));
 }
 
 void BpfSensor::Detach() {

@@ -1,5 +1,10 @@
 #include "vigil/engine/path_filters.h"
 
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "path_watch.h"
 #include "vigil_event.h"
 
 namespace vigil::engine {
@@ -75,6 +80,53 @@ PathFilterPlan PlanPathFilters(policies::CompiledPolicies& compiled, const event
     plan.entries.push_back({k.first, k.second, all});
   }
   return plan;
+}
+
+namespace {
+
+// "/etc/ssh/ssh_host_" -> "/etc/ssh"; "/etc/sudoers.d/" -> "/etc/sudoers.d"; "/x" -> "/".
+std::string DirectoryOf(std::string_view pattern) {
+  size_t slash = pattern.rfind('/');
+  return slash == 0 ? "/" : std::string(pattern.substr(0, slash));
+}
+
+}  // namespace
+
+PathWatchPlan PlanPathWatch(const PathFilterPlan& paths, const std::vector<std::string>& path_prefixes) {
+  PathWatchPlan plan;
+  std::set<std::string> dirs, files;
+  size_t shortest = VG_STR_PREFIX_MAX;
+  for (const PathFilterEntry& e : paths.entries) {
+    shortest = std::min(shortest, e.key.size());
+    const bool exact = !e.key.empty() && e.key.back() == '\0';
+    std::string_view path(e.key.data(), e.key.size() - (exact ? 1 : 0));
+    if (!path.starts_with('/')) continue;  // relative: only a caller's string can match it
+    dirs.insert(DirectoryOf(path));
+    if (exact) files.insert(std::string(path));
+  }
+  for (const std::string& p : path_prefixes)
+    if (p.starts_with('/')) dirs.insert(DirectoryOf(p));
+  plan.dirs.assign(dirs.begin(), dirs.end());
+  plan.files.assign(files.begin(), files.end());
+  if (paths.entries.empty() || shortest == 0) return plan;
+  plan.str_prefix_len = static_cast<uint32_t>(shortest);
+  plan.str_bloom.assign(VG_STR_BLOOM_WORDS, 0);
+  for (const PathFilterEntry& e : paths.entries) {
+    uint64_t first = 0;
+    std::memcpy(&first, e.key.data(), shortest);
+    uint32_t bit = vg_str_bit(first);
+    plan.str_bloom[bit / 64] |= uint64_t{1} << (bit % 64);
+  }
+  return plan;
+}
+
+std::vector<std::string> WatchedDirsFor(const std::string& dir, const std::function<bool(const std::string&)>& exists) {
+  std::string d = dir;
+  while (d != "/" && !exists(d)) d = DirectoryOf(d);
+  if (d == "/") return {};  // watching the root would put every open on the slow path
+  std::vector<std::string> out{d};
+  if (std::string up = DirectoryOf(d); up != "/" && DirectoryOf(up) != "/") out.push_back(up);
+  return out;
 }
 
 }  // namespace vigil::engine

@@ -5,10 +5,13 @@
 // match as text).
 #include "vigil/engine/path_filters.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "path_watch.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/compile.h"
 #include "vigil/policies/policy.h"
@@ -89,6 +92,56 @@ TEST(PathFiltersTest, WithoutThePlanUserSpaceMatchesTheTextAsBefore) {
   events::Event rel = EventOf("openat", "pathname", "shadow");
   rel.args.push_back({.def = rel.def->FindArg("flags"), .value = std::string("O_RDONLY")});
   EXPECT_EQ(c.MatchUser(rel, 1), 0u);
+}
+
+// The open fast path's plan (bpf/path_watch.h): each absolute pattern's
+// directory, the exact patterns' files, and the string bloom over the
+// first bytes (the shortest pattern's length) of every pattern.
+TEST(PathWatchTest, PlansDirectoriesFilesAndTheStringBloom) {
+  PathFilterPlan paths;
+  paths.entries = {{1, std::string("/etc/shadow\0", 12), 1},
+                   {1, "/etc/ssh/ssh_host_", 1},
+                   {2, std::string("shadow\0", 7), 2}};
+  const PathWatchPlan plan = PlanPathWatch(paths, {"/var/log/", "relative/"});
+  EXPECT_EQ(plan.dirs, (std::vector<std::string>{"/etc", "/etc/ssh", "/var/log"}));
+  EXPECT_EQ(plan.files, (std::vector<std::string>{"/etc/shadow"}));
+  ASSERT_EQ(plan.str_prefix_len, 7u);  // "shadow\0"
+  ASSERT_EQ(plan.str_bloom.size(), size_t{VG_STR_BLOOM_WORDS});
+  auto has = [&](std::string_view s) {
+    uint64_t first = 0;
+    std::memcpy(&first, s.data(), std::min<size_t>(s.size(), plan.str_prefix_len));
+    uint32_t bit = vg_str_bit(first);
+    return ((plan.str_bloom[bit / 64] >> (bit % 64)) & 1) != 0;
+  };
+  EXPECT_TRUE(has("/etc/shadow"));
+  EXPECT_TRUE(has("/etc/ssh/ssh_host_rsa_key"));
+  EXPECT_TRUE(has(std::string("shadow\0", 7)));
+  int unrelated = 0;
+  for (std::string_view s : {"/tmp/wlb_target", "/usr/lib/x86_64", "/proc/self/maps", "/home/user/.cache"})
+    unrelated += has(s);
+  EXPECT_LE(unrelated, 1);  // 3 bits of 4096 set
+}
+
+TEST(PathWatchTest, NoStringBloomWithoutPatterns) {
+  const PathWatchPlan plan = PlanPathWatch({}, {"/etc/kubernetes/pki/"});
+  EXPECT_EQ(plan.str_prefix_len, 0u);
+  EXPECT_EQ(plan.dirs, (std::vector<std::string>{"/etc/kubernetes/pki"}));
+}
+
+// The deepest existing directory and its parent, never "/" nor a top-level
+// directory's parent.
+TEST(PathWatchTest, WatchesTheDeepestExistingDirectoryAndItsParent) {
+  auto only = [](std::vector<std::string> existing) {
+    return [existing](const std::string& d) {
+      return std::find(existing.begin(), existing.end(), d) != existing.end();
+    };
+  };
+  const auto all = only({"/a", "/a/b", "/a/b/c"});
+  EXPECT_EQ(WatchedDirsFor("/a/b/c", all), (std::vector<std::string>{"/a/b/c", "/a/b"}));
+  EXPECT_EQ(WatchedDirsFor("/a/b", all), (std::vector<std::string>{"/a/b"}));  // not "/a": top-level
+  EXPECT_EQ(WatchedDirsFor("/a/b/c/d/e", all), (std::vector<std::string>{"/a/b/c", "/a/b"}));
+  EXPECT_EQ(WatchedDirsFor("/a/x/y", only({"/a"})), (std::vector<std::string>{"/a"}));
+  EXPECT_TRUE(WatchedDirsFor("/nowhere/x", only({})).empty());
 }
 
 }  // namespace

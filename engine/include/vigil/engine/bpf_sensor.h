@@ -136,6 +136,10 @@ class BpfSensor {
   // that descend from a tree= process, however deep, from /proc.
   void SeedTreeMarks();
   void ReserveDetachStacks();
+  // The open fast path (bpf/path_watch.h): opens the watched directories and
+  // files (O_PATH, kept open), writes the blooms and runs vg_watch_learn.
+  // Without it every open takes the slow path, so failures are only logged.
+  void WatchPaths(const PathFilterPlan& paths, const DetectPrefilterPlan& detect);
   absl::Status SetUpSyscallSpecs();
   absl::Status WriteSyscallSpec(uint32_t nr, const std::string& for_event);
   // The raw_syscalls dispatcher at the entry or exit, attached once for all
@@ -170,6 +174,7 @@ class BpfSensor {
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> tree_roots_;  // tree= tgid -> (eq, neq) policies
   bool raw_enter_attached_ = false, raw_exit_attached_ = false;
   std::vector<Link> links_;
+  std::vector<int> watch_fds_;  // O_PATH: the watched dentries stay while they are open
   static constexpr size_t kDetachStackBytes = 64 * 1024;
   std::span<uint8_t> detach_stacks_;  // one stack per link, for Detach
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
