@@ -24,11 +24,11 @@ vigil_lost() {
     grep -hoE 'lost [0-9]+ \(ring buffer full\)' "$1/stderr.log" 2>/dev/null | grep -oE '[0-9]+' |
         awk '{s += $1} END {print s + 0}'
 }
-vigil_count() {
-    jq -n -r --arg ex "$WL_EXEC" --arg op "$WL_OPEN" '
-        reduce (inputs | select(.eventName == "execve" or .eventName == "openat")) as $e ({e: 0, o: 0};
+vigil_count() {  # DIR [OPEN_EVENT PATH_ARG_INDEX]: "EXECS OPENS" of the workload (openat, args[1])
+    jq -n -r --arg ex "$WL_EXEC" --arg op "$WL_OPEN" --arg open "${2:-openat}" --argjson at "${3:-1}" '
+        reduce (inputs | select(.eventName == "execve" or .eventName == $open)) as $e ({e: 0, o: 0};
             if $e.eventName == "execve" and $e.args[0].value == $ex then .e += 1
-            elif $e.eventName == "openat" and $e.args[1].value == $op then .o += 1 else . end)
+            elif $e.eventName == $open and $e.args[$at].value == $op then .o += 1 else . end)
         | "\(.e) \(.o)"' "$1/events.json" 2>/dev/null || echo "- -"
 }
 
@@ -62,13 +62,7 @@ c_vigil_pathfilter_lost() { vigil_lost "$1"; }
 
 c_vigil_fileopen_check() { vigil_check; }
 c_vigil_fileopen_start() { vigil_spawn "$1" --events execve,security_file_open; }
-c_vigil_fileopen_count() {
-    jq -n -r --arg ex "$WL_EXEC" --arg op "$WL_OPEN" '
-        reduce (inputs | select(.eventName == "execve" or .eventName == "security_file_open")) as $e ({e: 0, o: 0};
-            if $e.eventName == "execve" and $e.args[0].value == $ex then .e += 1
-            elif $e.eventName == "security_file_open" and $e.args[0].value == $op then .o += 1 else . end)
-        | "\(.e) \(.o)"' "$1/events.json" 2>/dev/null || echo "- -"
-}
+c_vigil_fileopen_count() { vigil_count "$1" security_file_open 0; }
 c_vigil_fileopen_lost() { vigil_lost "$1"; }
 
 # vigil-default: no -e/-p, the default policy (policies/default.yaml) with the

@@ -18,20 +18,15 @@
 #include "vigil/rules/rules.h"
 
 #include "alloc_counter.h"
+#include "synthetic_process.h"
 
 namespace {
 
 using namespace vigil;
 
 events::Event Make(const events::EventDef* def, const std::string& path, int64_t flags) {
-  events::Event e;
-  e.def = def;
-  e.pid = e.tid = e.host_pid = e.host_tid = 4242;
-  e.ppid = e.host_ppid = 1;
-  e.uid = 1000;
-  e.comm = "cc1";
-  e.executable = "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1";
-  e.parent_comm = "gcc";
+  events::Event e = test_support::EventFrom(
+      def, {.comm = "cc1", .executable = "/usr/libexec/gcc/x86_64-linux-gnu/12/cc1", .parent_comm = "gcc"});
   e.retval = 3;
   for (size_t i = 0; i < def->args.size(); ++i) {
     const events::ArgDef& a = def->args[i];

@@ -141,6 +141,13 @@ static __always_inline void iou_undecoded(void) {
   __sync_fetch_and_add(&vg_iou_undecoded[bpf_get_smp_processor_id() & (VG_MAX_CPUS - 1)], 1);
 }
 
+/* Whether this kernel's types let us decode the request's op (`type_exists`:
+ * bpf_core_type_exists of its struct); a request that cannot be is counted. */
+static __always_inline bool iou_decodable(bool type_exists) {
+  if (!type_exists) iou_undecoded();
+  return type_exists;
+}
+
 /* The op's own struct, at the request's cmd area. */
 #define IOU_CMD(req) ((void *)&(req)->cmd)
 
@@ -176,22 +183,46 @@ static __always_inline __u64 iou_syscall_policies(__s32 nr, const struct vg_sysc
 
 #define IOU_NO_PATH 0xff
 
+/* A record of syscall twin `nr` for the policies that want it (as
+ * iou_syscall_policies decides; none when `spec` is NULL, the syscall not
+ * selected). No buf: nothing to put or submit. */
+static __always_inline struct vg_rec iou_syscall_rec(__s32 nr, const struct vg_syscall_spec *spec, __u8 arg_a,
+                                                     const char *path_a, __u8 arg_b, const char *path_b) {
+  struct vg_rec r = {};
+  __u64 policies = spec ? iou_syscall_policies(nr, spec, arg_a, path_a, arg_b, path_b) : 0;
+  if (policies) r = iou_rec_begin(nr, nr, policies);
+  return r;
+}
+
+/* A record of event `id`, derived from syscall `nr`, for the policies that
+ * select the event. No buf: nothing to put or submit. */
+static __always_inline struct vg_rec iou_event_rec(__u32 id, __s32 nr) {
+  struct vg_rec r = {};
+  __u64 policies = event_policies(id);
+  if (policies) r = iou_rec_begin(id, nr, policies);
+  return r;
+}
+
+/* The record of syscall twin `nr` whose arguments begin (dfd, pathname), as
+ * openat's and mkdirat's do, with those two put. */
+static __always_inline struct vg_rec iou_at_name_rec(__s32 nr, const struct vg_syscall_spec *spec, __s64 dfd,
+                                                     const char *name) {
+  struct vg_rec r = iou_syscall_rec(nr, spec, 1, name, IOU_NO_PATH, NULL);
+  if (!r.buf) return r;
+  put_u64(&r, 0, dfd);
+  put_str(&r, 1, name, VG_MAX_STR, false);
+  return r;
+}
+
 static __noinline int iou_open(struct io_kiocb___vg *req, __u32 op) {
   __s32 nr = op == VG_IORING_OP_OPENAT ? VG_NR_openat : VG_NR_openat2;
   const struct vg_syscall_spec *spec = selected_spec(nr, 0);
   if (!spec) return 0;
-  if (!bpf_core_type_exists(struct io_open___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_open___vg))) return 0;
   struct io_open___vg *open = IOU_CMD(req);
-  const char *name = iou_name(BPF_CORE_READ(open, filename));
-  __u64 policies = iou_syscall_policies(nr, spec, 1, name, IOU_NO_PATH, NULL);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(nr, nr, policies);
+  struct vg_rec r =
+      iou_at_name_rec(nr, spec, (__s64)BPF_CORE_READ(open, dfd), iou_name(BPF_CORE_READ(open, filename)));
   if (!r.buf) return 0;
-  put_u64(&r, 0, (__s64)BPF_CORE_READ(open, dfd));
-  put_str(&r, 1, name, VG_MAX_STR, false);
   /* openat2's `how` and `usize` describe the caller's struct, which the
    * request no longer points to: only openat has flags and mode here. */
   if (op == VG_IORING_OP_OPENAT) {
@@ -228,10 +259,7 @@ static __noinline int iou_connect(struct io_kiocb___vg *req) {
   const struct vg_syscall_spec *spec = selected_spec(VG_NR_connect, 0);
   bool sec = EVENT_SELECTED(VG_ID_SECURITY_SOCKET_CONNECT);
   if (!spec && !sec) return 0;
-  if (!bpf_core_type_exists(struct io_connect___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_connect___vg))) return 0;
   struct io_connect___vg *conn = IOU_CMD(req);
   long fd = BPF_CORE_READ(req, cqe.fd);
   __u64 len = (__u32)BPF_CORE_READ(conn, addr_len);
@@ -240,24 +268,19 @@ static __noinline int iou_connect(struct io_kiocb___vg *req) {
   const void *addr = iou_connect_kaddr(req, uaddr);
   bool user = !addr;
   if (user) addr = uaddr;
-  __u64 policies = spec ? iou_syscall_policies(VG_NR_connect, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL) : 0;
-  if (policies) {
-    struct vg_rec r = iou_rec_begin(VG_NR_connect, VG_NR_connect, policies);
-    if (r.buf) {
-      put_u64(&r, 0, fd);
-      put_bytes(&r, 1, VG_KIND_SOCKADDR, addr, len, user);
-      put_u64(&r, 2, len);
-      rec_submit(&r);
-    }
+  struct vg_rec r = iou_syscall_rec(VG_NR_connect, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL);
+  if (r.buf) {
+    put_u64(&r, 0, fd);
+    put_bytes(&r, 1, VG_KIND_SOCKADDR, addr, len, user);
+    put_u64(&r, 2, len);
+    rec_submit(&r);
   }
   if (!sec) return 0;
   /* A fixed file (IOSQE_FIXED_FILE) is an index into the ring's table, not
    * a descriptor: its socket type is not looked up. */
   bool fixed = BPF_CORE_READ(req, flags) & VG_REQ_F_FIXED_FILE;
   struct socket *sock = fixed ? NULL : vg_fd_socket(bpf_get_current_task_btf(), fd);
-  policies = event_policies(VG_ID_SECURITY_SOCKET_CONNECT);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(VG_ID_SECURITY_SOCKET_CONNECT, VG_NR_connect, policies);
+  r = iou_event_rec(VG_ID_SECURITY_SOCKET_CONNECT, VG_NR_connect);
   if (!r.buf) return 0;
   put_u64(&r, VG_ARG_SECURITY_SOCKET_CONNECT_SOCKFD, fd);
   if (sock) put_u64(&r, VG_ARG_SECURITY_SOCKET_CONNECT_TYPE, BPF_CORE_READ(sock, type));
@@ -280,9 +303,7 @@ static __always_inline void iou_magic_write(struct io_kiocb___vg *req, struct io
   if (pos == -1) pos = BPF_CORE_READ(file, f_pos);
   __u32 len = BPF_CORE_READ(rw, len);
   if (pos != 0 || len == 0) return;
-  __u64 policies = event_policies(VG_ID_MAGIC_WRITE);
-  if (!policies) return;
-  struct vg_rec r = iou_rec_begin(VG_ID_MAGIC_WRITE, VG_NR_write, policies);
+  struct vg_rec r = iou_event_rec(VG_ID_MAGIC_WRITE, VG_NR_write);
   if (!r.buf) return;
   put_path(&r, VG_ARG_MAGIC_WRITE_PATHNAME, &file->f_path);
   put_bytes(&r, VG_ARG_MAGIC_WRITE_BYTES, VG_KIND_BYTES, (const void *)BPF_CORE_READ(rw, addr),
@@ -298,16 +319,11 @@ static __noinline int iou_write(struct io_kiocb___vg *req, __u32 op) {
   const struct vg_syscall_spec *spec = selected_spec(nr, 0);
   bool magic = op == VG_IORING_OP_WRITE && EVENT_SELECTED(VG_ID_MAGIC_WRITE);
   if (!spec && !magic) return 0;
-  if (!bpf_core_type_exists(struct io_rw___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_rw___vg))) return 0;
   struct io_rw___vg *rw = IOU_CMD(req);
   if (magic) iou_magic_write(req, rw);
   if (!spec) return 0;
-  __u64 policies = iou_syscall_policies(nr, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(nr, nr, policies);
+  struct vg_rec r = iou_syscall_rec(nr, spec, IOU_NO_PATH, NULL, IOU_NO_PATH, NULL);
   if (!r.buf) return 0;
   /* write(fd, buf, count); writev(fd, vec, vlen) */
   put_u64(&r, 0, (__s64)BPF_CORE_READ(req, cqe.fd));
@@ -321,31 +337,23 @@ static __noinline int iou_rename(struct io_kiocb___vg *req) {
   const struct vg_syscall_spec *spec = selected_spec(VG_NR_renameat2, 0);
   bool sec = EVENT_SELECTED(VG_ID_SECURITY_INODE_RENAME);
   if (!spec && !sec) return 0;
-  if (!bpf_core_type_exists(struct io_rename___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_rename___vg))) return 0;
   struct io_rename___vg *rn = IOU_CMD(req);
   const char *oldpath = iou_name(BPF_CORE_READ(rn, oldpath));
   const char *newpath = iou_name(BPF_CORE_READ(rn, newpath));
   long olddfd = BPF_CORE_READ(rn, old_dfd), newdfd = BPF_CORE_READ(rn, new_dfd);
   /* renameat2(olddfd, oldname, newdfd, newname, flags): it has the flags. */
-  __u64 policies = spec ? iou_syscall_policies(VG_NR_renameat2, spec, 1, oldpath, 3, newpath) : 0;
-  if (policies) {
-    struct vg_rec r = iou_rec_begin(VG_NR_renameat2, VG_NR_renameat2, policies);
-    if (r.buf) {
-      put_u64(&r, 0, olddfd);
-      put_str(&r, 1, oldpath, VG_MAX_STR, false);
-      put_u64(&r, 2, newdfd);
-      put_str(&r, 3, newpath, VG_MAX_STR, false);
-      put_u64(&r, 4, (__u32)BPF_CORE_READ(rn, flags));
-      rec_submit(&r);
-    }
+  struct vg_rec r = iou_syscall_rec(VG_NR_renameat2, spec, 1, oldpath, 3, newpath);
+  if (r.buf) {
+    put_u64(&r, 0, olddfd);
+    put_str(&r, 1, oldpath, VG_MAX_STR, false);
+    put_u64(&r, 2, newdfd);
+    put_str(&r, 3, newpath, VG_MAX_STR, false);
+    put_u64(&r, 4, (__u32)BPF_CORE_READ(rn, flags));
+    rec_submit(&r);
   }
   if (!sec) return 0;
-  policies = event_policies(VG_ID_SECURITY_INODE_RENAME);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(VG_ID_SECURITY_INODE_RENAME, VG_NR_renameat2, policies);
+  r = iou_event_rec(VG_ID_SECURITY_INODE_RENAME, VG_NR_renameat2);
   if (!r.buf) return 0;
   put_at_path_mem(&r, VG_ARG_SECURITY_INODE_RENAME_OLD_PATH, olddfd, oldpath, false);
   put_at_path_mem(&r, VG_ARG_SECURITY_INODE_RENAME_NEW_PATH, newdfd, newpath, false);
@@ -358,27 +366,17 @@ static __noinline int iou_unlink(struct io_kiocb___vg *req) {
   const struct vg_syscall_spec *spec = selected_spec(VG_NR_unlinkat, 0);
   bool sec = EVENT_SELECTED(VG_ID_SECURITY_INODE_UNLINK);
   if (!spec && !sec) return 0;
-  if (!bpf_core_type_exists(struct io_unlink___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_unlink___vg))) return 0;
   struct io_unlink___vg *un = IOU_CMD(req);
   const char *name = iou_name(BPF_CORE_READ(un, filename));
   long dfd = BPF_CORE_READ(un, dfd);
-  __u64 policies = spec ? iou_syscall_policies(VG_NR_unlinkat, spec, 1, name, IOU_NO_PATH, NULL) : 0;
-  if (policies) {
-    struct vg_rec r = iou_rec_begin(VG_NR_unlinkat, VG_NR_unlinkat, policies);
-    if (r.buf) {
-      put_u64(&r, 0, dfd);
-      put_str(&r, 1, name, VG_MAX_STR, false);
-      put_u64(&r, 2, (__u32)BPF_CORE_READ(un, flags));
-      rec_submit(&r);
-    }
+  struct vg_rec r = iou_at_name_rec(VG_NR_unlinkat, spec, dfd, name);
+  if (r.buf) {
+    put_u64(&r, 2, (__u32)BPF_CORE_READ(un, flags));
+    rec_submit(&r);
   }
   if (!sec) return 0;
-  policies = event_policies(VG_ID_SECURITY_INODE_UNLINK);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(VG_ID_SECURITY_INODE_UNLINK, VG_NR_unlinkat, policies);
+  r = iou_event_rec(VG_ID_SECURITY_INODE_UNLINK, VG_NR_unlinkat);
   if (!r.buf) return 0;
   put_at_path_mem(&r, VG_ARG_SECURITY_INODE_UNLINK_PATHNAME, dfd, name, false);
   put_u64(&r, VG_ARG_SECURITY_INODE_UNLINK_INODE, 0);
@@ -392,18 +390,11 @@ static __noinline int iou_unlink(struct io_kiocb___vg *req) {
 static __noinline int iou_mkdir(struct io_kiocb___vg *req) {
   const struct vg_syscall_spec *spec = selected_spec(VG_NR_mkdirat, 0);
   if (!spec) return 0;
-  if (!bpf_core_type_exists(struct io_mkdir___vg)) {
-    iou_undecoded();
-    return 0;
-  }
+  if (!iou_decodable(bpf_core_type_exists(struct io_mkdir___vg))) return 0;
   struct io_mkdir___vg *mk = IOU_CMD(req);
-  const char *name = iou_name(BPF_CORE_READ(mk, filename));
-  __u64 policies = iou_syscall_policies(VG_NR_mkdirat, spec, 1, name, IOU_NO_PATH, NULL);
-  if (!policies) return 0;
-  struct vg_rec r = iou_rec_begin(VG_NR_mkdirat, VG_NR_mkdirat, policies);
+  struct vg_rec r = iou_at_name_rec(VG_NR_mkdirat, spec, (__s64)BPF_CORE_READ(mk, dfd),
+                                    iou_name(BPF_CORE_READ(mk, filename)));
   if (!r.buf) return 0;
-  put_u64(&r, 0, (__s64)BPF_CORE_READ(mk, dfd));
-  put_str(&r, 1, name, VG_MAX_STR, false);
   put_u64(&r, 2, BPF_CORE_READ(mk, mode));
   rec_submit(&r);
   return 0;

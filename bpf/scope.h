@@ -108,26 +108,19 @@ struct {
   __type(value, struct vg_scope_config);
 } vg_scope_cfg SEC(".maps");
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, VG_SCOPE_ENTRIES);
-  __type(key, struct vg_scope_key);
-  __type(value, struct vg_scope_masks);
-} vg_scope_vals SEC(".maps");
+/* The scope tables: the policies' masks by a value of one kind (a number,
+ * a comm, a UTS name). */
+#define VG_SCOPE_TABLE(name, key_type)     \
+  struct {                                 \
+    __uint(type, BPF_MAP_TYPE_HASH);       \
+    __uint(max_entries, VG_SCOPE_ENTRIES); \
+    __type(key, key_type);                 \
+    __type(value, struct vg_scope_masks);  \
+  } name SEC(".maps")
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, VG_SCOPE_ENTRIES);
-  __type(key, struct vg_comm_key);
-  __type(value, struct vg_scope_masks);
-} vg_scope_comm SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, VG_SCOPE_ENTRIES);
-  __type(key, struct vg_uts_key);
-  __type(value, struct vg_scope_masks);
-} vg_scope_uts SEC(".maps");
+VG_SCOPE_TABLE(vg_scope_vals, struct vg_scope_key);
+VG_SCOPE_TABLE(vg_scope_comm, struct vg_comm_key);
+VG_SCOPE_TABLE(vg_scope_uts, struct vg_uts_key);
 
 /* Not LRU: evicting a followed process would let it and its descendants
  * leave the policy's scope. Entries go when the process exits; a full table

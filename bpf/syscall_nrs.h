@@ -390,7 +390,18 @@
 #define VG_NR_file_setattr 469
 
 /* The ia32 ABI (asm/unistd_32.h): numbers, and the x86-64 syscall taking
- * the same arguments (-1: none, or different arguments). */
+ * the same arguments (-1: none, or different arguments), by ia32 number
+ * in rows of 10 (the comment: the row's first number). Twins of another name:
+ * _newselect -> select, ugetrlimit -> getrlimit, mmap2 -> mmap, lchown32 -> lchown,
+ * getuid32 -> getuid, getgid32 -> getgid, geteuid32 -> geteuid, getegid32 -> getegid,
+ * setreuid32 -> setreuid, setregid32 -> setregid, getgroups32 -> getgroups,
+ * setgroups32 -> setgroups, fchown32 -> fchown, setresuid32 -> setresuid, getresuid32 -> getresuid,
+ * setresgid32 -> setresgid, getresgid32 -> getresgid, chown32 -> chown, setuid32 -> setuid,
+ * setgid32 -> setgid, setfsuid32 -> setfsuid, setfsgid32 -> setfsgid, fcntl64 -> fcntl,
+ * sendfile64 -> sendfile, fstatat64 -> newfstatat, clock_gettime64 -> clock_gettime,
+ * clock_settime64 -> clock_settime, clock_adjtime64 -> clock_adjtime,
+ * timer_gettime64 -> timer_gettime, timer_settime64 -> timer_settime,
+ * timerfd_gettime64 -> timerfd_gettime, timerfd_settime64 -> timerfd_settime. */
 #define VG_IA32_NR_restart_syscall 0
 #define VG_IA32_NR_exit 1
 #define VG_IA32_NR_fork 2
@@ -853,476 +864,53 @@
 
 #define VG_IA32_NR_COUNT 470
 static const short vg_ia32_to_x64[VG_IA32_NR_COUNT] = {
-    219, /* 0 restart_syscall */
-    60, /* 1 exit */
-    57, /* 2 fork */
-    0, /* 3 read */
-    1, /* 4 write */
-    2, /* 5 open */
-    3, /* 6 close */
-    -1, /* 7 waitpid */
-    85, /* 8 creat */
-    86, /* 9 link */
-    87, /* 10 unlink */
-    59, /* 11 execve */
-    80, /* 12 chdir */
-    201, /* 13 time */
-    133, /* 14 mknod */
-    90, /* 15 chmod */
-    94, /* 16 lchown */
-    -1, /* 17 break */
-    -1, /* 18 oldstat */
-    8, /* 19 lseek */
-    39, /* 20 getpid */
-    165, /* 21 mount */
-    -1, /* 22 umount */
-    105, /* 23 setuid */
-    102, /* 24 getuid */
-    -1, /* 25 stime */
-    101, /* 26 ptrace */
-    37, /* 27 alarm */
-    -1, /* 28 oldfstat */
-    34, /* 29 pause */
-    132, /* 30 utime */
-    -1, /* 31 stty */
-    -1, /* 32 gtty */
-    21, /* 33 access */
-    -1, /* 34 nice */
-    -1, /* 35 ftime */
-    162, /* 36 sync */
-    62, /* 37 kill */
-    82, /* 38 rename */
-    83, /* 39 mkdir */
-    84, /* 40 rmdir */
-    32, /* 41 dup */
-    22, /* 42 pipe */
-    100, /* 43 times */
-    -1, /* 44 prof */
-    12, /* 45 brk */
-    106, /* 46 setgid */
-    104, /* 47 getgid */
-    -1, /* 48 signal */
-    107, /* 49 geteuid */
-    108, /* 50 getegid */
-    163, /* 51 acct */
-    166, /* 52 umount2 */
-    -1, /* 53 lock */
-    16, /* 54 ioctl */
-    72, /* 55 fcntl */
-    -1, /* 56 mpx */
-    109, /* 57 setpgid */
-    -1, /* 58 ulimit */
-    -1, /* 59 oldolduname */
-    95, /* 60 umask */
-    161, /* 61 chroot */
-    136, /* 62 ustat */
-    33, /* 63 dup2 */
-    110, /* 64 getppid */
-    111, /* 65 getpgrp */
-    112, /* 66 setsid */
-    -1, /* 67 sigaction */
-    -1, /* 68 sgetmask */
-    -1, /* 69 ssetmask */
-    113, /* 70 setreuid */
-    114, /* 71 setregid */
-    -1, /* 72 sigsuspend */
-    -1, /* 73 sigpending */
-    170, /* 74 sethostname */
-    160, /* 75 setrlimit */
-    97, /* 76 getrlimit */
-    98, /* 77 getrusage */
-    96, /* 78 gettimeofday */
-    164, /* 79 settimeofday */
-    115, /* 80 getgroups */
-    116, /* 81 setgroups */
-    -1, /* 82 select */
-    88, /* 83 symlink */
-    -1, /* 84 oldlstat */
-    89, /* 85 readlink */
-    134, /* 86 uselib */
-    167, /* 87 swapon */
-    169, /* 88 reboot */
-    -1, /* 89 readdir */
-    -1, /* 90 mmap */
-    11, /* 91 munmap */
-    76, /* 92 truncate */
-    77, /* 93 ftruncate */
-    91, /* 94 fchmod */
-    93, /* 95 fchown */
-    140, /* 96 getpriority */
-    141, /* 97 setpriority */
-    -1, /* 98 profil */
-    137, /* 99 statfs */
-    138, /* 100 fstatfs */
-    173, /* 101 ioperm */
-    -1, /* 102 socketcall */
-    103, /* 103 syslog */
-    38, /* 104 setitimer */
-    36, /* 105 getitimer */
-    4, /* 106 stat */
-    6, /* 107 lstat */
-    5, /* 108 fstat */
-    -1, /* 109 olduname */
-    172, /* 110 iopl */
-    153, /* 111 vhangup */
-    -1, /* 112 idle */
-    -1, /* 113 vm86old */
-    61, /* 114 wait4 */
-    168, /* 115 swapoff */
-    99, /* 116 sysinfo */
-    -1, /* 117 ipc */
-    74, /* 118 fsync */
-    -1, /* 119 sigreturn */
-    -1, /* 120 clone */
-    171, /* 121 setdomainname */
-    63, /* 122 uname */
-    154, /* 123 modify_ldt */
-    159, /* 124 adjtimex */
-    10, /* 125 mprotect */
-    -1, /* 126 sigprocmask */
-    174, /* 127 create_module */
-    175, /* 128 init_module */
-    176, /* 129 delete_module */
-    177, /* 130 get_kernel_syms */
-    179, /* 131 quotactl */
-    121, /* 132 getpgid */
-    81, /* 133 fchdir */
-    -1, /* 134 bdflush */
-    139, /* 135 sysfs */
-    135, /* 136 personality */
-    183, /* 137 afs_syscall */
-    122, /* 138 setfsuid */
-    123, /* 139 setfsgid */
-    -1, /* 140 _llseek */
-    78, /* 141 getdents */
-    23, /* 142 _newselect -> select */
-    73, /* 143 flock */
-    26, /* 144 msync */
-    19, /* 145 readv */
-    20, /* 146 writev */
-    124, /* 147 getsid */
-    75, /* 148 fdatasync */
-    156, /* 149 _sysctl */
-    149, /* 150 mlock */
-    150, /* 151 munlock */
-    151, /* 152 mlockall */
-    152, /* 153 munlockall */
-    142, /* 154 sched_setparam */
-    143, /* 155 sched_getparam */
-    144, /* 156 sched_setscheduler */
-    145, /* 157 sched_getscheduler */
-    24, /* 158 sched_yield */
-    146, /* 159 sched_get_priority_max */
-    147, /* 160 sched_get_priority_min */
-    148, /* 161 sched_rr_get_interval */
-    35, /* 162 nanosleep */
-    25, /* 163 mremap */
-    117, /* 164 setresuid */
-    118, /* 165 getresuid */
-    -1, /* 166 vm86 */
-    178, /* 167 query_module */
-    7, /* 168 poll */
-    180, /* 169 nfsservctl */
-    119, /* 170 setresgid */
-    120, /* 171 getresgid */
-    157, /* 172 prctl */
-    15, /* 173 rt_sigreturn */
-    13, /* 174 rt_sigaction */
-    14, /* 175 rt_sigprocmask */
-    127, /* 176 rt_sigpending */
-    128, /* 177 rt_sigtimedwait */
-    129, /* 178 rt_sigqueueinfo */
-    130, /* 179 rt_sigsuspend */
-    -1, /* 180 pread64 */
-    -1, /* 181 pwrite64 */
-    92, /* 182 chown */
-    79, /* 183 getcwd */
-    125, /* 184 capget */
-    126, /* 185 capset */
-    131, /* 186 sigaltstack */
-    40, /* 187 sendfile */
-    181, /* 188 getpmsg */
-    182, /* 189 putpmsg */
-    58, /* 190 vfork */
-    97, /* 191 ugetrlimit -> getrlimit */
-    9, /* 192 mmap2 -> mmap */
-    -1, /* 193 truncate64 */
-    -1, /* 194 ftruncate64 */
-    -1, /* 195 stat64 */
-    -1, /* 196 lstat64 */
-    -1, /* 197 fstat64 */
-    94, /* 198 lchown32 -> lchown */
-    102, /* 199 getuid32 -> getuid */
-    104, /* 200 getgid32 -> getgid */
-    107, /* 201 geteuid32 -> geteuid */
-    108, /* 202 getegid32 -> getegid */
-    113, /* 203 setreuid32 -> setreuid */
-    114, /* 204 setregid32 -> setregid */
-    115, /* 205 getgroups32 -> getgroups */
-    116, /* 206 setgroups32 -> setgroups */
-    93, /* 207 fchown32 -> fchown */
-    117, /* 208 setresuid32 -> setresuid */
-    118, /* 209 getresuid32 -> getresuid */
-    119, /* 210 setresgid32 -> setresgid */
-    120, /* 211 getresgid32 -> getresgid */
-    92, /* 212 chown32 -> chown */
-    105, /* 213 setuid32 -> setuid */
-    106, /* 214 setgid32 -> setgid */
-    122, /* 215 setfsuid32 -> setfsuid */
-    123, /* 216 setfsgid32 -> setfsgid */
-    155, /* 217 pivot_root */
-    27, /* 218 mincore */
-    28, /* 219 madvise */
-    217, /* 220 getdents64 */
-    72, /* 221 fcntl64 -> fcntl */
-    -1, /* 222 (unused) */
-    -1, /* 223 (unused) */
-    186, /* 224 gettid */
-    -1, /* 225 readahead */
-    188, /* 226 setxattr */
-    189, /* 227 lsetxattr */
-    190, /* 228 fsetxattr */
-    191, /* 229 getxattr */
-    192, /* 230 lgetxattr */
-    193, /* 231 fgetxattr */
-    194, /* 232 listxattr */
-    195, /* 233 llistxattr */
-    196, /* 234 flistxattr */
-    197, /* 235 removexattr */
-    198, /* 236 lremovexattr */
-    199, /* 237 fremovexattr */
-    200, /* 238 tkill */
-    40, /* 239 sendfile64 -> sendfile */
-    202, /* 240 futex */
-    203, /* 241 sched_setaffinity */
-    204, /* 242 sched_getaffinity */
-    205, /* 243 set_thread_area */
-    211, /* 244 get_thread_area */
-    206, /* 245 io_setup */
-    207, /* 246 io_destroy */
-    208, /* 247 io_getevents */
-    209, /* 248 io_submit */
-    210, /* 249 io_cancel */
-    -1, /* 250 fadvise64 */
-    -1, /* 251 (unused) */
-    231, /* 252 exit_group */
-    212, /* 253 lookup_dcookie */
-    213, /* 254 epoll_create */
-    233, /* 255 epoll_ctl */
-    232, /* 256 epoll_wait */
-    216, /* 257 remap_file_pages */
-    218, /* 258 set_tid_address */
-    222, /* 259 timer_create */
-    223, /* 260 timer_settime */
-    224, /* 261 timer_gettime */
-    225, /* 262 timer_getoverrun */
-    226, /* 263 timer_delete */
-    227, /* 264 clock_settime */
-    228, /* 265 clock_gettime */
-    229, /* 266 clock_getres */
-    230, /* 267 clock_nanosleep */
-    -1, /* 268 statfs64 */
-    -1, /* 269 fstatfs64 */
-    234, /* 270 tgkill */
-    235, /* 271 utimes */
-    -1, /* 272 fadvise64_64 */
-    236, /* 273 vserver */
-    237, /* 274 mbind */
-    239, /* 275 get_mempolicy */
-    238, /* 276 set_mempolicy */
-    240, /* 277 mq_open */
-    241, /* 278 mq_unlink */
-    242, /* 279 mq_timedsend */
-    243, /* 280 mq_timedreceive */
-    244, /* 281 mq_notify */
-    245, /* 282 mq_getsetattr */
-    246, /* 283 kexec_load */
-    247, /* 284 waitid */
-    -1, /* 285 (unused) */
-    248, /* 286 add_key */
-    249, /* 287 request_key */
-    250, /* 288 keyctl */
-    251, /* 289 ioprio_set */
-    252, /* 290 ioprio_get */
-    253, /* 291 inotify_init */
-    254, /* 292 inotify_add_watch */
-    255, /* 293 inotify_rm_watch */
-    256, /* 294 migrate_pages */
-    257, /* 295 openat */
-    258, /* 296 mkdirat */
-    259, /* 297 mknodat */
-    260, /* 298 fchownat */
-    261, /* 299 futimesat */
-    262, /* 300 fstatat64 -> newfstatat */
-    263, /* 301 unlinkat */
-    264, /* 302 renameat */
-    265, /* 303 linkat */
-    266, /* 304 symlinkat */
-    267, /* 305 readlinkat */
-    268, /* 306 fchmodat */
-    269, /* 307 faccessat */
-    270, /* 308 pselect6 */
-    271, /* 309 ppoll */
-    272, /* 310 unshare */
-    273, /* 311 set_robust_list */
-    274, /* 312 get_robust_list */
-    275, /* 313 splice */
-    -1, /* 314 sync_file_range */
-    276, /* 315 tee */
-    278, /* 316 vmsplice */
-    279, /* 317 move_pages */
-    309, /* 318 getcpu */
-    281, /* 319 epoll_pwait */
-    280, /* 320 utimensat */
-    282, /* 321 signalfd */
-    283, /* 322 timerfd_create */
-    284, /* 323 eventfd */
-    -1, /* 324 fallocate */
-    286, /* 325 timerfd_settime */
-    287, /* 326 timerfd_gettime */
-    289, /* 327 signalfd4 */
-    290, /* 328 eventfd2 */
-    291, /* 329 epoll_create1 */
-    292, /* 330 dup3 */
-    293, /* 331 pipe2 */
-    294, /* 332 inotify_init1 */
-    -1, /* 333 preadv */
-    -1, /* 334 pwritev */
-    297, /* 335 rt_tgsigqueueinfo */
-    298, /* 336 perf_event_open */
-    299, /* 337 recvmmsg */
-    300, /* 338 fanotify_init */
-    301, /* 339 fanotify_mark */
-    302, /* 340 prlimit64 */
-    303, /* 341 name_to_handle_at */
-    304, /* 342 open_by_handle_at */
-    305, /* 343 clock_adjtime */
-    306, /* 344 syncfs */
-    307, /* 345 sendmmsg */
-    308, /* 346 setns */
-    310, /* 347 process_vm_readv */
-    311, /* 348 process_vm_writev */
-    312, /* 349 kcmp */
-    313, /* 350 finit_module */
-    314, /* 351 sched_setattr */
-    315, /* 352 sched_getattr */
-    316, /* 353 renameat2 */
-    317, /* 354 seccomp */
-    318, /* 355 getrandom */
-    319, /* 356 memfd_create */
-    321, /* 357 bpf */
-    322, /* 358 execveat */
-    41, /* 359 socket */
-    53, /* 360 socketpair */
-    49, /* 361 bind */
-    42, /* 362 connect */
-    50, /* 363 listen */
-    288, /* 364 accept4 */
-    55, /* 365 getsockopt */
-    54, /* 366 setsockopt */
-    51, /* 367 getsockname */
-    52, /* 368 getpeername */
-    44, /* 369 sendto */
-    46, /* 370 sendmsg */
-    45, /* 371 recvfrom */
-    47, /* 372 recvmsg */
-    48, /* 373 shutdown */
-    323, /* 374 userfaultfd */
-    324, /* 375 membarrier */
-    325, /* 376 mlock2 */
-    326, /* 377 copy_file_range */
-    -1, /* 378 preadv2 */
-    -1, /* 379 pwritev2 */
-    329, /* 380 pkey_mprotect */
-    330, /* 381 pkey_alloc */
-    331, /* 382 pkey_free */
-    332, /* 383 statx */
-    158, /* 384 arch_prctl */
-    333, /* 385 io_pgetevents */
-    334, /* 386 rseq */
-    -1, /* 387 (unused) */
-    -1, /* 388 (unused) */
-    -1, /* 389 (unused) */
-    -1, /* 390 (unused) */
-    -1, /* 391 (unused) */
-    -1, /* 392 (unused) */
-    64, /* 393 semget */
-    66, /* 394 semctl */
-    29, /* 395 shmget */
-    31, /* 396 shmctl */
-    30, /* 397 shmat */
-    67, /* 398 shmdt */
-    68, /* 399 msgget */
-    69, /* 400 msgsnd */
-    70, /* 401 msgrcv */
-    71, /* 402 msgctl */
-    228, /* 403 clock_gettime64 -> clock_gettime */
-    227, /* 404 clock_settime64 -> clock_settime */
-    305, /* 405 clock_adjtime64 -> clock_adjtime */
-    -1, /* 406 clock_getres_time64 */
-    -1, /* 407 clock_nanosleep_time64 */
-    224, /* 408 timer_gettime64 -> timer_gettime */
-    223, /* 409 timer_settime64 -> timer_settime */
-    287, /* 410 timerfd_gettime64 -> timerfd_gettime */
-    286, /* 411 timerfd_settime64 -> timerfd_settime */
-    -1, /* 412 utimensat_time64 */
-    -1, /* 413 pselect6_time64 */
-    -1, /* 414 ppoll_time64 */
-    -1, /* 415 (unused) */
-    -1, /* 416 io_pgetevents_time64 */
-    -1, /* 417 recvmmsg_time64 */
-    -1, /* 418 mq_timedsend_time64 */
-    -1, /* 419 mq_timedreceive_time64 */
-    -1, /* 420 semtimedop_time64 */
-    -1, /* 421 rt_sigtimedwait_time64 */
-    -1, /* 422 futex_time64 */
-    -1, /* 423 sched_rr_get_interval_time64 */
-    424, /* 424 pidfd_send_signal */
-    425, /* 425 io_uring_setup */
-    426, /* 426 io_uring_enter */
-    427, /* 427 io_uring_register */
-    428, /* 428 open_tree */
-    429, /* 429 move_mount */
-    430, /* 430 fsopen */
-    431, /* 431 fsconfig */
-    432, /* 432 fsmount */
-    433, /* 433 fspick */
-    434, /* 434 pidfd_open */
-    435, /* 435 clone3 */
-    436, /* 436 close_range */
-    437, /* 437 openat2 */
-    438, /* 438 pidfd_getfd */
-    439, /* 439 faccessat2 */
-    440, /* 440 process_madvise */
-    441, /* 441 epoll_pwait2 */
-    442, /* 442 mount_setattr */
-    443, /* 443 quotactl_fd */
-    444, /* 444 landlock_create_ruleset */
-    445, /* 445 landlock_add_rule */
-    446, /* 446 landlock_restrict_self */
-    447, /* 447 memfd_secret */
-    448, /* 448 process_mrelease */
-    449, /* 449 futex_waitv */
-    450, /* 450 set_mempolicy_home_node */
-    451, /* 451 cachestat */
-    452, /* 452 fchmodat2 */
-    453, /* 453 map_shadow_stack */
-    454, /* 454 futex_wake */
-    455, /* 455 futex_wait */
-    456, /* 456 futex_requeue */
-    457, /* 457 statmount */
-    458, /* 458 listmount */
-    459, /* 459 lsm_get_self_attr */
-    460, /* 460 lsm_set_self_attr */
-    461, /* 461 lsm_list_modules */
-    462, /* 462 mseal */
-    463, /* 463 setxattrat */
-    464, /* 464 getxattrat */
-    465, /* 465 listxattrat */
-    466, /* 466 removexattrat */
-    467, /* 467 open_tree_attr */
-    468, /* 468 file_getattr */
-    469, /* 469 file_setattr */
+    /*   0 */ 219, 60,  57,  0,   1,   2,   3,   -1,  85,  86,
+    /*  10 */ 87,  59,  80,  201, 133, 90,  94,  -1,  -1,  8,
+    /*  20 */ 39,  165, -1,  105, 102, -1,  101, 37,  -1,  34,
+    /*  30 */ 132, -1,  -1,  21,  -1,  -1,  162, 62,  82,  83,
+    /*  40 */ 84,  32,  22,  100, -1,  12,  106, 104, -1,  107,
+    /*  50 */ 108, 163, 166, -1,  16,  72,  -1,  109, -1,  -1,
+    /*  60 */ 95,  161, 136, 33,  110, 111, 112, -1,  -1,  -1,
+    /*  70 */ 113, 114, -1,  -1,  170, 160, 97,  98,  96,  164,
+    /*  80 */ 115, 116, -1,  88,  -1,  89,  134, 167, 169, -1,
+    /*  90 */ -1,  11,  76,  77,  91,  93,  140, 141, -1,  137,
+    /* 100 */ 138, 173, -1,  103, 38,  36,  4,   6,   5,   -1,
+    /* 110 */ 172, 153, -1,  -1,  61,  168, 99,  -1,  74,  -1,
+    /* 120 */ -1,  171, 63,  154, 159, 10,  -1,  174, 175, 176,
+    /* 130 */ 177, 179, 121, 81,  -1,  139, 135, 183, 122, 123,
+    /* 140 */ -1,  78,  23,  73,  26,  19,  20,  124, 75,  156,
+    /* 150 */ 149, 150, 151, 152, 142, 143, 144, 145, 24,  146,
+    /* 160 */ 147, 148, 35,  25,  117, 118, -1,  178, 7,   180,
+    /* 170 */ 119, 120, 157, 15,  13,  14,  127, 128, 129, 130,
+    /* 180 */ -1,  -1,  92,  79,  125, 126, 131, 40,  181, 182,
+    /* 190 */ 58,  97,  9,   -1,  -1,  -1,  -1,  -1,  94,  102,
+    /* 200 */ 104, 107, 108, 113, 114, 115, 116, 93,  117, 118,
+    /* 210 */ 119, 120, 92,  105, 106, 122, 123, 155, 27,  28,
+    /* 220 */ 217, 72,  -1,  -1,  186, -1,  188, 189, 190, 191,
+    /* 230 */ 192, 193, 194, 195, 196, 197, 198, 199, 200, 40,
+    /* 240 */ 202, 203, 204, 205, 211, 206, 207, 208, 209, 210,
+    /* 250 */ -1,  -1,  231, 212, 213, 233, 232, 216, 218, 222,
+    /* 260 */ 223, 224, 225, 226, 227, 228, 229, 230, -1,  -1,
+    /* 270 */ 234, 235, -1,  236, 237, 239, 238, 240, 241, 242,
+    /* 280 */ 243, 244, 245, 246, 247, -1,  248, 249, 250, 251,
+    /* 290 */ 252, 253, 254, 255, 256, 257, 258, 259, 260, 261,
+    /* 300 */ 262, 263, 264, 265, 266, 267, 268, 269, 270, 271,
+    /* 310 */ 272, 273, 274, 275, -1,  276, 278, 279, 309, 281,
+    /* 320 */ 280, 282, 283, 284, -1,  286, 287, 289, 290, 291,
+    /* 330 */ 292, 293, 294, -1,  -1,  297, 298, 299, 300, 301,
+    /* 340 */ 302, 303, 304, 305, 306, 307, 308, 310, 311, 312,
+    /* 350 */ 313, 314, 315, 316, 317, 318, 319, 321, 322, 41,
+    /* 360 */ 53,  49,  42,  50,  288, 55,  54,  51,  52,  44,
+    /* 370 */ 46,  45,  47,  48,  323, 324, 325, 326, -1,  -1,
+    /* 380 */ 329, 330, 331, 332, 158, 333, 334, -1,  -1,  -1,
+    /* 390 */ -1,  -1,  -1,  64,  66,  29,  31,  30,  67,  68,
+    /* 400 */ 69,  70,  71,  228, 227, 305, -1,  -1,  224, 223,
+    /* 410 */ 287, 286, -1,  -1,  -1,  -1,  -1,  -1,  -1,  -1,
+    /* 420 */ -1,  -1,  -1,  -1,  424, 425, 426, 427, 428, 429,
+    /* 430 */ 430, 431, 432, 433, 434, 435, 436, 437, 438, 439,
+    /* 440 */ 440, 441, 442, 443, 444, 445, 446, 447, 448, 449,
+    /* 450 */ 450, 451, 452, 453, 454, 455, 456, 457, 458, 459,
+    /* 460 */ 460, 461, 462, 463, 464, 465, 466, 467, 468, 469,
 };
 
 #endif /* VIGIL_BPF_SYSCALL_NRS_H */

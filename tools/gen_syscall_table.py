@@ -189,8 +189,8 @@ def read_tracepoints(tracefs):
     return out
 
 
-def read_numbers(unistd):
-    """{x86-64 syscall name: number} from the header plus SUPPLEMENT."""
+def read_defines(unistd):
+    """{syscall name: number} from a unistd header's __NR_ defines."""
     numbers = {}
     for line in Path(unistd).read_text().splitlines():
         m = _NR_DEFINE.match(line)
@@ -198,6 +198,12 @@ def read_numbers(unistd):
             numbers[m.group("name")] = int(m.group("nr"))
     if not numbers:
         sys.exit(f"gen_syscall_table: no __NR_ defines in {unistd}")
+    return numbers
+
+
+def read_numbers(unistd):
+    """{x86-64 syscall name: number} from the header plus SUPPLEMENT."""
+    numbers = read_defines(unistd)
     by_nr = {nr: name for name, nr in numbers.items()}
     for name, nr in SUPPLEMENT.items():
         if name in numbers:
@@ -216,13 +222,7 @@ def read_numbers(unistd):
 
 def read_numbers32(unistd32):
     """{ia32 syscall name: number} from the header plus SUPPLEMENT32."""
-    numbers = {}
-    for line in Path(unistd32).read_text().splitlines():
-        m = _NR_DEFINE.match(line)
-        if m:
-            numbers[m.group("name")] = int(m.group("nr"))
-    if not numbers:
-        sys.exit(f"gen_syscall_table: no __NR_ defines in {unistd32}")
+    numbers = read_defines(unistd32)
     by_nr = {nr: name for name, nr in numbers.items()}
     for name, nr in SUPPLEMENT32.items():
         if name not in numbers and nr not in by_nr:
@@ -287,6 +287,9 @@ def render(rows, kernel):
     return "\n".join(lines) + "\n"
 
 
+TWINS_PER_ROW = 10
+
+
 def render_numbers(rows, kernel, numbers32=None, to_x64=None):
     lines = [
         "/* GENERATED FILE - DO NOT EDIT BY HAND.",
@@ -302,18 +305,29 @@ def render_numbers(rows, kernel, numbers32=None, to_x64=None):
     if numbers32:
         by_nr = sorted((nr, name) for name, nr in numbers32.items())
         size = by_nr[-1][0] + 1
+        renamed = [f"{name} -> {rows[to_x64[nr]][0]}" for nr, name in by_nr
+                   if nr in to_x64 and rows[to_x64[nr]][0] != name]
         lines += ["", "/* The ia32 ABI (asm/unistd_32.h): numbers, and the x86-64 syscall taking",
-                  " * the same arguments (-1: none, or different arguments). */"]
+                  " * the same arguments (-1: none, or different arguments), by ia32 number",
+                  f" * in rows of {TWINS_PER_ROW} (the comment: the row's first number). Twins of another name:"]
+        text = " *"
+        for i, pair in enumerate(renamed):
+            item = " " + pair + ("," if i + 1 < len(renamed) else ". */")
+            if len(text) + len(item) > 100:
+                lines.append(text)
+                text = " *"
+            text += item
+        lines.append(text)
         lines += [f"#define VG_IA32_NR_{name} {nr}" for nr, name in by_nr]
         lines += ["", f"#define VG_IA32_NR_COUNT {size}",
                   "static const short vg_ia32_to_x64[VG_IA32_NR_COUNT] = {"]
-        names = {nr: name for nr, name in by_nr}
-        for nr in range(size):
-            twin = to_x64.get(nr, -1)
-            what = names.get(nr, "(unused)")
-            if twin >= 0 and rows[twin][0] != what:
-                what += " -> " + rows[twin][0]
-            lines.append(f"    {twin}, /* {nr} {what} */")
+        table = [[f"{to_x64.get(nr, -1)}," for nr in range(first, min(first + TWINS_PER_ROW, size))]
+                 for first in range(0, size, TWINS_PER_ROW)]
+        # In columns, as clang-format lays them out.
+        widths = [max(len(row[c]) for row in table if c < len(row)) for c in range(TWINS_PER_ROW)]
+        for first, row in zip(range(0, size, TWINS_PER_ROW), table):
+            cells = [cell.ljust(widths[c]) for c, cell in enumerate(row)]
+            lines.append(f"    /* {first:3} */ " + " ".join(cells).rstrip())
         lines.append("};")
     lines += ["", "#endif /* VIGIL_BPF_SYSCALL_NRS_H */"]
     return "\n".join(lines) + "\n"

@@ -36,6 +36,16 @@ void AddSelectionFlags(CLI::App& app, vigil::engine::SensorOptions& o) {
       ->allow_extra_args(false);
 }
 
+// A `caps` subcommand: the sensor's selection flags and its -C.
+CLI::App* AddCapsSubcommand(CLI::App& caps, const char* name, const char* description,
+                            vigil::engine::SensorOptions& o) {
+  CLI::App* sub = caps.add_subcommand(name, description);
+  AddSelectionFlags(*sub, o);
+  sub->add_option("-C,--capabilities", o.capabilities, "bypass=, add=, drop= as for the sensor")
+      ->allow_extra_args(false);
+  return sub;
+}
+
 // The built-in rules and --rules, loaded into the registry before anything
 // resolves an event name. Exit status 2 on a broken rule file.
 int LoadRules(vigil::engine::SensorOptions& o, std::unique_ptr<vigil::rules::DetectionEngine>& engine) {
@@ -123,21 +133,16 @@ int main(int argc, char** argv) {
   caps_cmd->require_subcommand(1);
   vigil::engine::SensorOptions plan_opts;
   std::string plan_format = "text";
-  CLI::App* plan = caps_cmd->add_subcommand(
-      "plan", "print each ring's capabilities and the minimal grant, loading nothing");
-  AddSelectionFlags(*plan, plan_opts);
-  plan->add_option("-C,--capabilities", plan_opts.capabilities, "bypass=, add=, drop= as for the sensor")
-      ->allow_extra_args(false);
+  CLI::App* plan = AddCapsSubcommand(
+      *caps_cmd, "plan", "print each ring's capabilities and the minimal grant, loading nothing", plan_opts);
   plan->add_option("--format", plan_format, "text|json|systemd|docker|k8s");
   std::string plan_config_path;
   plan->add_option("--config", plan_config_path, "the sensor's config file: its selection and capabilities");
   vigil::engine::SensorOptions audit_opts;
   std::string audit_duration = "3s";
-  CLI::App* audit = caps_cmd->add_subcommand(
-      "audit", "run the selection and report the capability checks the kernel made, by phase and event");
-  AddSelectionFlags(*audit, audit_opts);
-  audit->add_option("-C,--capabilities", audit_opts.capabilities, "bypass=, add=, drop= as for the sensor")
-      ->allow_extra_args(false);
+  CLI::App* audit = AddCapsSubcommand(
+      *caps_cmd, "audit",
+      "run the selection and report the capability checks the kernel made, by phase and event", audit_opts);
   audit->add_option("-o,--output", audit_opts.outputs, "also write events: json|table[:PATH]")
       ->allow_extra_args(false);
   audit->add_option("--duration", audit_duration, "how long to run (default 3s)");

@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 
 #include "absl/strings/ascii.h"
@@ -69,13 +71,22 @@ std::string RenderMeta(const Meta& m) {
   return out;
 }
 
+// A name with its type and class, under the keys Tracee gives them in a question or a record.
+struct NameKeys {
+  std::string_view name, type, klass;
+};
+void NameTypeClass(std::string& out, const NameKeys& keys, std::string_view name, uint16_t type,
+                   uint16_t klass) {
+  Str(out, keys.name, name);
+  out += ',';
+  Str(out, keys.type, net::DnsTypeName(type));
+  out += ',';
+  Str(out, keys.klass, net::DnsClassName(klass));
+}
+
 void RenderQuestion(std::string& out, const net::DnsQuestion& q) {
   out += '{';
-  Str(out, "query", q.name);
-  out += ',';
-  Str(out, "query_type", net::DnsTypeName(q.type));
-  out += ',';
-  Str(out, "query_class", net::DnsClassName(q.klass));
+  NameTypeClass(out, {"query", "query_type", "query_class"}, q.name, q.type, q.klass);
   out += '}';
 }
 
@@ -114,6 +125,15 @@ std::string RenderResponse(const net::DnsMessage& m) {
   return out;
 }
 
+// Tracee's name for a record's data, by the record's type: "data" for the types it does not name.
+std::string_view RecordDataKey(uint16_t type) {
+  static constexpr std::pair<uint16_t, std::string_view> kKeys[] = {{1, "IP"},    {28, "IP"},  {2, "NS"},
+                                                                    {5, "CNAME"}, {12, "PTR"}, {16, "TXT"}};
+  for (const auto& [t, key] : kKeys)
+    if (t == type) return key;
+  return "data";
+}
+
 void RenderRecords(std::string& out, std::string_view key, const std::vector<net::DnsRecord>& records) {
   Key(out, key);
   out += '[';
@@ -121,33 +141,9 @@ void RenderRecords(std::string& out, std::string_view key, const std::vector<net
     const net::DnsRecord& r = records[i];
     if (i) out += ',';
     out += '{';
-    Str(out, "name", r.name);
-    out += ',';
-    Str(out, "type", net::DnsTypeName(r.type));
-    out += ',';
-    Str(out, "class", net::DnsClassName(r.klass));
+    NameTypeClass(out, {"name", "type", "class"}, r.name, r.type, r.klass);
     absl::StrAppend(&out, ",\"TTL\":", r.ttl, ",");
-    switch (r.type) {
-      case 1:
-      case 28:
-        Str(out, "IP", r.data);
-        break;
-      case 2:
-        Str(out, "NS", r.data);
-        break;
-      case 5:
-        Str(out, "CNAME", r.data);
-        break;
-      case 12:
-        Str(out, "PTR", r.data);
-        break;
-      case 16:
-        Str(out, "TXT", r.data);
-        break;
-      default:
-        Str(out, "data", r.data);
-        break;
-    }
+    Str(out, RecordDataKey(r.type), r.data);
     out += '}';
   }
   out += ']';

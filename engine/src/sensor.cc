@@ -293,6 +293,8 @@ class SensorRun {
   void PublishStatus();
   void NoteOutputErrors();
   std::string StatusMetrics(const KernelCounters& k);
+  // The user-space counters both metrics views show.
+  UserCounters CurrentUserCounters();
   void Reload();
   absl::Status ReloadPolicies();
   absl::Status ReloadRules();
@@ -803,16 +805,20 @@ absl::Status SensorRun::StartStatusServer() {
   return absl::OkStatus();
 }
 
-std::string SensorRun::StatusMetrics(const KernelCounters& k) {
+UserCounters SensorRun::CurrentUserCounters() {
   const PipelineCounters& p = pipeline_->counters();
   uint64_t output_errors = 0;
   for (const OutputStats& st : outputs_->Stats()) output_errors += st.errors;
-  UserCounters u{.emitted = p.emitted,
-                 .decode_errors = p.decode_errors,
-                 .filtered_user = UserDrops(),
-                 .sink_errors = output_errors,
-                 .policy_records = p.records - p.tree_only};
-  std::string out = MetricsText(k, u, *outputs_);
+  return {.emitted = p.emitted,
+          .decode_errors = p.decode_errors,
+          .filtered_user = UserDrops(),
+          .sink_errors = output_errors,
+          .policy_records = p.records - p.tree_only};
+}
+
+std::string SensorRun::StatusMetrics(const KernelCounters& k) {
+  const PipelineCounters& p = pipeline_->counters();
+  std::string out = MetricsText(k, CurrentUserCounters(), *outputs_);
   absl::StrAppend(&out, "# HELP vigil_detections_total Detections written to the outputs.\n",
                   "# TYPE vigil_detections_total counter\nvigil_detections_total ", p.detections, "\n");
   absl::StrAppend(
@@ -945,16 +951,8 @@ void SensorRun::Reload() {
 }
 
 void SensorRun::WriteMetrics() {
-  const PipelineCounters& p = pipeline_->counters();
-  uint64_t output_errors = 0;
-  for (const OutputStats& s : outputs_->Stats()) output_errors += s.errors;
-  UserCounters u{.emitted = p.emitted,
-                 .decode_errors = p.decode_errors,
-                 .filtered_user = UserDrops(),
-                 .sink_errors = output_errors,
-                 .policy_records = p.records - p.tree_only};
-  if (absl::Status st =
-          WriteFileAtomically(options_.metrics_file, MetricsText(sensor_->ReadCounters(), u, *outputs_));
+  if (absl::Status st = WriteFileAtomically(
+          options_.metrics_file, MetricsText(sensor_->ReadCounters(), CurrentUserCounters(), *outputs_));
       !st.ok())
     LogWarn(st.message());
 }

@@ -14,6 +14,20 @@ namespace {
 constexpr size_t kHeaderSize = 12;
 constexpr size_t kMaxNameWire = 255;  // RFC 1035 3.1
 
+// A byte in presentation format: `special` (a label's dot, a TXT string's
+// quote) and the backslash escaped, bytes below `lowest` or above '~' as \DDD.
+// Labels (RFC 4343) escape the space too; TXT strings, as dig shows them, do not.
+void AppendEscaped(std::string& out, uint8_t c, char special, uint8_t lowest) {
+  if (c == special || c == '\\') {
+    out += '\\';
+    out += static_cast<char>(c);
+  } else if (c < lowest || c > 0x7e) {
+    absl::StrAppendFormat(&out, "\\%03d", c);
+  } else {
+    out += static_cast<char>(c);
+  }
+}
+
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> packet) : packet_(packet) {}
@@ -75,7 +89,7 @@ class Reader {
       }
       if (pos + 1 + len > packet_.size()) return std::nullopt;
       if (!out.empty()) out += '.';
-      for (size_t i = pos + 1; i <= pos + len; ++i) AppendLabelByte(out, packet_[i]);
+      for (size_t i = pos + 1; i <= pos + len; ++i) AppendEscaped(out, packet_[i], '.', 0x21);
       pos += 1 + len;
     }
   }
@@ -95,19 +109,6 @@ class Reader {
   }
 
  private:
-  // Presentation format (RFC 4343): a dot or backslash inside a label is
-  // escaped, bytes outside printable ASCII become \DDD.
-  static void AppendLabelByte(std::string& out, uint8_t c) {
-    if (c == '.' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x21 || c > 0x7e) {
-      absl::StrAppendFormat(&out, "\\%03d", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-
   std::span<const uint8_t> packet_;
   size_t offset_ = 0;
 };
@@ -131,17 +132,7 @@ std::optional<std::string> TxtData(std::span<const uint8_t> rdata) {
     size_t len = rdata[i++];
     if (len > rdata.size() - i) return std::nullopt;
     if (!out.empty()) out += ' ';
-    for (size_t j = i; j < i + len; ++j) {
-      uint8_t c = rdata[j];
-      if (c == '"' || c == '\\') {
-        out += '\\';
-        out += static_cast<char>(c);
-      } else if (c < 0x20 || c > 0x7e) {
-        absl::StrAppendFormat(&out, "\\%03d", c);
-      } else {
-        out += static_cast<char>(c);
-      }
-    }
+    for (size_t j = i; j < i + len; ++j) AppendEscaped(out, rdata[j], '"', 0x20);
     i += len;
   }
   return out;
@@ -237,6 +228,17 @@ bool ReadRecords(Reader& r, uint16_t count, std::vector<DnsRecord>& out) {
   return true;
 }
 
+// A registered code's name (IANA's DNS parameters), or `prefix` and the number.
+struct CodeName {
+  uint16_t code;
+  const char* name;
+};
+std::string NameOf(std::span<const CodeName> names, uint16_t code, const char* prefix) {
+  for (const CodeName& n : names)
+    if (n.code == code) return n.name;
+  return absl::StrCat(prefix, code);
+}
+
 }  // namespace
 
 absl::StatusOr<DnsMessage> ParseDns(std::span<const uint8_t> packet) {
@@ -297,75 +299,17 @@ absl::StatusOr<DnsMessage> ParseDnsTcp(std::span<const uint8_t> stream) {
 }
 
 std::string DnsTypeName(uint16_t type) {
-  switch (type) {
-    case 1:
-      return "A";
-    case 2:
-      return "NS";
-    case 5:
-      return "CNAME";
-    case 6:
-      return "SOA";
-    case 12:
-      return "PTR";
-    case 13:
-      return "HINFO";
-    case 15:
-      return "MX";
-    case 16:
-      return "TXT";
-    case 28:
-      return "AAAA";
-    case 33:
-      return "SRV";
-    case 35:
-      return "NAPTR";
-    case 39:
-      return "DNAME";
-    case 41:
-      return "OPT";
-    case 43:
-      return "DS";
-    case 46:
-      return "RRSIG";
-    case 47:
-      return "NSEC";
-    case 48:
-      return "DNSKEY";
-    case 52:
-      return "TLSA";
-    case 64:
-      return "SVCB";
-    case 65:
-      return "HTTPS";
-    case 99:
-      return "SPF";
-    case 255:
-      return "ANY";
-    case 256:
-      return "URI";
-    case 257:
-      return "CAA";
-    default:
-      return absl::StrCat("TYPE", type);
-  }
+  static constexpr CodeName kTypes[] = {
+      {1, "A"},     {2, "NS"},     {5, "CNAME"},  {6, "SOA"},   {12, "PTR"},    {13, "HINFO"},
+      {15, "MX"},   {16, "TXT"},   {28, "AAAA"},  {33, "SRV"},  {35, "NAPTR"},  {39, "DNAME"},
+      {41, "OPT"},  {43, "DS"},    {46, "RRSIG"}, {47, "NSEC"}, {48, "DNSKEY"}, {52, "TLSA"},
+      {64, "SVCB"}, {65, "HTTPS"}, {99, "SPF"},   {255, "ANY"}, {256, "URI"},   {257, "CAA"}};
+  return NameOf(kTypes, type, "TYPE");
 }
 
 std::string DnsClassName(uint16_t klass) {
-  switch (klass) {
-    case 1:
-      return "IN";
-    case 3:
-      return "CH";
-    case 4:
-      return "HS";
-    case 254:
-      return "NONE";
-    case 255:
-      return "ANY";
-    default:
-      return absl::StrCat("CLASS", klass);
-  }
+  static constexpr CodeName kClasses[] = {{1, "IN"}, {3, "CH"}, {4, "HS"}, {254, "NONE"}, {255, "ANY"}};
+  return NameOf(kClasses, klass, "CLASS");
 }
 
 std::string DnsRcodeName(uint8_t rcode) {
@@ -376,22 +320,9 @@ std::string DnsRcodeName(uint8_t rcode) {
 }
 
 std::string DnsOpcodeName(uint8_t opcode) {
-  switch (opcode) {
-    case 0:
-      return "QUERY";
-    case 1:
-      return "IQUERY";
-    case 2:
-      return "STATUS";
-    case 4:
-      return "NOTIFY";
-    case 5:
-      return "UPDATE";
-    case 6:
-      return "DSO";
-    default:
-      return absl::StrCat(opcode);
-  }
+  static constexpr CodeName kOpcodes[] = {{0, "QUERY"},  {1, "IQUERY"}, {2, "STATUS"},
+                                          {4, "NOTIFY"}, {5, "UPDATE"}, {6, "DSO"}};
+  return NameOf(kOpcodes, opcode, "");
 }
 
 }  // namespace vigil::net

@@ -210,6 +210,19 @@ void Dedupe(Alts& alts) {
   alts = std::move(out);
 }
 
+// The alternatives of `each` for every item of a list, deduplicated: a list
+// matches when any of its items does.
+template <typename List, typename Each>
+Alts AnyOf(const List& items, Each each) {
+  Alts out;
+  for (const std::string& s : items) {
+    Alts one = each(s);
+    out.insert(out.end(), one.begin(), one.end());
+  }
+  Dedupe(out);
+  return out;
+}
+
 Alts And(const Alts& a, const Alts& b) {
   if (a.size() * b.size() > Reducer::kMaxAlts) {
     // Either side alone is a necessary condition: keep the one with fewer "anything"s.
@@ -292,15 +305,8 @@ Alts Reducer::ReduceCheck(const Check& c) const {
       case Op::kEq:
         return FromExactPath(c.text);
       case Op::kIn:
-      case Op::kIntersects: {
-        Alts out;
-        for (const std::string& s : c.strings) {
-          Alts one = FromExactPath(s);
-          out.insert(out.end(), one.begin(), one.end());
-        }
-        Dedupe(out);
-        return out;
-      }
+      case Op::kIntersects:
+        return AnyOf(c.strings, FromExactPath);
       case Op::kEndsWith: {
         std::string_view t = c.text;
         if (t.empty()) return Top();
@@ -328,10 +334,10 @@ Alts Reducer::ReduceCheck(const Check& c) const {
               stack.emplace_back(kid, p);
           }
         }
-        for (const std::string& g : c.globs) {
-          Alts one = FromPathPrefix(g.substr(0, g.find_first_of("*?[\\")));
-          out.insert(out.end(), one.begin(), one.end());
-        }
+        Alts globs = AnyOf(c.globs, [](const std::string& g) {
+          return FromPathPrefix(g.substr(0, g.find_first_of("*?[\\")));
+        });
+        out.insert(out.end(), globs.begin(), globs.end());
         Dedupe(out);
         return out;
       }
@@ -371,15 +377,7 @@ Alts Reducer::ReduceCheck(const Check& c) const {
       return {NameAlt(NK::kParentName, Basename(d))};
     };
     if (c.op == Op::kEq) return parent(c.text);
-    if (c.op == Op::kIn || c.op == Op::kIntersects) {
-      Alts out;
-      for (const std::string& s : c.strings) {
-        Alts one = parent(s);
-        out.insert(out.end(), one.begin(), one.end());
-      }
-      Dedupe(out);
-      return out;
-    }
+    if (c.op == Op::kIn || c.op == Op::kIntersects) return AnyOf(c.strings, parent);
     return Top();
   }
   return Top();

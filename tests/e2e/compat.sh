@@ -28,18 +28,8 @@ compat_case() {
   cp /bin/true "$WORK/bin/true"
   # A port nothing listens on: both connects fail (ECONNREFUSED), which the events report.
   local port=$((20000 + RANDOM % 20000))
-  cat >"$p" <<YAML
-apiVersion: tracee.aquasec.com/v1beta1
-kind: Policy
-metadata:
-  name: compat
-  annotations:
-    description: ia32 syscalls
-spec:
-  scope:
-    - comm=ia32_syscalls
-  rules:
-    - event: open
+  # The ia32 syscalls, and an x86-64 open of the same file.
+  policy "$p" compat "comm=ia32_syscalls" "    - event: open
       filters:
         - data.pathname=$WORK/files/*
     - event: openat
@@ -50,22 +40,10 @@ spec:
         - data.pathname=$WORK/bin/*
     - event: connect
     - event: security_file_open
-    - event: security_socket_connect
----
-apiVersion: tracee.aquasec.com/v1beta1
-kind: Policy
-metadata:
-  name: native
-  annotations:
-    description: an x86-64 open of the same file
-spec:
-  scope:
-    - comm=cat
-  rules:
-    - event: openat
+    - event: security_socket_connect"
+  policy "$p" native "comm=cat" "    - event: openat
       filters:
-        - data.pathname=$WORK/files/*
-YAML
+        - data.pathname=$WORK/files/*"
   start_sensor main -p "$p" --syscall-hook "$hook" -o "json:$EVENTS"
   local child
   run_child child "$prog" "$WORK/files/target" /etc/hostname "$port" "$WORK/bin/true" 2>"$WORK/prog.err"

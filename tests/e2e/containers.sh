@@ -60,20 +60,9 @@ grep -qx "$old_pid" "$old_cg/cgroup.procs" || die "could not move pid $old_pid i
 
 # Policies with the constructs of Tracee's examples/policies/yaml/{k8s,plain}/new_containers.yaml.
 mkdir "$WORK/policies"
-cat >"$WORK/policies/k8s.yaml" <<'EOF'
-apiVersion: tracee.aquasec.com/v1beta1
-kind: Policy
-metadata:
-  name: fresh-containers
-  annotations:
-    description: container_create and security_file_open of containers started after the sensor
-spec:
-  scope:
-    - container=new
-  rules:
-    - event: container_create
-    - event: security_file_open
-EOF
+# container_create and security_file_open of containers started after the sensor.
+policy "$WORK/policies/k8s.yaml" fresh-containers "container=new" "    - event: container_create
+    - event: security_file_open"
 cat >"$WORK/policies/plain.yaml" <<'EOF'
 type: policy
 name: fresh-plain

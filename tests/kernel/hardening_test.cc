@@ -161,13 +161,9 @@ TEST_F(HardeningTest, ListenersOfOnePortOnTwoAddressesKeepTheirOwnConnections) {
   ASSERT_NE(s, nullptr);
   auto serve = [](const char* addr, IntPipe& port_in, IntPipe& port_out, IntPipe& done) {
     return Spawn([addr, &port_in, &port_out, &done] {
-      int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in sin{.sin_family = AF_INET, .sin_port = htons(static_cast<uint16_t>(port_in.Receive())),
-                      .sin_addr = {}};
-      inet_pton(AF_INET, addr, &sin.sin_addr);
-      socklen_t len = sizeof(sin);
-      if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 4) != 0) return 1;
-      getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+      sockaddr_in sin;
+      int l = ListenTcp4(addr, static_cast<uint16_t>(port_in.Receive()), 4, sin);
+      if (l < 0) return 1;
       port_out.Send(ntohs(sin.sin_port));
       int a = accept(l, nullptr, nullptr);
       done.Receive();
@@ -248,11 +244,9 @@ TEST_F(HardeningTest, OpenRecordsSurviveAnInboundTcpFloodOnTheSameCpus) {
     setrlimit(RLIMIT_NOFILE, &nofile);
     // The first byte tells a churned connection ('c': closed at once) from a
     // trickled one ('t': held, never read again).
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
-    socklen_t len = sizeof(sin);
-    if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 4096) != 0) return 1;
-    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    sockaddr_in sin;
+    int l = ListenTcp4("127.0.0.1", 0, 4096, sin);
+    if (l < 0) return 1;
     port_pipe.Send(ntohs(sin.sin_port));
     for (;;) {  // killed by the test
       int a = accept(l, nullptr, nullptr);

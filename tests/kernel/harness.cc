@@ -1,7 +1,9 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -276,6 +278,19 @@ events::Fields AddrArg(const Event& e, std::string_view name) {
   const auto* f = std::get_if<events::Fields>(&a->value);
   EXPECT_NE(f, nullptr) << e.def->name << "." << name << " is not a socket address";
   return f ? *f : events::Fields{};
+}
+
+int ListenTcp4(const char* addr, uint16_t port, int backlog, sockaddr_in& bound) {
+  int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  bound = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {}};
+  inet_pton(AF_INET, addr, &bound.sin_addr);
+  socklen_t len = sizeof(bound);
+  if (bind(l, reinterpret_cast<sockaddr*>(&bound), len) != 0 || listen(l, backlog) != 0) {
+    close(l);
+    return -1;
+  }
+  getsockname(l, reinterpret_cast<sockaddr*>(&bound), &len);
+  return l;
 }
 
 events::Fields Inet(const char* addr, int port) {

@@ -5,6 +5,7 @@
 #ifndef VIGIL_TESTS_KERNEL_HARNESS_H_
 #define VIGIL_TESTS_KERNEL_HARNESS_H_
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -104,6 +105,10 @@ class IntPipe {
  private:
   int fds_[2] = {-1, -1};
 };
+
+// A TCP listener on IPv4 `addr` and `port` (0: an ephemeral one) with
+// `backlog`; `bound` is the address it got. -1 when bind or listen fails.
+int ListenTcp4(const char* addr, uint16_t port, int backlog, sockaddr_in& bound);
 
 // ------------------------------------------------------------ small facts
 

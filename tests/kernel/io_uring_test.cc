@@ -60,13 +60,8 @@ class IoUringTest : public BpfTest {
 
 // A TCP listener on 127.0.0.1 (in this process, which the sensor ignores).
 int Listener(int& port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || listen(fd, 4) != 0) return -1;
-  socklen_t len = sizeof(sin);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  sockaddr_in sin;
+  int fd = ListenTcp4("127.0.0.1", 0, 4, sin);
   port = ntohs(sin.sin_port);
   return fd;
 }

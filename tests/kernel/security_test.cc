@@ -737,15 +737,13 @@ TEST_F(SecurityTest, SocketBindListenConnectAcceptOverIpv4Ipv6AndUnix) {
   IntPipe out;
   pid_t child = Spawn([&] {
     // IPv4: a listener on an ephemeral port, a connection to it.
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in any{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
-    if (bind(l, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0 || listen(l, 7) != 0) return 1;
-    socklen_t len = sizeof(any);
-    getsockname(l, reinterpret_cast<sockaddr*>(&any), &len);
+    sockaddr_in any;
+    int l = ListenTcp4("127.0.0.1", 0, 7, any);
+    if (l < 0) return 1;
     int c = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(c, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0) return 2;
     sockaddr_in local{};
-    len = sizeof(local);
+    socklen_t len = sizeof(local);
     getsockname(c, reinterpret_cast<sockaddr*>(&local), &len);
     int a = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
     out.Send(ntohs(any.sin_port));
@@ -840,11 +838,9 @@ TEST_F(SecurityTest, TcpConnectionsCarryDirectionAndTheProcessesAtBothEnds) {
   IntPipe port_pipe, done_pipe;
   // The server: listens (after the sensor started) and accepts one connection.
   pid_t server = Spawn([&] {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
-    socklen_t len = sizeof(sin);
-    if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 1) != 0) return 1;
-    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    sockaddr_in sin;
+    int l = ListenTcp4("127.0.0.1", 0, 1, sin);
+    if (l < 0) return 1;
     port_pipe.Send(ntohs(sin.sin_port));
     int a = accept(l, nullptr, nullptr);
     done_pipe.Receive();
@@ -1003,14 +999,12 @@ TEST_F(SecurityTest, HttpHeadsAreCapturedOnAnyPortUpToTheirEmptyLine) {
                         21);
   IntPipe port;
   pid_t child = Spawn([&] {
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in sin{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
-    socklen_t len = sizeof(sin);
-    if (bind(l, reinterpret_cast<sockaddr*>(&sin), len) != 0 || listen(l, 1) != 0) return 1;
-    getsockname(l, reinterpret_cast<sockaddr*>(&sin), &len);
+    sockaddr_in sin;
+    int l = ListenTcp4("127.0.0.1", 0, 1, sin);
+    if (l < 0) return 1;
     port.Send(ntohs(sin.sin_port));
     int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (connect(c, reinterpret_cast<sockaddr*>(&sin), len) != 0) return 2;
+    if (connect(c, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0) return 2;
     int a = accept(l, nullptr, nullptr);
     const std::string segment = head + body;
     if (send(c, segment.data(), segment.size(), 0) != static_cast<ssize_t>(segment.size())) return 3;

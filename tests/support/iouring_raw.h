@@ -67,6 +67,18 @@ static inline struct io_uring_sqe *vg_iou_sqe(struct vg_iou *r) {
   return sqe;
 }
 
+/* A cleared SQE for the next request with the fields every operation here
+ * sets: the opcode, its file descriptor, its address and its length. */
+static inline struct io_uring_sqe *vg_iou_prep(struct vg_iou *r, uint8_t opcode, int fd, const void *addr,
+                                               uint32_t len) {
+  struct io_uring_sqe *sqe = vg_iou_sqe(r);
+  sqe->opcode = opcode;
+  sqe->fd = fd;
+  sqe->addr = (uint64_t)(uintptr_t)addr;
+  sqe->len = len;
+  return sqe;
+}
+
 /* Submits the prepared SQE and waits for its completion: the CQE's res. */
 static inline int vg_iou_run(struct vg_iou *r) {
   __atomic_store_n(r->sq_tail, *r->sq_tail + 1, __ATOMIC_RELEASE);
@@ -88,61 +100,34 @@ static inline int vg_iou_run(struct vg_iou *r) {
 }
 
 static inline int vg_iou_openat(struct vg_iou *r, int dfd, const char *path, int flags, mode_t mode) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_OPENAT;
-  sqe->fd = dfd;
-  sqe->addr = (uint64_t)(uintptr_t)path;
-  sqe->open_flags = (uint32_t)flags;
-  sqe->len = mode;
+  vg_iou_prep(r, IORING_OP_OPENAT, dfd, path, mode)->open_flags = (uint32_t)flags;
   return vg_iou_run(r);
 }
 
 static inline int vg_iou_write(struct vg_iou *r, int fd, const void *buf, unsigned len) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_WRITE;
-  sqe->fd = fd;
-  sqe->addr = (uint64_t)(uintptr_t)buf;
-  sqe->len = len;
-  sqe->off = 0;
+  vg_iou_prep(r, IORING_OP_WRITE, fd, buf, len)->off = 0;
   return vg_iou_run(r);
 }
 
 static inline int vg_iou_renameat(struct vg_iou *r, int olddfd, const char *oldpath, int newdfd, const char *newpath) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_RENAMEAT;
-  sqe->fd = olddfd;
-  sqe->addr = (uint64_t)(uintptr_t)oldpath;
-  sqe->len = (uint32_t)newdfd;
-  sqe->addr2 = (uint64_t)(uintptr_t)newpath;
+  vg_iou_prep(r, IORING_OP_RENAMEAT, olddfd, oldpath, (uint32_t)newdfd)->addr2 = (uint64_t)(uintptr_t)newpath;
   return vg_iou_run(r);
 }
 
 static inline int vg_iou_unlinkat(struct vg_iou *r, int dfd, const char *path, int flags) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_UNLINKAT;
-  sqe->fd = dfd;
-  sqe->addr = (uint64_t)(uintptr_t)path;
-  sqe->unlink_flags = (uint32_t)flags;
+  vg_iou_prep(r, IORING_OP_UNLINKAT, dfd, path, 0)->unlink_flags = (uint32_t)flags;
   return vg_iou_run(r);
 }
 
 static inline int vg_iou_mkdirat(struct vg_iou *r, int dfd, const char *path, mode_t mode) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_MKDIRAT;
-  sqe->fd = dfd;
-  sqe->addr = (uint64_t)(uintptr_t)path;
-  sqe->len = mode;
+  vg_iou_prep(r, IORING_OP_MKDIRAT, dfd, path, mode);
   return vg_iou_run(r);
 }
 
 /* The address must stay valid until the request completes (it does: the
  * request is waited for). */
 static inline int vg_iou_connect(struct vg_iou *r, int sockfd, const struct sockaddr *addr, socklen_t len) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_CONNECT;
-  sqe->fd = sockfd;
-  sqe->addr = (uint64_t)(uintptr_t)addr;
-  sqe->off = len; /* addr2: the address length */
+  vg_iou_prep(r, IORING_OP_CONNECT, sockfd, addr, 0)->off = len; /* addr2: the address length */
   return vg_iou_run(r);
 }
 

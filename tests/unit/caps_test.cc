@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "unit_matchers.h"
 #include "vigil/caps/cap_set.h"
 #include "vigil/caps/kernel_probe.h"
 #include "vigil/caps/options.h"
@@ -27,15 +28,6 @@
 
 namespace vigil::caps {
 namespace {
-
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
-using ::testing::StartsWith;
-
-// Debian's absl::string_view is not std::string_view, which gmock's string matchers want.
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 // ---------------------------------------------------------------- names, sets
 

@@ -23,15 +23,11 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "unit_matchers.h"
 #include "vigil/events/registry.h"
 
 namespace vigil::events {
 namespace {
-
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
-using ::testing::Pair;
-using ::testing::StartsWith;
 
 // The kernel's values (asm-generic/fcntl.h); glibc defines O_LARGEFILE as 0
 // on x86-64, but the kernel ABI bit exists and programs can pass it.

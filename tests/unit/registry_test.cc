@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "unit_matchers.h"
 #include "vigil/events/event_ids.h"
 
 // The record layout first: the generated skeleton uses its structs.
@@ -23,14 +24,6 @@
 
 namespace vigil::events {
 namespace {
-
-using ::testing::Contains;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsSupersetOf;
-using ::testing::Not;
-
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
 
 const Registry& Builtin() { return Registry::Builtin(); }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "synthetic_process.h"
 #include "vigil/events/event.h"
 #include "vigil/events/format.h"
 #include "vigil/events/registry.h"
@@ -22,14 +23,8 @@ using ArgIn = std::variant<int64_t, std::string, std::vector<std::string>, event
 inline events::Event Ev(const std::string& name, std::vector<std::pair<std::string, ArgIn>> args = {}) {
   const events::EventDef* def = events::Registry::Builtin().Find(name);
   EXPECT_NE(def, nullptr) << name;
-  events::Event e;
-  e.def = def;
-  e.pid = e.tid = e.host_pid = e.host_tid = 4242;
-  e.ppid = e.host_ppid = 4200;
-  e.uid = 1000;
-  e.comm = "tester";
-  e.executable = "/usr/bin/tester";
-  e.parent_comm = "bash";
+  events::Event e = test_support::EventFrom(
+      def, {.ppid = 4200, .comm = "tester", .executable = "/usr/bin/tester", .parent_comm = "bash"});
   e.host_name = "host-1";
   e.timestamp_ns = 1'000'000'000;
   if (!def) return e;
