@@ -80,6 +80,13 @@ struct UserCounters {
   uint64_t policy_records = 0;  // records some policy or detection took (not the process tree's own)
 };
 
+// Every kernel counter, the io_uring side's included.
+KernelCounters ReadKernelCounters(const BpfSensor& sensor) {
+  KernelCounters k = sensor.ReadCounters();
+  k.iou_undecoded = sensor.ReadIoUringUndecoded();
+  return k;
+}
+
 std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Outputs& outputs) {
   std::string out;
   auto counter = [&out](const char* name, const char* help, uint64_t v) {
@@ -104,6 +111,10 @@ std::string MetricsText(const KernelCounters& k, const UserCounters& u, const Ou
           u.policy_records);
   counter("vigil_compat_syscalls_undecoded_total",
           "Compat syscalls no event reports: x32 ones, and ia32 ones with no x86-64 twin.", k.compat_undecoded);
+  counter("vigil_io_uring_requests_undecoded_total",
+          "io_uring requests a selected event did not report: ops never decoded, or whose kernel types are "
+          "missing.",
+          k.iou_undecoded);
   counter("vigil_sink_write_errors_total", "Failed send attempts, all outputs together.", u.sink_errors);
   out += outputs.MetricsText();
   return out;
@@ -859,7 +870,7 @@ void SensorRun::NoteOutputErrors() {
 
 void SensorRun::PublishStatus() {
   if (!board_) return;
-  const KernelCounters k = sensor_->ReadCounters();
+  const KernelCounters k = ReadKernelCounters(*sensor_);
   HealthInputs in;
   in.lost_total = k.lost_reserve + pipeline_->counters().decode_errors;
   NoteOutputErrors();
@@ -952,7 +963,7 @@ void SensorRun::Reload() {
 
 void SensorRun::WriteMetrics() {
   if (absl::Status st = WriteFileAtomically(
-          options_.metrics_file, MetricsText(sensor_->ReadCounters(), CurrentUserCounters(), *outputs_));
+          options_.metrics_file, MetricsText(ReadKernelCounters(*sensor_), CurrentUserCounters(), *outputs_));
       !st.ok())
     LogWarn(st.message());
 }
@@ -1016,7 +1027,7 @@ void SensorRun::Stop() {
   }
   // Each output gets up to 1 s to deliver what it holds (SPEC: stop within 2 s).
   outputs_->Stop(Clock::now() + std::chrono::seconds(1));
-  const KernelCounters k = sensor_->ReadCounters();
+  const KernelCounters k = ReadKernelCounters(*sensor_);
   const PipelineCounters& p = pipeline_->counters();
   LogInfo(absl::StrCat(
       "stopped (", stop_reason_, "): emitted ", p.emitted, " events (", p.detections, " detections); lost ",
@@ -1024,7 +1035,8 @@ void SensorRun::Stop() {
       p.decode_errors ? absl::StrCat(" (last: ", p.last_decode_error, ")") : "", ", ", k.map_full,
       " (kernel table full); ", k.truncated, " with truncated arguments; ", k.read_failed,
       " unreadable user memory reads (events kept); ", k.compat_undecoded,
-      " compat syscalls not decoded (x32, or ia32 without an x86-64 twin); filtered out by policies: ",
+      " compat syscalls not decoded (x32, or ia32 without an x86-64 twin); ", k.iou_undecoded,
+      " io_uring requests not decoded; filtered out by policies: ",
       k.filtered_kernel, " in the kernel, ",
       UserDrops(), " in user space; outputs: ", outputs_->Summary()));
   if (!options_.metrics_file.empty()) WriteMetrics();

@@ -48,4 +48,22 @@ check "io_uring_setup by the helper" \
 n=$(jq -c "select(.hostProcessId == $open_pid and .eventName == \"openat\" and .ioUring != true
                and (.args[] | select(.name == \"pathname\") | .value) == \"/etc/shadow\")" "$EVENTS" | wc -l)
 [[ $n == 0 ]] || fail "the helper's open of /etc/shadow reported as a syscall ($n): it was io_uring's"
+
+# An op no event reports (IORING_OP_LINKAT) whose twin (linkat) is selected:
+# counted in the metrics and the stop summary, three links at least three.
+start_sensor undecoded -e openat,linkat -s comm=iouring_ops -o "json:$WORK/undecoded.json" \
+  --metrics-file "$WORK/vigil.prom" --duration 30s
+: >"$WORK/link-src"
+for i in 1 2 3; do
+  "$OPS" link "$WORK/link-src" "$WORK/link-$i" >"$WORK/link.out" || die "io_uring link failed: $(cat "$WORK/link.out")"
+done
+[[ -e $WORK/link-3 ]] || die "io_uring linkat made no link"
+sleep 0.5
+stop_sensor INT
+undecoded=$(awk '$1 == "vigil_io_uring_requests_undecoded_total" {print $2}' "$WORK/vigil.prom")
+[[ -n $undecoded ]] || die "no vigil_io_uring_requests_undecoded_total in the metrics"
+((undecoded >= 3)) || fail "vigil_io_uring_requests_undecoded_total is $undecoded after 3 io_uring linkat, want >= 3"
+summary=$(grep -o '[0-9]* io_uring requests not decoded' "$SENSOR_ERR" | grep -o '^[0-9]*')
+[[ -n $summary ]] && ((summary >= 3)) || fail "stop summary: '$summary' io_uring requests not decoded, want >= 3"
+pass "io_uring linkat counted as undecoded: metrics $undecoded, stop summary $summary"
 finish

@@ -42,6 +42,9 @@ struct KernelCounters {
   uint64_t read_failed = 0;  // user memory the kernel could not read (events kept)
   uint64_t map_full = 0;  // a kernel table was full: a pending context or state not kept
   uint64_t compat_undecoded = 0;  // x32 syscalls, ia32 ones with no x86-64 twin
+  // io_uring requests a selected event could not report (bpf/io_uring.bpf.h
+  // vg_iou_undecoded): filled by ReadIoUringUndecoded, not ReadCounters.
+  uint64_t iou_undecoded = 0;
 };
 
 // The in-kernel prefilter of detection inputs (bpf/detect_prefilter.h): the
@@ -115,6 +118,9 @@ class BpfSensor {
 
   // Summed over CPUs, read from the mmap'd .bss (no bpf() call).
   KernelCounters ReadCounters() const;
+  // io_uring requests undecoded (KernelCounters::iou_undecoded), summed over
+  // CPUs from the mmap'd .bss (engine/src/bpf_sensor_iou.cc).
+  uint64_t ReadIoUringUndecoded() const;
   // How many entries the object's map `name` holds now (iterating its keys;
   // a bpf() call per entry), or an error for an unknown map. For tests and
   // diagnostics: the kernel tables must not grow without bound.
