@@ -339,7 +339,12 @@ class SensorRun {
   std::unique_ptr<Pipeline> pipeline_;
   std::set<uint32_t> detections_;  // selected detections that run
   std::unique_ptr<RulesDetectStage> detect_stage_;
-  std::vector<std::unique_ptr<rules::DetectionEngine>> reloaded_rules_;  // SIGHUP, newest last
+  // The engine the last SIGHUP loaded (none yet: options_.detections runs).
+  // A reload frees the one before: detections are built, matched and
+  // rendered by the outputs (into bytes) within one record's callback, and a
+  // reload runs between PollAndDrain calls, so no event points at its
+  // definitions any more.
+  std::unique_ptr<rules::DetectionEngine> reloaded_rules_;
   int64_t setup_done_ = 0;
   int64_t stop_begun_ = 0;
   std::string stop_reason_;
@@ -919,7 +924,7 @@ absl::Status SensorRun::ReloadPolicies() {
 
 absl::Status SensorRun::ReloadRules() {
   if (options_.detections == nullptr || detect_stage_ == nullptr) return absl::OkStatus();
-  const rules::DetectionEngine& running = reloaded_rules_.empty() ? *options_.detections : *reloaded_rules_.back();
+  const rules::DetectionEngine& running = reloaded_rules_ ? *reloaded_rules_ : *options_.detections;
   absl::StatusOr<std::unique_ptr<rules::DetectionEngine>> fresh = ReloadDetections(options_.rules, running);
   if (!fresh.ok())
     return absl::Status(fresh.status().code(),
@@ -936,8 +941,7 @@ absl::Status SensorRun::ReloadRules() {
         "reload: rules: the kernel's prefilter of security_file_open would change (other file names, "
         "directories or flags; a restart applies it); the running rules stay as they were");
   detect_stage_->set_engine(**fresh);
-  // Detections already emitted point at the earlier engine's definitions: it stays.
-  reloaded_rules_.push_back(std::move(*fresh));
+  reloaded_rules_ = std::move(*fresh);  // frees the previous reload's engine (`running`)
   LogInfo("reload: rules re-read; their conditions, exceptions, lists, macros and outputs are in effect");
   return absl::OkStatus();
 }

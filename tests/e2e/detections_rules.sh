@@ -16,6 +16,8 @@
 #   reload           SIGHUP re-reads --rules: a changed condition applies to the
 #                    next event; a broken file or a new detection keeps the
 #                    running rules, with the reason
+#   reload_memory    repeated SIGHUPs free each replaced rule engine: the
+#                    sensor's RSS stays bounded however many reloads
 #   kernel_prefilter under the default policy, opens no rule can match die in
 #                    the kernel (filtered counter) while a built-in still
 #                    fires; a --rules rule on a file name is fed (its name is
@@ -235,6 +237,61 @@ YAML
          and any(.args[]; .name == "output" and .value == "reloaded: t_after"))'
   check "after the broken file: the reloaded rule still runs" \
     'any(.[]; .eventName == "anti_debugging" and .processName == "t_after" and .parentProcessName == "p4")'
+  finish
+}
+
+# reload_memory: a --rules file whose list makes each engine a few MB;
+# reloads must not keep them. After a few warm-up reloads, 12 more may not
+# grow the RSS by as much as the first reload did (a kept engine each would
+# add 12 times that); the last engine still fires.
+case_reload_memory() {
+  need_root
+  act_setup
+  local rules=$WORK/big.yaml
+  python3 - "$rules" <<'PY'
+import sys
+items = ",".join("vg_reload_item_%06d_padding_padding" % i for i in range(20000))
+open(sys.argv[1], "w").write(f"""- list: vg_reload_big_list
+  items: [{items}]
+- rule: anti_debugging
+  desc: PTRACE_TRACEME by a process outside a big list
+  condition: evt.name = ptrace and evt.arg.request = PTRACE_TRACEME and not proc.name in (vg_reload_big_list)
+  output: "reloaded: %proc.name"
+  severity: high
+""")
+PY
+  start_sensor memory -e anti_debugging --rules "$rules" -o "json:$EVENTS" --duration 120s
+  rss() { awk '/^VmRSS:/ {print $2}' "/proc/$SENSOR_PID/status"; }
+  local n=0
+  hup() {
+    kill -HUP "$SENSOR_PID"
+    n=$((n + 1))
+    for ((i = 0; i < 200; i++)); do
+      (($(grep -c 'reload: rules re-read' "$SENSOR_ERR") >= n)) && return 0
+      sleep 0.05
+    done
+    die "reload $n not logged: $(tail -n 5 "$SENSOR_ERR")"
+  }
+  local start first warm last
+  start=$(rss)
+  hup
+  first=$(rss)
+  hup
+  hup
+  warm=$(rss)
+  for _ in $(seq 12); do hup; done
+  last=$(rss)
+  drive p_mem "$(as t_mem "$ACT") traceme"
+  sleep 0.5
+  stop_sensor INT
+  check "after 15 reloads the last engine fires" \
+    'any(.[]; .eventName == "anti_debugging" and .processName == "t_mem" and .parentProcessName == "p_mem"
+         and any(.args[]; .name == "output" and .value == "reloaded: t_mem"))'
+  local engine=$((first - start)) growth=$((last - warm))
+  log "RSS (kB): start $start, after 1 reload $first, after 3 $warm, after 15 $last"
+  ((engine > 1000)) || fail "the first reload grew the RSS by $engine kB only: the list is too small to tell"
+  ((growth < engine)) && pass "15 reloads: RSS grew $growth kB over the last 12 (one engine: ~$engine kB)" ||
+    fail "the last 12 reloads grew the RSS by $growth kB (one engine: ~$engine kB): replaced engines are kept"
   finish
 }
 

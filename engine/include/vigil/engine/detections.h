@@ -41,8 +41,10 @@ class RulesDetectStage final : public DetectStage {
 
   void OnEvent(const events::Event& input, uint64_t policies, const EmitDetection& emit) override;
 
-  // Runs `engine` from the next event on (a reload; the caller keeps the
-  // earlier engine alive while events it emitted may still be in flight).
+  // Runs `engine` from the next event on (a reload). Detections of the
+  // earlier engine point at its definitions only while OnEvent's `emit`
+  // runs, so called between events the caller may free the earlier engine
+  // once this returned.
   void set_engine(rules::DetectionEngine& engine) { engine_ = &engine; }
 
  private:
