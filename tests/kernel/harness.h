@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -51,10 +52,13 @@ class Sensor {
   const events::Event* Await(std::string_view name, pid_t host_pid,
                              const std::function<bool(const events::Event&)>& match = nullptr);
 
-  // What a user would see (records some policy selected).
-  const std::vector<events::Event>& events() const { return events_; }
+  // What a user would see (records some policy selected). A deque: draining
+  // appends, and the events Find, First and Await returned stay where they
+  // are (a vector's growth moved them, and a test that awaited a second
+  // event read the first from freed memory).
+  const std::deque<events::Event>& events() const { return events_; }
   // Lifecycle records no policy selected: they only feed the process tree.
-  const std::vector<events::Event>& tracking() const { return tracking_; }
+  const std::deque<events::Event>& tracking() const { return tracking_; }
   engine::BpfSensor& bpf() { return *bpf_; }
 
  private:
@@ -62,8 +66,8 @@ class Sensor {
 
   std::unique_ptr<engine::BpfSensor> bpf_;
   events::Decoder decoder_;
-  std::vector<events::Event> events_;
-  std::vector<events::Event> tracking_;
+  std::deque<events::Event> events_;
+  std::deque<events::Event> tracking_;
   uint64_t decode_errors_ = 0;
   std::string last_decode_error_;
 };

@@ -221,6 +221,31 @@ TEST_F(KernelTest, OnlySelectedEventsAreReported) {
   for (const Event& e : s->events()) EXPECT_EQ(e.def->name, "sched_process_exit");
 }
 
+// The harness: an event Await returned stays where it is while later drains
+// append more (security.SecurityTest.ExecAndForkInAnotherUtsNamespaceCarryItsNodename
+// compared an exec's uts_ns after awaiting a fork, and once read it from the
+// memory a growing vector had freed).
+TEST_F(KernelTest, AwaitedEventsStayPutWhileMoreArrive) {
+  auto s = Sensor::Start({"sched_process_exit"});
+  ASSERT_NE(s, nullptr);
+  pid_t first = Spawn([] { return 0; });
+  WaitStatus(first);
+  const Event* e = s->Await("sched_process_exit", first);
+  ASSERT_NE(e, nullptr);
+  size_t index = 0;
+  while (index < s->events().size() && &s->events()[index] != e) ++index;
+  ASSERT_LT(index, s->events().size());
+  pid_t last = 0;
+  for (int i = 0; i < 200; ++i) {  // 200 more exits at least: a vector would have grown and moved
+    last = Spawn([] { return 0; });
+    WaitStatus(last);
+  }
+  ASSERT_NE(s->Await("sched_process_exit", last), nullptr);
+  EXPECT_GE(s->events().size(), index + 201);
+  EXPECT_EQ(&s->events()[index], e) << "the first event moved";
+  EXPECT_EQ(e->host_pid, static_cast<uint32_t>(first));
+}
+
 TEST_F(KernelTest, UnselectedLifecycleFeedsTheProcessTreeOnlyWhenTracking) {
   // With tracking on (the default), an exec the user did not select still
   // produces a policy-less record with the executable's path, for the
