@@ -125,12 +125,7 @@ static inline int vg_iou_mkdirat(struct vg_iou *r, int dfd, const char *path, mo
 }
 
 static inline int vg_iou_linkat(struct vg_iou *r, int olddfd, const char *oldpath, int newdfd, const char *newpath) {
-  struct io_uring_sqe *sqe = vg_iou_sqe(r);
-  sqe->opcode = IORING_OP_LINKAT;
-  sqe->fd = olddfd;
-  sqe->addr = (uint64_t)(uintptr_t)oldpath;
-  sqe->len = (uint32_t)newdfd;
-  sqe->addr2 = (uint64_t)(uintptr_t)newpath;
+  vg_iou_prep(r, IORING_OP_LINKAT, olddfd, oldpath, (uint32_t)newdfd)->addr2 = (uint64_t)(uintptr_t)newpath;
   return vg_iou_run(r);
 }
 
