@@ -268,16 +268,18 @@ static __always_inline bool detect_bloom(const struct vg_detect_open_cfg *cfg, _
   return (cfg->bloom[(bit >> 6) & (VG_DETECT_BLOOM_WORDS - 1)] >> (bit & 63)) & 1;
 }
 
-/* The dentry put_path renders for `d` in `mnt`: a mount's root is named
- * after its mount point. False when it cannot tell within a few mounts. */
-static __always_inline bool detect_rendered(struct dentry **d, struct mount **mnt) {
+/* The dentry put_path renders for `d` in `mnt` (whose root dentry is
+ * `root`; all three follow a crossing): a mount's root is named after its
+ * mount point. False when it cannot tell within a few mounts. */
+static __always_inline bool detect_rendered(struct dentry **d, struct mount **mnt, struct dentry **root) {
 #pragma unroll
   for (int i = 0; i < 4; i++) {
-    if (*d != BPF_CORE_READ(*mnt, mnt.mnt_root)) return true;
+    if (*d != *root) return true;
     struct mount *up = BPF_CORE_READ(*mnt, mnt_parent);
     if (up == *mnt) return false; /* the root of the tree: no name */
     *d = BPF_CORE_READ(*mnt, mnt_mountpoint);
     *mnt = up;
+    *root = BPF_CORE_READ(up, mnt.mnt_root);
   }
   return false;
 }
@@ -361,9 +363,12 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
   struct vg_detect_open_cfg *cfg = bpf_map_lookup_elem(&vg_detect_cfg, &zero);
   if (!cfg) return true;
   if (detect_need_holds(&cfg->any, flags)) return true;
-  struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-  struct mount *mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
-  if (!detect_rendered(&dentry, &mnt)) return true;
+  struct path fpath = BPF_CORE_READ(file, f_path);
+  struct dentry *dentry = fpath.dentry;
+  struct mount *mnt = container_of(fpath.mnt, struct mount, mnt);
+  struct dentry *root = BPF_CORE_READ(fpath.mnt, mnt_root);
+  struct dentry *const file_root = root;
+  if (!detect_rendered(&dentry, &mnt, &root)) return true;
   struct vg_dentry_link pn; /* (vigil.bpf.c) */
   vg_read_dentry_link(dentry, &pn);
   struct dentry *parent = pn.parent;
@@ -407,7 +412,7 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
       return true;
   }
   if (detect_need_holds(&cfg->parent_any, flags)) {
-    if (!detect_rendered(&parent, &mnt)) return true;
+    if (!detect_rendered(&parent, &mnt, &root)) return true;
     struct qstr pq = BPF_CORE_READ(parent, d_name); /* parent changed when it is a mount's root */
     __u64 plen = pq.len;
     asm volatile("" : "+r"(plen));
@@ -422,7 +427,9 @@ static __noinline bool detect_open_passes(struct file *file, __u64 flags) {
 #undef VG_NM
   /* (The prefixes' directories are watched: path_watch.h.) */
   if (detect_need_holds(&cfg->prefix_any, flags))
-    return vg_file_maybe_watched((__u64)file) && detect_prefix_passes(file, flags);
+    return vg_walk_maybe_watched((__u64)fpath.dentry, (__u64)container_of(fpath.mnt, struct mount, mnt),
+                                 (__u64)file_root) &&
+           detect_prefix_passes(file, flags);
   return false;
 }
 
@@ -433,8 +440,7 @@ __noinline int emit_file_open(__s32 nr, long ret) {
   if (ret < 0) return 0;
   __u64 policies = event_policies(VG_ID_SECURITY_FILE_OPEN);
   if (!policies) return 0;
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct file *file = vg_fd_file(task, ret);
+  struct file *file = vg_current_fd_file(ret);
   if (!file) return 0;
   /* The register holding the syscall's own pathname (0: di, 1: si, -1: none)
    * and where its flags are. */

@@ -706,30 +706,62 @@ static __always_inline const struct vg_syscall_spec *selected_spec(long nr, __u8
  * Before 1 and 2, the blooms of path_watch.h spare the trie and the path
  * walk for strings and files that no pattern can name. */
 
+/* Fields `a` and `b` of *ptr (b after a, CO-RE offsets) into *out_a and
+ * *out_b: one read when they lie within 64 bytes, else one each (a probe
+ * read costs more than the bytes it copies). */
+#define vg_read_two(ptr, a, b, out_a, out_b)                                                         \
+  do {                                                                                              \
+    __u64 oa_ = bpf_core_field_offset(ptr->a), ob_ = bpf_core_field_offset(ptr->b);                 \
+    __u64 sb_ = sizeof(*(out_b));                                                                   \
+    __u64 buf_[8];                                                                                  \
+    if (ob_ > oa_ && ob_ - oa_ + sb_ <= sizeof(buf_) && bpf_core_field_size(ptr->a) == sizeof(*(out_a)) && \
+        bpf_core_field_size(ptr->b) == sb_ && !bpf_probe_read_kernel(buf_, ob_ - oa_ + sb_, (void *)(ptr) + oa_)) { \
+      __builtin_memcpy((out_a), buf_, sizeof(*(out_a)));                                            \
+      __builtin_memcpy((out_b), (void *)buf_ + (ob_ - oa_), sb_);                                   \
+    } else {                                                                                        \
+      *(out_a) = BPF_CORE_READ(ptr, a);                                                             \
+      *(out_b) = BPF_CORE_READ(ptr, b);                                                             \
+    }                                                                                               \
+  } while (0)
+
 static __always_inline bool vg_bloom_has(const __u64 *words, __u32 nwords, __u32 bit) {
   return (words[(bit >> 6) & (nwords - 1)] >> (bit & 63)) & 1;
 }
 
 /* Whether a path pattern may name `fp` (a struct file): 0 when the file is
- * no exact pattern's (by super block and inode) and the walk from its
+ * no exact pattern's (by super block and inode; checked when `by_inode`:
+ * prefixes need not) and the walk from its
  * dentry to the mount namespace's root, crossing mount points (each mount
  * root and the dentry it covers are both checked, so an overmount hides
  * nothing), meets no watched directory. 1 otherwise, when the walk is too
  * deep, or for a task in another mount namespace than the sensor's (its
  * "/etc" is another directory, matched by its resolved path). */
-__noinline int vg_file_maybe_watched(__u64 fp) {
+__noinline int vg_walk_maybe_watched(__u64 dp, __u64 mp, __u64 rootp);
+
+__noinline int vg_file_maybe_watched(__u64 fp, int by_inode) {
   if (!vg_watch_ready) return 1;
-  struct task_struct *task = bpf_get_current_task_btf();
-  if ((__u64)BPF_CORE_READ(task, nsproxy, mnt_ns) != vg_sensor_mnt_ns) return 1;
   struct file *file = (struct file *)fp;
-  struct inode *inode = BPF_CORE_READ(file, f_inode);
-  if (vg_bloom_has(vg_watch_bloom, VG_WATCH_BLOOM_WORDS,
-                   vg_watch_bit((__u64)BPF_CORE_READ(inode, i_sb), BPF_CORE_READ(inode, i_ino))))
-    return 1;
-  struct path path = BPF_CORE_READ(file, f_path);
-  struct dentry *d = path.dentry;
-  struct mount *mnt = container_of(path.mnt, struct mount, mnt);
-  struct dentry *root = BPF_CORE_READ(path.mnt, mnt_root);
+  struct inode *inode;
+  struct path path;
+  vg_read_two(file, f_inode, f_path, &inode, &path);
+  if (by_inode) {
+    struct super_block *sb;
+    unsigned long ino;
+    vg_read_two(inode, i_sb, i_ino, &sb, &ino);
+    if (vg_bloom_has(vg_watch_bloom, VG_WATCH_BLOOM_WORDS, vg_watch_bit((__u64)sb, ino))) return 1;
+  }
+  return vg_walk_maybe_watched((__u64)path.dentry, (__u64)container_of(path.mnt, struct mount, mnt),
+                               (__u64)BPF_CORE_READ(path.mnt, mnt_root));
+}
+
+/* The walk of vg_file_maybe_watched from dentry `dp` in mount `mp`, whose
+ * root dentry is `rootp`. */
+__noinline int vg_walk_maybe_watched(__u64 dp, __u64 mp, __u64 rootp) {
+  if (!vg_watch_ready) return 1;
+  struct nsproxy *ns = bpf_get_current_task_btf()->nsproxy; /* BTF pointers: direct loads */
+  if (!ns || (__u64)ns->mnt_ns != vg_sensor_mnt_ns) return 1;
+  struct dentry *d = (struct dentry *)dp, *root = (struct dentry *)rootp;
+  struct mount *mnt = (struct mount *)mp;
   for (int i = 0; i < VG_PATH_DEPTH; i++) {
     if (vg_bloom_has(vg_watch_bloom, VG_WATCH_BLOOM_WORDS, vg_watch_bit((__u64)d, 0))) return 1;
     if (d == root) {
@@ -831,7 +863,7 @@ static __always_inline __u32 vg_path_key_copy(struct vg_path_key *key, struct vg
  * for the policies of `want` that are still undecided. */
 static __always_inline __u64 vg_path_match_file(struct vg_path_key_buf *kb, __u32 event_id,
                                                 struct file *file, __u64 want) {
-  if (!vg_file_maybe_watched((__u64)file)) return 0;
+  if (!vg_file_maybe_watched((__u64)file, 1)) return 0;
   struct inode *inode = BPF_CORE_READ(file, f_inode);
   struct vg_inode_key ik = {.event_id = event_id};
   ik.dev = BPF_CORE_READ(inode, i_sb, s_dev);
@@ -1001,13 +1033,20 @@ static __always_inline void on_syscall(__s32 nr, const struct vg_syscall_spec *s
  * nothing rewrites those slots before the return to user space (only ax gets
  * the result). Reading them at exit spares an entry hook and a per-thread
  * map update on every captured syscall. */
+static __always_inline struct pt_regs *current_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* (`regs` is the current task's: read through its BTF pointer, direct loads
+ * instead of a helper call per register.) */
 static __always_inline void args_from_regs(struct pt_regs *regs, __u64 *args) {
-  args[0] = BPF_CORE_READ(regs, di);
-  args[1] = BPF_CORE_READ(regs, si);
-  args[2] = BPF_CORE_READ(regs, dx);
-  args[3] = BPF_CORE_READ(regs, r10);
-  args[4] = BPF_CORE_READ(regs, r8);
-  args[5] = BPF_CORE_READ(regs, r9);
+  regs = current_regs();
+  args[0] = regs->di;
+  args[1] = regs->si;
+  args[2] = regs->dx;
+  args[3] = regs->r10;
+  args[4] = regs->r8;
+  args[5] = regs->r9;
 }
 
 /* The tp_btf program of a kernel tracepoint and its raw_tp twin (for kernels
@@ -1239,7 +1278,7 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
-  long id = BPF_CORE_READ(regs, orig_ax);
+  long id = current_regs()->orig_ax;
   __u64 args[6];
   const bool compat = vg_task_in_ia32_syscall(bpf_get_current_task_btf());
   if (compat) {
