@@ -73,3 +73,28 @@ c_vigil_default_start() { vigil_spawn "$1"; }
 c_vigil_default_ready() { [[ -f $1/ready ]]; }
 c_vigil_default_count() { vigil_count "$1"; }
 c_vigil_default_lost() { vigil_lost "$1"; }
+
+# vigil-default-base: the default policy with another build (VIGIL_BASE_BIN,
+# e.g. main before a change), beside vigil-default in the same run.
+PLUGIN_CONTESTANTS+=" vigil-default-base"
+c_vigil_default_base_check() {
+    [[ -x ${VIGIL_BASE_BIN:-} ]] || { echo "set VIGIL_BASE_BIN to another vigil binary"; return 1; }
+}
+c_vigil_default_base_start() { VIGIL_BIN=$VIGIL_BASE_BIN vigil_spawn "$1"; }
+c_vigil_default_base_ready() { [[ -f $1/ready ]]; }
+c_vigil_default_base_count() { vigil_count "$1"; }
+c_vigil_default_base_lost() { vigil_lost "$1"; }
+
+# hooks-floor: empty bpftrace programs on the hooks the default policy needs
+# for the open loop (raw_syscalls enter and exit, as its dispatcher; the exit
+# of openat, as its security_file_open): what any sensor built on them pays
+# before doing anything.
+PLUGIN_CONTESTANTS+=" hooks-floor"
+c_hooks_floor_check() { command -v bpftrace >/dev/null || { echo "bpftrace not installed"; return 1; }; }
+c_hooks_floor_start() {
+    spawn "$1/stdout.log" "$1/stderr.log" bpftrace -e \
+        'tracepoint:raw_syscalls:sys_enter {} tracepoint:raw_syscalls:sys_exit {} tracepoint:syscalls:sys_exit_openat {}'
+}
+c_hooks_floor_ready() { grep -q 'Attaching' "$1/stdout.log" 2>/dev/null; }
+c_hooks_floor_count() { echo "0 0"; }
+c_hooks_floor_lost() { echo 0; }
