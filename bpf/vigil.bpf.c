@@ -42,6 +42,11 @@ struct vg_cpu_counters vg_counters[VG_MAX_CPUS];
  * dispatcher is the syscall events' hook; otherwise it runs, if at all, only
  * for the consumers of vg_syscall_spec.consumers. */
 bool raw_dispatch_syscalls = false;
+/* Set by user space when the dispatcher calls consumers of x86-64 syscalls
+ * (security events served by it). When neither is set, the dispatcher runs
+ * only for compat (ia32) syscalls, which per-syscall tracepoints never see,
+ * and returns at once for every other task. */
+bool raw_x64_consumers = false;
 
 /* The open fast path (path_watch.h). User space writes the string bloom and
  * the descriptors of the watched directories and exact files, then runs
@@ -1191,62 +1196,11 @@ static __always_inline struct vg_sys_args *vg_syscall_args(struct vg_sys_args *a
 #include "containers.bpf.h"
 #include "io_uring.bpf.h"
 
-/* A compat syscall at its entry or exit, handled as the dispatcher handles
- * an x86-64 one once it is translated to its twin: the same specs (so the
- * same policies and path filters), the same handlers of security events
- * (the consumers in compat_consumers, which the loader sets whatever hook
- * serves x86-64 syscalls), records marked VG_HDR_COMPAT by fill_header.
- * Called by the dispatcher for compat tasks, and by vg_compat_sys_enter/exit
- * where per-syscall tracepoints (which ignore compat syscalls) serve the
- * x86-64 ones. */
-static __always_inline void compat_syscall(long ia32_nr, long ret, __u8 at_entry) {
-  __u64 args[6];
-  long nr = compat_decode(ia32_nr, args);
-  if (nr < 0 && !at_entry) my_counters()->compat_undecoded++; /* once per syscall */
-  const struct vg_syscall_spec *spec = spec_of(nr);
-  if (!spec) return;
-  if (spec->compat_consumers) {
-    if (at_entry)
-      run_entry_consumers(nr, spec->compat_consumers);
-    else
-      run_exit_consumers(nr, ret, spec->compat_consumers);
-  }
-  if (!captured_at(spec, at_entry)) return;
-  if (spec->flags & VG_SYSCALL_DEFER) {
-    if (at_entry)
-      stash_exec(nr, spec, args);
-    else
-      exec_failed(spec, ret);
-    return;
-  }
-  on_syscall(nr, spec, args, ret);
-}
-
 /* Counted, not decoded: x32 syscalls (no x32 table here). */
 static __always_inline bool x32_syscall(long id) {
   if (id <= 0 || !(id & VG_X32_SYSCALL_BIT)) return false; /* (-1: no syscall) */
   my_counters()->compat_undecoded++;
   return true;
-}
-
-/* Beside per-syscall tracepoints: return at once unless the task is in a
- * compat syscall (or an x32 one, counted at exit). */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(vg_compat_sys_enter, struct pt_regs *regs, long id) {
-  if (!vg_task_in_ia32_syscall(bpf_get_current_task_btf())) return 0;
-  compat_syscall(id, 0, 1);
-  return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(vg_compat_sys_exit, struct pt_regs *regs, long ret) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  if (!vg_task_in_ia32_syscall(task)) {
-    x32_syscall(((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax);
-    return 0;
-  }
-  compat_syscall(((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax, ret, 0);
-  return 0;
 }
 
 /* The raw_syscalls dispatcher: runs on every syscall and filters by the
@@ -1262,6 +1216,7 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
    * served whatever hook serves x86-64 syscalls. */
   __u64 args[6];
   const bool compat = vg_task_in_ia32_syscall(bpf_get_current_task_btf());
+  if (!compat && !raw_dispatch_syscalls && !raw_x64_consumers) return 0;
   if (compat) id = compat_decode(id, args);
   const struct vg_syscall_spec *spec = spec_of(id);
   if (!spec) return 0;
@@ -1284,7 +1239,7 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
   if (compat) {
     id = compat_decode(id, args);
     if (id < 0) my_counters()->compat_undecoded++; /* once per syscall */
-  } else if (x32_syscall(id)) {
+  } else if (x32_syscall(id) || (!raw_dispatch_syscalls && !raw_x64_consumers)) {
     return 0;
   }
   const struct vg_syscall_spec *spec = spec_of(id);

@@ -241,7 +241,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
       wanted.insert("vg_raw_scope_cgroup_rmdir");
     }
     // Compat syscalls: wherever syscalls are hooked (syscall events, or
-    // security events derived at syscall exits), vg_compat_sys_enter/exit
+    // security events derived at syscall exits), the dispatcher (vg_raw_sys_enter/exit)
     // may be needed beside per-syscall tracepoints (AttachCompat).
     bool hooks_syscalls = false;
     for (const SelectedEvent& e : s->events_) {
@@ -251,7 +251,7 @@ absl::StatusOr<std::unique_ptr<BpfSensor>> BpfSensor::Load(const std::vector<Sel
     }
     if (hooks_syscalls) wanted.insert("vg_watch_learn");  // (the open fast path, WatchPaths)
     if (hooks_syscalls)
-      for (const char* compat : {"vg_compat_sys_enter", "vg_compat_sys_exit"})
+      for (const char* compat : {"vg_raw_sys_enter", "vg_raw_sys_exit"})
         if (!s->disabled_programs_.contains(compat)) wanted.insert(compat);
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) {
@@ -362,6 +362,7 @@ bool BpfSensor::AttachDispatcher(bool entry) {
 
 bool BpfSensor::AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt) {
   if (!AttachDispatcher(alt.target == "sys_enter")) return false;
+  skel_->bss->raw_x64_consumers = true;
   for (int nr : alt.consumer_syscalls) {
     if (nr < 0 || nr >= VG_MAX_SYSCALLS) continue;
     specs_[nr].consumers |= static_cast<uint16_t>(1u << alt.consumer);
@@ -504,17 +505,19 @@ void BpfSensor::AttachCompat() {
                                          " via the raw_syscalls dispatcher"));
       continue;
     }
-    const char* name = entry ? "vg_compat_sys_enter" : "vg_compat_sys_exit";
-    bpf_program* prog = entry ? skel_->progs.vg_compat_sys_enter : skel_->progs.vg_compat_sys_exit;
-    bpf_link* link = nullptr;
+    // The dispatcher, which returns at once for other tasks while it serves
+    // no x86-64 syscall (raw_dispatch_syscalls, raw_x64_consumers unset).
+    const char* name = entry ? "vg_raw_sys_enter" : "vg_raw_sys_exit";
+    bpf_program* prog = entry ? skel_->progs.vg_raw_sys_enter : skel_->progs.vg_raw_sys_exit;
+    bool attached = false;
     int err = 0;
     if (disabled_programs_.contains(name) || bpf_program__fd(prog) < 0) {
       err = ENOENT;
     } else {
-      link = bpf_program__attach_raw_tracepoint(prog, entry ? "sys_enter" : "sys_exit");
-      if (link == nullptr) err = errno;
+      attached = AttachDispatcher(entry);
+      if (!attached) err = errno;
     }
-    if (link == nullptr) {
+    if (!attached) {
       std::string what = err == ENOENT ? absl::StrCat("program ", name, " did not load")
                                        : absl::StrCat("attach raw_tp/", entry ? "sys_enter" : "sys_exit", ": ",
                                                       Errno(err));
@@ -522,7 +525,6 @@ void BpfSensor::AttachCompat() {
                            what, "): 32-bit syscalls of x86-64 processes go unseen"));
       continue;
     }
-    links_.emplace_back(link);
     attach_log_.push_back(absl::StrCat("compat (ia32) syscalls at the ", entry ? "entry" : "exit", " via raw_tp (",
                                        name, ")"));
   }

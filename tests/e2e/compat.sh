@@ -9,7 +9,8 @@
 # decoded. An ordinary 64-bit open stays unmarked.
 #
 #   compat.sh VIGIL CASE     CASE: tracepoints (per-syscall tracepoints, with
-#                            vg_compat_sys_* beside them) or raw (the dispatcher)
+#                            the dispatcher beside them for compat syscalls only)
+#                            or raw (the dispatcher for every syscall)
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 CASE=${2:-tracepoints}

@@ -155,8 +155,9 @@ class BpfSensor {
   bool AttachConsumer(const events::EventDef& def, const events::ProbeAlternative& alt);
   // Compat (ia32) syscalls, which per-syscall tracepoints never see: marks
   // the running events' consumers in the specs' compat_consumers, and
-  // attaches vg_compat_sys_enter/exit on each side the dispatcher (which
-  // handles compat syscalls itself) does not serve.
+  // attaches the dispatcher (which handles compat syscalls itself) on each
+  // side it does not serve yet, for compat syscalls only (raw_x64_consumers
+  // and raw_dispatch_syscalls unset: it returns at once for other tasks).
   void AttachCompat();
 
   struct SkeletonDeleter {
