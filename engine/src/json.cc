@@ -1,5 +1,7 @@
 #include "vigil/engine/json.h"
 
+#include "vigil/events/format.h"
+
 #include "absl/strings/str_cat.h"
 
 namespace vigil::engine {
@@ -172,14 +174,17 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
 namespace {
 
 void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const events::Arg& a = args[i];
-    if (i) out += ',';
+  events::Value scratch;
+  bool first = true;
+  for (const events::Arg& a : args) {
+    if (a.def == nullptr) continue;  // not carried
+    if (!first) out += ',';
+    first = false;
     out += "{\"name\":";
     AppendJsonString(out, a.def->name);
     AppendJsonMember(out, "type", a.def->type);
     out += ",\"value\":";
-    AppendJsonValue(out, a.value);
+    AppendJsonValue(out, events::Rendered(a, scratch));
     out += '}';
   }
 }
@@ -231,7 +236,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     first = false;
     AppendJsonString(out, policy_names[i]);
   }
-  const size_t args_num = e.args.size() + (e.triggered_by ? 1 : 0);
+  const size_t args_num = e.ArgCount() + (e.triggered_by ? 1 : 0);
   absl::StrAppend(&out, "],\"argsNum\":", args_num, ",\"returnValue\":", e.retval);
   if (e.def->is_syscall()) {
     AppendJsonMember(out, "syscall", e.def->name);
@@ -251,7 +256,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     absl::StrAppend(&out, ",\"returnValue\":", t.retval, ",\"args\":[");
     AppendArgsJson(out, t.args);
     out += "]}}";
-    if (!e.args.empty()) out += ',';
+    if (e.ArgCount() != 0) out += ',';
   }
   AppendArgsJson(out, e.args);
   out += ']';

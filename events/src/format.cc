@@ -591,9 +591,58 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
       return FormatFileType(raw);
     case ArgFormat::kMmapFlags:
       return FormatMmapFlags(raw);
-    case ArgFormat::kDirfd:
-    case ArgFormat::kInt:
     default:
+      return TypedInteger(def, raw);
+  }
+}
+
+bool RendersInteger(ArgFormat format) {
+  switch (format) {
+    case ArgFormat::kInt:
+    case ArgFormat::kUint:
+    case ArgFormat::kBool:
+    case ArgFormat::kDirfd:
+    case ArgFormat::kString:
+    case ArgFormat::kStringArray:
+    case ArgFormat::kArgvBlob:
+    case ArgFormat::kSockaddr:
+    case ArgFormat::kBytes:
+    case ArgFormat::kPacketMetadata:
+    case ArgFormat::kDnsMessage:
+    case ArgFormat::kDnsQuestions:
+    case ArgFormat::kDnsResponse:
+    case ArgFormat::kPacketDirection:
+    case ArgFormat::kHttpMessage:
+    case ArgFormat::kHttpRequest:
+    case ArgFormat::kHttpResponse:
+    case ArgFormat::kIcmp:
+    case ArgFormat::kIcmpv6:
+      return false;
+    default:
+      return true;
+  }
+}
+
+namespace {
+thread_local uint64_t render_count = 0;
+}  // namespace
+
+uint64_t RenderCount() { return render_count; }
+
+const Value& Rendered(const Arg& arg, Value& scratch) {
+  const auto* raw = std::get_if<uint64_t>(&arg.value);
+  if (raw == nullptr || arg.def == nullptr || !RendersInteger(arg.def->format)) return arg.value;
+  ++render_count;
+  scratch = RenderInteger(*arg.def, *raw);
+  return scratch;
+}
+
+Value TypedInteger(const ArgDef& def, uint64_t raw) {
+  switch (def.format) {
+    case ArgFormat::kUint: return raw;
+    case ArgFormat::kBool: return raw != 0;
+    default:
+      if (RendersInteger(def.format)) return raw;
       // Syscall registers hold ints sign-extended or not; show 32-bit types as such.
       if (def.type == "int" || def.type == "pid_t" || def.type == "long" || def.type.empty())
         return def.type == "long" ? static_cast<int64_t>(raw)

@@ -538,10 +538,10 @@ events::Event OpenatEvent() {
   e.syscall_nr = 257;
   e.policies = 0b101;
   const events::EventDef& d = *e.def;
-  e.args.push_back({&d.args[0], int64_t{-100}, -100});
-  e.args.push_back({&d.args[1], std::string("/etc/passwd"), 0});
-  e.args.push_back({&d.args[2], std::string("O_RDONLY|O_CLOEXEC"), O_RDONLY | O_CLOEXEC});
-  e.args.push_back({&d.args[3], int64_t{0}, 0});
+  e.args.push_back({&d.args[0], int64_t{-100}});
+  e.args.push_back({&d.args[1], std::string("/etc/passwd")});
+  e.args.push_back({&d.args[2], uint64_t{O_RDONLY | O_CLOEXEC}});  // typed: the sink renders it
+  e.args.push_back({&d.args[3], int64_t{0}});
   return e;
 }
 
@@ -729,9 +729,9 @@ TEST(EventJson, LifecycleEventArgumentsOfEveryShape) {
   e.retval = 0;
   const events::EventDef& d = *e.def;
   e.args.clear();
-  e.args.push_back({&d.args[1], std::string("/usr/bin/ls"), 0});
-  e.args.push_back({&d.args[3], uint64_t{18446744073709551615ULL}, 0});
-  e.args.push_back({&d.args[7], std::vector<std::string>{"ls", "-l"}, 0});
+  e.args.push_back({&d.args[1], std::string("/usr/bin/ls")});
+  e.args.push_back({&d.args[3], uint64_t{18446744073709551615ULL}});
+  e.args.push_back({&d.args[7], std::vector<std::string>{"ls", "-l"}});
   std::string line;
   AppendEventJson(line, e, {"default"});
   Json j = ParseLine(line);
@@ -751,8 +751,7 @@ TEST(EventJson, LifecycleEventArgumentsOfEveryShape) {
   e.def = reg.Find("connect");
   e.args.clear();
   e.args.push_back({&e.def->args[1],
-                    events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "8080"}},
-                    0});
+                    events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "8080"}}});
   line.clear();
   AppendEventJson(line, e, {"default"});
   j = ParseLine(line);
@@ -810,7 +809,7 @@ TEST(DetectionJson, TriggerSummaryMetadataAndAncestors) {
   events::Event d = trigger;
   d.def = &def;
   d.retval = 0;
-  d.args = {{&output, std::string("why"), 0}};
+  d.args = {{&output, std::string("why")}};
   d.triggered_by = std::make_shared<events::Event>(trigger);
   d.ancestors = {{.pid = 4000, .comm = "bash", .executable = "/usr/bin/bash"},
                  {.pid = 1, .comm = "systemd", .executable = "/usr/lib/systemd/systemd"}};

@@ -40,7 +40,7 @@ Event Exec(uint32_t pid, uint32_t ppid, const std::string& comm, const std::stri
 
 Event Openat(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& path) {
   Event e = Make("openat", pid, ppid, comm, 1);
-  AddArg(e, "dirfd", int64_t{-100}, -100);
+  AddArg(e, "dirfd", int64_t{-100});
   AddArg(e, "pathname", path);
   return e;
 }
@@ -113,7 +113,7 @@ TEST_F(PipelineTest, EnricherNamesOtherUtsNamespacesAfterTheirNodename) {
 TEST_F(PipelineTest, EnricherMarksExecutablesWrittenSinceStart) {
   for (auto [ctime, written] : {std::pair<uint64_t, bool>{4999, false}, {5000, true}, {9000, true}}) {
     Event exec = Exec(400, 1, "dropper", "/tmp/dropper", 1);
-    AddArg(exec, "ctime", ctime, static_cast<int64_t>(ctime));
+    AddArg(exec, "ctime", ctime);
     ASSERT_TRUE(enricher_->Apply(exec));
     const events::Arg* w = exec.FindArg("written_since_start");
     ASSERT_NE(w, nullptr);
@@ -175,8 +175,8 @@ TEST(ProcessTreeForDetections, ArgvFollowsExecAndForkWithinItsBound) {
   ASSERT_NE(tree.Argv(100), nullptr);
   EXPECT_THAT(*tree.Argv(100), ::testing::ElementsAre("bash", "-c", "id"));
   Event fork = Make("sched_process_fork", 100, 1, "bash", 0);
-  AddArg(fork, "child_pid", int64_t{101}, 101);
-  AddArg(fork, "start_time", uint64_t{5}, 5);
+  AddArg(fork, "child_pid", int64_t{101});
+  AddArg(fork, "start_time", uint64_t{5});
   tree.Apply(fork);
   ASSERT_NE(tree.Argv(101), nullptr);
   EXPECT_THAT(*tree.Argv(101), ::testing::ElementsAre("bash", "-c", "id"));
@@ -271,10 +271,7 @@ TEST_F(PipelineTest, DetectionsConsumeInputsThatOnlyTheirPoliciesSelect) {
     e.host_pid = e.pid = 700;
     e.comm = "cat";
     e.policies = 0b11;  // as the kernel captured it for both policies' scopes
-    events::Arg a;
-    a.def = e.def->FindArg("pathname");
-    a.value = path;
-    e.args.push_back(a);
+    AddArg(e, "pathname", path);
     return e;
   };
   Event benign = open("/etc/passwd");
@@ -325,7 +322,7 @@ TEST_F(PipelineTest, ContainerEventsCarryTraceesArgumentsAndTheContainersScope) 
   auto lifecycle = [&](const char* name, uint64_t cgroup_id, const std::string& path) {
     Event e = Make(name, 700, 1, "runc", 1);
     e.timestamp_ns = 12345;
-    AddArg(e, "cgroup_id", cgroup_id, static_cast<int64_t>(cgroup_id));
+    AddArg(e, "cgroup_id", cgroup_id);
     AddArg(e, "cgroup_path", path);
     return e;
   };

@@ -3,6 +3,7 @@
 // against a small fake registry; the shipped policies against the real one.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -914,8 +915,11 @@ events::Event MakeEvent(const events::Registry& r, const std::string& name) {
   return e;
 }
 
-void SetArg(events::Event& e, const std::string& name, events::Value value, int64_t raw = 0) {
-  e.args.push_back({.def = e.def->FindArg(name), .value = std::move(value), .raw = raw});
+// Sets argument `name` (at its index, as the decoder places it) to `value`.
+void SetArg(events::Event& e, const std::string& name, events::Value value) {
+  const int index = e.def->ArgIndex(name);
+  ASSERT_GE(index, 0) << name;
+  e.SetArg(static_cast<size_t>(index)).value = std::move(value);
 }
 
 TEST(MatchUserTest, DataFiltersOnStrings) {
@@ -969,23 +973,23 @@ TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
   ASSERT_TRUE(c.ok()) << c.status();
   events::Event open = MakeEvent(Fake(), "openat");
   SetArg(open, "dirfd", int64_t{-100});
-  SetArg(open, "flags", std::string("O_WRONLY|O_CREAT"));
+  SetArg(open, "flags", uint64_t{O_WRONLY | O_CREAT});  // typed, as decoded: the pattern reads its rendering
   EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0b11u);
-  open.args[0].value = int64_t{3};
-  open.args[1].value = std::string("O_RDONLY|O_CLOEXEC");
+  SetArg(open, "dirfd", int64_t{3});
+  SetArg(open, "flags", uint64_t{O_RDONLY | O_CLOEXEC});
   EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0u);
 
   events::Event connect = MakeEvent(Fake(), "connect");
   SetArg(connect, "addr",
          events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "53"}});
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0b1100u);
-  connect.args[0].value = events::Fields{{"sa_family", "AF_UNIX"}, {"sun_path", "/run/x"}};
+  SetArg(connect, "addr", events::Fields{{"sa_family", "AF_UNIX"}, {"sun_path", "/run/x"}});
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0u);
 
   events::Event mmap = MakeEvent(Fake(), "mmap");
-  SetArg(mmap, "addr", std::string("0x800"), 0x800);
+  SetArg(mmap, "addr", uint64_t{0x800});
   EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0b10000u);
-  mmap.args[0] = {.def = mmap.def->FindArg("addr"), .value = std::string("0x7f00"), .raw = 0x7f00};
+  SetArg(mmap, "addr", uint64_t{0x7f00});
   EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0u);
 
   events::Event exec = MakeEvent(Fake(), "execve");
@@ -1100,15 +1104,15 @@ TEST(ShippedPoliciesTest, DefaultCoversTheHostSensorBasics) {
   // /etc/shadow opened for writing matches both file policies; reading /etc/passwd neither.
   events::Event e;
   e.def = r.Find("openat");
-  e.args.push_back({.def = e.def->FindArg("pathname"), .value = std::string("/etc/shadow")});
-  e.args.push_back({.def = e.def->FindArg("flags"), .value = std::string("O_WRONLY|O_TRUNC")});
+  SetArg(e, "pathname", std::string("/etc/shadow"));
+  SetArg(e, "flags", uint64_t{O_WRONLY | O_TRUNC});  // typed, as decoded
   uint64_t m = c->MatchUser(e, c->PoliciesOf(e.def->id));
   std::vector<std::string> matched;
   for (size_t i = 0; i < c->names().size(); ++i)
     if (m >> i & 1) matched.push_back(c->names()[i]);
   EXPECT_THAT(matched, ElementsAre("credential-files", "config-changes"));
-  e.args[0].value = std::string("/etc/passwd");
-  e.args[1].value = std::string("O_RDONLY|O_CLOEXEC");
+  SetArg(e, "pathname", std::string("/etc/passwd"));
+  SetArg(e, "flags", uint64_t{O_RDONLY | O_CLOEXEC});
   EXPECT_EQ(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
 }
 
@@ -1162,9 +1166,9 @@ TEST(ShippedPoliciesTest, DefaultSeesExecutableMemoryAndFilesDroppedInTmp) {
   EXPECT_NE(c->PoliciesOf(r.Find("mem_prot_alert")->id), 0u);
   events::Event e;
   e.def = r.Find("magic_write");
-  e.args.push_back({.def = e.def->FindArg("pathname"), .value = std::string("/tmp/x/dropper")});
+  SetArg(e, "pathname", std::string("/tmp/x/dropper"));
   EXPECT_NE(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
-  e.args[0].value = std::string("/home/user/notes.txt");
+  SetArg(e, "pathname", std::string("/home/user/notes.txt"));
   EXPECT_EQ(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
 }
 
