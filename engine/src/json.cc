@@ -174,7 +174,6 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
 namespace {
 
 void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
-  events::Value scratch;
   bool first = true;
   for (const events::Arg& a : args) {
     if (a.def == nullptr) continue;  // not carried
@@ -184,7 +183,7 @@ void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
     AppendJsonString(out, a.def->name);
     AppendJsonMember(out, "type", a.def->type);
     out += ",\"value\":";
-    AppendJsonValue(out, events::Rendered(a, scratch));
+    AppendJsonValue(out, events::Rendered(a));
     out += '}';
   }
 }

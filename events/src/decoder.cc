@@ -129,6 +129,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
     const ArgDef& ad = def->args[index];
     Arg& arg = out.args[index];
     arg.def = &ad;
+    arg.rendered_ready = false;
     switch (kind) {
       case VG_KIND_U64: {
         uint64_t v;

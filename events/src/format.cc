@@ -629,12 +629,15 @@ thread_local uint64_t render_count = 0;
 
 uint64_t RenderCount() { return render_count; }
 
-const Value& Rendered(const Arg& arg, Value& scratch) {
+const Value& Rendered(const Arg& arg) {
   const auto* raw = std::get_if<uint64_t>(&arg.value);
   if (raw == nullptr || arg.def == nullptr || !RendersInteger(arg.def->format)) return arg.value;
-  ++render_count;
-  scratch = RenderInteger(*arg.def, *raw);
-  return scratch;
+  if (!arg.rendered_ready) {
+    ++render_count;
+    arg.rendered = RenderInteger(*arg.def, *raw);
+    arg.rendered_ready = true;
+  }
+  return arg.rendered;
 }
 
 Value TypedInteger(const ArgDef& def, uint64_t raw) {

@@ -121,9 +121,8 @@ bool MatchArg(const Filter& f, const events::Arg* arg) {
   if (arg == nullptr || std::holds_alternative<std::monostate>(arg->value)) return f.op == Op::kNe;
   const auto* raw = std::get_if<uint64_t>(&arg->value);
   const bool hex = raw != nullptr && arg->def->format == events::ArgFormat::kHex;
-  events::Value rendered;
   const events::Value& v = raw != nullptr && !hex && events::RendersInteger(arg->def->format)
-                               ? events::Rendered(*arg, rendered)  // "O_WRONLY|O_CREAT": the text is the value
+                               ? events::Rendered(*arg)  // "O_WRONLY|O_CREAT": the text is the value
                                : arg->value;
   std::optional<__int128> number;
   if (const auto* u = std::get_if<uint64_t>(&v))
@@ -139,7 +138,7 @@ bool MatchArg(const Filter& f, const events::Arg* arg) {
     if (fields != nullptr)
       return std::any_of(fields->begin(), fields->end(),
                          [&](const auto& kv) { return MatchText(fv, kv.second); });
-    if (!text) text = TextOf(hex ? events::Rendered(*arg, rendered) : v, storage);
+    if (!text) text = TextOf(hex ? events::Rendered(*arg) : v, storage);
     return MatchText(fv, *text);
   });
 }

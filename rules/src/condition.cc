@@ -435,7 +435,7 @@ Val ArgVal(const Check& c, EvalContext& ctx) {
   if (a == nullptr) return v;
   const events::Value* value = &a->value;
   if (!c.numeric && std::holds_alternative<uint64_t>(*value) && events::RendersInteger(a->def->format))
-    value = &ctx.Rendered(c.arg_index);
+    value = &events::Rendered(*a);
   if (const auto* s = std::get_if<std::string>(value)) {
     v.kind = Val::kStr, v.s = *s;
   } else if (std::optional<int64_t> i = events::IntegerOf(*value)) {
@@ -607,7 +607,7 @@ Val Extract(const Check& c, EvalContext& ctx) {
     }
     case Field::kFdL4proto: {
       const events::Arg* a = FindArg(e, c);
-      if (const auto* s = a ? std::get_if<std::string>(&ctx.Rendered(c.arg_index)) : nullptr)
+      if (const auto* s = a ? std::get_if<std::string>(&events::Rendered(*a)) : nullptr)
         str(HasToken(*s, "SOCK_STREAM")  ? "tcp"
             : HasToken(*s, "SOCK_DGRAM") ? "udp"
             : HasToken(*s, "SOCK_RAW")   ? "raw"
@@ -1115,20 +1115,6 @@ absl::StatusOr<Compiled> Compiled::Build(const Ast& ast, const events::EventDef&
         absl::StrCat(b.error_at->offset, "\x1f", b.error_at->field_text, "\x1f", b.error));
   out.root_ = *root;
   return out;
-}
-
-const events::Value& EvalContext::Rendered(int index) {
-  const events::Arg* a = e->ArgAt(index);
-  static const events::Value kNone;
-  if (a == nullptr) return kNone;
-  const size_t i = static_cast<size_t>(index);
-  if (rendered_.size() < e->args.size()) rendered_.resize(e->args.size());
-  const bool cached = i < 64 && ((rendered_mask >> i) & 1);
-  if (cached) return rendered_[i];
-  if (i < 64) rendered_mask |= uint64_t{1} << i;
-  const events::Value& v = events::Rendered(*a, rendered_[i]);
-  if (&v != &rendered_[i]) rendered_[i] = v;  // nothing to render: a copy, for one reference
-  return rendered_[i];
 }
 
 bool Compiled::EvalNode(uint32_t n, EvalContext& ctx) const {

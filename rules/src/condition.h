@@ -148,17 +148,7 @@ struct EvalContext {
   std::string args;     // proc.args
   std::string cmdline;  // proc.cmdline
   events::ArgRef exec_argv{"argv"}, exec_pathname{"pathname"};  // sched_process_exec's
-  void Reset(const events::Event& ev, const ProcessLookup& l) {
-    e = &ev, lookup = &l, args_ready = false, rendered_mask = 0;
-  }
-  // Argument `index` of the event as a sink shows it (flags, modes... by
-  // name): rendered on demand, once per event, for a check that compares it
-  // as text.
-  const events::Value& Rendered(int index);
-
- private:
-  std::vector<events::Value> rendered_;
-  uint64_t rendered_mask = 0;  // bit i: rendered_[i] is this event's
+  void Reset(const events::Event& ev, const ProcessLookup& l) { e = &ev, lookup = &l, args_ready = false; }
 };
 
 class Compiled {

@@ -56,8 +56,7 @@ events::Value Shown(const Event& e, size_t n) {
   for (const Arg& a : e.args) {
     if (a.def == nullptr) continue;
     if (n-- == 0) {
-      events::Value scratch;
-      return events::Rendered(a, scratch);
+          return events::Rendered(a);
     }
   }
   ADD_FAILURE() << "no argument " << n;

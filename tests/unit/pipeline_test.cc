@@ -2,6 +2,8 @@
 // driven with synthetic events, no kernel needed.
 #include "vigil/engine/pipeline.h"
 
+#include <fcntl.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,6 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "synthetic_event.h"
+#include "vigil/engine/json.h"
+#include "vigil/events/format.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/compile.h"
 
@@ -138,6 +142,35 @@ TEST_F(PipelineTest, PipelineEmitsWhatPoliciesMatchAndDropsTheRest) {
   EXPECT_EQ(pipeline.counters().emitted, 1u);
   EXPECT_EQ(pipeline.counters().tree_only, 1u);
   EXPECT_EQ(policies.total_drops(), 1u);
+}
+
+TEST_F(PipelineTest, AnEventTheMatcherDropsIsNeverRendered) {
+  // flags and mode travel as integers; only the sink renders them.
+  policies::CompiledPolicies policies = Compile({"openat.data.pathname=/etc/*"});
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  std::vector<std::string> lines;
+  Pipeline pipeline(decoder, *enricher_, policies, [&](const Event& e) {
+    AppendEventJson(lines.emplace_back(), e, policies.names());
+  });
+  auto open = [&](const std::string& path) {
+    Event e = Openat(510, 1, "cat", path);
+    AddArg(e, "flags", uint64_t{O_WRONLY | O_CREAT});
+    AddArg(e, "mode", uint64_t{0644});
+    return e;
+  };
+  Event miss = open("/home/user/notes");
+  const uint64_t before = events::RenderCount();
+  pipeline.OnEvent(miss);
+  EXPECT_EQ(policies.total_drops(), 1u);
+  EXPECT_EQ(events::RenderCount(), before) << "dropped in user space: nothing rendered";
+  EXPECT_TRUE(lines.empty());
+
+  Event hit = open("/etc/shadow");
+  pipeline.OnEvent(hit);
+  EXPECT_EQ(events::RenderCount(), before + 2) << "written: flags and mode rendered, once each";
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(R"({"name":"flags","type":"int","value":"O_WRONLY|O_CREAT"})"));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(R"({"name":"mode","type":"mode_t","value":"0644"})"));
 }
 
 TEST_F(PipelineTest, PipelineStopsAtMaxEvents) {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "vigil/events/event_ids.h"
+#include "vigil/events/format.h"
 #include "vigil/policies/compile.h"
 #include "vigil/policies/kernel_scope.h"
 #include "vigil/policies/policy.h"
@@ -995,6 +996,61 @@ TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
   events::Event exec = MakeEvent(Fake(), "execve");
   SetArg(exec, "argv", std::vector<std::string>{"rm", "-rf", "/"});
   EXPECT_EQ(c->MatchUser(exec, ~uint64_t{0}), 0b100000u);
+}
+
+TEST(MatchUserTest, DataFiltersResolveTheirArgumentPerEventAtCompile) {
+  // One rule over two events whose `addr` sits at different indexes.
+  absl::StatusOr<CompiledPolicies> c = CompileText(
+      Doc("addr", "    - global\n", "    - event: mmap,connect\n      filters: [data.addr=0x800]\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const events::Registry& r = Fake();
+  for (const char* name : {"mmap", "connect"}) {
+    const std::vector<Filter>* filters = c->FiltersOf(0, r.Find(name)->id);
+    ASSERT_NE(filters, nullptr) << name;
+    ASSERT_EQ(filters->size(), 1u);
+    EXPECT_EQ((*filters)[0].arg_index, r.Find(name)->ArgIndex("addr")) << name;
+  }
+  EXPECT_NE(r.Find("mmap")->ArgIndex("addr"), r.Find("connect")->ArgIndex("addr"));
+  events::Event mmap = MakeEvent(r, "mmap");
+  SetArg(mmap, "addr", uint64_t{0x800});
+  EXPECT_EQ(c->MatchUser(mmap, 1), 1u);
+  events::Event connect = MakeEvent(r, "connect");
+  SetArg(connect, "addr", events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "0x800"}});
+  EXPECT_EQ(c->MatchUser(connect, 1), 1u) << "a socket address matches by its fields";
+  // A name no event has is still an error at compile.
+  EXPECT_EQ(ErrorOf(Doc("x", "    - global\n", "    - event: mmap\n      filters: [data.address=1]\n")),
+            "p.yaml:10:17: event 'mmap' has no argument 'address' (expected one of: addr, len)");
+}
+
+TEST(MatchUserTest, TypedValuesCompareAsNumbersStringsOrTheirRendering) {
+  absl::StatusOr<CompiledPolicies> c = CompileText(
+      Doc("fd", "    - global\n", "    - event: close\n      filters: ['data.fd>=3']\n") + "---\n" +
+      Doc("hex", "    - global\n", "    - event: mmap\n      filters: ['data.addr=0x7f*']\n") + "---\n" +
+      Doc("flags", "    - global\n", "    - event: openat\n      filters: ['data.flags=*O_CREAT*']\n") +
+      "---\n" + Doc("path", "    - global\n", "    - event: openat\n      filters: ['data.pathname=/etc/*']\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const events::Registry& r = Fake();
+  events::Event close = MakeEvent(r, "close");
+  SetArg(close, "fd", uint64_t{3});
+  EXPECT_EQ(c->MatchUser(close, ~uint64_t{0}), 0b0001u) << "an unsigned number, ordered as one";
+  SetArg(close, "fd", uint64_t{2});
+  EXPECT_EQ(c->MatchUser(close, ~uint64_t{0}), 0u);
+
+  events::Event mmap = MakeEvent(r, "mmap");
+  SetArg(mmap, "addr", uint64_t{0x7f00});
+  EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0b0010u) << "a text pattern on a hex number reads \"0x7f00\"";
+  SetArg(mmap, "addr", uint64_t{0x800});
+  EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0u);
+
+  events::Event open = MakeEvent(r, "openat");
+  SetArg(open, "pathname", std::string("/etc/hosts"));
+  SetArg(open, "flags", uint64_t{O_RDWR | O_CREAT | O_CLOEXEC});
+  const uint64_t before = events::RenderCount();
+  EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0b1100u);
+  EXPECT_EQ(events::RenderCount(), before + 1) << "the flags pattern renders that one argument";
+  SetArg(open, "pathname", std::string("/tmp/x"));
+  SetArg(open, "flags", uint64_t{O_RDONLY});
+  EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0u);
 }
 
 TEST(MatchUserTest, RetvalAndContextFields) {

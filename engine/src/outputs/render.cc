@@ -90,7 +90,6 @@ void AppendTableLine(std::string& out, const events::Event& e) {
   }
   if (e.io_uring) out += "[io_uring] ";
   std::string plain;
-  events::Value scratch;
   bool first = true;
   for (const events::Arg& a : e.args) {
     if (a.def == nullptr) continue;  // not carried
@@ -98,7 +97,7 @@ void AppendTableLine(std::string& out, const events::Event& e) {
     first = false;
     absl::StrAppend(&out, a.def->name, ": ");
     plain.clear();
-    AppendPlainValue(plain, events::Rendered(a, scratch));
+    AppendPlainValue(plain, events::Rendered(a));
     AppendTerminalSafe(out, plain);
   }
   out += '\n';
@@ -204,13 +203,12 @@ void AppendFalcoPayload(std::string& out, const events::Event& e, int severity, 
   AppendJsonString(out, e.container_id.empty() ? "host" : e.container_id);
   out += ",\"evt.hostname\":";
   AppendJsonString(out, host);
-  events::Value scratch;
   for (const events::Arg& a : e.args) {
     if (a.def == nullptr) continue;  // not carried
     out += ',';
     AppendJsonString(out, absl::StrCat("evt.arg.", a.def->name));
     out += ':';
-    AppendJsonValue(out, events::Rendered(a, scratch));
+    AppendJsonValue(out, events::Rendered(a));
   }
   out += "},\"source\":\"syscall\",\"tags\":[";
   const std::vector<std::string>& tags = meta && !meta->tags.empty() ? meta->tags : e.def->sets;

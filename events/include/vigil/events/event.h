@@ -39,6 +39,11 @@ inline std::optional<int64_t> IntegerOf(const Value& v) {
 struct Arg {
   const ArgDef* def = nullptr;  // nullptr: an argument the event does not carry
   Value value;
+  // Rendered() (format.h) keeps the rendering of an integer its format names
+  // here: made once, by whoever first asks (a filter, a rule, a sink).
+  // Whoever changes `value` afterwards resets `rendered_ready` (SetArg does).
+  mutable Value rendered;
+  mutable bool rendered_ready = false;
   std::optional<int64_t> Integer() const { return IntegerOf(value); }
 };
 
@@ -93,6 +98,7 @@ struct Event {
     if (args.size() < def->args.size()) args.resize(def->args.size());
     Arg& a = args[index];
     a.def = &def->args[index];
+    a.rendered_ready = false;
     return a;
   }
   // By name, a linear search: for tests and cold paths only.

@@ -52,10 +52,10 @@ bool RendersInteger(ArgFormat format);
 Value TypedInteger(const ArgDef& def, uint64_t raw);
 
 // What a sink shows for an argument (SPEC §2.1): its value, or for an
-// integer whose format renders it, the rendering, made into `scratch`. The
-// one place rendering happens: only when an event is written (or a filter
-// asks for the rendered text of that one argument).
-const Value& Rendered(const Arg& arg, Value& scratch);
+// integer whose format renders it, the rendering (made on the first call and
+// kept in the Arg). The one place rendering happens: only when an event is
+// written, or a filter or rule asks for the text of that one argument.
+const Value& Rendered(const Arg& arg);
 
 // How many times Rendered() had to render on this thread (for a test to
 // observe that a dropped event was never rendered).
