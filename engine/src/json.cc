@@ -198,17 +198,22 @@ void AppendDetectionMetadata(std::string& out, const events::DetectionMeta& m) {
     if (i) out += ',';
     AppendJsonString(out, m.tags[i]);
   }
-  out += "],\"Properties\":{\"signatureID\":";
-  AppendJsonString(out, m.signature_id);
-  AppendJsonMember(out, "signatureName", m.signature_name);
-  absl::StrAppend(&out, ",\"Severity\":", m.severity, ",\"Category\":");
-  AppendJsonString(out, m.category);
-  AppendJsonMember(out, "Technique", m.technique);
-  AppendJsonMember(out, "external_id", m.external_id);
+  out += "],\"Properties\":{";
+  AppendSignatureMembers(out, m, /*tracee_case=*/true);
   out += "}}";
 }
 
 }  // namespace
+
+void AppendSignatureMembers(std::string& out, const events::DetectionMeta& m, bool tracee_case) {
+  out += "\"signatureID\":";
+  AppendJsonString(out, m.signature_id);
+  AppendJsonMember(out, "signatureName", m.signature_name);
+  absl::StrAppend(&out, tracee_case ? ",\"Severity\":" : ",\"severity\":", m.severity);
+  AppendJsonMember(out, tracee_case ? "Category" : "category", m.category);
+  AppendJsonMember(out, tracee_case ? "Technique" : "technique", m.technique);
+  AppendJsonMember(out, "external_id", m.external_id);
+}
 
 void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names) {
   absl::StrAppend(&out, "{\"timestamp\":", e.timestamp_ns, ",\"processorId\":", e.processor_id,

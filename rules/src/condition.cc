@@ -337,20 +337,31 @@ bool HasToken(std::string_view s, std::string_view t) {
   return false;
 }
 
-bool MatchString(const Check& c, std::string_view s) {
-  switch (c.op) {
+// The comparisons numbers and strings share (= != < <= > >=); nullopt for
+// any other operator.
+template <typename T>
+std::optional<bool> Ordered(Op op, const T& l, const T& r) {
+  switch (op) {
     case Op::kEq:
-      return s == c.text;
+      return l == r;
     case Op::kNe:
-      return s != c.text;
+      return l != r;
     case Op::kLt:
-      return s < std::string_view(c.text);
+      return l < r;
     case Op::kLe:
-      return s <= std::string_view(c.text);
+      return l <= r;
     case Op::kGt:
-      return s > std::string_view(c.text);
+      return l > r;
     case Op::kGe:
-      return s >= std::string_view(c.text);
+      return l >= r;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool MatchString(const Check& c, std::string_view s) {
+  if (std::optional<bool> b = Ordered(c.op, s, std::string_view(c.text))) return *b;
+  switch (c.op) {
     case Op::kContains:
       return c.flag_tokens ? HasToken(s, c.text) : (s.find(c.text) != std::string_view::npos);
     case Op::kIContains:
@@ -389,19 +400,8 @@ bool MatchString(const Check& c, std::string_view s) {
 }
 
 bool MatchNumber(const Check& c, int64_t v) {
+  if (std::optional<bool> b = Ordered(c.op, v, c.number)) return *b;
   switch (c.op) {
-    case Op::kEq:
-      return v == c.number;
-    case Op::kNe:
-      return v != c.number;
-    case Op::kLt:
-      return v < c.number;
-    case Op::kLe:
-      return v <= c.number;
-    case Op::kGt:
-      return v > c.number;
-    case Op::kGe:
-      return v >= c.number;
     case Op::kContains:
       return (v & c.number) == c.number;  // flags: every bit set
     case Op::kIn:
@@ -647,49 +647,19 @@ bool MatchVal(const Check& c, const Val& v) {
 }
 
 bool CompareVals(Op op, const Val& l, const Val& r) {
-  if (l.kind == Val::kInt && r.kind == Val::kInt) {
-    switch (op) {
-      case Op::kEq:
-        return l.i == r.i;
-      case Op::kNe:
-        return l.i != r.i;
-      case Op::kLt:
-        return l.i < r.i;
-      case Op::kLe:
-        return l.i <= r.i;
-      case Op::kGt:
-        return l.i > r.i;
-      case Op::kGe:
-        return l.i >= r.i;
-      default:
-        return false;
-    }
+  if (l.kind == Val::kInt && r.kind == Val::kInt) return Ordered(op, l.i, r.i).value_or(false);
+  if (l.kind != Val::kStr || r.kind != Val::kStr) return false;
+  if (std::optional<bool> b = Ordered(op, l.s, r.s)) return *b;
+  switch (op) {
+    case Op::kContains:
+      return l.s.find(r.s) != std::string_view::npos;
+    case Op::kStartsWith:
+      return l.s.starts_with(r.s);
+    case Op::kEndsWith:
+      return l.s.ends_with(r.s);
+    default:
+      return false;
   }
-  if (l.kind == Val::kStr && r.kind == Val::kStr) {
-    switch (op) {
-      case Op::kEq:
-        return l.s == r.s;
-      case Op::kNe:
-        return l.s != r.s;
-      case Op::kLt:
-        return l.s < r.s;
-      case Op::kLe:
-        return l.s <= r.s;
-      case Op::kGt:
-        return l.s > r.s;
-      case Op::kGe:
-        return l.s >= r.s;
-      case Op::kContains:
-        return l.s.find(r.s) != std::string_view::npos;
-      case Op::kStartsWith:
-        return l.s.starts_with(r.s);
-      case Op::kEndsWith:
-        return l.s.ends_with(r.s);
-      default:
-        return false;
-    }
-  }
-  return false;
 }
 
 bool RunCheck(const Check& c, EvalContext& ctx) {

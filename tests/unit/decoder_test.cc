@@ -78,24 +78,24 @@ TEST(Decoder, OpenatRecordDecodesEveryHeaderFieldAndArgument) {
   ASSERT_NE(e.def, nullptr);
   EXPECT_EQ(e.def->name, "openat");
   EXPECT_EQ(e.timestamp_ns, 5'000'000'123ULL + kOffset) << "boot time + the boot->epoch offset";
-  EXPECT_EQ(e.processor_id, 1u);
-  EXPECT_EQ(e.host_pid, 4242u);
-  EXPECT_EQ(e.host_tid, 4243u);
-  EXPECT_EQ(e.host_ppid, 1u);
-  EXPECT_EQ(e.pid, 10u);
-  EXPECT_EQ(e.tid, 11u);
-  EXPECT_EQ(e.ppid, 0u);
-  EXPECT_EQ(e.uid, 1000u);
-  EXPECT_EQ(e.gid, 1001u);
-  EXPECT_EQ(e.mnt_ns, 4026531841u);
-  EXPECT_EQ(e.pid_ns, 4026531836u);
-  EXPECT_EQ(e.uts_ns, 4026531838u);
-  EXPECT_EQ(e.cgroup_id, 0x1234'5678'9abcULL);
-  EXPECT_EQ(e.start_time_ns, 987654321u);
+  // The numeric header fields, as RecordBuilder's header sets them.
+  const struct {
+    const char* field;
+    uint64_t got, want;
+  } header[] = {
+      {"processor_id", e.processor_id, 1},     {"host_pid", e.host_pid, 4242},
+      {"host_tid", e.host_tid, 4243},          {"host_ppid", e.host_ppid, 1},
+      {"pid", e.pid, 10},                      {"tid", e.tid, 11},
+      {"ppid", e.ppid, 0},                     {"uid", e.uid, 1000},
+      {"gid", e.gid, 1001},                    {"mnt_ns", e.mnt_ns, 4026531841u},
+      {"pid_ns", e.pid_ns, 4026531836u},       {"uts_ns", e.uts_ns, 4026531838u},
+      {"cgroup_id", e.cgroup_id, 0x1234'5678'9abcULL}, {"start_time_ns", e.start_time_ns, 987654321u},
+      {"policies", e.policies, 0b101u},
+  };
+  for (const auto& h : header) EXPECT_EQ(h.got, h.want) << h.field;
   EXPECT_EQ(e.comm, "cat");
   EXPECT_EQ(e.retval, -2);
   EXPECT_EQ(e.syscall_nr, 257);
-  EXPECT_EQ(e.policies, 0b101u);
   EXPECT_FALSE(e.truncated);
 
   ASSERT_THAT(ArgNames(e), ElementsAre("dirfd", "pathname", "flags", "mode"));

@@ -124,6 +124,11 @@ std::string Doc(const std::string& name, const std::string& scope, const std::st
          "  rules:\n" + rules;
 }
 
+// Policy "x", global, with one rule: `event` and its one filter (its line is 10).
+std::string Filtered(const std::string& event, const std::string& filter) {
+  return Doc("x", "    - global\n", "    - event: " + event + "\n      filters: [" + filter + "]\n");
+}
+
 // ------------------------------------------------------------- expressions
 
 TEST(PolicyExprTest, ParsesKeyOperatorAndCommaValues) {
@@ -361,35 +366,6 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml:9:14: unknown event set 'nope' in 'tag=nope' (known sets: default, fs, net, proc, syscalls)"},
       {"unmatched prefix", Doc("x", "    - global\n", "    - event: zz*\n"),
        "p.yaml:9:14: no event matches 'zz*'"},
-      {"unknown data field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.path=/etc]\n"),
-       "p.yaml:10:17: event 'openat' has no argument 'path' (expected one of: dirfd, pathname, flags, mode)"},
-      {"data field missing in one event",
-       Doc("x", "    - global\n", "    - event: openat,close\n      filters: [data.pathname=/etc]\n"),
-       "p.yaml:10:17: event 'close' has no argument 'pathname' (expected one of: fd)"},
-      {"non-integer numeric argument",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.dirfd=cwd]\n"),
-       "p.yaml:10:17: data.dirfd expects an integer, got 'cwd' in 'data.dirfd=cwd'"},
-      {"ordering on a string argument",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.pathname>a]\n"),
-       "p.yaml:10:17: operator '>' is not valid for data.pathname (not a number) (expected = or !=)"},
-      {"non-integer retval",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [retval<zero]\n"),
-       "p.yaml:10:17: retval expects an integer, got 'zero' in 'retval<zero'"},
-      {"bad operator for a string field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [comm>=a]\n"),
-       "p.yaml:10:17: operator '>=' is not valid for comm (expected = or !=)"},
-      {"non-integer context field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [pid=me]\n"),
-       "p.yaml:10:17: pid expects an integer, got 'me' in 'pid=me'"},
-      {"unknown filter", Doc("x", "    - global\n", "    - event: openat\n      filters: [colour=red]\n"),
-       "p.yaml:10:17: unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or "
-       "a "
-       "context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, parentProcessId, "
-       "hostPid, "
-       "hostProcessId, hostTid, hostThreadId, hostParentProcessId, uid, userId, mntns, mountNamespace, "
-       "pidns, "
-       "pidNamespace, cgroupId, comm, processName, hostName, containerId, executable, syscall)"},
       {"event twice",
        Doc("x", "    - global\n", "    - event: openat\n    - event: close\n    - event: openat\n"),
        "p.yaml:11:14: event 'openat' is selected twice in policy 'x' (first at line 9); an event has at most "
@@ -415,6 +391,37 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml: no policy in this file (expected a document with kind: Policy or type: policy)"},
   };
   for (const ErrorCase& c : cases) EXPECT_EQ(ErrorOf(c.yaml), c.error) << c.what;
+
+  // One filter of a rule on line 10: what is wrong with it.
+  struct FilterCase {
+    const char* event;
+    const char* filter;
+    std::string error;
+  };
+  const FilterCase filter_cases[] = {
+      {"openat", "data.path=/etc",
+       "event 'openat' has no argument 'path' (expected one of: dirfd, pathname, flags, mode)"},
+      {"openat,close", "data.pathname=/etc",
+       "event 'close' has no argument 'pathname' (expected one of: fd)"},
+      {"openat", "data.dirfd=cwd",
+       "data.dirfd expects an integer, got 'cwd' in 'data.dirfd=cwd'"},
+      {"openat", "data.pathname>a",
+       "operator '>' is not valid for data.pathname (not a number) (expected = or !=)"},
+      {"openat", "retval<zero",
+       "retval expects an integer, got 'zero' in 'retval<zero'"},
+      {"openat", "comm>=a",
+       "operator '>=' is not valid for comm (expected = or !=)"},
+      {"openat", "pid=me",
+       "pid expects an integer, got 'me' in 'pid=me'"},
+      {"openat", "colour=red",
+       "unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or "
+       "a context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, "
+       "parentProcessId, hostPid, hostProcessId, hostTid, hostThreadId, hostParentProcessId, "
+       "uid, userId, mntns, mountNamespace, pidns, pidNamespace, cgroupId, comm, processName, "
+       "hostName, containerId, executable, syscall)"},
+  };
+  for (const FilterCase& c : filter_cases)
+    EXPECT_EQ(ErrorOf(Filtered(c.event, c.filter)), "p.yaml:10:17: " + c.error) << c.filter;
 }
 
 TEST(PolicyParseTest, RejectsMoreThan64Policies) {
@@ -1018,7 +1025,7 @@ TEST(MatchUserTest, DataFiltersResolveTheirArgumentPerEventAtCompile) {
   SetArg(connect, "addr", events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "0x800"}});
   EXPECT_EQ(c->MatchUser(connect, 1), 1u) << "a socket address matches by its fields";
   // A name no event has is still an error at compile.
-  EXPECT_EQ(ErrorOf(Doc("x", "    - global\n", "    - event: mmap\n      filters: [data.address=1]\n")),
+  EXPECT_EQ(ErrorOf(Filtered("mmap", "data.address=1")),
             "p.yaml:10:17: event 'mmap' has no argument 'address' (expected one of: addr, len)");
 }
 
