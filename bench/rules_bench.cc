@@ -31,13 +31,13 @@ events::Event Make(const events::EventDef* def, const std::string& path, int64_t
   for (size_t i = 0; i < def->args.size(); ++i) {
     const events::ArgDef& a = def->args[i];
     if (a.name == "pathname")
-      e.args.push_back({&a, path, 0});
+      e.SetArg(i).value = path;
     else if (a.name == "flags")
-      e.args.push_back({&a, events::RenderInteger(a, flags), flags});
+      e.SetArg(i).value = events::TypedInteger(a, static_cast<uint64_t>(flags));  // as decoded
     else if (a.name == "dirfd")
-      e.args.push_back({&a, int64_t{-100}, -100});
+      e.SetArg(i).value = int64_t{-100};
     else if (a.name == "mode")
-      e.args.push_back({&a, int64_t{0}, 0});
+      e.SetArg(i).value = events::TypedInteger(a, 0);
   }
   return e;
 }

@@ -19,8 +19,7 @@ std::string StringArg(const events::Event& e, std::string_view name) {
 uint64_t UintArg(const events::Event& e, std::string_view name, uint64_t otherwise) {
   const events::Arg* a = e.FindArg(name);
   if (a == nullptr) return otherwise;
-  if (const auto* u = std::get_if<uint64_t>(&a->value)) return *u;
-  return static_cast<uint64_t>(a->raw);
+  return static_cast<uint64_t>(a->Integer().value_or(static_cast<int64_t>(otherwise)));
 }
 
 }  // namespace
@@ -42,9 +41,8 @@ std::vector<events::Event> ContainerEvents::Existing(const std::vector<FoundCont
     e.timestamp_ns = now_real_ns;
     e.cgroup_id = c.cgroup_id;
     e.policies = candidates;
-    e.args.push_back({.def = def->FindArg("cgroup_path"), .value = c.path});
-    e.args.push_back(
-        {.def = def->FindArg("ctime"), .value = c.ctime_ns, .raw = static_cast<int64_t>(c.ctime_ns)});
+    e.SetArg(def->ArgIndex("cgroup_path")).value = c.path;
+    e.SetArg(def->ArgIndex("ctime")).value = c.ctime_ns;
     out.push_back(std::move(e));
   }
   return out;
@@ -80,14 +78,12 @@ bool ContainerEvents::Apply(events::Event& e, const policies::CompiledPolicies& 
       arg.value = info.id;
     } else if (a.name == "ctime") {
       arg.value = ctime;
-      arg.raw = static_cast<int64_t>(ctime);
     } else if (a.name == "pod_uid") {
       arg.value = info.pod_uid;
     } else if (a.name == "pod_sandbox") {
       arg.value = false;
     } else if (a.name == "cgroup_id") {
       arg.value = cgroup_id;
-      arg.raw = static_cast<int64_t>(cgroup_id);
     } else if (a.name == "cgroup_path") {
       arg.value = path;
     } else {

@@ -1,5 +1,7 @@
 #include "vigil/engine/json.h"
 
+#include "vigil/events/format.h"
+
 #include "absl/strings/str_cat.h"
 
 namespace vigil::engine {
@@ -172,14 +174,16 @@ void AppendPlainValue(std::string& out, const events::Value& v) {
 namespace {
 
 void AppendArgsJson(std::string& out, const std::vector<events::Arg>& args) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const events::Arg& a = args[i];
-    if (i) out += ',';
+  bool first = true;
+  for (const events::Arg& a : args) {
+    if (a.def == nullptr) continue;  // not carried
+    if (!first) out += ',';
+    first = false;
     out += "{\"name\":";
     AppendJsonString(out, a.def->name);
     AppendJsonMember(out, "type", a.def->type);
     out += ",\"value\":";
-    AppendJsonValue(out, a.value);
+    AppendJsonValue(out, events::Rendered(a));
     out += '}';
   }
 }
@@ -194,17 +198,22 @@ void AppendDetectionMetadata(std::string& out, const events::DetectionMeta& m) {
     if (i) out += ',';
     AppendJsonString(out, m.tags[i]);
   }
-  out += "],\"Properties\":{\"signatureID\":";
-  AppendJsonString(out, m.signature_id);
-  AppendJsonMember(out, "signatureName", m.signature_name);
-  absl::StrAppend(&out, ",\"Severity\":", m.severity, ",\"Category\":");
-  AppendJsonString(out, m.category);
-  AppendJsonMember(out, "Technique", m.technique);
-  AppendJsonMember(out, "external_id", m.external_id);
+  out += "],\"Properties\":{";
+  AppendSignatureMembers(out, m, /*tracee_case=*/true);
   out += "}}";
 }
 
 }  // namespace
+
+void AppendSignatureMembers(std::string& out, const events::DetectionMeta& m, bool tracee_case) {
+  out += "\"signatureID\":";
+  AppendJsonString(out, m.signature_id);
+  AppendJsonMember(out, "signatureName", m.signature_name);
+  absl::StrAppend(&out, tracee_case ? ",\"Severity\":" : ",\"severity\":", m.severity);
+  AppendJsonMember(out, tracee_case ? "Category" : "category", m.category);
+  AppendJsonMember(out, tracee_case ? "Technique" : "technique", m.technique);
+  AppendJsonMember(out, "external_id", m.external_id);
+}
 
 void AppendEventJson(std::string& out, const events::Event& e, const std::vector<std::string>& policy_names) {
   absl::StrAppend(&out, "{\"timestamp\":", e.timestamp_ns, ",\"processorId\":", e.processor_id,
@@ -231,7 +240,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     first = false;
     AppendJsonString(out, policy_names[i]);
   }
-  const size_t args_num = e.args.size() + (e.triggered_by ? 1 : 0);
+  const size_t args_num = e.ArgCount() + (e.triggered_by ? 1 : 0);
   absl::StrAppend(&out, "],\"argsNum\":", args_num, ",\"returnValue\":", e.retval);
   if (e.def->is_syscall()) {
     AppendJsonMember(out, "syscall", e.def->name);
@@ -251,7 +260,7 @@ void AppendEventJson(std::string& out, const events::Event& e, const std::vector
     absl::StrAppend(&out, ",\"returnValue\":", t.retval, ",\"args\":[");
     AppendArgsJson(out, t.args);
     out += "]}}";
-    if (!e.args.empty()) out += ',';
+    if (e.ArgCount() != 0) out += ',';
   }
   AppendArgsJson(out, e.args);
   out += ']';

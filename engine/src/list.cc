@@ -50,13 +50,8 @@ std::string DetectionSummary(const events::EventDef& d) {
 }
 
 void AppendDetectionJson(std::string& out, const events::DetectionMeta& m) {
-  out += ",\"detection\":{\"signatureID\":";
-  AppendJsonString(out, m.signature_id);
-  AppendJsonMember(out, "signatureName", m.signature_name);
-  absl::StrAppend(&out, ",\"severity\":", m.severity, ",\"category\":");
-  AppendJsonString(out, m.category);
-  AppendJsonMember(out, "technique", m.technique);
-  AppendJsonMember(out, "external_id", m.external_id);
+  out += ",\"detection\":{";
+  AppendSignatureMembers(out, m, /*tracee_case=*/false);
   out += ",\"missingInputs\":";
   AppendJsonValue(out, events::Value(m.missing_inputs));
   AppendJsonMember(out, "unavailable", m.unavailable);

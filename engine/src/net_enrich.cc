@@ -305,12 +305,14 @@ std::string RenderIcmp(const net::IcmpHeader& h, bool v6) {
 void NetworkEnricher::ApplyPayload(events::Event& e) {
   Meta meta;
   for (events::Arg& a : e.args) {
+    if (a.def == nullptr) continue;
     if (a.def->format != ArgFormat::kPacketMetadata && a.def->format != ArgFormat::kPacketDirection) continue;
     if (const auto* raw = std::get_if<std::string>(&a.value)) meta = ParseMeta(*raw);
     a.value =
         JsonText{a.def->format == ArgFormat::kPacketMetadata ? RenderMeta(meta) : RenderDirection(meta)};
   }
   for (events::Arg& a : e.args) {
+    if (a.def == nullptr) continue;
     const ArgFormat f = a.def->format;
     const auto* raw = std::get_if<std::string>(&a.value);
     if (f == ArgFormat::kHttpMessage || f == ArgFormat::kHttpRequest || f == ArgFormat::kHttpResponse) {
@@ -324,9 +326,9 @@ void NetworkEnricher::ApplyPayload(events::Event& e) {
     }
   }
   if (!meta.valid) return;
-  bool added = false;
-  for (const events::ArgDef& def : e.def->args) {
-    if (e.FindArg(def.name) != nullptr) continue;
+  for (size_t i = 0; i < e.def->args.size(); ++i) {
+    const events::ArgDef& def = e.def->args[i];
+    if (e.ArgAt(static_cast<int>(i)) != nullptr) continue;
     events::Value v;
     if (def.name == "src")
       v = Address(meta.raw, meta.raw.src);
@@ -338,19 +340,14 @@ void NetworkEnricher::ApplyPayload(events::Event& e) {
       v = uint64_t{meta.raw.dst_port};
     else
       continue;
-    e.args.push_back(events::Arg{.def = &def, .value = std::move(v)});
-    added = true;
+    e.SetArg(i).value = std::move(v);  // at its index: shown in definition order
   }
-  // In definition order, as the decoder leaves them.
-  if (added)
-    std::sort(e.args.begin(), e.args.end(),
-              [](const events::Arg& a, const events::Arg& b) { return a.def < b.def; });
 }
 
 void NetworkEnricher::Apply(events::Event& e) {
   const uint32_t id = e.def->id;
-  if (id == events::kSecuritySocketConnect) return AddDstDns(e, "remote_addr");
-  if (id == events::kNetTcpConnection) return AddDstDns(e, "dst");
+  if (id == events::kSecuritySocketConnect) return AddDstDns(e, remote_addr_);
+  if (id == events::kNetTcpConnection) return AddDstDns(e, dst_);
   if (id == events::kNetPacketHttp || id == events::kNetPacketHttpRequest ||
       id == events::kNetPacketHttpResponse || id == events::kNetPacketIcmp || id == events::kNetPacketIcmpv6)
     return ApplyPayload(e);
@@ -359,11 +356,12 @@ void NetworkEnricher::Apply(events::Event& e) {
     return;
   Meta meta;
   for (events::Arg& a : e.args) {
-    if (a.def->format != ArgFormat::kPacketMetadata) continue;
+    if (a.def == nullptr || a.def->format != ArgFormat::kPacketMetadata) continue;
     if (const auto* raw = std::get_if<std::string>(&a.value)) meta = ParseMeta(*raw);
     a.value = JsonText{RenderMeta(meta)};
   }
   for (events::Arg& a : e.args) {
+    if (a.def == nullptr) continue;
     const ArgFormat f = a.def->format;
     if (f != ArgFormat::kDnsMessage && f != ArgFormat::kDnsQuestions && f != ArgFormat::kDnsResponse)
       continue;
@@ -387,18 +385,18 @@ void NetworkEnricher::Apply(events::Event& e) {
   }
 }
 
-void NetworkEnricher::AddDstDns(events::Event& e, const char* addr_arg) {
+void NetworkEnricher::AddDstDns(events::Event& e, events::ArgRef& addr_arg) {
   if (cache_.size() == 0) return;
-  const events::Arg* addr = e.FindArg(addr_arg);
+  const events::Arg* addr = addr_arg.Get(e);
   const auto* fields = addr ? std::get_if<events::Fields>(&addr->value) : nullptr;
   if (fields == nullptr) return;
   for (const auto& [key, value] : *fields) {
     if (key != "sin_addr" && key != "sin6_addr") continue;
     std::optional<std::string_view> name = cache_.Lookup(value, e.timestamp_ns);
     if (!name) return;
-    const events::ArgDef* def = e.def->FindArg("dst_dns");
-    if (def == nullptr || e.FindArg("dst_dns") != nullptr) return;
-    e.args.push_back(events::Arg{.def = def, .value = std::string(*name)});
+    const int dst_dns = dst_dns_.Index(e.def);
+    if (dst_dns < 0 || e.ArgAt(dst_dns) != nullptr) return;
+    e.SetArg(dst_dns).value = std::string(*name);
     return;
   }
 }

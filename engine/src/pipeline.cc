@@ -24,7 +24,7 @@ void Enricher::NoteUtsName(const events::Event& e) {
   if (e.uts_ns == options_.own_uts_ns ||
       (e.def->id != events::kSchedProcessExec && e.def->id != events::kSchedProcessFork))
     return;
-  const events::Arg* nodename = e.FindArg("nodename");
+  const events::Arg* nodename = nodename_.Get(e);
   if (nodename == nullptr) return;
   const auto* name = std::get_if<std::string>(&nodename->value);
   if (name == nullptr) return;
@@ -49,12 +49,11 @@ bool Enricher::Apply(events::Event& e) {
   }
   e.container_id = containers_.IdOf(e.cgroup_id, e.host_pid);
   if (e.def->id == events::kSchedProcessExec) {
-    if (const events::Arg* ctime = e.FindArg("ctime")) {
-      events::Arg written;
-      written.def = e.def->FindArg("written_since_start");
-      written.raw = static_cast<uint64_t>(ctime->raw) >= options_.start_real_ns;
-      written.value = written.raw != 0;
-      e.args.push_back(std::move(written));
+    const events::Arg* ctime = ctime_.Get(e);
+    const int written = written_since_start_.Index(e.def);
+    if (ctime != nullptr && written >= 0) {
+      const auto ns = static_cast<uint64_t>(ctime->Integer().value_or(0));
+      e.SetArg(written).value = ns >= options_.start_real_ns;
     }
   }
   network_.Apply(e);

@@ -73,10 +73,7 @@ std::vector<std::string> BoundedArgv(const std::vector<std::string>& argv, size_
   return out;
 }
 
-uint64_t UintArg(const events::Event& e, const char* name) {
-  const events::Arg* a = e.FindArg(name);
-  return a ? static_cast<uint64_t>(a->raw) : 0;
-}
+uint64_t UintArg(const events::Arg* a) { return a ? static_cast<uint64_t>(a->Integer().value_or(0)) : 0; }
 
 }  // namespace
 
@@ -136,7 +133,7 @@ void ProcessTree::Apply(const events::Event& e) {
   if (e.host_pid == 0) return;  // a record with no task (packets, connections of no known process)
   switch (e.def->id) {
     case events::kSchedProcessFork: {
-      uint32_t child = static_cast<uint32_t>(UintArg(e, "child_pid"));
+      uint32_t child = static_cast<uint32_t>(UintArg(child_pid_.Get(e)));
       if (child == 0 || child == e.host_pid) break;  // a thread
       const std::string exe = Executable(e.host_pid, e.start_time_ns);
       std::vector<std::string> argv;
@@ -146,7 +143,7 @@ void ProcessTree::Apply(const events::Event& e) {
         argv_known = true;
       }
       // The child starts as a copy of the forking thread: its image, argv and comm.
-      Proc& c = Put(child, UintArg(e, "start_time"));
+      Proc& c = Put(child, UintArg(start_time_.Get(e)));
       c.exe = exe;
       c.exe_known = true;
       c.argv = std::move(argv);
@@ -156,7 +153,7 @@ void ProcessTree::Apply(const events::Event& e) {
       break;
     }
     case events::kSchedProcessExit: {
-      const events::Arg* group = e.FindArg("process_group_exit");
+      const events::Arg* group = group_exit_.Get(e);
       const bool* dead = group ? std::get_if<bool>(&group->value) : nullptr;
       if (dead != nullptr && *dead) {
         procs_.erase(e.host_pid);
@@ -173,13 +170,13 @@ void ProcessTree::Apply(const events::Event& e) {
   // exec, which every thread leaves as the leader).
   if (e.host_tid == e.host_pid || p.comm.empty()) p.comm = e.comm;
   if (e.def->id == events::kSchedProcessExec) {
-    const events::Arg* path = e.FindArg("pathname");
+    const events::Arg* path = pathname_.Get(e);
     const auto* s = path ? std::get_if<std::string>(&path->value) : nullptr;
     if (s != nullptr) {
       p.exe = *s;
       p.exe_known = true;
     }
-    const events::Arg* argv = e.FindArg("argv");
+    const events::Arg* argv = argv_.Get(e);
     const auto* list = argv ? std::get_if<std::vector<std::string>>(&argv->value) : nullptr;
     if (list != nullptr) {
       p.argv = BoundedArgv(*list, kMaxArgvBytes);

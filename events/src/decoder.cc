@@ -115,8 +115,10 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
   out.parent_comm.clear();
   out.host_name.clear();
   out.container_id.clear();
+  // Each argument at its definition's index (the kernel may write them out
+  // of order, argv last); absent ones stay empty.
   out.args.clear();
-  out.args.reserve(def->args.size());
+  out.args.resize(def->args.size());
 
   Reader r(record.subspan(sizeof(h), h.args_size));
   for (int i = 0; i < h.argc; ++i) {
@@ -125,15 +127,16 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
     if (index >= def->args.size())
       return Malformed(*def, absl::StrCat("argument index ", index, " out of range"));
     const ArgDef& ad = def->args[index];
-    Arg arg{.def = &ad};
+    Arg& arg = out.args[index];
+    arg.def = &ad;
+    arg.rendered_ready = false;
     switch (kind) {
       case VG_KIND_U64: {
         uint64_t v;
         if (!r.Read(v)) return Malformed(*def, absl::StrCat(ad.name, ": value cut short"));
         // A compat syscall's registers are 32-bit: its longs are signed 32-bit values.
         if (out.compat && ad.type == "long") v = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v)));
-        arg.raw = static_cast<int64_t>(v);
-        arg.value = RenderInteger(ad, v);
+        arg.value = TypedInteger(ad, v);  // rendered by the sinks (Rendered)
         break;
       }
       case VG_KIND_STR:
@@ -171,13 +174,7 @@ absl::Status Decoder::Decode(std::span<const uint8_t> record, Event& out) const 
       default:
         return Malformed(*def, absl::StrCat(ad.name, ": unknown argument kind ", kind));
     }
-    out.args.push_back(std::move(arg));
   }
-  // The kernel may write an argument out of order (argv last); show them as
-  // defined. Checked first: stable_sort allocates, and this is the per-event path.
-  auto by_definition = [](const Arg& a, const Arg& b) { return a.def < b.def; };
-  if (!std::is_sorted(out.args.begin(), out.args.end(), by_definition))
-    std::stable_sort(out.args.begin(), out.args.end(), by_definition);
   return absl::OkStatus();
 }
 

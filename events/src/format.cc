@@ -546,7 +546,28 @@ Fields FormatSockaddr(std::span<const uint8_t> raw) {
   return f;
 }
 
+namespace {
+
+// The formats that name a number from a table (its decimal text when the
+// table has no name for it). int32: a C int, the register's upper half ignored.
+struct NamedFormat {
+  ArgFormat format;
+  std::span<const NumberName> names;
+  bool int32;
+};
+constexpr NamedFormat kNamedFormats[] = {
+    {ArgFormat::kTcpState, kTcpStates, true},        {ArgFormat::kSocketDomain, kDomains, true},
+    {ArgFormat::kPtraceRequest, kPtraceRequests, false}, {ArgFormat::kPrctlOption, kPrctlOptions, true},
+    {ArgFormat::kBpfCmd, kBpfCmds, true},            {ArgFormat::kBpfProgType, kBpfProgTypes, true},
+    {ArgFormat::kIpProtocol, kIpProtocols, false},   {ArgFormat::kDirection, kDirections, false},
+};
+
+}  // namespace
+
 Value RenderInteger(const ArgDef& def, uint64_t raw) {
+  for (const NamedFormat& n : kNamedFormats)
+    if (n.format == def.format)
+      return NameOrNumber(n.names, n.int32 ? static_cast<int32_t>(raw) : static_cast<int64_t>(raw));
   switch (def.format) {
     case ArgFormat::kUint: return raw;
     case ArgFormat::kHex: return FormatHex(raw);
@@ -563,37 +584,73 @@ Value RenderInteger(const ArgDef& def, uint64_t raw) {
       return FormatSyscallName(static_cast<int64_t>(raw));
     case ArgFormat::kCapCheckResult:
       return FormatCapCheckResult(static_cast<int32_t>(raw));
-    case ArgFormat::kTcpState:
-      return FormatTcpState(static_cast<int32_t>(raw));
-    case ArgFormat::kSocketDomain:
-      return FormatSocketDomain(static_cast<int32_t>(raw));
     case ArgFormat::kSocketType:
       return FormatSocketType(static_cast<uint32_t>(raw));
-    case ArgFormat::kPtraceRequest:
-      return FormatPtraceRequest(static_cast<int64_t>(raw));
-    case ArgFormat::kPrctlOption:
-      return FormatPrctlOption(static_cast<int32_t>(raw));
-    case ArgFormat::kBpfCmd:
-      return FormatBpfCmd(static_cast<int32_t>(raw));
-    case ArgFormat::kBpfProgType:
-      return FormatBpfProgType(static_cast<int32_t>(raw));
     case ArgFormat::kNamespaceFlags:
       return FormatNamespaceFlags(raw);
-    case ArgFormat::kIpProtocol:
-      return FormatIpProtocol(static_cast<int64_t>(raw));
     case ArgFormat::kIpv4Addr:
       return FormatIpv4(static_cast<uint32_t>(raw));
-    case ArgFormat::kDirection:
-      return FormatDirection(static_cast<int64_t>(raw));
     case ArgFormat::kCapabilitySet:
       return FormatCapabilitySet(raw);
     case ArgFormat::kFileType:
       return FormatFileType(raw);
     case ArgFormat::kMmapFlags:
       return FormatMmapFlags(raw);
-    case ArgFormat::kDirfd:
-    case ArgFormat::kInt:
     default:
+      return TypedInteger(def, raw);
+  }
+}
+
+bool RendersInteger(ArgFormat format) {
+  switch (format) {
+    case ArgFormat::kInt:
+    case ArgFormat::kUint:
+    case ArgFormat::kBool:
+    case ArgFormat::kDirfd:
+    case ArgFormat::kString:
+    case ArgFormat::kStringArray:
+    case ArgFormat::kArgvBlob:
+    case ArgFormat::kSockaddr:
+    case ArgFormat::kBytes:
+    case ArgFormat::kPacketMetadata:
+    case ArgFormat::kDnsMessage:
+    case ArgFormat::kDnsQuestions:
+    case ArgFormat::kDnsResponse:
+    case ArgFormat::kPacketDirection:
+    case ArgFormat::kHttpMessage:
+    case ArgFormat::kHttpRequest:
+    case ArgFormat::kHttpResponse:
+    case ArgFormat::kIcmp:
+    case ArgFormat::kIcmpv6:
+      return false;
+    default:
+      return true;
+  }
+}
+
+namespace {
+thread_local uint64_t render_count = 0;
+}  // namespace
+
+uint64_t RenderCount() { return render_count; }
+
+const Value& Rendered(const Arg& arg) {
+  const auto* raw = std::get_if<uint64_t>(&arg.value);
+  if (raw == nullptr || arg.def == nullptr || !RendersInteger(arg.def->format)) return arg.value;
+  if (!arg.rendered_ready) {
+    ++render_count;
+    arg.rendered = RenderInteger(*arg.def, *raw);
+    arg.rendered_ready = true;
+  }
+  return arg.rendered;
+}
+
+Value TypedInteger(const ArgDef& def, uint64_t raw) {
+  switch (def.format) {
+    case ArgFormat::kUint: return raw;
+    case ArgFormat::kBool: return raw != 0;
+    default:
+      if (RendersInteger(def.format)) return raw;
       // Syscall registers hold ints sign-extended or not; show 32-bit types as such.
       if (def.type == "int" || def.type == "pid_t" || def.type == "long" || def.type.empty())
         return def.type == "long" ? static_cast<int64_t>(raw)

@@ -510,7 +510,10 @@ absl::StatusOr<PolicyRules> CompileRules(const Policy& p, const Registry& regist
                          "; an event has at most one rule per policy (merge the filters or use "
                          "another policy)"));
       out.events.insert(def->id);
-      if (!filters.empty()) out.filters[def->id] = filters;
+      if (filters.empty()) continue;
+      std::vector<Filter>& mine = out.filters[def->id] = filters;
+      for (Filter& f : mine)  // CompileFilter checked that every def has the argument
+        if (f.kind == Filter::Kind::kData) f.arg_index = def->ArgIndex(f.arg);
     }
   }
   for (uint32_t id : excluded) {

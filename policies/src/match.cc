@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "fields.h"
 #include "text.h"
+#include "vigil/events/format.h"
 #include "vigil/policies/compile.h"
 
 namespace vigil::policies {
@@ -97,36 +98,48 @@ bool MatchString(const Filter& f, std::string_view s) {
   return Apply(f, [&](const FilterValue& v) { return MatchText(v, s); });
 }
 
-// Arguments compare as numbers when both sides are integers, else as the
-// rendered text; a socket address matches when one of its fields does.
+// The text of a value as a sink shows it (a list joined by spaces).
+std::string_view TextOf(const events::Value& v, std::string& storage) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  if (const auto* i = std::get_if<int64_t>(&v))
+    storage = absl::StrCat(*i);
+  else if (const auto* u = std::get_if<uint64_t>(&v))
+    storage = absl::StrCat(*u);
+  else if (const auto* b = std::get_if<bool>(&v))
+    storage = *b ? "true" : "false";
+  else if (const auto* list = std::get_if<std::vector<std::string>>(&v))
+    storage = absl::StrJoin(*list, " ");
+  return storage;
+}
+
+// Arguments compare as numbers when both sides are integers (typed values:
+// an integer, or the captured number of a hex argument), else as text: a
+// string as it is; a number, or a format's rendering (flags, modes...), as a
+// sink shows it, rendered here on demand for this one argument. A socket
+// address matches when one of its fields does.
 bool MatchArg(const Filter& f, const events::Arg* arg) {
   if (arg == nullptr || std::holds_alternative<std::monostate>(arg->value)) return f.op == Op::kNe;
+  const auto* raw = std::get_if<uint64_t>(&arg->value);
+  const bool hex = raw != nullptr && arg->def->format == events::ArgFormat::kHex;
+  const events::Value& v = raw != nullptr && !hex && events::RendersInteger(arg->def->format)
+                               ? events::Rendered(*arg)  // "O_WRONLY|O_CREAT": the text is the value
+                               : arg->value;
   std::optional<__int128> number;
-  std::string text;
-  const events::Fields* fields = std::get_if<events::Fields>(&arg->value);
-  if (const int64_t* i = std::get_if<int64_t>(&arg->value)) {
+  if (const auto* u = std::get_if<uint64_t>(&v))
+    number = *u;  // a hex argument orders as a number; its text ("0x...") only if a pattern asks
+  else if (std::optional<int64_t> i = events::IntegerOf(v))
     number = *i;
-    text = absl::StrCat(*i);
-  } else if (const uint64_t* u = std::get_if<uint64_t>(&arg->value)) {
-    number = *u;
-    text = absl::StrCat(*u);
-  } else if (const bool* b = std::get_if<bool>(&arg->value)) {
-    number = *b ? 1 : 0;
-    text = *b ? "true" : "false";
-  } else if (const std::string* s = std::get_if<std::string>(&arg->value)) {
-    text = *s;
-    if (arg->def != nullptr && arg->def->format == events::ArgFormat::kHex)
-      number = static_cast<uint64_t>(arg->raw);
-  } else if (const auto* list = std::get_if<std::vector<std::string>>(&arg->value)) {
-    text = absl::StrJoin(*list, " ");
-  }
-  return Apply(f, [&](const FilterValue& v) {
-    if (IsOrdering(f.op)) return number && v.number && Compare(*number, f.op, *v.number);
-    if (number && v.number) return *number == *v.number;
+  const events::Fields* fields = std::get_if<events::Fields>(&v);
+  std::string storage;
+  std::optional<std::string_view> text;
+  return Apply(f, [&](const FilterValue& fv) {
+    if (IsOrdering(f.op)) return number && fv.number && Compare(*number, f.op, *fv.number);
+    if (number && fv.number) return *number == *fv.number;
     if (fields != nullptr)
       return std::any_of(fields->begin(), fields->end(),
-                         [&](const auto& kv) { return MatchText(v, kv.second); });
-    return MatchText(v, text);
+                         [&](const auto& kv) { return MatchText(fv, kv.second); });
+    if (!text) text = TextOf(hex ? events::Rendered(*arg) : v, storage);
+    return MatchText(fv, *text);
   });
 }
 
@@ -258,7 +271,7 @@ uint64_t CompiledPolicies::MatchUser(const events::Event& e, uint64_t kernel_mat
           bool ok = true;
           switch (f.kind) {
             case Filter::Kind::kData:
-              ok = f.decided_in_kernel || MatchArg(f, e.FindArg(f.arg));
+              ok = f.decided_in_kernel || MatchArg(f, e.ArgAt(f.arg_index));
               if (!ok) why = DropReason::kData;
               break;
             case Filter::Kind::kRetval:

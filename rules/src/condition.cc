@@ -9,6 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "vigil/events/event_ids.h"
+#include "vigil/events/format.h"
 
 namespace vigil::rules::internal {
 namespace {
@@ -335,20 +337,31 @@ bool HasToken(std::string_view s, std::string_view t) {
   return false;
 }
 
-bool MatchString(const Check& c, std::string_view s) {
-  switch (c.op) {
+// The comparisons numbers and strings share (= != < <= > >=); nullopt for
+// any other operator.
+template <typename T>
+std::optional<bool> Ordered(Op op, const T& l, const T& r) {
+  switch (op) {
     case Op::kEq:
-      return s == c.text;
+      return l == r;
     case Op::kNe:
-      return s != c.text;
+      return l != r;
     case Op::kLt:
-      return s < std::string_view(c.text);
+      return l < r;
     case Op::kLe:
-      return s <= std::string_view(c.text);
+      return l <= r;
     case Op::kGt:
-      return s > std::string_view(c.text);
+      return l > r;
     case Op::kGe:
-      return s >= std::string_view(c.text);
+      return l >= r;
+    default:
+      return std::nullopt;
+  }
+}
+
+bool MatchString(const Check& c, std::string_view s) {
+  if (std::optional<bool> b = Ordered(c.op, s, std::string_view(c.text))) return *b;
+  switch (c.op) {
     case Op::kContains:
       return c.flag_tokens ? HasToken(s, c.text) : (s.find(c.text) != std::string_view::npos);
     case Op::kIContains:
@@ -387,19 +400,8 @@ bool MatchString(const Check& c, std::string_view s) {
 }
 
 bool MatchNumber(const Check& c, int64_t v) {
+  if (std::optional<bool> b = Ordered(c.op, v, c.number)) return *b;
   switch (c.op) {
-    case Op::kEq:
-      return v == c.number;
-    case Op::kNe:
-      return v != c.number;
-    case Op::kLt:
-      return v < c.number;
-    case Op::kLe:
-      return v <= c.number;
-    case Op::kGt:
-      return v > c.number;
-    case Op::kGe:
-      return v >= c.number;
     case Op::kContains:
       return (v & c.number) == c.number;  // flags: every bit set
     case Op::kIn:
@@ -423,29 +425,22 @@ struct Val {
   size_t from = 0;
 };
 
-const events::Arg* FindArg(const events::Event& e, const Check& c) {
-  if (c.arg_index >= 0 && static_cast<size_t>(c.arg_index) < e.args.size() &&
-      e.args[c.arg_index].def == c.arg)
-    return &e.args[c.arg_index];
-  for (const events::Arg& a : e.args)
-    if (a.def == c.arg) return &a;
-  return nullptr;
-}
+const events::Arg* FindArg(const events::Event& e, const Check& c) { return e.ArgAt(c.arg_index); }
 
-Val ArgVal(const events::Arg& a, bool numeric) {
+// A typed argument as a check reads it: numbers as numbers; for a text
+// check on an integer its format names (flags, modes...), the rendering.
+Val ArgVal(const Check& c, EvalContext& ctx) {
   Val v;
-  if (const auto* s = std::get_if<std::string>(&a.value)) {
-    if (numeric)
-      v.kind = Val::kInt, v.i = a.raw;
-    else
-      v.kind = Val::kStr, v.s = *s;
-  } else if (const auto* i = std::get_if<int64_t>(&a.value)) {
+  const events::Arg* a = FindArg(*ctx.e, c);
+  if (a == nullptr) return v;
+  const events::Value* value = &a->value;
+  if (!c.numeric && std::holds_alternative<uint64_t>(*value) && events::RendersInteger(a->def->format))
+    value = &events::Rendered(*a);
+  if (const auto* s = std::get_if<std::string>(value)) {
+    v.kind = Val::kStr, v.s = *s;
+  } else if (std::optional<int64_t> i = events::IntegerOf(*value)) {
     v.kind = Val::kInt, v.i = *i;
-  } else if (const auto* u = std::get_if<uint64_t>(&a.value)) {
-    v.kind = Val::kInt, v.i = static_cast<int64_t>(*u);
-  } else if (const auto* b = std::get_if<bool>(&a.value)) {
-    v.kind = Val::kInt, v.i = *b;
-  } else if (const auto* l = std::get_if<std::vector<std::string>>(&a.value)) {
+  } else if (const auto* l = std::get_if<std::vector<std::string>>(value)) {
     v.kind = Val::kList, v.list = l;
   }
   return v;
@@ -469,9 +464,10 @@ std::string_view Dirname(std::string_view p) {
   return slash == 0 ? p.substr(0, 1) : p.substr(0, slash);
 }
 
-const std::vector<std::string>* ExecArgv(const events::Event& e) {
-  if (e.def && e.def->name == "sched_process_exec")
-    if (const events::Arg* a = e.FindArg("argv"))
+const std::vector<std::string>* ExecArgv(EvalContext& ctx) {
+  const events::Event& e = *ctx.e;
+  if (e.def && e.def->id == events::kSchedProcessExec)
+    if (const events::Arg* a = ctx.exec_argv.Get(e))
       if (const auto* l = std::get_if<std::vector<std::string>>(&a->value)) return l;
   return nullptr;
 }
@@ -480,7 +476,7 @@ void PrepareArgs(EvalContext& ctx) {
   if (ctx.args_ready) return;
   ctx.args_ready = true;
   ctx.args.clear();
-  const std::vector<std::string>* argv = ExecArgv(*ctx.e);
+  const std::vector<std::string>* argv = ExecArgv(ctx);
   if (!argv) argv = ctx.lookup->Argv(ctx.e->host_pid);
   if (argv)
     for (size_t k = 1; k < argv->size(); ++k) {
@@ -491,10 +487,11 @@ void PrepareArgs(EvalContext& ctx) {
   if (!ctx.args.empty()) ctx.cmdline.append(" ").append(ctx.args);
 }
 
-std::string_view Exe(const events::Event& e) {
+std::string_view Exe(EvalContext& ctx) {
+  const events::Event& e = *ctx.e;
   if (!e.executable.empty()) return e.executable;
-  if (e.def && e.def->name == "sched_process_exec")
-    if (const events::Arg* a = e.FindArg("pathname"))
+  if (e.def && e.def->id == events::kSchedProcessExec)
+    if (const events::Arg* a = ctx.exec_pathname.Get(e))
       if (const auto* s = std::get_if<std::string>(&a->value)) return *s;
   return {};
 }
@@ -521,13 +518,13 @@ Val Extract(const Check& c, EvalContext& ctx) {
       str(e.def && e.def->emit_at_entry ? ">" : "<");
       break;
     case Field::kEvtArg:
-      if (const events::Arg* a = FindArg(e, c)) v = ArgVal(*a, c.numeric);
+      v = ArgVal(c, ctx);
       break;
     case Field::kProcName:
       str(e.comm);
       break;
     case Field::kProcExe:
-      str(Exe(e));
+      str(Exe(ctx));
       break;
     case Field::kProcArgs:
       PrepareArgs(ctx), str(ctx.args);
@@ -556,7 +553,7 @@ Val Extract(const Check& c, EvalContext& ctx) {
     case Field::kProcAname:
     case Field::kProcAexe: {
       if (c.index == 0) {
-        str(c.field == Field::kProcAname ? std::string_view(e.comm) : Exe(e));
+        str(c.field == Field::kProcAname ? std::string_view(e.comm) : Exe(ctx));
         break;
       }
       ProcessView p;
@@ -588,7 +585,7 @@ Val Extract(const Check& c, EvalContext& ctx) {
     case Field::kIsOpenRead: {
       const events::Arg* a = FindArg(e, c);
       if (!a) break;
-      int acc = static_cast<int>(a->raw & 3);
+      int acc = static_cast<int>(a->Integer().value_or(0) & 3);
       num(c.field == Field::kIsOpenWrite ? (acc == 1 || acc == 2) : (acc == 0 || acc == 2));
       break;
     }
@@ -610,7 +607,7 @@ Val Extract(const Check& c, EvalContext& ctx) {
     }
     case Field::kFdL4proto: {
       const events::Arg* a = FindArg(e, c);
-      if (const auto* s = a ? std::get_if<std::string>(&a->value) : nullptr)
+      if (const auto* s = a ? std::get_if<std::string>(&events::Rendered(*a)) : nullptr)
         str(HasToken(*s, "SOCK_STREAM")  ? "tcp"
             : HasToken(*s, "SOCK_DGRAM") ? "udp"
             : HasToken(*s, "SOCK_RAW")   ? "raw"
@@ -650,49 +647,19 @@ bool MatchVal(const Check& c, const Val& v) {
 }
 
 bool CompareVals(Op op, const Val& l, const Val& r) {
-  if (l.kind == Val::kInt && r.kind == Val::kInt) {
-    switch (op) {
-      case Op::kEq:
-        return l.i == r.i;
-      case Op::kNe:
-        return l.i != r.i;
-      case Op::kLt:
-        return l.i < r.i;
-      case Op::kLe:
-        return l.i <= r.i;
-      case Op::kGt:
-        return l.i > r.i;
-      case Op::kGe:
-        return l.i >= r.i;
-      default:
-        return false;
-    }
+  if (l.kind == Val::kInt && r.kind == Val::kInt) return Ordered(op, l.i, r.i).value_or(false);
+  if (l.kind != Val::kStr || r.kind != Val::kStr) return false;
+  if (std::optional<bool> b = Ordered(op, l.s, r.s)) return *b;
+  switch (op) {
+    case Op::kContains:
+      return l.s.find(r.s) != std::string_view::npos;
+    case Op::kStartsWith:
+      return l.s.starts_with(r.s);
+    case Op::kEndsWith:
+      return l.s.ends_with(r.s);
+    default:
+      return false;
   }
-  if (l.kind == Val::kStr && r.kind == Val::kStr) {
-    switch (op) {
-      case Op::kEq:
-        return l.s == r.s;
-      case Op::kNe:
-        return l.s != r.s;
-      case Op::kLt:
-        return l.s < r.s;
-      case Op::kLe:
-        return l.s <= r.s;
-      case Op::kGt:
-        return l.s > r.s;
-      case Op::kGe:
-        return l.s >= r.s;
-      case Op::kContains:
-        return l.s.find(r.s) != std::string_view::npos;
-      case Op::kStartsWith:
-        return l.s.starts_with(r.s);
-      case Op::kEndsWith:
-        return l.s.ends_with(r.s);
-      default:
-        return false;
-    }
-  }
-  return false;
 }
 
 bool RunCheck(const Check& c, EvalContext& ctx) {

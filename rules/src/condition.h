@@ -147,6 +147,7 @@ struct EvalContext {
   bool args_ready = false;
   std::string args;     // proc.args
   std::string cmdline;  // proc.cmdline
+  events::ArgRef exec_argv{"argv"}, exec_pathname{"pathname"};  // sched_process_exec's
   void Reset(const events::Event& ev, const ProcessLookup& l) { e = &ev, lookup = &l, args_ready = false; }
 };
 

@@ -27,17 +27,13 @@ bool RemoteOf(const events::Arg* a, std::string& ip, std::string& port) {
   return inet && !ip.empty();
 }
 
-int64_t IntArg(const events::Event& e, std::string_view name, int64_t fallback = -1) {
-  const events::Arg* a = e.FindArg(name);
-  if (!a) return fallback;
-  if (const auto* i = std::get_if<int64_t>(&a->value)) return *i;
-  if (const auto* u = std::get_if<uint64_t>(&a->value)) return static_cast<int64_t>(*u);
-  return static_cast<int32_t>(a->raw);
+int64_t IntArg(const events::Arg* a, int64_t fallback = -1) {
+  return a ? a->Integer().value_or(fallback) : fallback;
 }
 
-bool ProcessExited(const events::Event& e) {
+bool ProcessExited(const events::Event& e, events::ArgRef& group_exit) {
   if (e.def->name != "sched_process_exit") return false;
-  const events::Arg* a = e.FindArg("process_group_exit");
+  const events::Arg* a = group_exit.Get(e);
   const bool* b = a ? std::get_if<bool>(&a->value) : nullptr;
   return b ? *b : e.host_pid == e.host_tid;
 }
@@ -60,20 +56,20 @@ class StdioOverSocket final : public Detector {
                Emit emit) override {
     const std::string& n = e.def->name;
     if (n == "sched_process_exit") {
-      if (ProcessExited(e)) procs_.erase(e.host_pid);
+      if (ProcessExited(e, group_exit_)) procs_.erase(e.host_pid);
       return;
     }
     if (n == "security_socket_connect") {
       std::string ip, port;
-      if (!RemoteOf(e.FindArg("remote_addr"), ip, port) || port.empty() || port == "0") return;
-      int64_t fd = IntArg(e, "sockfd");
+      if (!RemoteOf(remote_addr_.Get(e), ip, port) || port.empty() || port == "0") return;
+      int64_t fd = IntArg(sockfd_.Get(e));
       if (fd >= 0 && fd <= 2) return Report(e, def, emit, ip, port, fd);
       Remember(e.host_pid, fd, ip, port);
       return;
     }
     if (e.retval < 0) return;
-    int64_t oldfd = n == "dup" ? IntArg(e, "fildes") : IntArg(e, "oldfd");
-    int64_t newfd = n == "dup" ? e.retval : IntArg(e, "newfd");
+    int64_t oldfd = n == "dup" ? IntArg(fildes_.Get(e)) : IntArg(oldfd_.Get(e));
+    int64_t newfd = n == "dup" ? e.retval : IntArg(newfd_.Get(e));
     auto p = procs_.find(e.host_pid);
     if (p == procs_.end()) return;
     const Remote* r = nullptr;
@@ -118,6 +114,8 @@ class StdioOverSocket final : public Detector {
   absl::flat_hash_map<uint32_t, std::vector<Remote>> procs_;
   std::deque<uint32_t> order_;
   events::Fields fields_;
+  events::ArgRef remote_addr_{"remote_addr"}, sockfd_{"sockfd"}, fildes_{"fildes"}, oldfd_{"oldfd"},
+      newfd_{"newfd"}, group_exit_{"process_group_exit"};
 };
 
 // One process connecting to at least `ports` distinct ports of one host
@@ -134,7 +132,7 @@ class PortScan final : public Detector {
   void OnEvent(const events::Event& e, const ProcessLookup&, const events::EventDef& def,
                Emit emit) override {
     std::string ip, port_text;
-    if (!RemoteOf(e.FindArg("remote_addr"), ip, port_text)) return;
+    if (!RemoteOf(remote_addr_.Get(e), ip, port_text)) return;
     uint32_t port;
     if (!absl::SimpleAtoi(port_text, &port) || port == 0) return;
     std::string key = absl::StrCat(e.host_pid, "/", ip);
@@ -177,6 +175,7 @@ class PortScan final : public Detector {
   size_t max_pairs_;
   absl::flat_hash_map<std::string, Pair> pairs_;
   events::Fields fields_;
+  events::ArgRef remote_addr_{"remote_addr"};
 };
 
 // Tracee's k8s_api_connection: a container's exec environment names the API
@@ -194,7 +193,7 @@ class K8sApiConnection final : public Detector {
                Emit emit) override {
     if (e.container_id.empty()) return;
     if (e.def->name == "sched_process_exec") {
-      const events::Arg* env = e.FindArg("env");
+      const events::Arg* env = env_.Get(e);
       const auto* list = env ? std::get_if<std::vector<std::string>>(&env->value) : nullptr;
       if (!list) return;
       for (const std::string& v : *list) {
@@ -212,7 +211,7 @@ class K8sApiConnection final : public Detector {
     auto it = api_.find(e.container_id);
     if (it == api_.end()) return;
     std::string ip, port;
-    if (!RemoteOf(e.FindArg("remote_addr"), ip, port) || ip != it->second) return;
+    if (!RemoteOf(remote_addr_.Get(e), ip, port) || ip != it->second) return;
     fields_ = {{"ip", ip}, {"port", port}};
     emit(Detection{.def = &def, .trigger = &e, .fields = &fields_});
   }
@@ -222,6 +221,7 @@ class K8sApiConnection final : public Detector {
   size_t max_;
   absl::flat_hash_map<std::string, std::string> api_;
   events::Fields fields_;
+  events::ArgRef env_{"env"}, remote_addr_{"remote_addr"};
 };
 
 absl::StatusOr<uint64_t> Param(const std::map<std::string, std::string>& params, const std::string& key,

@@ -48,7 +48,7 @@ Event Sample(const vigil::events::EventDef* def, int variant) {
   e.retval = variant ? -2 : 3;
   e.uid = variant ? 1000 : 0;
   for (const vigil::events::ArgDef& a : def->args) {
-    vigil::events::Arg arg{.def = &a, .raw = variant ? -100 : 4096};
+    vigil::events::Arg arg{.def = &a};
     switch (a.format) {
       case ArgFormat::kInt:
       case ArgFormat::kDirfd:
@@ -66,8 +66,11 @@ Event Sample(const vigil::events::EventDef* def, int variant) {
       case ArgFormat::kSockaddr:
         arg.value = vigil::events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}};
         break;
-      default:
-        arg.value = std::string(variant ? "/etc/shadow" : "O_RDONLY|O_CLOEXEC");
+      case ArgFormat::kString:
+        arg.value = std::string(variant ? "/etc/shadow" : "/usr/lib/x.so");
+        break;
+      default:  // an integer a format renders (flags, modes, hex...)
+        arg.value = uint64_t{variant ? 0x80241u : 4096u};
         break;
     }
     e.args.push_back(std::move(arg));

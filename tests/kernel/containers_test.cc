@@ -20,7 +20,7 @@ using events::Event;
 
 uint64_t UintArgOf(const Event& e, std::string_view name) {
   const events::Arg* a = ArgOf(e, name);
-  return a == nullptr ? 0 : static_cast<uint64_t>(a->raw);
+  return a == nullptr ? 0 : static_cast<uint64_t>(a->Integer().value_or(0));
 }
 
 class ContainersKernelTest : public BpfTest, public ::testing::WithParamInterface<bool> {

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "vigil/engine/log.h"
+#include "vigil/events/format.h"
 #include "vigil/events/registry.h"
 
 namespace vigil::ktest {
@@ -240,10 +241,15 @@ const events::Arg* ArgOf(const Event& e, std::string_view name) {
   return a;
 }
 
+events::Value Shown(const events::Arg& a) {
+  return events::Rendered(a);
+}
+
 std::string StrArg(const Event& e, std::string_view name) {
   const events::Arg* a = ArgOf(e, name);
   if (a == nullptr) return "<missing>";
-  const auto* s = std::get_if<std::string>(&a->value);
+  const events::Value v = Shown(*a);
+  const auto* s = std::get_if<std::string>(&v);
   EXPECT_NE(s, nullptr) << e.def->name << "." << name << " is not a string";
   return s ? *s : "<not a string>";
 }
@@ -251,15 +257,17 @@ std::string StrArg(const Event& e, std::string_view name) {
 std::string StrArgOrMark(const Event& e, std::string_view name) {
   const events::Arg* a = e.FindArg(name);
   if (a == nullptr) return "<missing>";
-  const auto* s = std::get_if<std::string>(&a->value);
+  const events::Value v = Shown(*a);
+  const auto* s = std::get_if<std::string>(&v);
   return s ? *s : "<not a string>";
 }
 
 int64_t IntArg(const Event& e, std::string_view name) {
   const events::Arg* a = ArgOf(e, name);
   if (a == nullptr) return INT64_MIN;
-  if (const auto* i = std::get_if<int64_t>(&a->value)) return *i;
-  if (const auto* u = std::get_if<uint64_t>(&a->value)) return static_cast<int64_t>(*u);
+  const events::Value v = Shown(*a);
+  if (const auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (const auto* u = std::get_if<uint64_t>(&v)) return static_cast<int64_t>(*u);
   ADD_FAILURE() << e.def->name << "." << name << " is not a number";
   return INT64_MIN;
 }
@@ -267,7 +275,8 @@ int64_t IntArg(const Event& e, std::string_view name) {
 std::vector<std::string> ListArg(const Event& e, std::string_view name) {
   const events::Arg* a = ArgOf(e, name);
   if (a == nullptr) return {};
-  const auto* v = std::get_if<std::vector<std::string>>(&a->value);
+  const events::Value shown = Shown(*a);
+  const auto* v = std::get_if<std::vector<std::string>>(&shown);
   EXPECT_NE(v, nullptr) << e.def->name << "." << name << " is not a list";
   return v ? *v : std::vector<std::string>{};
 }

@@ -131,7 +131,10 @@ uint64_t OwnCgroupV2Id();
 
 // ------------------------------------------------------------ argument accessors
 
-// These fail the test, not the process, on a missing argument or a wrong type.
+// What a sink shows for an argument (flags, modes, capability sets... rendered).
+events::Value Shown(const events::Arg& a);
+// These read arguments as a sink shows them, and fail the test, not the
+// process, on a missing argument or a wrong type.
 const events::Arg* ArgOf(const events::Event& e, std::string_view name);
 std::string StrArg(const events::Event& e, std::string_view name);
 int64_t IntArg(const events::Event& e, std::string_view name);

@@ -353,7 +353,8 @@ TEST_F(SecurityTest, CapsetSetsAreDecodedAndSetuidToRootIsAPrivilegeGain) {
   using Names = std::vector<std::string>;
   auto names = [](const Event& e, std::string_view arg) {
     const events::Arg* a = e.FindArg(arg);
-    const auto* v = a ? std::get_if<Names>(&a->value) : nullptr;
+    const events::Value shown = a ? Shown(*a) : events::Value{};
+    const auto* v = std::get_if<Names>(&shown);
     return v ? *v : Names{"<not a list>"};
   };
   EXPECT_EQ(names(*changed, "effective"), Names{"CAP_SETUID"});

@@ -19,15 +19,12 @@ inline const events::EventDef& Def(const char* name) {
   return *d;
 }
 
-// Appends argument `name` of e's definition with `value` (and `raw`, the
-// number it was decoded from); fails the test if the event has no such argument.
-inline void AddArg(events::Event& e, const char* name, events::Value value, int64_t raw = 0) {
-  events::Arg a;
-  a.def = e.def->FindArg(name);
-  ASSERT_NE(a.def, nullptr) << name;
-  a.value = std::move(value);
-  a.raw = raw;
-  e.args.push_back(std::move(a));
+// Sets argument `name` of e's definition (at its index) to `value`, typed
+// as the decoder leaves it; fails the test if the event has no such argument.
+inline void AddArg(events::Event& e, const char* name, events::Value value) {
+  const int index = e.def->ArgIndex(name);
+  ASSERT_GE(index, 0) << name;
+  e.SetArg(static_cast<size_t>(index)).value = std::move(value);
 }
 
 }  // namespace vigil::test_support

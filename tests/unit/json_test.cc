@@ -538,10 +538,10 @@ events::Event OpenatEvent() {
   e.syscall_nr = 257;
   e.policies = 0b101;
   const events::EventDef& d = *e.def;
-  e.args.push_back({&d.args[0], int64_t{-100}, -100});
-  e.args.push_back({&d.args[1], std::string("/etc/passwd"), 0});
-  e.args.push_back({&d.args[2], std::string("O_RDONLY|O_CLOEXEC"), O_RDONLY | O_CLOEXEC});
-  e.args.push_back({&d.args[3], int64_t{0}, 0});
+  e.args.push_back({&d.args[0], int64_t{-100}});
+  e.args.push_back({&d.args[1], std::string("/etc/passwd")});
+  e.args.push_back({&d.args[2], uint64_t{O_RDONLY | O_CLOEXEC}});  // typed: the sink renders it
+  e.args.push_back({&d.args[3], int64_t{0}});
   return e;
 }
 
@@ -554,18 +554,25 @@ Json ParseLine(const std::string& line) {
   return v.value_or(Json{});
 }
 
-void ExpectNumber(const Json& obj, const char* key, const std::string& value) {
+// Member `key` of `obj`, which must be of `type`; a failure (and an empty
+// value) when it is missing.
+const Json& MemberOf(const Json& obj, const char* key, Json::Type type) {
+  static const Json kMissing;
   const Json* v = obj.Get(key);
-  ASSERT_NE(v, nullptr) << "missing field " << key;
-  EXPECT_EQ(v->type, Json::kNumber) << key << " must be a number";
-  EXPECT_EQ(v->text, value) << key;
+  if (v == nullptr) {
+    ADD_FAILURE() << "missing field " << key;
+    return kMissing;
+  }
+  EXPECT_EQ(v->type, type) << key << " is not of the expected type";
+  return *v;
+}
+
+void ExpectNumber(const Json& obj, const char* key, const std::string& value) {
+  EXPECT_EQ(MemberOf(obj, key, Json::kNumber).text, value) << key;
 }
 
 void ExpectString(const Json& obj, const char* key, const std::string& value) {
-  const Json* v = obj.Get(key);
-  ASSERT_NE(v, nullptr) << "missing field " << key;
-  EXPECT_EQ(v->type, Json::kString) << key << " must be a string";
-  EXPECT_EQ(v->text, value) << key;
+  EXPECT_EQ(MemberOf(obj, key, Json::kString).text, value) << key;
 }
 
 TEST(EventJson, HasEverySpecFieldWithItsNameAndType) {
@@ -586,31 +593,21 @@ TEST(EventJson, HasEverySpecFieldWithItsNameAndType) {
   ExpectNumber(j, "mountNamespace", "4026531841");
   ExpectNumber(j, "pidNamespace", "4026531836");
   ExpectString(j, "processName", "cat");
-  const Json* exe = j.Get("executable");
-  ASSERT_NE(exe, nullptr);
-  ASSERT_EQ(exe->type, Json::kObject);
-  ExpectString(*exe, "path", "/usr/bin/cat");
+  ExpectString(MemberOf(j, "executable", Json::kObject), "path", "/usr/bin/cat");
   ExpectString(j, "hostName", "web-1");
   ExpectNumber(j, "cgroupId", "5678");
-  const Json* container = j.Get("container");
-  ASSERT_NE(container, nullptr);
-  ASSERT_EQ(container->type, Json::kObject);
-  ExpectString(*container, "id", "");
+  ExpectString(MemberOf(j, "container", Json::kObject), "id", "");
   ExpectString(j, "eventId", "257");
   ExpectString(j, "eventName", "openat");
-  const Json* policies = j.Get("matchedPolicies");
-  ASSERT_NE(policies, nullptr);
-  ASSERT_EQ(policies->type, Json::kArray);
-  ASSERT_EQ(policies->items.size(), 2u) << "bits 0 and 2";
-  EXPECT_EQ(policies->items[0].text, "default");
-  EXPECT_EQ(policies->items[1].text, "sensitive");
+  const Json& policies = MemberOf(j, "matchedPolicies", Json::kArray);
+  ASSERT_EQ(policies.items.size(), 2u) << "bits 0 and 2";
+  EXPECT_EQ(policies.items[0].text, "default");
+  EXPECT_EQ(policies.items[1].text, "sensitive");
   ExpectNumber(j, "argsNum", "4");
   ExpectNumber(j, "returnValue", "3");
   ExpectString(j, "syscall", "openat");
 
-  const Json* args = j.Get("args");
-  ASSERT_NE(args, nullptr);
-  ASSERT_EQ(args->type, Json::kArray);
+  const Json* args = &MemberOf(j, "args", Json::kArray);
   ASSERT_EQ(args->items.size(), 4u);
   const char* names[] = {"dirfd", "pathname", "flags", "mode"};
   const char* types[] = {"int", "const char*", "int", "mode_t"};
@@ -664,9 +661,7 @@ TEST(EventJson, NegativeReturnValueAndTruncatedFlag) {
   AppendEventJson(line, e, {"default"});
   Json j = ParseLine(line);
   ExpectNumber(j, "returnValue", "-2");
-  ASSERT_NE(j.Get("truncated"), nullptr);
-  EXPECT_EQ(j.Get("truncated")->type, Json::kBool);
-  EXPECT_TRUE(j.Get("truncated")->boolean);
+  EXPECT_TRUE(MemberOf(j, "truncated", Json::kBool).boolean);
   ASSERT_NE(j.Get("matchedPolicies"), nullptr);
   EXPECT_TRUE(j.Get("matchedPolicies")->items.empty());
 }
@@ -681,9 +676,7 @@ TEST(EventJson, IoUringOperationsAreMarked) {
   std::string line;
   AppendEventJson(line, e, {"default"});
   Json j = ParseLine(line);
-  ASSERT_NE(j.Get("ioUring"), nullptr);
-  EXPECT_EQ(j.Get("ioUring")->type, Json::kBool);
-  EXPECT_TRUE(j.Get("ioUring")->boolean);
+  EXPECT_TRUE(MemberOf(j, "ioUring", Json::kBool).boolean);
 }
 
 TEST(EventJson, CompatEventCarriesTraceesContextFlags) {
@@ -692,12 +685,7 @@ TEST(EventJson, CompatEventCarriesTraceesContextFlags) {
   std::string line;
   AppendEventJson(line, e, {"default"});
   Json j = ParseLine(line);
-  const Json* flags = j.Get("contextFlags");
-  ASSERT_NE(flags, nullptr) << line;
-  ASSERT_EQ(flags->type, Json::kObject);
-  ASSERT_NE(flags->Get("isCompat"), nullptr);
-  EXPECT_EQ(flags->Get("isCompat")->type, Json::kBool);
-  EXPECT_TRUE(flags->Get("isCompat")->boolean);
+  EXPECT_TRUE(MemberOf(MemberOf(j, "contextFlags", Json::kObject), "isCompat", Json::kBool).boolean) << line;
   ExpectString(j, "eventName", "openat");  // the x86-64 twin's name
   ExpectString(j, "syscall", "openat");
 
@@ -729,9 +717,9 @@ TEST(EventJson, LifecycleEventArgumentsOfEveryShape) {
   e.retval = 0;
   const events::EventDef& d = *e.def;
   e.args.clear();
-  e.args.push_back({&d.args[1], std::string("/usr/bin/ls"), 0});
-  e.args.push_back({&d.args[3], uint64_t{18446744073709551615ULL}, 0});
-  e.args.push_back({&d.args[7], std::vector<std::string>{"ls", "-l"}, 0});
+  e.args.push_back({&d.args[1], std::string("/usr/bin/ls")});
+  e.args.push_back({&d.args[3], uint64_t{18446744073709551615ULL}});
+  e.args.push_back({&d.args[7], std::vector<std::string>{"ls", "-l"}});
   std::string line;
   AppendEventJson(line, e, {"default"});
   Json j = ParseLine(line);
@@ -751,8 +739,7 @@ TEST(EventJson, LifecycleEventArgumentsOfEveryShape) {
   e.def = reg.Find("connect");
   e.args.clear();
   e.args.push_back({&e.def->args[1],
-                    events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "8080"}},
-                    0});
+                    events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "8080"}}});
   line.clear();
   AppendEventJson(line, e, {"default"});
   j = ParseLine(line);
@@ -810,7 +797,7 @@ TEST(DetectionJson, TriggerSummaryMetadataAndAncestors) {
   events::Event d = trigger;
   d.def = &def;
   d.retval = 0;
-  d.args = {{&output, std::string("why"), 0}};
+  d.args = {{&output, std::string("why")}};
   d.triggered_by = std::make_shared<events::Event>(trigger);
   d.ancestors = {{.pid = 4000, .comm = "bash", .executable = "/usr/bin/bash"},
                  {.pid = 1, .comm = "systemd", .executable = "/usr/lib/systemd/systemd"}};

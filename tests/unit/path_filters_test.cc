@@ -5,6 +5,8 @@
 // match as text).
 #include "vigil/engine/path_filters.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -51,7 +53,7 @@ events::Event EventOf(const char* name, const char* arg, const char* value) {
   const events::Registry& r = events::Registry::Builtin();
   events::Event e;
   e.def = r.Find(name);
-  e.args.push_back({.def = e.def->FindArg(arg), .value = std::string(value)});
+  e.SetArg(e.def->ArgIndex(arg)).value = std::string(value);
   return e;
 }
 
@@ -76,9 +78,10 @@ TEST(PathFiltersTest, ThePlannedFilterIsDecidedInTheKernelAndTrustedInUserSpace)
   // The kernel passed "shadow" (opened after cd /etc): user space keeps it,
   // and still applies the other filter of the rule.
   events::Event rel = EventOf("openat", "pathname", "shadow");
-  rel.args.push_back({.def = rel.def->FindArg("flags"), .value = std::string("O_RDONLY")});
+  const int flags = rel.def->ArgIndex("flags");
+  rel.SetArg(flags).value = uint64_t{O_RDONLY};  // typed, as decoded
   EXPECT_EQ(c.MatchUser(rel, 1), 1u);
-  rel.args[1].value = std::string("O_WRONLY");
+  rel.SetArg(flags).value = uint64_t{O_WRONLY};
   EXPECT_EQ(c.MatchUser(rel, 1), 0u);
   // A renamed file the kernel passed (resolved against its directory).
   EXPECT_EQ(c.MatchUser(EventOf("security_inode_rename", "new_path", "/etc/cron.d/x"), 1), 1u);
@@ -90,7 +93,7 @@ TEST(PathFiltersTest, ThePlannedFilterIsDecidedInTheKernelAndTrustedInUserSpace)
 TEST(PathFiltersTest, WithoutThePlanUserSpaceMatchesTheTextAsBefore) {
   policies::CompiledPolicies c = CompileYaml(kPolicy);
   events::Event rel = EventOf("openat", "pathname", "shadow");
-  rel.args.push_back({.def = rel.def->FindArg("flags"), .value = std::string("O_RDONLY")});
+  rel.SetArg(rel.def->ArgIndex("flags")).value = uint64_t{O_RDONLY};
   EXPECT_EQ(c.MatchUser(rel, 1), 0u);
 }
 

@@ -2,6 +2,8 @@
 // driven with synthetic events, no kernel needed.
 #include "vigil/engine/pipeline.h"
 
+#include <fcntl.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -9,6 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "synthetic_event.h"
+#include "vigil/engine/json.h"
+#include "vigil/events/format.h"
 #include "vigil/events/registry.h"
 #include "vigil/policies/compile.h"
 
@@ -40,7 +44,7 @@ Event Exec(uint32_t pid, uint32_t ppid, const std::string& comm, const std::stri
 
 Event Openat(uint32_t pid, uint32_t ppid, const std::string& comm, const std::string& path) {
   Event e = Make("openat", pid, ppid, comm, 1);
-  AddArg(e, "dirfd", int64_t{-100}, -100);
+  AddArg(e, "dirfd", int64_t{-100});
   AddArg(e, "pathname", path);
   return e;
 }
@@ -113,7 +117,7 @@ TEST_F(PipelineTest, EnricherNamesOtherUtsNamespacesAfterTheirNodename) {
 TEST_F(PipelineTest, EnricherMarksExecutablesWrittenSinceStart) {
   for (auto [ctime, written] : {std::pair<uint64_t, bool>{4999, false}, {5000, true}, {9000, true}}) {
     Event exec = Exec(400, 1, "dropper", "/tmp/dropper", 1);
-    AddArg(exec, "ctime", ctime, static_cast<int64_t>(ctime));
+    AddArg(exec, "ctime", ctime);
     ASSERT_TRUE(enricher_->Apply(exec));
     const events::Arg* w = exec.FindArg("written_since_start");
     ASSERT_NE(w, nullptr);
@@ -138,6 +142,35 @@ TEST_F(PipelineTest, PipelineEmitsWhatPoliciesMatchAndDropsTheRest) {
   EXPECT_EQ(pipeline.counters().emitted, 1u);
   EXPECT_EQ(pipeline.counters().tree_only, 1u);
   EXPECT_EQ(policies.total_drops(), 1u);
+}
+
+TEST_F(PipelineTest, AnEventTheMatcherDropsIsNeverRendered) {
+  // flags and mode travel as integers; only the sink renders them.
+  policies::CompiledPolicies policies = Compile({"openat.data.pathname=/etc/*"});
+  events::Decoder decoder(events::Registry::Builtin(), 0);
+  std::vector<std::string> lines;
+  Pipeline pipeline(decoder, *enricher_, policies, [&](const Event& e) {
+    AppendEventJson(lines.emplace_back(), e, policies.names());
+  });
+  auto open = [&](const std::string& path) {
+    Event e = Openat(510, 1, "cat", path);
+    AddArg(e, "flags", uint64_t{O_WRONLY | O_CREAT});
+    AddArg(e, "mode", uint64_t{0644});
+    return e;
+  };
+  Event miss = open("/home/user/notes");
+  const uint64_t before = events::RenderCount();
+  pipeline.OnEvent(miss);
+  EXPECT_EQ(policies.total_drops(), 1u);
+  EXPECT_EQ(events::RenderCount(), before) << "dropped in user space: nothing rendered";
+  EXPECT_TRUE(lines.empty());
+
+  Event hit = open("/etc/shadow");
+  pipeline.OnEvent(hit);
+  EXPECT_EQ(events::RenderCount(), before + 2) << "written: flags and mode rendered, once each";
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(R"({"name":"flags","type":"int","value":"O_WRONLY|O_CREAT"})"));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr(R"({"name":"mode","type":"mode_t","value":"0644"})"));
 }
 
 TEST_F(PipelineTest, PipelineStopsAtMaxEvents) {
@@ -175,8 +208,8 @@ TEST(ProcessTreeForDetections, ArgvFollowsExecAndForkWithinItsBound) {
   ASSERT_NE(tree.Argv(100), nullptr);
   EXPECT_THAT(*tree.Argv(100), ::testing::ElementsAre("bash", "-c", "id"));
   Event fork = Make("sched_process_fork", 100, 1, "bash", 0);
-  AddArg(fork, "child_pid", int64_t{101}, 101);
-  AddArg(fork, "start_time", uint64_t{5}, 5);
+  AddArg(fork, "child_pid", int64_t{101});
+  AddArg(fork, "start_time", uint64_t{5});
   tree.Apply(fork);
   ASSERT_NE(tree.Argv(101), nullptr);
   EXPECT_THAT(*tree.Argv(101), ::testing::ElementsAre("bash", "-c", "id"));
@@ -271,10 +304,7 @@ TEST_F(PipelineTest, DetectionsConsumeInputsThatOnlyTheirPoliciesSelect) {
     e.host_pid = e.pid = 700;
     e.comm = "cat";
     e.policies = 0b11;  // as the kernel captured it for both policies' scopes
-    events::Arg a;
-    a.def = e.def->FindArg("pathname");
-    a.value = path;
-    e.args.push_back(a);
+    AddArg(e, "pathname", path);
     return e;
   };
   Event benign = open("/etc/passwd");
@@ -325,7 +355,7 @@ TEST_F(PipelineTest, ContainerEventsCarryTraceesArgumentsAndTheContainersScope) 
   auto lifecycle = [&](const char* name, uint64_t cgroup_id, const std::string& path) {
     Event e = Make(name, 700, 1, "runc", 1);
     e.timestamp_ns = 12345;
-    AddArg(e, "cgroup_id", cgroup_id, static_cast<int64_t>(cgroup_id));
+    AddArg(e, "cgroup_id", cgroup_id);
     AddArg(e, "cgroup_path", path);
     return e;
   };

@@ -3,6 +3,7 @@
 // against a small fake registry; the shipped policies against the real one.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <fstream>
 
 #include "vigil/events/event_ids.h"
+#include "vigil/events/format.h"
 #include "vigil/policies/compile.h"
 #include "vigil/policies/kernel_scope.h"
 #include "vigil/policies/policy.h"
@@ -120,6 +122,11 @@ std::string Doc(const std::string& name, const std::string& scope, const std::st
          "  scope:\n"  // 6
          + scope +     // 7...
          "  rules:\n" + rules;
+}
+
+// Policy "x", global, with one rule: `event` and its one filter (its line is 10).
+std::string Filtered(const std::string& event, const std::string& filter) {
+  return Doc("x", "    - global\n", "    - event: " + event + "\n      filters: [" + filter + "]\n");
 }
 
 // ------------------------------------------------------------- expressions
@@ -359,35 +366,6 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml:9:14: unknown event set 'nope' in 'tag=nope' (known sets: default, fs, net, proc, syscalls)"},
       {"unmatched prefix", Doc("x", "    - global\n", "    - event: zz*\n"),
        "p.yaml:9:14: no event matches 'zz*'"},
-      {"unknown data field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.path=/etc]\n"),
-       "p.yaml:10:17: event 'openat' has no argument 'path' (expected one of: dirfd, pathname, flags, mode)"},
-      {"data field missing in one event",
-       Doc("x", "    - global\n", "    - event: openat,close\n      filters: [data.pathname=/etc]\n"),
-       "p.yaml:10:17: event 'close' has no argument 'pathname' (expected one of: fd)"},
-      {"non-integer numeric argument",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.dirfd=cwd]\n"),
-       "p.yaml:10:17: data.dirfd expects an integer, got 'cwd' in 'data.dirfd=cwd'"},
-      {"ordering on a string argument",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [data.pathname>a]\n"),
-       "p.yaml:10:17: operator '>' is not valid for data.pathname (not a number) (expected = or !=)"},
-      {"non-integer retval",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [retval<zero]\n"),
-       "p.yaml:10:17: retval expects an integer, got 'zero' in 'retval<zero'"},
-      {"bad operator for a string field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [comm>=a]\n"),
-       "p.yaml:10:17: operator '>=' is not valid for comm (expected = or !=)"},
-      {"non-integer context field",
-       Doc("x", "    - global\n", "    - event: openat\n      filters: [pid=me]\n"),
-       "p.yaml:10:17: pid expects an integer, got 'me' in 'pid=me'"},
-      {"unknown filter", Doc("x", "    - global\n", "    - event: openat\n      filters: [colour=red]\n"),
-       "p.yaml:10:17: unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or "
-       "a "
-       "context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, parentProcessId, "
-       "hostPid, "
-       "hostProcessId, hostTid, hostThreadId, hostParentProcessId, uid, userId, mntns, mountNamespace, "
-       "pidns, "
-       "pidNamespace, cgroupId, comm, processName, hostName, containerId, executable, syscall)"},
       {"event twice",
        Doc("x", "    - global\n", "    - event: openat\n    - event: close\n    - event: openat\n"),
        "p.yaml:11:14: event 'openat' is selected twice in policy 'x' (first at line 9); an event has at most "
@@ -413,6 +391,37 @@ TEST(PolicyParseTest, ReportsEveryErrorWithPositionAndExpectation) {
        "p.yaml: no policy in this file (expected a document with kind: Policy or type: policy)"},
   };
   for (const ErrorCase& c : cases) EXPECT_EQ(ErrorOf(c.yaml), c.error) << c.what;
+
+  // One filter of a rule on line 10: what is wrong with it.
+  struct FilterCase {
+    const char* event;
+    const char* filter;
+    std::string error;
+  };
+  const FilterCase filter_cases[] = {
+      {"openat", "data.path=/etc",
+       "event 'openat' has no argument 'path' (expected one of: dirfd, pathname, flags, mode)"},
+      {"openat,close", "data.pathname=/etc",
+       "event 'close' has no argument 'pathname' (expected one of: fd)"},
+      {"openat", "data.dirfd=cwd",
+       "data.dirfd expects an integer, got 'cwd' in 'data.dirfd=cwd'"},
+      {"openat", "data.pathname>a",
+       "operator '>' is not valid for data.pathname (not a number) (expected = or !=)"},
+      {"openat", "retval<zero",
+       "retval expects an integer, got 'zero' in 'retval<zero'"},
+      {"openat", "comm>=a",
+       "operator '>=' is not valid for comm (expected = or !=)"},
+      {"openat", "pid=me",
+       "pid expects an integer, got 'me' in 'pid=me'"},
+      {"openat", "colour=red",
+       "unknown filter 'colour' in 'colour=red' (expected data.ARG, retval, container, host or "
+       "a context field: timestamp, processorId, pid, p, processId, tid, threadId, ppid, "
+       "parentProcessId, hostPid, hostProcessId, hostTid, hostThreadId, hostParentProcessId, "
+       "uid, userId, mntns, mountNamespace, pidns, pidNamespace, cgroupId, comm, processName, "
+       "hostName, containerId, executable, syscall)"},
+  };
+  for (const FilterCase& c : filter_cases)
+    EXPECT_EQ(ErrorOf(Filtered(c.event, c.filter)), "p.yaml:10:17: " + c.error) << c.filter;
 }
 
 TEST(PolicyParseTest, RejectsMoreThan64Policies) {
@@ -914,8 +923,11 @@ events::Event MakeEvent(const events::Registry& r, const std::string& name) {
   return e;
 }
 
-void SetArg(events::Event& e, const std::string& name, events::Value value, int64_t raw = 0) {
-  e.args.push_back({.def = e.def->FindArg(name), .value = std::move(value), .raw = raw});
+// Sets argument `name` (at its index, as the decoder places it) to `value`.
+void SetArg(events::Event& e, const std::string& name, events::Value value) {
+  const int index = e.def->ArgIndex(name);
+  ASSERT_GE(index, 0) << name;
+  e.SetArg(static_cast<size_t>(index)).value = std::move(value);
 }
 
 TEST(MatchUserTest, DataFiltersOnStrings) {
@@ -969,28 +981,83 @@ TEST(MatchUserTest, DataFiltersOnNumbersFlagsAndAddresses) {
   ASSERT_TRUE(c.ok()) << c.status();
   events::Event open = MakeEvent(Fake(), "openat");
   SetArg(open, "dirfd", int64_t{-100});
-  SetArg(open, "flags", std::string("O_WRONLY|O_CREAT"));
+  SetArg(open, "flags", uint64_t{O_WRONLY | O_CREAT});  // typed, as decoded: the pattern reads its rendering
   EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0b11u);
-  open.args[0].value = int64_t{3};
-  open.args[1].value = std::string("O_RDONLY|O_CLOEXEC");
+  SetArg(open, "dirfd", int64_t{3});
+  SetArg(open, "flags", uint64_t{O_RDONLY | O_CLOEXEC});
   EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0u);
 
   events::Event connect = MakeEvent(Fake(), "connect");
   SetArg(connect, "addr",
          events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "127.0.0.1"}, {"sin_port", "53"}});
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0b1100u);
-  connect.args[0].value = events::Fields{{"sa_family", "AF_UNIX"}, {"sun_path", "/run/x"}};
+  SetArg(connect, "addr", events::Fields{{"sa_family", "AF_UNIX"}, {"sun_path", "/run/x"}});
   EXPECT_EQ(c->MatchUser(connect, ~uint64_t{0}), 0u);
 
   events::Event mmap = MakeEvent(Fake(), "mmap");
-  SetArg(mmap, "addr", std::string("0x800"), 0x800);
+  SetArg(mmap, "addr", uint64_t{0x800});
   EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0b10000u);
-  mmap.args[0] = {.def = mmap.def->FindArg("addr"), .value = std::string("0x7f00"), .raw = 0x7f00};
+  SetArg(mmap, "addr", uint64_t{0x7f00});
   EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0u);
 
   events::Event exec = MakeEvent(Fake(), "execve");
   SetArg(exec, "argv", std::vector<std::string>{"rm", "-rf", "/"});
   EXPECT_EQ(c->MatchUser(exec, ~uint64_t{0}), 0b100000u);
+}
+
+TEST(MatchUserTest, DataFiltersResolveTheirArgumentPerEventAtCompile) {
+  // One rule over two events whose `addr` sits at different indexes.
+  absl::StatusOr<CompiledPolicies> c = CompileText(
+      Doc("addr", "    - global\n", "    - event: mmap,connect\n      filters: [data.addr=0x800]\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const events::Registry& r = Fake();
+  for (const char* name : {"mmap", "connect"}) {
+    const std::vector<Filter>* filters = c->FiltersOf(0, r.Find(name)->id);
+    ASSERT_NE(filters, nullptr) << name;
+    ASSERT_EQ(filters->size(), 1u);
+    EXPECT_EQ((*filters)[0].arg_index, r.Find(name)->ArgIndex("addr")) << name;
+  }
+  EXPECT_NE(r.Find("mmap")->ArgIndex("addr"), r.Find("connect")->ArgIndex("addr"));
+  events::Event mmap = MakeEvent(r, "mmap");
+  SetArg(mmap, "addr", uint64_t{0x800});
+  EXPECT_EQ(c->MatchUser(mmap, 1), 1u);
+  events::Event connect = MakeEvent(r, "connect");
+  SetArg(connect, "addr", events::Fields{{"sa_family", "AF_INET"}, {"sin_addr", "0x800"}});
+  EXPECT_EQ(c->MatchUser(connect, 1), 1u) << "a socket address matches by its fields";
+  // A name no event has is still an error at compile.
+  EXPECT_EQ(ErrorOf(Filtered("mmap", "data.address=1")),
+            "p.yaml:10:17: event 'mmap' has no argument 'address' (expected one of: addr, len)");
+}
+
+TEST(MatchUserTest, TypedValuesCompareAsNumbersStringsOrTheirRendering) {
+  absl::StatusOr<CompiledPolicies> c = CompileText(
+      Doc("fd", "    - global\n", "    - event: close\n      filters: ['data.fd>=3']\n") + "---\n" +
+      Doc("hex", "    - global\n", "    - event: mmap\n      filters: ['data.addr=0x7f*']\n") + "---\n" +
+      Doc("flags", "    - global\n", "    - event: openat\n      filters: ['data.flags=*O_CREAT*']\n") +
+      "---\n" + Doc("path", "    - global\n", "    - event: openat\n      filters: ['data.pathname=/etc/*']\n"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  const events::Registry& r = Fake();
+  events::Event close = MakeEvent(r, "close");
+  SetArg(close, "fd", uint64_t{3});
+  EXPECT_EQ(c->MatchUser(close, ~uint64_t{0}), 0b0001u) << "an unsigned number, ordered as one";
+  SetArg(close, "fd", uint64_t{2});
+  EXPECT_EQ(c->MatchUser(close, ~uint64_t{0}), 0u);
+
+  events::Event mmap = MakeEvent(r, "mmap");
+  SetArg(mmap, "addr", uint64_t{0x7f00});
+  EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0b0010u) << "a text pattern on a hex number reads \"0x7f00\"";
+  SetArg(mmap, "addr", uint64_t{0x800});
+  EXPECT_EQ(c->MatchUser(mmap, ~uint64_t{0}), 0u);
+
+  events::Event open = MakeEvent(r, "openat");
+  SetArg(open, "pathname", std::string("/etc/hosts"));
+  SetArg(open, "flags", uint64_t{O_RDWR | O_CREAT | O_CLOEXEC});
+  const uint64_t before = events::RenderCount();
+  EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0b1100u);
+  EXPECT_EQ(events::RenderCount(), before + 1) << "the flags pattern renders that one argument";
+  SetArg(open, "pathname", std::string("/tmp/x"));
+  SetArg(open, "flags", uint64_t{O_RDONLY});
+  EXPECT_EQ(c->MatchUser(open, ~uint64_t{0}), 0u);
 }
 
 TEST(MatchUserTest, RetvalAndContextFields) {
@@ -1100,15 +1167,15 @@ TEST(ShippedPoliciesTest, DefaultCoversTheHostSensorBasics) {
   // /etc/shadow opened for writing matches both file policies; reading /etc/passwd neither.
   events::Event e;
   e.def = r.Find("openat");
-  e.args.push_back({.def = e.def->FindArg("pathname"), .value = std::string("/etc/shadow")});
-  e.args.push_back({.def = e.def->FindArg("flags"), .value = std::string("O_WRONLY|O_TRUNC")});
+  SetArg(e, "pathname", std::string("/etc/shadow"));
+  SetArg(e, "flags", uint64_t{O_WRONLY | O_TRUNC});  // typed, as decoded
   uint64_t m = c->MatchUser(e, c->PoliciesOf(e.def->id));
   std::vector<std::string> matched;
   for (size_t i = 0; i < c->names().size(); ++i)
     if (m >> i & 1) matched.push_back(c->names()[i]);
   EXPECT_THAT(matched, ElementsAre("credential-files", "config-changes"));
-  e.args[0].value = std::string("/etc/passwd");
-  e.args[1].value = std::string("O_RDONLY|O_CLOEXEC");
+  SetArg(e, "pathname", std::string("/etc/passwd"));
+  SetArg(e, "flags", uint64_t{O_RDONLY | O_CLOEXEC});
   EXPECT_EQ(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
 }
 
@@ -1162,9 +1229,9 @@ TEST(ShippedPoliciesTest, DefaultSeesExecutableMemoryAndFilesDroppedInTmp) {
   EXPECT_NE(c->PoliciesOf(r.Find("mem_prot_alert")->id), 0u);
   events::Event e;
   e.def = r.Find("magic_write");
-  e.args.push_back({.def = e.def->FindArg("pathname"), .value = std::string("/tmp/x/dropper")});
+  SetArg(e, "pathname", std::string("/tmp/x/dropper"));
   EXPECT_NE(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
-  e.args[0].value = std::string("/home/user/notes.txt");
+  SetArg(e, "pathname", std::string("/home/user/notes.txt"));
   EXPECT_EQ(c->MatchUser(e, c->PoliciesOf(e.def->id)), 0u);
 }
 

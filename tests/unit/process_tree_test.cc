@@ -39,8 +39,8 @@ using test_support::AddArg;  // tests/support/synthetic_event.h
 Event Fork(uint32_t parent, uint32_t grandparent, const std::string& comm, uint64_t start, uint32_t child,
            uint64_t child_start, uint32_t tid = 0) {
   Event e = Header("sched_process_fork", parent, grandparent, comm, start, tid);
-  AddArg(e, "child_pid", int64_t{child}, child);
-  AddArg(e, "start_time", uint64_t{child_start}, static_cast<int64_t>(child_start));
+  AddArg(e, "child_pid", int64_t{child});
+  AddArg(e, "start_time", uint64_t{child_start});
   return e;
 }
 

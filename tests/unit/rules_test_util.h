@@ -32,18 +32,15 @@ inline events::Event Ev(const std::string& name, std::vector<std::pair<std::stri
   for (size_t i = 0; i < def->args.size(); ++i) {
     for (auto& [n, v] : args) {
       if (n != def->args[i].name) continue;
-      events::Arg a{.def = &def->args[i]};
-      if (const int64_t* raw = std::get_if<int64_t>(&v)) {
-        a.raw = *raw;
-        a.value = events::RenderInteger(def->args[i], static_cast<uint64_t>(*raw));
-      } else if (const auto* s = std::get_if<std::string>(&v)) {
+      events::Arg& a = e.SetArg(i);
+      if (const int64_t* raw = std::get_if<int64_t>(&v))
+        a.value = events::TypedInteger(def->args[i], static_cast<uint64_t>(*raw));  // as decoded
+      else if (const auto* s = std::get_if<std::string>(&v))
         a.value = *s;
-      } else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
+      else if (const auto* l = std::get_if<std::vector<std::string>>(&v))
         a.value = *l;
-      } else {
+      else
         a.value = std::get<events::Fields>(v);
-      }
-      e.args.push_back(std::move(a));
     }
   }
   for (auto& [n, v] : args) EXPECT_GE(def->ArgIndex(n), 0) << name << " has no argument " << n;

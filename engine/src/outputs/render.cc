@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "vigil/engine/json.h"
+#include "vigil/events/format.h"
 
 namespace vigil::engine {
 namespace {
@@ -85,15 +86,18 @@ void AppendTableLine(std::string& out, const events::Event& e) {
     absl::StrAppend(&out, "DETECTION ", kSeverity[sev], e.def->detection->signature_id.empty() ? "" : " ");
     AppendTerminalSafe(out, e.def->detection->signature_id);
     if (e.triggered_by) absl::StrAppend(&out, " from ", e.triggered_by->def->name);
-    if (!e.args.empty()) out += ": ";
+    if (e.ArgCount() != 0) out += ": ";
   }
   if (e.io_uring) out += "[io_uring] ";
   std::string plain;
-  for (size_t i = 0; i < e.args.size(); ++i) {
-    if (i) out += ", ";
-    absl::StrAppend(&out, e.args[i].def->name, ": ");
+  bool first = true;
+  for (const events::Arg& a : e.args) {
+    if (a.def == nullptr) continue;  // not carried
+    if (!first) out += ", ";
+    first = false;
+    absl::StrAppend(&out, a.def->name, ": ");
     plain.clear();
-    AppendPlainValue(plain, e.args[i].value);
+    AppendPlainValue(plain, events::Rendered(a));
     AppendTerminalSafe(out, plain);
   }
   out += '\n';
@@ -200,10 +204,11 @@ void AppendFalcoPayload(std::string& out, const events::Event& e, int severity, 
   out += ",\"evt.hostname\":";
   AppendJsonString(out, host);
   for (const events::Arg& a : e.args) {
+    if (a.def == nullptr) continue;  // not carried
     out += ',';
     AppendJsonString(out, absl::StrCat("evt.arg.", a.def->name));
     out += ':';
-    AppendJsonValue(out, a.value);
+    AppendJsonValue(out, events::Rendered(a));
   }
   out += "},\"source\":\"syscall\",\"tags\":[";
   const std::vector<std::string>& tags = meta && !meta->tags.empty() ? meta->tags : e.def->sets;

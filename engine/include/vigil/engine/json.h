@@ -19,6 +19,10 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // Appends `,"key":` and `value` as a JSON string: a member after the first.
 void AppendJsonMember(std::string& out, std::string_view key, std::string_view value);
+// A detection's signature, as members "signatureID" to "external_id" (no
+// leading comma): Tracee's capitalisation (Severity, Category, Technique) in
+// events' metadata.Properties, lower case in `vigil list`'s detection object.
+void AppendSignatureMembers(std::string& out, const events::DetectionMeta& m, bool tracee_case);
 
 // Appends an argument value as JSON (number, string, array or object).
 void AppendJsonValue(std::string& out, const events::Value& v);

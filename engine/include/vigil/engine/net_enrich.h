@@ -23,10 +23,11 @@ class NetworkEnricher {
   const net::DnsCache& cache() const { return cache_; }
 
  private:
-  void AddDstDns(events::Event& e, const char* addr_arg);
+  void AddDstDns(events::Event& e, events::ArgRef& addr_arg);
   void ApplyPayload(events::Event& e);
 
   net::DnsCache cache_;
+  events::ArgRef remote_addr_{"remote_addr"}, dst_{"dst"}, dst_dns_{"dst_dns"};
 };
 
 }  // namespace vigil::engine

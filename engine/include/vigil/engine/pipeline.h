@@ -57,6 +57,7 @@ class Enricher {
   // sensor's namespace carry its nodename; each event of that namespace is
   // named after the latest one seen.
   std::unordered_map<uint32_t, std::string> uts_names_;
+  events::ArgRef nodename_{"nodename"}, ctime_{"ctime"}, written_since_start_{"written_since_start"};
 };
 
 // The detect stage: detections consume input events and produce detection

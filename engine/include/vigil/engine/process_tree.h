@@ -94,6 +94,9 @@ class ProcessTree {
   std::optional<std::pair<uint32_t, uint32_t>> exe_owner_;  // see ReadExeOnlyOf
   uint64_t tick_ = 0;
   std::unordered_map<uint32_t, Proc> procs_;
+  // The arguments Apply reads, resolved once per event type.
+  events::ArgRef child_pid_{"child_pid"}, start_time_{"start_time"}, group_exit_{"process_group_exit"},
+      pathname_{"pathname"}, argv_{"argv"};
 };
 
 }  // namespace vigil::engine

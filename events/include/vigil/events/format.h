@@ -42,4 +42,23 @@ Fields FormatSockaddr(std::span<const uint8_t> raw);
 // Renders a captured integer by the argument's format.
 Value RenderInteger(const ArgDef& def, uint64_t raw);
 
+// True for the formats that render an integer as a name, text or list
+// (flags, modes, signals, hex...); false for plain numbers and booleans.
+bool RendersInteger(ArgFormat format);
+
+// What the decoder keeps of a captured integer: the number as its C type
+// reads (signed for int, pid_t, long...; a bool for kBool), or the captured
+// bits as they are when the format renders them (RendersInteger).
+Value TypedInteger(const ArgDef& def, uint64_t raw);
+
+// What a sink shows for an argument (SPEC §2.1): its value, or for an
+// integer whose format renders it, the rendering (made on the first call and
+// kept in the Arg). The one place rendering happens: only when an event is
+// written, or a filter or rule asks for the text of that one argument.
+const Value& Rendered(const Arg& arg);
+
+// How many times Rendered() had to render on this thread (for a test to
+// observe that a dropped event was never rendered).
+uint64_t RenderCount();
+
 }  // namespace vigil::events

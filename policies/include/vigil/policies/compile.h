@@ -76,7 +76,8 @@ struct Filter {
   enum class Kind { kData, kRetval, kNumber, kString, kInContainer, kOnHost };
   Kind kind = Kind::kData;
   Op op = Op::kEq;
-  std::string arg;  // kData: the argument's name
+  std::string arg;     // kData: the argument's name
+  int arg_index = -1;  // kData: its index in the event's definition (resolved per event at compile)
   int field = 0;    // kNumber/kString: which context field (compile.cc)
   std::vector<FilterValue> values;
   std::string text;  // as written
