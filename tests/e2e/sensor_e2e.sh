@@ -189,8 +189,12 @@ case_two_sinks() {
 # JSON to stdout stays JSON even with debug logs: logs go to stderr only.
 case_stdout_json_with_debug_logs() {
   need_root
-  "$VIGIL" -e openat -o json --log-level debug --duration 2s >"$WORK/stdout" 2>"$WORK/stderr" &
+  "$VIGIL" -e openat -o json --log-level debug --duration 4s --ready-file "$WORK/ready" >"$WORK/stdout" \
+    2>"$WORK/stderr" &
   SENSOR_PID=$!
+  # The opens must come after set-up (about a second here), or none is seen.
+  local i
+  for ((i = 0; i < 200 && ! -s "$WORK/ready"; i++)); do sleep 0.05; done
   for _ in 1 2 3 4 5 6 7 8 9 10; do /bin/cat /etc/hostname >/dev/null; sleep 0.1; done
   wait "$SENSOR_PID"
   local rc=$?
