@@ -193,8 +193,8 @@ case_stdout_json_with_debug_logs() {
     2>"$WORK/stderr" &
   SENSOR_PID=$!
   # The opens must come after set-up (about a second here), or none is seen.
-  local i
-  for ((i = 0; i < 200 && ! -s "$WORK/ready"; i++)); do sleep 0.05; done
+  local i=0
+  while [[ ! -s "$WORK/ready" ]] && ((i++ < 200)); do sleep 0.05; done
   for _ in 1 2 3 4 5 6 7 8 9 10; do /bin/cat /etc/hostname >/dev/null; sleep 0.1; done
   wait "$SENSOR_PID"
   local rc=$?
