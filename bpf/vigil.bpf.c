@@ -1042,10 +1042,10 @@ static __always_inline struct pt_regs *current_regs(void) {
   return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-/* (`regs` is the current task's: read through its BTF pointer, direct loads
- * instead of a helper call per register.) */
-static __always_inline void args_from_regs(struct pt_regs *regs, __u64 *args) {
-  regs = current_regs();
+/* (The raw tracepoint's `regs` is the current task's: read through its BTF
+ * pointer instead, direct loads rather than a helper call per register.) */
+static __always_inline void args_from_regs(__u64 *args) {
+  struct pt_regs *regs = current_regs();
   args[0] = regs->di;
   args[1] = regs->si;
   args[2] = regs->dx;
@@ -1223,7 +1223,7 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
   __u16 consumers = compat ? spec->compat_consumers : spec->consumers;
   if (consumers) run_entry_consumers(id, consumers);
   if (!(compat || raw_dispatch_syscalls) || !captured_at(spec, 1)) return 0;
-  if (!compat) args_from_regs(regs, args); /* only for a captured syscall */
+  if (!compat) args_from_regs(args); /* only for a captured syscall */
   if (spec->flags & VG_SYSCALL_DEFER)
     stash_exec(id, spec, args);
   else
@@ -1233,9 +1233,10 @@ int BPF_PROG(vg_raw_sys_enter, struct pt_regs *regs, long id) {
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
-  long id = current_regs()->orig_ax;
+  struct task_struct *task = bpf_get_current_task_btf();
+  long id = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
   __u64 args[6];
-  const bool compat = vg_task_in_ia32_syscall(bpf_get_current_task_btf());
+  const bool compat = vg_task_in_ia32_syscall(task);
   if (compat) {
     id = compat_decode(id, args);
     if (id < 0) my_counters()->compat_undecoded++; /* once per syscall */
@@ -1251,7 +1252,7 @@ int BPF_PROG(vg_raw_sys_exit, struct pt_regs *regs, long ret) {
     exec_failed(spec, ret);
     return 0;
   }
-  if (!compat) args_from_regs(regs, args); /* only for a captured syscall */
+  if (!compat) args_from_regs(args); /* only for a captured syscall */
   on_syscall(id, spec, args, ret);
   return 0;
 }
